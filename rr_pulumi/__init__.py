@@ -1,0 +1,1 @@
+"""rr-pulumi: RequestRocket as code, reconciled by Pulumi dynamic providers."""
