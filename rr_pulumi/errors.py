@@ -1,0 +1,157 @@
+"""Core API failures as a small exception hierarchy.
+
+Every message names the HTTP method, the path, the status and the API's own `code` and text, so a failed
+`pulumi up` says what was asked and what the API answered. Messages never carry the token, and any secret value
+that the API might echo back (a `credentialSecret`) is redacted before the message is built.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterable, Optional
+
+REDACTED = "[redacted]"
+
+# A JSON object literal following a credentialSecret key, as an API might echo it in an error text.
+_SECRET_OBJECT = re.compile(r'("?credentialSecret"?\s*[:=]\s*)(\{[^{}]*(\{[^{}]*\}[^{}]*)*\}|"[^"]*")')
+
+
+class RequestRocketError(Exception):
+    """Base class of every error rr-pulumi raises on purpose."""
+
+
+class ConfigurationError(RequestRocketError):
+    """The provider is not configured (no token, malformed URL)."""
+
+
+class ConnectionFailed(RequestRocketError):
+    """The API could not be reached, or did not answer in time."""
+
+    def __init__(self, method: str, path: str, reason: str) -> None:
+        self.method, self.path, self.reason = method, path, reason
+        super().__init__(f"{method} {path} failed: could not reach the RequestRocket API ({reason})")
+
+
+class ApiError(RequestRocketError):
+    """The API answered with an error status; `code` is its UPPER_SNAKE code when it sent one."""
+
+    status: int = 0
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        code: Optional[str] = None,
+        error: Optional[str] = None,
+        detail: Optional[str] = None,
+    ) -> None:
+        self.method, self.path, self.status = method, path, status
+        self.code, self.error, self.detail = code, error, detail
+        text = "; ".join(part for part in (error, detail) if part)
+        head = f"{method} {path} returned {status}" + (f" {code}" if code else "")
+        super().__init__(f"{head}: {text}" if text else head)
+
+
+class InvalidRequest(ApiError):
+    """400: the API rejected the body or the query (the message names the field)."""
+
+
+class Unauthorized(ApiError):
+    """401: no token or an unknown token."""
+
+
+class Forbidden(ApiError):
+    """403: the token's user is not allowed to do this in this client."""
+
+
+class NotFound(ApiError):
+    """404: the object (or its client or parent) does not exist."""
+
+
+class Conflict(ApiError):
+    """409: e.g. RESOURCE_IN_USE when deleting a credential or target that a proxy still references."""
+
+
+class PayloadTooLarge(ApiError):
+    """413: the request body is too large."""
+
+
+class RateLimited(ApiError):
+    """429: over the token's rate limit; `retry_after` is the server's hint in seconds (None when absent)."""
+
+    retry_after: Optional[float] = None
+
+
+class ServerError(ApiError):
+    """5xx: the API failed; the request may or may not have been applied."""
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    400: InvalidRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    413: PayloadTooLarge,
+    429: RateLimited,
+}
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Remove every known secret value and any echoed credentialSecret object from `text`."""
+    text = _SECRET_OBJECT.sub(lambda m: m.group(1) + '"' + REDACTED + '"', text)
+    # Longest first, so a secret that contains another is removed whole.
+    for value in sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True):
+        text = text.replace(value, REDACTED)
+    return text
+
+
+def secret_strings(value: Any) -> list[str]:
+    """Every string leaf of a (secret) value, to be redacted from error texts."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in secret_strings(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in secret_strings(v)]
+    return []
+
+
+def _body_fields(body: Any) -> tuple[Optional[str], Optional[str], Optional[str]]:
+    if not isinstance(body, dict):
+        return None, None, None
+
+    def text(key: str) -> Optional[str]:
+        value = body.get(key)
+        if value is None:
+            return None
+        return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+    return text("code"), text("error"), text("message")
+
+
+def error_from_response(
+    method: str,
+    path: str,
+    status: int,
+    body: Any,
+    *,
+    retry_after: Optional[float] = None,
+    secrets: Iterable[str] = (),
+) -> ApiError:
+    """The exception for an error response: its class from the status, its text from the `{error, code}` body."""
+    secrets = list(secrets)
+    code, error, detail = _body_fields(body)
+    if error is None and detail is None and isinstance(body, str) and body.strip():
+        detail = body.strip()[:300]
+    error = redact(error, secrets) if error else error
+    detail = redact(detail, secrets) if detail else detail
+    if detail == error:
+        detail = None
+    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else ApiError)
+    exc = cls(method, path, status, code, error, detail)
+    if isinstance(exc, RateLimited):
+        exc.retry_after = retry_after
+    return exc

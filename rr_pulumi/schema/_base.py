@@ -1,0 +1,298 @@
+"""What every resource schema shares: the field markers, validation with readable messages, and wire mapping.
+
+A schema is a pydantic model whose attribute names are the Python argument names and whose aliases are the
+wire names of the Core API (section 0 of the contract). Each field carries markers in `json_schema_extra`:
+
+* ``required``  the user must set it (fields are typed Optional so that unknown preview values can be left out);
+* ``immutable`` a change replaces the resource;
+* ``secret``    the value is write-only on the API and always a Pulumi secret;
+* ``computed``  set by the server (or by the provider), never an input;
+* ``path``      part of the URL (the owning client, a rule's parent), not of the body.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar, Callable, Optional, Union, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+# The value the Python SDK hands to check/diff for a property that is not known yet (preview).
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+
+
+def contains_unknown(value: Any) -> bool:
+    """True when the value, or anything inside it, is not known yet."""
+    if isinstance(value, str):
+        return value == UNKNOWN
+    if isinstance(value, dict):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(contains_unknown(v) for v in value)
+    return False
+
+
+def prop(
+    wire: Optional[str],
+    default: Any = None,
+    *,
+    required: bool = False,
+    immutable: bool = False,
+    secret: bool = False,
+    computed: bool = False,
+    path: bool = False,
+    description: str = "",
+    **constraints: Any,
+) -> Any:
+    """A schema field: its wire name, its markers and its pydantic constraints."""
+    markers = {"required": required, "immutable": immutable, "secret": secret, "computed": computed, "path": path}
+    if "default_factory" not in constraints:
+        constraints["default"] = default
+    return Field(alias=wire, description=description, json_schema_extra=markers, **constraints)
+
+
+class SchemaModel(BaseModel):
+    """Base of every schema: Python names in, wire names via aliases, unknown keys ignored."""
+
+    model_config = ConfigDict(
+        validate_by_name=True, validate_by_alias=True, loc_by_alias=False, extra="ignore", frozen=False
+    )
+
+    # Per-field canonical forms, applied to inputs and to live state alike so diffs compare like with like.
+    normalizers: ClassVar[dict[str, Callable[[Any], Any]]] = {}
+
+    @classmethod
+    def cross_check(cls, values: dict[str, Any], unknown: frozenset[str] = frozenset()) -> list["Failure"]:
+        """Rules that involve several fields; `values` holds the known, valid ones, `unknown` the names not known yet."""
+        return []
+
+    @classmethod
+    def canonicalize(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """Canonical form of valid inputs beyond per-field normalisers (e.g. a secret shaped by its auth type)."""
+        return values
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    wire: Optional[str]
+    required: bool
+    immutable: bool
+    secret: bool
+    computed: bool
+    path: bool
+    default: Any
+    description: str
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A validation failure: the Python argument (dotted for nested values) and why."""
+
+    argument: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.argument}: {self.reason}"
+
+
+def fields(model: type[SchemaModel]) -> dict[str, FieldSpec]:
+    """The field specs of a schema, by Python name."""
+    specs = {}
+    for name, info in model.model_fields.items():
+        markers = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        specs[name] = FieldSpec(
+            name=name,
+            wire=info.alias,
+            required=bool(markers.get("required")),
+            immutable=bool(markers.get("immutable")),
+            secret=bool(markers.get("secret")),
+            computed=bool(markers.get("computed")),
+            path=bool(markers.get("path")),
+            default=info.default,
+            description=info.description or "",
+        )
+    return specs
+
+
+def input_fields(model: type[SchemaModel]) -> dict[str, FieldSpec]:
+    return {n: f for n, f in fields(model).items() if not f.computed}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Validation
+
+
+def _argument(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _bounds(model: type[SchemaModel], name: str) -> tuple[Any, Any]:
+    info = model.model_fields.get(name)
+    low = high = None
+    for meta in getattr(info, "metadata", []) or []:
+        low = getattr(meta, "ge", low)
+        high = getattr(meta, "le", high)
+    return low, high
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # numbers arrive from the engine as floats
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _reason(model: type[SchemaModel], error: dict, secret: bool) -> str:
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    got = "" if secret else f" (got {_shown(value)})"
+    top = error["loc"][0] if error["loc"] else ""
+    if kind == "missing":
+        return "is required"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        low, high = _bounds(model, top) if len(error["loc"]) == 1 else (None, None)
+        if low is not None and high is not None:
+            return f"must be between {low} and {high}{got}"
+        bound = next(iter(ctx.values()), "?")
+        word = {"greater_than_equal": "at least", "less_than_equal": "at most"}.get(kind, kind.replace("_", " "))
+        return f"must be {word} {bound}{got}"
+    if kind == "string_too_short":
+        n = ctx.get("min_length", 1)
+        return "must not be empty" if n == 1 else f"must be at least {n} characters long{got}"
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters long (got {len(str(value))})"
+    if kind == "literal_error":
+        allowed = ctx.get("expected", "").replace("'", "").replace(" or ", ", ")
+        return f"must be one of: {allowed}{got}"
+    if kind == "string_pattern_mismatch":
+        return f"must match {ctx.get('pattern')}{got}"
+    if kind in ("value_error", "assertion_error"):
+        return str(ctx.get("error", error["msg"]))
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        expected = kind.split("_")[0].replace("dict", "an object").replace("list", "a list")
+        expected = {"int": "an integer", "string": "a string", "bool": "true or false", "float": "a number"}.get(
+            expected, expected
+        )
+        return f"must be {expected}{got}"
+    return error["msg"]
+
+
+def validate(model: type[SchemaModel], inputs: dict[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
+    """Validate user inputs against a schema.
+
+    Returns the canonical inputs (defaults filled in, normalisers applied, unknown values passed through
+    untouched) and the failures, each naming the Python argument. Values not known yet (preview) are not judged.
+    """
+    specs = input_fields(model)
+    unknown = {k: v for k, v in inputs.items() if k in specs and contains_unknown(v)}
+    known = {k: v for k, v in inputs.items() if k in specs and k not in unknown and v is not None}
+    failures = [
+        Failure(name, "is required") for name, spec in specs.items() if spec.required and name not in known and name not in unknown
+    ]
+    try:
+        instance = model.model_validate(known)
+    except ValidationError as exc:
+        for error in exc.errors():
+            top = error["loc"][0] if error["loc"] else ""
+            secret = specs[top].secret if top in specs else False
+            failures.append(Failure(_argument(error["loc"]), _reason(model, error, secret)))
+        return {**known, **unknown}, failures
+    canonical = instance.model_dump(by_alias=False, exclude_none=True)
+    canonical = {k: v for k, v in canonical.items() if k in specs}
+    if not failures:
+        failures.extend(model.cross_check(canonical, frozenset(unknown)))
+    if not failures:
+        canonical = model.canonicalize(canonical)
+    return {**canonical, **unknown}, failures
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Wire mapping
+
+
+def _model_of(annotation: Any) -> Optional[type[BaseModel]]:
+    """The pydantic model inside Optional[M] / list[M] / M, if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _is_list(annotation: Any) -> bool:
+    if get_origin(annotation) in (list, tuple):
+        return True
+    return any(_is_list(a) for a in get_args(annotation) if a is not type(None)) if get_origin(annotation) is Union else False
+
+
+def _convert(model: type[BaseModel], data: dict[str, Any], to_wire: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    known_keys = set()
+    for name, info in model.model_fields.items():
+        wire = info.alias or name
+        src, dst = (name, wire) if to_wire else (wire, name)
+        known_keys.update({name, wire})
+        if src not in data or data[src] is None:
+            continue
+        value = data[src]
+        nested = _model_of(info.annotation)
+        if nested is not None and isinstance(value, list):
+            value = [_convert(nested, v, to_wire) if isinstance(v, dict) else v for v in value]
+        elif nested is not None and isinstance(value, dict):
+            value = _convert(nested, value, to_wire)
+        out[dst] = value
+    if model.model_config.get("extra") == "allow":
+        out.update({k: v for k, v in data.items() if k not in known_keys})
+    return out
+
+
+def to_wire(model: type[SchemaModel], values: dict[str, Any], only: Optional[set[str]] = None) -> dict[str, Any]:
+    """A request body from Python-named values: computed and path fields left out."""
+    specs = fields(model)
+    body_names = {n for n, f in specs.items() if not f.computed and not f.path and (only is None or n in only)}
+    return _convert(model, {k: v for k, v in values.items() if k in body_names}, to_wire=True)
+
+
+def from_wire(model: type[SchemaModel], item: dict[str, Any]) -> dict[str, Any]:
+    """Python-named values from an API item, tolerant (no validation: the server's data is the truth)."""
+    return _convert(model, item, to_wire=False)
+
+
+def normalize(model: type[SchemaModel], values: dict[str, Any]) -> dict[str, Any]:
+    """Canonical forms of known values, so inputs and live state compare equal when they mean the same."""
+    out = dict(values)
+    for name, fn in model.normalizers.items():
+        if name in out and out[name] is not None and not contains_unknown(out[name]):
+            out[name] = fn(out[name])
+    return out
+
+
+def describe(model: type[SchemaModel]) -> str:
+    """A plain-text table of a schema's arguments, for docstrings."""
+    lines = []
+    for spec in fields(model).values():
+        tags = [
+            t
+            for t, on in (
+                ("required", spec.required),
+                ("replaces on change", spec.immutable),
+                ("secret", spec.secret),
+                ("output only", spec.computed),
+            )
+            if on
+        ]
+        default = "" if spec.default is None or spec.computed else f" Default: {spec.default!r}."
+        tag_text = f" [{', '.join(tags)}]" if tags else ""
+        lines.append(f"    {spec.name} (wire: {spec.wire}){tag_text}: {spec.description}{default}")
+    return "\n".join(lines)

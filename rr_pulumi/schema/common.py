@@ -1,0 +1,69 @@
+"""Types shared by several schemas: regions, rule effects, URLs, names."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Optional
+from urllib.parse import urlparse
+
+from pydantic import AfterValidator
+
+from ._base import REGION_PATTERN, prop
+
+RuleEffect = Literal["allow", "deny"]
+Presence = Literal["present", "absent"]
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+NAME_MAX = 100
+
+
+def _region(value: str) -> str:
+    if not REGION_PATTERN.match(value):
+        raise ValueError(f"must be an AWS region code such as us-east-1 or eu-west-1 (got {value!r})")
+    return value
+
+
+def _http_url(value: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"must be an absolute http:// or https:// URL (got {value!r})")
+    return value
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"must be a regular expression that compiles ({exc}; got {value!r})") from None
+    return value
+
+
+Region = Annotated[str, AfterValidator(_region)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+Regex = Annotated[str, AfterValidator(_regex)]
+
+
+def client_id_prop(resource: str) -> Optional[str]:
+    """Every resource but the client belongs to one client; moving it to another client replaces it."""
+    return prop(
+        "clientId",
+        required=True,
+        immutable=True,
+        path=True,
+        min_length=1,
+        description=f"Id of the client (organisation) that owns the {resource}.",
+    )
+
+
+def name_prop(wire: str, resource: str) -> Optional[str]:
+    return prop(
+        wire,
+        required=True,
+        min_length=1,
+        max_length=NAME_MAX,
+        description=f"Name of the {resource} (1-{NAME_MAX} characters); unique within its client.",
+    )
+
+
+def timestamp_prop(wire: str, what: str) -> Optional[str]:
+    return prop(wire, computed=True, description=f"When the {what} (ISO-8601 UTC, set by the server).")

@@ -1,0 +1,202 @@
+"""Credential: `/api/clients/{clientId}/credentials/{credentialId}`, with its write-only secret.
+
+`credential_type` says who uses it: `proxy` (callers authenticate to RequestRocket) or `target` (RequestRocket
+authenticates to the upstream). The auth types allowed for each type and the shape of `credential_secret` per auth
+type follow section 0 and the table of section 4 of the contract. Extra secret keys are kept, as the API keeps them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ._base import Failure, SchemaModel, _argument, _reason, prop
+from .common import HttpMethod, HttpUrl, Region, client_id_prop, name_prop, timestamp_prop
+
+CredentialType = Literal["proxy", "target"]
+AuthType = Literal["apiKey", "bearer", "jwt", "basicAuth", "oauth2", "customToken", "custom", "none", "jwtVerify"]
+
+# Section 4: which auth types each credential type accepts (the API answers 400 otherwise).
+ALLOWED_AUTH_TYPES: dict[str, tuple[str, ...]] = {
+    "proxy": ("apiKey", "bearer", "jwt", "basicAuth", "jwtVerify"),
+    "target": ("apiKey", "bearer", "jwt", "basicAuth", "oauth2", "customToken", "custom", "none"),
+}
+
+
+class _Secret(BaseModel):
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, loc_by_alias=False, extra="allow")
+
+
+def _text(wire: str, required: bool = True, **kw: Any) -> Any:
+    return Field(... if required else None, alias=wire, min_length=1 if required else 0, **kw)
+
+
+class ApiKeySecret(_Secret):
+    api_key: str = _text("apiKey")
+    header_name: Optional[str] = _text("headerName", required=False)
+
+
+class BearerSecret(_Secret):
+    token: str = _text("token")
+    prefix: Optional[str] = _text("prefix", required=False)
+
+
+class JwtSecret(_Secret):
+    token: str = _text("token")
+
+
+class BasicAuthSecret(_Secret):
+    username: str = _text("username")
+    password: str = _text("password")
+
+
+class OAuth2Secret(_Secret):
+    grant_type: str = _text("grantType")
+    client_id: str = _text("clientId")
+    client_secret: str = _text("clientSecret")
+    token_url: HttpUrl = Field(alias="tokenUrl")
+    authorization_url: Optional[HttpUrl] = Field(None, alias="authorizationUrl")
+    scope: Optional[str] = _text("scope", required=False)
+
+
+class CustomTokenSecret(_Secret):
+    url: HttpUrl = Field(alias="url")
+    method: HttpMethod = Field(alias="method")
+    headers: Optional[dict[str, str]] = Field(None, alias="headers")
+    body: Optional[Any] = Field(None, alias="body")
+    token_path: str = _text("tokenPath")
+
+
+class CustomSecret(_Secret):
+    headers: dict[str, str] = Field(alias="headers", min_length=1)
+
+
+class NoneSecret(_Secret):
+    pass
+
+
+class JwtVerifySecret(_Secret):
+    jwks_uri: Optional[HttpUrl] = Field(None, alias="jwksUri")
+    shared_secret: Optional[str] = Field(None, alias="sharedSecret", min_length=1)
+    audience: Optional[str] = _text("audience", required=False)
+    issuer: Optional[str] = _text("issuer", required=False)
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> "JwtVerifySecret":
+        if (self.jwks_uri is None) == (self.shared_secret is None):
+            raise ValueError("needs exactly one of jwks_uri or shared_secret")
+        return self
+
+
+SECRET_SHAPES: dict[str, type[_Secret]] = {
+    "apiKey": ApiKeySecret,
+    "bearer": BearerSecret,
+    "jwt": JwtSecret,
+    "basicAuth": BasicAuthSecret,
+    "oauth2": OAuth2Secret,
+    "customToken": CustomTokenSecret,
+    "custom": CustomSecret,
+    "none": NoneSecret,
+    "jwtVerify": JwtVerifySecret,
+}
+
+
+def secret_shape_failures(auth_type: str, secret: Optional[dict[str, Any]]) -> list[Failure]:
+    """Why a secret does not fit its auth type; values are never quoted (they are secret)."""
+    shape = SECRET_SHAPES.get(auth_type)
+    if shape is None:
+        return []
+    if secret is None:
+        if auth_type == "none":
+            return []
+        return [Failure("credential_secret", f"is required for credential_auth_type {auth_type!r}")]
+    try:
+        shape.model_validate(secret)
+    except ValidationError as exc:
+        return [
+            Failure(
+                _argument(("credential_secret",) + tuple(e["loc"])),
+                _reason(CredentialSchema, e, secret=True) + f" (secret shape for {auth_type!r})",
+            )
+            for e in exc.errors()
+        ]
+    return []
+
+
+def canonical_secret(auth_type: str, secret: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
+    """The secret with Python key names (wire names accepted on input), unset optional keys dropped."""
+    shape = SECRET_SHAPES.get(auth_type)
+    if secret is None or shape is None:
+        return secret
+    return shape.model_validate(secret).model_dump(by_alias=False, exclude_none=True)
+
+
+def secret_to_wire(auth_type: str, secret: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
+    shape = SECRET_SHAPES.get(auth_type)
+    if secret is None or shape is None:
+        return secret
+    return shape.model_validate(secret).model_dump(by_alias=True, exclude_none=True)
+
+
+def secret_hash(secret: Optional[dict[str, Any]]) -> str:
+    """A stable fingerprint of a secret, to notice a change without comparing (or showing) the value."""
+    canonical = json.dumps(secret or {}, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class CredentialSchema(SchemaModel):
+    client_id: Optional[str] = client_id_prop("credential")
+    credential_name: Optional[str] = name_prop("credentialName", "credential")
+    credential_type: Optional[CredentialType] = prop(
+        "credentialType",
+        required=True,
+        immutable=True,
+        description="proxy (callers authenticate to RequestRocket) or target (RequestRocket authenticates upstream).",
+    )
+    credential_auth_type: Optional[AuthType] = prop(
+        "credentialAuthType",
+        required=True,
+        immutable=True,
+        description="How the credential authenticates; proxy: apiKey, bearer, jwt, basicAuth, jwtVerify; "
+        "target: apiKey, bearer, jwt, basicAuth, oauth2, customToken, custom, none.",
+    )
+    credential_region: Optional[Region] = prop(
+        "credentialRegion", required=True, immutable=True, description="AWS region code where the secret is stored."
+    )
+    credential_secret: Optional[dict[str, Any]] = prop(
+        "credentialSecret",
+        secret=True,
+        description="The secret, shaped by the auth type; write-only on the API; changing it rotates in place.",
+    )
+    credential_secret_hash: Optional[str] = prop(
+        None, computed=True, description="Fingerprint of the last secret sent, to detect a change."
+    )
+    credential_created_at: Optional[str] = timestamp_prop("credentialCreatedAt", "credential was created")
+    credential_updated_at: Optional[str] = timestamp_prop(
+        "credentialUpdatedAt", "credential (or its secret) was last updated"
+    )
+
+    @classmethod
+    def cross_check(cls, values: dict[str, Any], unknown: frozenset[str] = frozenset()) -> list[Failure]:
+        ctype, auth = values.get("credential_type"), values.get("credential_auth_type")
+        if ctype and auth and auth not in ALLOWED_AUTH_TYPES[ctype]:
+            allowed = ", ".join(ALLOWED_AUTH_TYPES[ctype])
+            return [
+                Failure(
+                    "credential_auth_type",
+                    f"{auth!r} is not allowed for credential_type {ctype!r}; allowed: {allowed}",
+                )
+            ]
+        if auth and "credential_secret" not in unknown:
+            return secret_shape_failures(auth, values.get("credential_secret"))
+        return []
+
+    @classmethod
+    def canonicalize(cls, values: dict[str, Any]) -> dict[str, Any]:
+        auth = values.get("credential_auth_type")
+        if auth and values.get("credential_secret") is not None:
+            return {**values, "credential_secret": canonical_secret(auth, values["credential_secret"])}
+        return values

@@ -1,0 +1,57 @@
+"""Proxy (a credential-guarded route to a target): `/api/clients/{clientId}/proxies/{proxyId}`."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from ._base import SchemaModel, prop
+from .common import Region, RuleEffect, client_id_prop, name_prop, timestamp_prop
+
+MAX_REQUESTS_PER_MINUTE = 1000
+MAX_REQUESTS_PER_DAY = 20000
+
+
+class ProxySchema(SchemaModel):
+    client_id: Optional[str] = client_id_prop("proxy")
+    proxy_name: Optional[str] = name_prop("proxyName", "proxy")
+    proxy_region: Optional[Region] = prop(
+        "proxyRegion",
+        required=True,
+        immutable=True,
+        description="AWS region code of the proxy; its credentials and target must be in the same region.",
+    )
+    proxy_credential_id: Optional[str] = prop(
+        "proxyProxyCredentialId",
+        required=True,
+        min_length=1,
+        description="Id of the credential (type proxy) that callers present to the proxy.",
+    )
+    target_id: Optional[str] = prop(
+        "proxyTargetId", required=True, min_length=1, description="Id of the target the proxy forwards to."
+    )
+    target_credential_id: Optional[str] = prop(
+        "proxyTargetCredentialId",
+        required=True,
+        min_length=1,
+        description="Id of the credential (type target) the proxy uses towards the target.",
+    )
+    proxy_active: Optional[bool] = prop("proxyActive", True, description="Inactive proxies process no requests.")
+    proxy_default_rule_effect: Optional[RuleEffect] = prop(
+        "proxyDefaultRuleEffect", "allow", description="Effect when no rule of the proxy matches: allow or deny."
+    )
+    proxy_alias: Optional[str] = prop("proxyAlias", min_length=1, description="Optional friendly alias (slug).")
+    proxy_max_requests_per_minute: Optional[int] = prop(
+        "proxyMaxRequestsPerMinute",
+        ge=1,
+        le=MAX_REQUESTS_PER_MINUTE,
+        description="Rate limit per minute; when unset the server copies the client's default.",
+    )
+    proxy_max_requests_per_day: Optional[int] = prop(
+        "proxyMaxRequestsPerDay",
+        ge=1,
+        le=MAX_REQUESTS_PER_DAY,
+        description="Rate limit per day; when unset the server copies the client's default.",
+    )
+    proxy_created_at: Optional[str] = timestamp_prop("proxyCreatedAt", "proxy was created")
+    proxy_updated_at: Optional[str] = timestamp_prop("proxyUpdatedAt", "proxy was last updated")
+    url: Optional[str] = prop(None, computed=True, description="Data-plane URL: <data-plane base>/api/{proxyId}.")

@@ -1,0 +1,128 @@
+"""Rule: attached to exactly one parent (credential, target or proxy).
+
+`/api/clients/{clientId}/{credentials|targets|proxies}/{parentId}/rules` offers list, create and delete only, so
+every field is immutable: any change replaces the rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ._base import Failure, SchemaModel, prop
+from .common import HttpMethod, Presence, Regex, RuleEffect
+
+PRIORITY_MIN, PRIORITY_MAX = 0, 1000
+REGEX_FLAGS = "gimsuy"
+
+# Python argument of each possible parent -> the path segment of its rules.
+PARENTS: dict[str, str] = {"credential_id": "credentials", "target_id": "targets", "proxy_id": "proxies"}
+
+
+class _Check(BaseModel):
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, loc_by_alias=False, extra="ignore")
+
+
+class NameCheck(_Check):
+    """A header or query parameter check."""
+
+    name_pattern: Regex = Field(alias="namePattern")
+    value_pattern: Optional[Regex] = Field(None, alias="valuePattern")
+    presence: Presence = Field(alias="presence")
+
+
+class BodyCheck(_Check):
+    json_path: str = Field(alias="jsonPath", min_length=1)
+    value_pattern: Optional[Regex] = Field(None, alias="valuePattern")
+    presence: Presence = Field(alias="presence")
+
+
+class TokenCheck(_Check):
+    claim: str = Field(alias="claim", min_length=1)
+    value_pattern: Optional[Regex] = Field(None, alias="valuePattern")
+    presence: Presence = Field(alias="presence")
+
+
+def normalize_methods(methods: Any) -> Any:
+    """Methods compare as a set: upper-case, unique, sorted."""
+    if not isinstance(methods, (list, tuple)):
+        return methods
+    return sorted({str(m).upper() for m in methods})
+
+
+def _parent(description: str) -> Any:
+    return prop(None, immutable=True, path=True, min_length=1, description=description)
+
+
+class RuleSchema(SchemaModel):
+    client_id: Optional[str] = prop(
+        "clientId", required=True, immutable=True, path=True, min_length=1, description="Id of the owning client."
+    )
+    credential_id: Optional[str] = _parent("Id of the parent credential (set exactly one parent).")
+    target_id: Optional[str] = _parent("Id of the parent target (set exactly one parent).")
+    proxy_id: Optional[str] = _parent("Id of the parent proxy (set exactly one parent).")
+    effect: Optional[RuleEffect] = prop("effect", required=True, immutable=True, description="allow or deny.")
+    priority: Optional[int] = prop(
+        "priority",
+        required=True,
+        immutable=True,
+        ge=PRIORITY_MIN,
+        le=PRIORITY_MAX,
+        description=f"{PRIORITY_MIN}-{PRIORITY_MAX}, higher evaluated first.",
+    )
+    methods: Optional[list[HttpMethod]] = prop(
+        "methods",
+        default_factory=list,
+        immutable=True,
+        description="HTTP methods matched (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS); empty matches all.",
+    )
+    path_pattern: Optional[Regex] = prop("pathPattern", immutable=True, description="Regex matched on the path.")
+    path_presence: Optional[Presence] = prop(
+        "pathPresence", immutable=True, description="present or absent: whether path_pattern must match."
+    )
+    header_checks: Optional[list[NameCheck]] = prop("headerChecks", immutable=True, description="Header checks.")
+    query_checks: Optional[list[NameCheck]] = prop("queryChecks", immutable=True, description="Query checks.")
+    body_checks: Optional[list[BodyCheck]] = prop("bodyChecks", immutable=True, description="JSON body checks.")
+    token_checks: Optional[list[TokenCheck]] = prop("tokenChecks", immutable=True, description="JWT claim checks.")
+    regex_flags: Optional[str] = prop(
+        "regexFlags", immutable=True, description=f"Flags for every pattern, letters from {REGEX_FLAGS!r}."
+    )
+    notes: Optional[str] = prop("notes", immutable=True, description="Free text.")
+
+    normalizers = {"methods": normalize_methods}
+
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _upper_methods(cls, value: Any) -> Any:
+        return normalize_methods(value)
+
+    @field_validator("regex_flags")
+    @classmethod
+    def _flags(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and (any(c not in REGEX_FLAGS for c in value) or len(set(value)) != len(value)):
+            raise ValueError(f"must be distinct letters from {REGEX_FLAGS!r} (got {value!r})")
+        return value
+
+    @classmethod
+    def cross_check(cls, values: dict[str, Any], unknown: frozenset[str] = frozenset()) -> list[Failure]:
+        return parent_failures(set(unknown) | {k for k, v in values.items() if v is not None})
+
+
+def parent_failures(given_names: set[str]) -> list[Failure]:
+    """A rule needs exactly one parent; an unknown (preview) parent counts as set."""
+    given = [name for name in PARENTS if name in given_names]
+    if len(given) == 1:
+        return []
+    names = ", ".join(PARENTS)
+    if not given:
+        return [Failure("credential_id", f"a rule needs exactly one parent: set one of {names}")]
+    return [Failure(given[1], f"a rule needs exactly one parent, got {', '.join(given)}: set only one of {names}")]
+
+
+def parent_of(values: dict[str, Any]) -> tuple[str, str]:
+    """(path segment, parent id) of a rule."""
+    for name, segment in PARENTS.items():
+        if values.get(name):
+            return segment, values[name]
+    raise ValueError("rule has no parent")
