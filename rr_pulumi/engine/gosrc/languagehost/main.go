@@ -192,13 +192,14 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	}
 }
 
-// RunPlugin runs a Python plugin (a policy pack) as `python -m <module>`, streaming its output to the engine.
+// RunPlugin runs a Python plugin: a policy pack through `python -m pulumi.policy <engine> <pack>`, any other
+// plugin as `python <program> <args>`; output streams back to the engine.
 func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
-	module := "pulumi.dynamic"
+	program := programPath(req.GetInfo(), req.GetPwd())
+	args := append([]string{"-u", program}, req.GetArgs()...)
 	if req.GetKind() == "analyzer" {
-		module = "pulumi.policy"
+		args = append(append([]string{"-u", "-m", "pulumi.policy"}, req.GetArgs()...), program)
 	}
-	args := append([]string{"-u", "-m", module}, req.GetArgs()...)
 	cmd := exec.CommandContext(server.Context(), pythonFor(req.GetInfo()), args...)
 	cmd.Dir = req.GetPwd()
 	cmd.Env = append(os.Environ(), req.GetEnv()...)
