@@ -1,0 +1,1 @@
+"""Local RequestRocket Core API emulator (see docs/emulator.md)."""

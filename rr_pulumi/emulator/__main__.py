@@ -1,0 +1,128 @@
+"""`rr-emulator` / `python -m rr_pulumi.emulator`: start the local RequestRocket Core API emulator.
+
+Stdout, flushed before serving: the bound base URL, then `user NAME PLAN TOKEN` per --user, then `admin TOKEN`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import socket
+import sys
+from pathlib import Path
+
+from . import schema
+from .faults import Faults, FaultSpec
+
+
+def default_db_path() -> str:
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return str(base / "rr-pulumi" / "emulator.db")
+
+
+def parse_user(text: str) -> tuple[str, str | None, str | None]:
+    """NAME[:PLAN][=TOKEN] → (name, plan or None, token or None)."""
+    rest, _, token = text.partition("=")
+    name, _, plan = rest.partition(":")
+    if not name:
+        raise argparse.ArgumentTypeError(f"--user {text!r}: expected NAME[:PLAN][=TOKEN]")
+    if plan and plan not in ("basic", "team"):
+        raise argparse.ArgumentTypeError(f"--user {text!r}: PLAN must be basic or team")
+    return name, plan or None, token or None
+
+
+def parse_faults(text: str) -> FaultSpec:
+    try:
+        return FaultSpec.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rr-emulator", description="Local RequestRocket Core API emulator.")
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default 0)")
+    p.add_argument("--db", default=None, help=f"SQLite file, or :memory: (default {default_db_path()})")
+    p.add_argument("--user", action="append", type=parse_user, default=[], metavar="NAME[:PLAN][=TOKEN]",
+                   help="create or reuse a user (plan basic|team, default team); repeatable")
+    p.add_argument("--rate-limit", type=int, default=None, metavar="N",
+                   help="requests per minute for every token, overriding the plans (0 disables limiting)")
+    p.add_argument("--faults", type=parse_faults, default=FaultSpec(), metavar="SPEC",
+                   help="e.g. latency=50,jitter=20,err500=0.1,err503=0.05,rate429=0.1,drop_before=0.05,"
+                        "drop_after=0.05")
+    p.add_argument("--seed", type=int, default=None, help="seed for fault injection (default random)")
+    p.add_argument("--admin-token", default=os.environ.get("RR_EMULATOR_ADMIN_TOKEN"),
+                   help="token for /_emulator/ (default $RR_EMULATOR_ADMIN_TOKEN, else generated)")
+    p.add_argument("--regions", default=",".join(schema.DEFAULT_REGIONS),
+                   help="comma-separated accepted regions (default %(default)s)")
+    p.add_argument("--log-requests", action="store_true", help="log requests to stderr (secrets redacted)")
+    p.add_argument("--data-plane-url", default=None, help="data-plane base URL (informational)")
+    return p
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    import uvicorn
+
+    from .app import EmulatorApp
+    from .backend import ApiError, Backend
+    from .store import Store
+
+    regions = tuple(r.strip() for r in args.regions.split(",") if r.strip())
+    if not regions:
+        parser().error("--regions: at least one region is needed")
+    db = args.db or default_db_path()
+    if db != ":memory:":
+        Path(db).parent.mkdir(parents=True, exist_ok=True)
+    backend = Backend(Store(db), regions=regions, rate_limit=args.rate_limit)
+    users = []
+    for name, plan, token in args.user:
+        try:
+            users.append(backend.ensure_user(name, plan, token))
+        except ApiError as exc:
+            parser().error(f"--user {name}: {exc.message}")
+    admin_token = args.admin_token or "a-" + secrets.token_hex(20)
+    app = EmulatorApp(backend, Faults(args.faults, args.seed), admin_token, log_requests=args.log_requests,
+                      data_plane_url=args.data_plane_url)
+
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        print(f"rr-emulator: cannot bind {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    lines = [f"http://{shown}:{port}"]
+    lines += [f"user {user.name} {user.plan} {token}" for user, token in users]
+    lines.append(f"admin {admin_token}")
+    print("\n".join(lines), flush=True)
+
+    http = "httptools" if _has("httptools") else "h11"
+    loop = "uvloop" if _has("uvloop") else "asyncio"
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", http=http, loop=loop,
+                            timeout_keep_alive=30)
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
