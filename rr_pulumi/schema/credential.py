@@ -26,7 +26,7 @@ ALLOWED_AUTH_TYPES: dict[str, tuple[str, ...]] = {
 }
 
 
-class _Secret(BaseModel):
+class _Shape(BaseModel):
     model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, loc_by_alias=False, extra="allow")
 
 
@@ -34,26 +34,26 @@ def _text(wire: str, required: bool = True, **kw: Any) -> Any:
     return Field(... if required else None, alias=wire, min_length=1 if required else 0, **kw)
 
 
-class ApiKeySecret(_Secret):
+class ApiKeyShape(_Shape):
     api_key: str = _text("apiKey")
     header_name: Optional[str] = _text("headerName", required=False)
 
 
-class BearerSecret(_Secret):
+class BearerShape(_Shape):
     token: str = _text("token")
     prefix: Optional[str] = _text("prefix", required=False)
 
 
-class JwtSecret(_Secret):
+class JwtShape(_Shape):
     token: str = _text("token")
 
 
-class BasicAuthSecret(_Secret):
+class BasicAuthShape(_Shape):
     username: str = _text("username")
     password: str = _text("password")
 
 
-class OAuth2Secret(_Secret):
+class OAuth2Shape(_Shape):
     grant_type: str = _text("grantType")
     client_id: str = _text("clientId")
     client_secret: str = _text("clientSecret")
@@ -62,7 +62,7 @@ class OAuth2Secret(_Secret):
     scope: Optional[str] = _text("scope", required=False)
 
 
-class CustomTokenSecret(_Secret):
+class CustomTokenShape(_Shape):
     url: HttpUrl = Field(alias="url")
     method: HttpMethod = Field(alias="method")
     headers: Optional[dict[str, str]] = Field(None, alias="headers")
@@ -70,37 +70,37 @@ class CustomTokenSecret(_Secret):
     token_path: str = _text("tokenPath")
 
 
-class CustomSecret(_Secret):
+class CustomShape(_Shape):
     headers: dict[str, str] = Field(alias="headers", min_length=1)
 
 
-class NoneSecret(_Secret):
+class NoneShape(_Shape):
     pass
 
 
-class JwtVerifySecret(_Secret):
+class JwtVerifyShape(_Shape):
     jwks_uri: Optional[HttpUrl] = Field(None, alias="jwksUri")
     shared_secret: Optional[str] = Field(None, alias="sharedSecret", min_length=1)
     audience: Optional[str] = _text("audience", required=False)
     issuer: Optional[str] = _text("issuer", required=False)
 
     @model_validator(mode="after")
-    def _one_key_source(self) -> "JwtVerifySecret":
+    def _one_key_source(self) -> "JwtVerifyShape":
         if (self.jwks_uri is None) == (self.shared_secret is None):
             raise ValueError("needs exactly one of jwks_uri or shared_secret")
         return self
 
 
-SECRET_SHAPES: dict[str, type[_Secret]] = {
-    "apiKey": ApiKeySecret,
-    "bearer": BearerSecret,
-    "jwt": JwtSecret,
-    "basicAuth": BasicAuthSecret,
-    "oauth2": OAuth2Secret,
-    "customToken": CustomTokenSecret,
-    "custom": CustomSecret,
-    "none": NoneSecret,
-    "jwtVerify": JwtVerifySecret,
+SECRET_SHAPES: dict[str, type[_Shape]] = {
+    "apiKey": ApiKeyShape,
+    "bearer": BearerShape,
+    "jwt": JwtShape,
+    "basicAuth": BasicAuthShape,
+    "oauth2": OAuth2Shape,
+    "customToken": CustomTokenShape,
+    "custom": CustomShape,
+    "none": NoneShape,
+    "jwtVerify": JwtVerifyShape,
 }
 
 

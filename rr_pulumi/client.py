@@ -1,0 +1,379 @@
+"""The Core API client: one `requests` session per provider process, shared by the engine's worker threads.
+
+* Auth: the raw token in `Authorization` (no `Bearer`); every call has a (connect, read) timeout, because the
+  engine gives dynamic provider methods none.
+* Envelopes: `{"<plural>": [...], "message"}` per the contract, tolerating `{"data": [...], "pagination"}`, a bare
+  list or a bare object; an item's id is its `<resource>Id` if present, else `sKey` (ids are opaque: prefixed ids
+  are fine). Lists read every page (`page`, `limit=100`).
+* Retries: 429 waits for `Retry-After` (jittered backoff when absent) for every method, since a rejected request
+  changed nothing. GET/PUT/DELETE are retried on 5xx and connection failures, within `max_attempts` and
+  `max_total_seconds`. POST is never blindly resent: after an ambiguous failure (5xx, reset, read timeout) the
+  collection is listed again and an object matching the natural key (`matches`) is adopted; only when none exists is
+  the POST sent again.
+* Read cache (for `pulumi refresh`): `find()` lists a collection once and serves every read of it from that list for
+  `cache_ttl` seconds. Any write through this client invalidates the collection it touched and everything below the
+  object it touched (its rules), so a process never reads back stale data of its own making. The cache lives in the
+  provider process, which the engine starts per command, so nothing survives between commands.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from typing import Any, Callable, Iterable, Optional
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
+
+from . import config as rr_config
+from .errors import (
+    ApiError,
+    ConnectionFailed,
+    NotFound,
+    RateLimited,
+    ServerError,
+    error_from_response,
+    redact,
+)
+
+PAGE_LIMIT = 100
+MAX_PAGES = 1000
+RETRY_AFTER_MAX = 60.0
+
+_SINGULAR = {"clients": "client", "credentials": "credential", "targets": "target", "proxies": "proxy", "rules": "rule"}
+
+
+class AmbiguousFailure(ConnectionFailed):
+    """The request may have reached the API: the connection broke or timed out after it was sent."""
+
+
+def plural_of(collection: str) -> str:
+    return collection.rstrip("/").rsplit("/", 1)[-1]
+
+
+def item_id(item: dict[str, Any], plural: str) -> Optional[str]:
+    """The id of an item: an explicit `<resource>Id`, else `sKey`, else `id`."""
+    singular = _SINGULAR.get(plural, plural.rstrip("s"))
+    for key in (f"{singular}Id", "sKey", "id"):
+        value = item.get(key)
+        if isinstance(value, (str, int)) and str(value):
+            return str(value)
+    return None
+
+
+def items_of(body: Any, plural: str) -> list[dict[str, Any]]:
+    """The items of a response, whatever the documented envelope."""
+    if isinstance(body, list):
+        return [i for i in body if isinstance(i, dict)]
+    if not isinstance(body, dict):
+        return []
+    for key in (plural, "data", "items"):
+        value = body.get(key)
+        if isinstance(value, list):
+            return [i for i in value if isinstance(i, dict)]
+        if isinstance(value, dict):
+            return [value]
+    if item_id(body, plural):
+        return [body]
+    return []
+
+
+def pages_of(body: Any) -> Optional[int]:
+    """The number of pages a list response announces, if it announces one."""
+    pagination = body.get("pagination") if isinstance(body, dict) else None
+    if not isinstance(pagination, dict):
+        return None
+    pages = pagination.get("pages")
+    if isinstance(pages, (int, float)):
+        return int(pages)
+    total, limit = pagination.get("total"), pagination.get("limit")
+    if isinstance(total, (int, float)) and isinstance(limit, (int, float)) and limit > 0:
+        return max(1, math.ceil(total / limit))
+    return None
+
+
+def _not_sent(exc: requests.exceptions.RequestException) -> bool:
+    """True when the request certainly never reached the server (so resending it cannot duplicate anything)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)
+    return isinstance(reason, NewConnectionError)
+
+
+class RequestRocketClient:
+    """A thread-safe client of the RequestRocket Core API."""
+
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        *,
+        session: Optional[requests.Session] = None,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        max_attempts: int = 5,
+        max_total_seconds: float = 120.0,
+        cache_ttl: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self._token = token
+        self._session = session or self._new_session()
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.max_total_seconds = max_total_seconds
+        self.cache_ttl = cache_ttl
+        self._sleep = sleep
+        self._cache: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
+        self._cache_lock = threading.Lock()
+        self._load_locks: dict[str, threading.Lock] = {}
+        self.calls: list[tuple[str, str]] = []  # (method, path) of every request sent, for tests and stats
+
+    def __repr__(self) -> str:
+        return f"RequestRocketClient({self.api_url!r})"
+
+    @staticmethod
+    def _new_session() -> requests.Session:
+        session = requests.Session()
+        # The engine runs four provider threads; keep a connection each, with no hidden urllib3 retries.
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.headers.update({"Accept": "application/json", "User-Agent": "rr-pulumi"})
+        return session
+
+    # -- transport ---------------------------------------------------------------------------------------------
+
+    def _backoff(self, attempt: int) -> float:
+        return min(8.0, 0.5 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Optional[dict[str, Any]] = None,
+        body: Any = None,
+        secrets: Iterable[str] = (),
+    ) -> Any:
+        """Send one logical request (with the retries its method allows) and return the parsed JSON body."""
+        secrets = [self._token, *secrets]
+        idempotent = method != "POST"
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            wait: Optional[float] = None
+            try:
+                response = self._send(method, path, params, body)
+            except requests.exceptions.RequestException as exc:
+                reason = redact(type(exc).__name__ + ": " + str(exc), secrets)
+                failure = (ConnectionFailed if _not_sent(exc) else AmbiguousFailure)(method, path, reason)
+                if not (idempotent or not isinstance(failure, AmbiguousFailure)):
+                    raise failure from None
+                error: Exception = failure
+            else:
+                if response.status_code < 400:
+                    return self._json(response)
+                error = error_from_response(
+                    method,
+                    path,
+                    response.status_code,
+                    self._json(response, lenient=True),
+                    retry_after=self._retry_after(response),
+                    secrets=secrets,
+                )
+                if isinstance(error, RateLimited):
+                    wait = error.retry_after
+                elif not (isinstance(error, ServerError) and idempotent):
+                    raise error
+            wait = self._backoff(attempt) if wait is None else wait
+            if attempt >= self.max_attempts or time.monotonic() - started + wait > self.max_total_seconds:
+                raise error
+            self._sleep(wait)
+
+    def _send(self, method: str, path: str, params: Optional[dict[str, Any]], body: Any) -> requests.Response:
+        self.calls.append((method, path))
+        return self._session.request(
+            method,
+            self.api_url + path,
+            params=params,
+            json=body,
+            headers={"Authorization": self._token},
+            timeout=self.timeout,
+        )
+
+    @staticmethod
+    def _retry_after(response: requests.Response) -> Optional[float]:
+        value = response.headers.get("Retry-After")
+        try:
+            return min(max(float(value), 0.0), RETRY_AFTER_MAX) if value is not None else None
+        except ValueError:
+            return None
+
+    @staticmethod
+    def _json(response: requests.Response, lenient: bool = False) -> Any:
+        if not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError:
+            if lenient:
+                return response.text
+            return {}
+
+    # -- collections -------------------------------------------------------------------------------------------
+
+    def list(self, collection: str, params: Optional[dict[str, Any]] = None) -> list[dict[str, Any]]:
+        """Every item of a collection, reading all pages."""
+        plural = plural_of(collection)
+        found: dict[str, dict[str, Any]] = {}
+        page = 1
+        while page <= MAX_PAGES:
+            body = self.request("GET", collection, params={**(params or {}), "page": page, "limit": PAGE_LIMIT})
+            batch = items_of(body, plural)
+            for item in batch:
+                found.setdefault(item_id(item, plural) or str(len(found)), item)
+            pages = pages_of(body)
+            if pages is None or page >= pages or not batch:
+                break
+            page += 1
+        return list(found.values())
+
+    def get(self, collection: str, id_: str) -> dict[str, Any]:
+        return self._one(self.request("GET", f"{collection}/{id_}"), collection)
+
+    def create(
+        self,
+        collection: str,
+        body: dict[str, Any],
+        matches: Callable[[dict[str, Any]], bool],
+        *,
+        secrets: Iterable[str] = (),
+    ) -> dict[str, Any]:
+        """POST a new object. After an ambiguous failure, adopt the object if it was created, else send again."""
+        secrets = list(secrets)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                item = self._one(self.request("POST", collection, body=body, secrets=secrets), collection)
+                self.invalidate(collection)
+                return item
+            except (ServerError, AmbiguousFailure) as exc:
+                self.invalidate(collection)
+                adopted = next((i for i in self.list(collection, self._list_params(collection)) if matches(i)), None)
+                if adopted is not None:
+                    return adopted
+                if attempt >= self.max_attempts:
+                    raise exc
+                self._sleep(self._backoff(attempt))
+
+    def update(
+        self, collection: str, id_: str, body: dict[str, Any], *, secrets: Iterable[str] = ()
+    ) -> dict[str, Any]:
+        try:
+            return self._one(self.request("PUT", f"{collection}/{id_}", body=body, secrets=secrets), collection)
+        finally:
+            self.invalidate(collection)
+
+    def delete(self, collection: str, id_: str, body: Optional[dict[str, Any]] = None) -> bool:
+        """Delete an object; False when it was already gone (a 404, also after a retried attempt)."""
+        try:
+            self.request("DELETE", f"{collection}/{id_}", body=body)
+            return True
+        except NotFound:
+            return False
+        finally:
+            self.invalidate(collection, below=f"{collection}/{id_}/")
+
+    def _one(self, body: Any, collection: str) -> dict[str, Any]:
+        items = items_of(body, plural_of(collection))
+        if not items:
+            raise ApiError("?", collection, 200, "UNEXPECTED_RESPONSE", "the response held no item")
+        return items[0]
+
+    @staticmethod
+    def _list_params(collection: str) -> dict[str, Any]:
+        # Temporary oauth2 credentials (pending authorization) are listed only on request; they exist all the same.
+        return {"includeTemporary": "true"} if plural_of(collection) == "credentials" else {}
+
+    # -- read cache ------------------------------------------------------------------------------------------------
+
+    def find(self, collection: str, id_: str) -> Optional[dict[str, Any]]:
+        """An object by id, from one cached list of its collection; None when it (or its parent) is gone."""
+        return self._cached(collection).get(id_)
+
+    def _cached(self, collection: str) -> dict[str, dict[str, Any]]:
+        with self._cache_lock:
+            hit = self._cache.get(collection)
+            if hit and time.monotonic() - hit[0] < self.cache_ttl:
+                return hit[1]
+            load_lock = self._load_locks.setdefault(collection, threading.Lock())
+        with load_lock:  # one list per collection even when four threads ask at once
+            with self._cache_lock:
+                hit = self._cache.get(collection)
+                if hit and time.monotonic() - hit[0] < self.cache_ttl:
+                    return hit[1]
+            try:
+                listed = self.list(collection, self._list_params(collection))
+            except NotFound:
+                listed = []  # the parent is gone, and its children with it
+            plural = plural_of(collection)
+            by_id = {item_id(i, plural): i for i in listed if item_id(i, plural)}
+            with self._cache_lock:
+                self._cache[collection] = (time.monotonic(), by_id)
+            return by_id
+
+    def invalidate(self, collection: str, below: Optional[str] = None) -> None:
+        with self._cache_lock:
+            for key in list(self._cache):
+                if key == collection or (below and key.startswith(below)):
+                    del self._cache[key]
+
+    # -- token check -------------------------------------------------------------------------------------------
+
+    def verify_token(self) -> None:
+        """Fail early on a rejected token: lists the clients once (which also primes the clients cache)."""
+        self._cached(CLIENTS)
+
+
+CLIENTS = "/api/clients"
+
+
+def collection(client_id: str, plural: str) -> str:
+    """`/api/clients/{clientId}/{plural}`."""
+    return f"{CLIENTS}/{client_id}/{plural}"
+
+
+def rules_collection(client_id: str, parent_plural: str, parent_id: str) -> str:
+    return f"{collection(client_id, parent_plural)}/{parent_id}/rules"
+
+
+_clients: dict[tuple[str, str], RequestRocketClient] = {}
+_clients_lock = threading.Lock()
+_verified: set[int] = set()
+
+
+def shared_client(settings: Optional[rr_config.Settings] = None) -> RequestRocketClient:
+    """The process-wide client for the configured API and token (created on first use)."""
+    settings = settings or rr_config.current()
+    token = settings.require_token()
+    key = (settings.api_url, token)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = RequestRocketClient(settings.api_url, token)
+        return client
+
+
+def verified_client(settings: Optional[rr_config.Settings] = None) -> RequestRocketClient:
+    """The shared client, after one successful token check per process."""
+    client = shared_client(settings)
+    if id(client) not in _verified:
+        client.verify_token()
+        _verified.add(id(client))
+    return client

@@ -1,0 +1,252 @@
+"""check / diff / read plumbing shared by every resource, driven by its schema.
+
+The provider classes hold no instance state, so dill pickles them by reference (module + class name): the
+`__provider` property in the state never changes when rr-pulumi's code changes (pulumi/pulumi#12401), `refresh`
+and `destroy` run the installed code (#6490), and no configuration can leak into the state. Keep the classes at
+their import paths (`rr_pulumi.provider.<resource>.<Name>Provider`): existing stacks refer to them by those names.
+
+Property names in the state are the schema's Python names; wire names appear only in requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Optional
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from .. import client as rr_client
+from .. import config as rr_config
+from ..errors import ApiError, ConfigurationError, ConnectionFailed, Unauthorized
+from ..schema import (
+    Failure,
+    SchemaModel,
+    contains_unknown,
+    fields,
+    from_wire,
+    input_fields,
+    normalize,
+    secret_hash,
+    validate,
+)
+
+PROVIDER_KEY = "__provider"
+
+
+def user_props(props: dict[str, Any]) -> dict[str, Any]:
+    """The resource's own properties, without the engine's `__provider`."""
+    return {k: v for k, v in props.items() if k != PROVIDER_KEY}
+
+
+def hash_key(name: str) -> str:
+    """The output holding the fingerprint of a secret input."""
+    return f"{name}_hash"
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Decisions (pure)
+
+
+@dataclass
+class Plan:
+    """What a diff found: the properties that change and those of them that force a replacement."""
+
+    changes: list[str] = field(default_factory=list)
+    replaces: list[str] = field(default_factory=list)
+
+
+def plan_diff(schema: type[SchemaModel], olds: dict[str, Any], news: dict[str, Any]) -> Plan:
+    """Compare the recorded outputs (`olds`) with the checked inputs (`news`).
+
+    An input left unset means "no opinion" (the server's or the previous value stands). A value not known yet
+    (preview) counts as a change. Secrets compare by fingerprint, never by showing the value.
+    """
+    plan = Plan()
+    old_n, new_n = normalize(schema, olds), normalize(schema, news)
+    for name, spec in input_fields(schema).items():
+        new = new_n.get(name)
+        if spec.secret:
+            if contains_unknown(new):
+                changed = True
+            else:
+                old_hash = olds.get(hash_key(name)) or (secret_hash(olds[name]) if olds.get(name) is not None else None)
+                changed = new is not None and secret_hash(new) != old_hash
+        elif new is None:
+            continue
+        else:
+            changed = contains_unknown(new) or new != old_n.get(name)
+        if changed:
+            plan.changes.append(name)
+            if spec.immutable:
+                plan.replaces.append(name)
+    return plan
+
+
+def check_failure(schema: type[SchemaModel], failure: Failure) -> CheckFailure:
+    """A CheckFailure the engine prints well: top-level plain arguments as properties, the rest in the text.
+
+    The engine prints the property's value beside a property failure, so secrets never go in `property`.
+    """
+    spec = fields(schema).get(failure.argument)
+    if spec is not None and not spec.secret:
+        return CheckFailure(failure.argument, failure.reason)
+    return CheckFailure("", f"{failure.argument}: {failure.reason}")
+
+
+def connection_failures() -> list[Failure]:
+    """Why the API cannot be used (no token, rejected token, unreachable), checked once per process."""
+    try:
+        rr_client.verified_client()
+    except ConfigurationError as exc:
+        return [Failure("requestrocket:token", str(exc))]
+    except Unauthorized as exc:
+        return [
+            Failure(
+                "requestrocket:token",
+                f"the RequestRocket API rejected the token ({exc}); set a valid one with "
+                f"`pulumi config set --secret {rr_config.TOKEN_KEY} <token>` or {rr_config.TOKEN_ENV}",
+            )
+        ]
+    except (ApiError, ConnectionFailed) as exc:
+        return [Failure("requestrocket:apiUrl", f"cannot use the RequestRocket API: {exc}")]
+    return []
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The provider base
+
+
+class SchemaProvider(ResourceProvider):
+    """A dynamic provider whose check, diff and output shaping come from `schema`.
+
+    Subclasses say how to reach their collection and may add outputs; they hold no instance state.
+    """
+
+    serialize_as_secret_always = False  # nothing secret is captured: the provider pickles by reference
+    schema: ClassVar[type[SchemaModel]]
+
+    # -- configuration -------------------------------------------------------------------------------------------
+
+    def configure(self, req: ConfigureRequest) -> None:
+        rr_config.configure(req.config.get)
+
+    @staticmethod
+    def api() -> rr_client.RequestRocketClient:
+        return rr_client.shared_client()
+
+    @staticmethod
+    def settings() -> rr_config.Settings:
+        return rr_config.current()
+
+    # -- hooks for subclasses --------------------------------------------------------------------------------------
+
+    def collection(self, values: dict[str, Any]) -> str:
+        """The collection path the object lives in."""
+        raise NotImplementedError
+
+    def natural_key(self, values: dict[str, Any], item: dict[str, Any]) -> bool:
+        """Whether a listed item is the object these inputs would create (used after an ambiguous POST)."""
+        raise NotImplementedError
+
+    def extra_outputs(self, id_: str, values: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def body(self, values: dict[str, Any], only: Optional[set[str]] = None) -> dict[str, Any]:
+        from ..schema import to_wire
+
+        return to_wire(self.schema, values, only)
+
+    def secrets_of(self, values: dict[str, Any]) -> list[str]:
+        return []
+
+    def delete_body(self, props: dict[str, Any]) -> Optional[dict[str, Any]]:
+        return None
+
+    # -- shared helpers ----------------------------------------------------------------------------------------------
+
+    def canonical(self, props: dict[str, Any]) -> dict[str, Any]:
+        """Inputs as the schema wants them (numbers arrive from the engine as floats)."""
+        values, _ = validate(self.schema, user_props(props))
+        return values
+
+    def outputs(self, id_: str, values: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+        """Every output: the inputs, overlaid with what the server returned, plus computed values."""
+        specs = fields(self.schema)
+        live = normalize(self.schema, from_wire(self.schema, item))
+        outs = {k: v for k, v in values.items() if k in specs}
+        for name, spec in specs.items():
+            if spec.path or spec.secret:
+                continue  # not in the item (path) or never returned (secret): keep the input
+            if live.get(name) is not None:
+                outs[name] = live[name]
+        for name, spec in specs.items():
+            if spec.secret:
+                outs[hash_key(name)] = secret_hash(values.get(name))
+        outs.update(self.extra_outputs(id_, outs, item))
+        return {k: v for k, v in outs.items() if v is not None}
+
+    def inputs_from(self, outs: dict[str, Any]) -> dict[str, Any]:
+        """The inputs that match a live state, for `read` (so drift shows in the next preview)."""
+        return {k: v for k, v in outs.items() if k in input_fields(self.schema) and v is not None}
+
+    # -- ResourceProvider ------------------------------------------------------------------------------------------
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        values, failures = validate(self.schema, user_props(news))
+        if not failures:
+            failures = connection_failures()
+        return CheckResult(values, [check_failure(self.schema, f) for f in failures])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        plan = plan_diff(self.schema, user_props(olds), user_props(news))
+        return DiffResult(changes=bool(plan.changes), replaces=plan.replaces, delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        values = self.canonical(props)
+        collection = self.collection(values)
+        item = self.api().create(
+            collection,
+            self.body(values),
+            lambda candidate: self.natural_key(values, candidate),
+            secrets=self.secrets_of(values),
+        )
+        id_ = rr_client.item_id(item, rr_client.plural_of(collection))
+        if not id_:
+            raise ApiError("POST", collection, 201, "UNEXPECTED_RESPONSE", "the created item carries no id")
+        return CreateResult(id_, self.outputs(id_, values, item))
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        values = self.canonical(news)
+        plan = plan_diff(self.schema, user_props(olds), values)
+        specs = input_fields(self.schema)
+        send = {n for n, s in specs.items() if not s.immutable and not s.secret and n in values}
+        send |= {n for n in plan.changes if specs[n].secret}  # a changed secret rotates in place
+        item = self.api().update(
+            self.collection(values), id_, self.body(values, only=send), secrets=self.secrets_of(values)
+        )
+        return UpdateResult(self.outputs(id_, values, item))  # every output, not only the changed ones (#7809)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        values = user_props(props)
+        item = self.api().find(self.collection(values), id_)
+        if item is None:
+            return ReadResult("", {})  # gone: the engine drops it from the state, the next `up` recreates it
+        outs = self.outputs(id_, values, item)
+        outs = self.after_read(values, outs)
+        return ReadResult(id_, outs, self.inputs_from(outs))
+
+    def after_read(self, previous: dict[str, Any], outs: dict[str, Any]) -> dict[str, Any]:
+        return outs
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        values = user_props(props)
+        self.api().delete(self.collection(values), id_, self.delete_body(values))  # already gone is fine

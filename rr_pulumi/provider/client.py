@@ -1,0 +1,26 @@
+"""Client (organisation) provider: `/api/clients`."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ..client import CLIENTS
+from ..schema import ClientSchema
+from ._base import SchemaProvider
+
+
+class ClientProvider(SchemaProvider):
+    schema = ClientSchema
+
+    def collection(self, values: dict[str, Any]) -> str:
+        return CLIENTS
+
+    def natural_key(self, values: dict[str, Any], item: dict[str, Any]) -> bool:
+        return item.get("clientName") == values.get("client_name")
+
+    def extra_outputs(self, id_: str, values: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+        return {"client_id": id_}
+
+    def delete_body(self, props: dict[str, Any]) -> Optional[dict[str, Any]]:
+        # Without it the client is only marked for deletion; a destroyed stack should leave nothing behind.
+        return {"immediatelyDelete": True}

@@ -1,0 +1,41 @@
+"""Rule provider: `/api/clients/{clientId}/{credentials|targets|proxies}/{parentId}/rules`.
+
+The API has no update for rules: every field is immutable in the schema, so any change is a replacement.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..client import rules_collection
+from ..schema import RuleSchema, normalize, parent_of, to_wire
+from ._base import SchemaProvider
+
+
+def _comparable(wire: dict[str, Any]) -> dict[str, Any]:
+    """A rule body in canonical form, empty values dropped, to compare a created rule with a listed one."""
+    values = normalize(RuleSchema, {"methods": wire.get("methods", [])})
+    out = {k: v for k, v in {**wire, **{"methods": values["methods"]}}.items() if v not in (None, [], "")}
+    return out
+
+
+class RuleProvider(SchemaProvider):
+    schema = RuleSchema
+
+    def collection(self, values: dict[str, Any]) -> str:
+        segment, parent_id = parent_of(values)
+        return rules_collection(values["client_id"], segment, parent_id)
+
+    def natural_key(self, values: dict[str, Any], item: dict[str, Any]) -> bool:
+        # Rules have no name: a rule is the same rule when every field matches.
+        sent = _comparable(to_wire(RuleSchema, values))
+        listed = _comparable({k: item.get(k) for k in sent.keys() | _rule_keys()})
+        return sent == listed
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> Any:
+        raise NotImplementedError("rules have no update in the Core API; every change replaces the rule")
+
+
+def _rule_keys() -> set[str]:
+    """The wire names of a rule's body fields."""
+    return set(to_wire(RuleSchema, {name: [] for name in RuleSchema.model_fields}).keys())
