@@ -45,3 +45,37 @@ def make_stack(tmp_path, engine_bin):
         return LocalStack(folder, stack="test", backend_dir=tmp_path / "state", env=env).init()
 
     return make
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    """One Core API emulator per test worker; tests isolate themselves by creating their own client."""
+    from rr_pulumi.emulator.process import EmulatorProcess
+
+    with EmulatorProcess(users=("e2e:team",), rate_limit=100_000) as emu:
+        yield emu
+
+
+@pytest.fixture
+def api(emulator):
+    """A requests session on the emulator with the e2e user's token, for out-of-band changes and checks."""
+    import requests
+
+    session = requests.Session()
+    session.headers["Authorization"] = emulator.token("e2e")
+    session.base = emulator.url + "/api"  # type: ignore[attr-defined]
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def rr_stack(make_stack, emulator):
+    """Factory: rr_stack(program_source) -> a LocalStack configured for the emulator like a user would."""
+
+    def make(program: str, name: str = "e2e") -> LocalStack:
+        stack = make_stack(program, name=name)
+        stack.set_config("requestrocket:apiUrl", emulator.url)
+        stack.set_config("requestrocket:token", emulator.token("e2e"), secret=True)
+        return stack
+
+    return make
