@@ -90,31 +90,35 @@ def build_routes(b: Backend) -> list[Route]:
     for res in schema.RESOURCES.values():
         base = f"/api/clients/{{clientId}}/{res.plural}"
         one = f"{base}/{{{res.id_param}}}"
-
-        def ids(c: Call, res=res) -> tuple[str, str]:
-            return c.params["clientId"], c.params[res.id_param]
-
-        routes += [
-            Route(base, {
-                "GET": lambda c, res=res: b.list_resources(c.user, c.params["clientId"], res, c.query),
-                "POST": lambda c, res=res: b.create_resource(c.user, c.params["clientId"], res, write(c)),
-            }, created=frozenset({"POST"})),
-            Route(one, {
-                "GET": lambda c, res=res, ids=ids: b.get_resource(c.user, *ids(c), res),
-                "PUT": lambda c, res=res, ids=ids: b.update_resource(c.user, *ids(c), res, write(c)),
-                "DELETE": lambda c, res=res, ids=ids: b.delete_resource(c.user, *ids(c), res),
-            }),
-            Route(f"{one}/rules", {
-                "GET": lambda c, res=res, ids=ids: b.list_rules(c.user, ids(c)[0], res.plural, ids(c)[1], c.query),
-                "POST": lambda c, res=res, ids=ids: b.create_rule(c.user, ids(c)[0], res.plural, ids(c)[1],
-                                                                   write(c)),
-            }, created=frozenset({"POST"})),
-            Route(f"{one}/rules/{{ruleId}}", {
-                "DELETE": lambda c, res=res, ids=ids: b.delete_rule(c.user, *ids(c)[:1], res.plural, ids(c)[1],
-                                                                     c.params["ruleId"]),
-            }),
-        ]
+        routes += resource_routes(b, res, base, one, write)
     return routes
+
+
+def resource_routes(b: Backend, res: schema.Resource, base: str, one: str, write) -> list[Route]:
+    def cid(c: Call) -> str:
+        return c.params["clientId"]
+
+    def rid(c: Call) -> str:
+        return c.params[res.id_param]
+
+    return [
+        Route(base, {
+            "GET": lambda c: b.list_resources(c.user, cid(c), res, c.query),
+            "POST": lambda c: b.create_resource(c.user, cid(c), res, write(c)),
+        }, created=frozenset({"POST"})),
+        Route(one, {
+            "GET": lambda c: b.get_resource(c.user, cid(c), res, rid(c)),
+            "PUT": lambda c: b.update_resource(c.user, cid(c), res, rid(c), write(c)),
+            "DELETE": lambda c: b.delete_resource(c.user, cid(c), res, rid(c)),
+        }),
+        Route(f"{one}/rules", {
+            "GET": lambda c: b.list_rules(c.user, cid(c), res.plural, rid(c), c.query),
+            "POST": lambda c: b.create_rule(c.user, cid(c), res.plural, rid(c), write(c)),
+        }, created=frozenset({"POST"})),
+        Route(f"{one}/rules/{{ruleId}}", {
+            "DELETE": lambda c: b.delete_rule(c.user, cid(c), res.plural, rid(c), c.params["ruleId"]),
+        }),
+    ]
 
 
 def match(routes: list[Route], path: str) -> tuple[Route | None, dict[str, str]]:
