@@ -81,7 +81,7 @@ def plan_diff(schema: type[SchemaModel], olds: dict[str, Any], news: dict[str, A
                 old_hash = olds.get(hash_key(name)) or (secret_hash(olds[name]) if olds.get(name) is not None else None)
                 changed = new is not None and secret_hash(new) != old_hash
         elif new is None:
-            continue
+            changed = spec.clearable and old_n.get(name) is not None  # removed from the program: clear it
         else:
             changed = contains_unknown(new) or new != old_n.get(name)
         if changed:
@@ -230,9 +230,11 @@ class SchemaProvider(ResourceProvider):
         specs = input_fields(self.schema)
         send = {n for n, s in specs.items() if not s.immutable and not s.secret and n in values}
         send |= {n for n in plan.changes if specs[n].secret}  # a changed secret rotates in place
-        item = self.api().update(
-            self.collection(values), id_, self.body(values, only=send), secrets=self.secrets_of(values)
-        )
+        body = self.body(values, only=send)
+        for name in plan.changes:
+            if values.get(name) is None and specs[name].wire:
+                body[specs[name].wire] = None  # PUT merges: an explicit null clears a removed optional field
+        item = self.api().update(self.collection(values), id_, body, secrets=self.secrets_of(values))
         return UpdateResult(self.outputs(id_, values, item))  # every output, not only the changed ones (#7809)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:

@@ -7,7 +7,11 @@ wire names of the Core API (section 0 of the contract). Each field carries marke
 * ``immutable`` a change replaces the resource;
 * ``secret``    the value is write-only on the API and always a Pulumi secret;
 * ``computed``  set by the server (or by the provider), never an input;
-* ``path``      part of the URL (the owning client, a rule's parent), not of the body.
+* ``path``      part of the URL (the owning client, a rule's parent), not of the body;
+* ``server_default`` when unset the server chooses the value (unset means "no opinion", never "clear").
+
+An optional field without a default and without ``server_default`` is cleared (sent as null) when the user
+removes it.
 """
 
 from __future__ import annotations
@@ -44,11 +48,19 @@ def prop(
     secret: bool = False,
     computed: bool = False,
     path: bool = False,
+    server_default: bool = False,
     description: str = "",
     **constraints: Any,
 ) -> Any:
     """A schema field: its wire name, its markers and its pydantic constraints."""
-    markers = {"required": required, "immutable": immutable, "secret": secret, "computed": computed, "path": path}
+    markers = {
+        "required": required,
+        "immutable": immutable,
+        "secret": secret,
+        "computed": computed,
+        "path": path,
+        "server_default": server_default,
+    }
     if "default_factory" not in constraints:
         constraints["default"] = default
     return Field(alias=wire, description=description, json_schema_extra=markers, **constraints)
@@ -84,8 +96,14 @@ class FieldSpec:
     secret: bool
     computed: bool
     path: bool
+    server_default: bool
     default: Any
     description: str
+
+    @property
+    def clearable(self) -> bool:
+        """Removing it from the program clears it on the API (rather than leaving the last value)."""
+        return not (self.required or self.server_default or self.computed or self.path) and self.default is None
 
 
 @dataclass(frozen=True)
@@ -112,7 +130,8 @@ def fields(model: type[SchemaModel]) -> dict[str, FieldSpec]:
             secret=bool(markers.get("secret")),
             computed=bool(markers.get("computed")),
             path=bool(markers.get("path")),
-            default=info.default,
+            server_default=bool(markers.get("server_default")),
+            default=None if info.default_factory is not None else info.default,
             description=info.description or "",
         )
     return specs

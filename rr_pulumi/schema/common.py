@@ -15,6 +15,10 @@ Presence = Literal["present", "absent"]
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 NAME_MAX = 100
+TEXT_MAX = 2048
+PATTERN_MAX = 1000
+ID_MAX = 200
+ALIAS_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 
 
 def _region(value: str) -> str:
@@ -31,6 +35,8 @@ def _http_url(value: str) -> str:
 
 
 def _regex(value: str) -> str:
+    if len(value) > PATTERN_MAX:
+        raise ValueError(f"must be at most {PATTERN_MAX} characters long (got {len(value)})")
     try:
         re.compile(value)
     except re.error as exc:
@@ -38,7 +44,21 @@ def _regex(value: str) -> str:
     return value
 
 
+def _path(value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError(f"must be a path starting with '/' (got {value!r})")
+    return value
+
+
+def _alias(value: str) -> str:
+    if not ALIAS_PATTERN.match(value):
+        raise ValueError(f"must be 1-100 characters from A-Z, a-z, 0-9, '-' and '_' (got {value!r})")
+    return value
+
+
 Region = Annotated[str, AfterValidator(_region)]
+UrlPath = Annotated[str, AfterValidator(_path)]
+Alias = Annotated[str, AfterValidator(_alias)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 Regex = Annotated[str, AfterValidator(_regex)]
 

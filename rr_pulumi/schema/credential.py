@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ._base import Failure, SchemaModel, _argument, _reason, prop
-from .common import HttpMethod, HttpUrl, Region, client_id_prop, name_prop, timestamp_prop
+from .common import TEXT_MAX, HttpMethod, HttpUrl, Region, client_id_prop, name_prop, timestamp_prop
 
 CredentialType = Literal["proxy", "target"]
+GrantType = Literal["authorization_code", "client_credentials", "pkce"]
 AuthType = Literal["apiKey", "bearer", "jwt", "basicAuth", "oauth2", "customToken", "custom", "none", "jwtVerify"]
 
 # Section 4: which auth types each credential type accepts (the API answers 400 otherwise).
@@ -31,6 +32,7 @@ class _Shape(BaseModel):
 
 
 def _text(wire: str, required: bool = True, **kw: Any) -> Any:
+    kw.setdefault("max_length", TEXT_MAX)
     return Field(... if required else None, alias=wire, min_length=1 if required else 0, **kw)
 
 
@@ -41,7 +43,7 @@ class ApiKeyShape(_Shape):
 
 class BearerShape(_Shape):
     token: str = _text("token")
-    prefix: Optional[str] = _text("prefix", required=False)
+    prefix: Optional[str] = _text("prefix", required=False, max_length=100)
 
 
 class JwtShape(_Shape):
@@ -54,7 +56,7 @@ class BasicAuthShape(_Shape):
 
 
 class OAuth2Shape(_Shape):
-    grant_type: str = _text("grantType")
+    grant_type: GrantType = Field(alias="grantType")
     client_id: str = _text("clientId")
     client_secret: str = _text("clientSecret")
     token_url: HttpUrl = Field(alias="tokenUrl")
@@ -66,7 +68,7 @@ class CustomTokenShape(_Shape):
     url: HttpUrl = Field(alias="url")
     method: HttpMethod = Field(alias="method")
     headers: Optional[dict[str, str]] = Field(None, alias="headers")
-    body: Optional[Any] = Field(None, alias="body")
+    body: Optional[Union[str, dict[str, Any]]] = Field(None, alias="body")
     token_path: str = _text("tokenPath")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ._base import SchemaModel, prop
-from .common import Region, RuleEffect, client_id_prop, name_prop, timestamp_prop
+from .common import ID_MAX, Alias, Region, RuleEffect, client_id_prop, name_prop, timestamp_prop
 
 MAX_REQUESTS_PER_MINUTE = 1000
 MAX_REQUESTS_PER_DAY = 20000
@@ -24,32 +24,38 @@ class ProxySchema(SchemaModel):
         "proxyProxyCredentialId",
         required=True,
         min_length=1,
+        max_length=ID_MAX,
         description="Id of the credential (type proxy) that callers present to the proxy.",
     )
     target_id: Optional[str] = prop(
-        "proxyTargetId", required=True, min_length=1, description="Id of the target the proxy forwards to."
+        "proxyTargetId", required=True, min_length=1, max_length=ID_MAX, description="Id of the target the proxy forwards to."
     )
     target_credential_id: Optional[str] = prop(
         "proxyTargetCredentialId",
         required=True,
         min_length=1,
+        max_length=ID_MAX,
         description="Id of the credential (type target) the proxy uses towards the target.",
     )
     proxy_active: Optional[bool] = prop("proxyActive", True, description="Inactive proxies process no requests.")
     proxy_default_rule_effect: Optional[RuleEffect] = prop(
         "proxyDefaultRuleEffect", "allow", description="Effect when no rule of the proxy matches: allow or deny."
     )
-    proxy_alias: Optional[str] = prop("proxyAlias", min_length=1, description="Optional friendly alias (slug).")
+    proxy_alias: Optional[Alias] = prop(
+        "proxyAlias", description="Optional friendly alias: 1-100 characters from A-Z, a-z, 0-9, '-' and '_'."
+    )
     proxy_max_requests_per_minute: Optional[int] = prop(
         "proxyMaxRequestsPerMinute",
         ge=1,
         le=MAX_REQUESTS_PER_MINUTE,
+        server_default=True,
         description="Rate limit per minute; when unset the server copies the client's default.",
     )
     proxy_max_requests_per_day: Optional[int] = prop(
         "proxyMaxRequestsPerDay",
         ge=1,
         le=MAX_REQUESTS_PER_DAY,
+        server_default=True,
         description="Rate limit per day; when unset the server copies the client's default.",
     )
     proxy_created_at: Optional[str] = timestamp_prop("proxyCreatedAt", "proxy was created")

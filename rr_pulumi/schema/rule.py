@@ -14,7 +14,9 @@ from ._base import Failure, SchemaModel, prop
 from .common import HttpMethod, Presence, Regex, RuleEffect
 
 PRIORITY_MIN, PRIORITY_MAX = 0, 1000
-REGEX_FLAGS = "gimsuy"
+REGEX_FLAGS = "imsx"  # the emulator compiles patterns with Python's re: i, m, s, x
+CHECKS_MAX = 50
+NOTES_MAX = 1000
 
 # Python argument of each possible parent -> the path segment of its rules.
 PARENTS: dict[str, str] = {"credential_id": "credentials", "target_id": "targets", "proxy_id": "proxies"}
@@ -33,13 +35,20 @@ class NameCheck(_Check):
 
 
 class BodyCheck(_Check):
-    json_path: str = Field(alias="jsonPath", min_length=1)
+    json_path: str = Field(alias="jsonPath", min_length=1, max_length=1000)
+
+    @field_validator("json_path")
+    @classmethod
+    def _rooted(cls, value: str) -> str:
+        if not value.startswith("$"):
+            raise ValueError(f"must be a JSONPath starting with '$' (got {value!r})")
+        return value
     value_pattern: Optional[Regex] = Field(None, alias="valuePattern")
     presence: Presence = Field(alias="presence")
 
 
 class TokenCheck(_Check):
-    claim: str = Field(alias="claim", min_length=1)
+    claim: str = Field(alias="claim", min_length=1, max_length=200)
     value_pattern: Optional[Regex] = Field(None, alias="valuePattern")
     presence: Presence = Field(alias="presence")
 
@@ -81,14 +90,22 @@ class RuleSchema(SchemaModel):
     path_presence: Optional[Presence] = prop(
         "pathPresence", immutable=True, description="present or absent: whether path_pattern must match."
     )
-    header_checks: Optional[list[NameCheck]] = prop("headerChecks", immutable=True, description="Header checks.")
-    query_checks: Optional[list[NameCheck]] = prop("queryChecks", immutable=True, description="Query checks.")
-    body_checks: Optional[list[BodyCheck]] = prop("bodyChecks", immutable=True, description="JSON body checks.")
-    token_checks: Optional[list[TokenCheck]] = prop("tokenChecks", immutable=True, description="JWT claim checks.")
+    header_checks: Optional[list[NameCheck]] = prop(
+        "headerChecks", immutable=True, max_length=CHECKS_MAX, description="Header checks."
+    )
+    query_checks: Optional[list[NameCheck]] = prop(
+        "queryChecks", immutable=True, max_length=CHECKS_MAX, description="Query checks."
+    )
+    body_checks: Optional[list[BodyCheck]] = prop(
+        "bodyChecks", immutable=True, max_length=CHECKS_MAX, description="JSON body checks ($-rooted JSONPath)."
+    )
+    token_checks: Optional[list[TokenCheck]] = prop(
+        "tokenChecks", immutable=True, max_length=CHECKS_MAX, description="JWT claim checks."
+    )
     regex_flags: Optional[str] = prop(
         "regexFlags", immutable=True, description=f"Flags for every pattern, letters from {REGEX_FLAGS!r}."
     )
-    notes: Optional[str] = prop("notes", immutable=True, description="Free text.")
+    notes: Optional[str] = prop("notes", immutable=True, max_length=NOTES_MAX, description="Free text.")
 
     normalizers = {"methods": normalize_methods}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ._base import SchemaModel, prop
-from .common import HttpUrl, Region, RuleEffect, client_id_prop, name_prop, timestamp_prop
+from .common import HttpUrl, Region, RuleEffect, UrlPath, client_id_prop, name_prop, timestamp_prop
 
 
 class TargetSchema(SchemaModel):
@@ -14,8 +14,8 @@ class TargetSchema(SchemaModel):
     target_base_url: Optional[HttpUrl] = prop(
         "targetBaseURL", required=True, description="Absolute http(s) URL of the upstream API."
     )
-    target_test_path: Optional[str] = prop(
-        "targetTestPath", min_length=1, description="Path used to test the target, e.g. /v1/health."
+    target_test_path: Optional[UrlPath] = prop(
+        "targetTestPath", max_length=2048, description="Path used to test the target, starting with '/'."
     )
     target_region: Optional[Region] = prop(
         "targetRegion", required=True, immutable=True, description="AWS region code where the target lives."

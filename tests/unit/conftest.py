@@ -1,0 +1,28 @@
+import pytest
+
+from rr_pulumi import client as rr_client
+from rr_pulumi import config as rr_config
+
+from .fake_api import TOKEN, FakeApi
+
+API_URL = "http://api.test"
+
+
+@pytest.fixture
+def fake_api() -> FakeApi:
+    return FakeApi()
+
+
+@pytest.fixture
+def api_client(fake_api):
+    return rr_client.RequestRocketClient(API_URL, TOKEN, session=fake_api.session(), sleep=lambda s: None)
+
+
+@pytest.fixture
+def provider_env(monkeypatch, fake_api, api_client):
+    """Providers wired to the fake API: settings with a token, the shared client replaced."""
+    settings = rr_config.Settings(api_url=API_URL, token=TOKEN, data_plane_url="https://{region}.rr.test")
+    monkeypatch.setattr(rr_config, "_current", settings)
+    monkeypatch.setattr(rr_client, "shared_client", lambda settings=None: api_client)
+    monkeypatch.setattr(rr_client, "verified_client", lambda settings=None: api_client)
+    return fake_api

@@ -1,0 +1,52 @@
+"""Provider configuration: stack config, then environment; the token never shows."""
+
+import pytest
+
+from rr_pulumi import config as rr_config
+from rr_pulumi.errors import ConfigurationError
+from rr_pulumi.provider.client import ClientProvider
+from pulumi.dynamic import Config, ConfigureRequest
+
+
+def test_stack_config_wins_over_environment():
+    cfg = {"requestrocket:apiUrl": "http://127.0.0.1:9/", "requestrocket:token": "u-from-config"}
+    s = rr_config.settings_from(cfg.get, env={"REQUESTROCKET_TOKEN": "u-from-env"})
+    assert s.api_url == "http://127.0.0.1:9" and s.token == "u-from-config"
+
+
+def test_environment_fallback_and_defaults():
+    s = rr_config.settings_from(lambda k: None, env={"REQUESTROCKET_TOKEN": "u-env"})
+    assert s.token == "u-env" and s.api_url == "https://api.requestrocket.com"
+    assert s.proxy_url("eu-west-1", "p1") == "https://eu-west-1.requestrocket.com/api/p1"
+
+
+def test_data_plane_template():
+    s = rr_config.settings_from({"requestrocket:dataPlaneUrl": "http://localhost:8081/{region}/"}.get, env={})
+    assert s.proxy_url("us-east-1", "abc") == "http://localhost:8081/us-east-1/api/abc"
+
+
+def test_missing_token_names_both_ways():
+    s = rr_config.settings_from(lambda k: None, env={})
+    with pytest.raises(ConfigurationError) as exc:
+        s.require_token()
+    assert "pulumi config set --secret requestrocket:token" in str(exc.value)
+    assert "REQUESTROCKET_TOKEN" in str(exc.value)
+
+
+def test_bad_api_url():
+    with pytest.raises(ConfigurationError, match="requestrocket:apiUrl must be an absolute http"):
+        rr_config.settings_from({"requestrocket:apiUrl": "api.requestrocket.com"}.get, env={})
+
+
+def test_repr_hides_token():
+    s = rr_config.Settings(api_url="http://x", token="u-very-secret")
+    assert "u-very-secret" not in repr(s)
+
+
+def test_configure_reads_namespaced_keys_from_the_engine(monkeypatch):
+    """The engine sends dynamic providers the whole stack config with namespaced keys (GetPackageConfig)."""
+    monkeypatch.setattr(rr_config, "_current", None)
+    raw = {"requestrocket:token": "u-cfg", "requestrocket:apiUrl": "http://emu:1", "aws:region": "x"}
+    ClientProvider().configure(ConfigureRequest(Config(raw_config=raw, project_name="proj")))
+    assert rr_config.current().token == "u-cfg" and rr_config.current().api_url == "http://emu:1"
+    assert vars(ClientProvider()) == {}  # nothing stored on the (pickled) provider
