@@ -30,8 +30,9 @@ class CredentialProvider(SchemaProvider):
 
     def body(self, values: dict[str, Any], only: Any = None) -> dict[str, Any]:
         body = super().body(values, only)
-        if SECRET in body:
-            body["credentialSecret"] = secret_to_wire(values["credential_auth_type"], values[SECRET])
+        wire = CredentialSchema.model_fields[SECRET].alias
+        if wire in body:
+            body[wire] = secret_to_wire(values["credential_auth_type"], values[SECRET])
         return body
 
     def secrets_of(self, values: dict[str, Any]) -> list[str]:
