@@ -91,9 +91,9 @@ def no_unauthenticated_targets(resource: Resource) -> list[Violation]:
     ]
 
 
-def naming(resource: Resource, pattern: str) -> list[Violation]:
-    """Client, credential, target and proxy names match the organisation's pattern."""
-    prop = NAME_FIELDS.get(resource.kind)
+def naming(resource: Resource, pattern: str, kinds: Iterable[str]) -> list[Violation]:
+    """The names of the listed kinds (client, credential, target, proxy) match the organisation's pattern."""
+    prop = NAME_FIELDS.get(resource.kind) if resource.kind in kinds else None
     value = resource.props.get(prop) if prop else None
     if value is None or is_unknown(value) or re.fullmatch(pattern, str(value)):
         return []

@@ -25,7 +25,7 @@ from rr_pulumi.schema.proxy import MAX_REQUESTS_PER_DAY, MAX_REQUESTS_PER_MINUTE
 
 from . import checks
 from .checks import Stack, Violation
-from .view import Resource, from_policy_resources, from_validation_args
+from .view import CREDENTIAL, PROXY, TARGET, from_policy_resources, from_validation_args
 
 PACK_NAME = "rr-guardrails"
 PACK_DESCRIPTION = "RequestRocket organisation guardrails for rr-pulumi stacks"
@@ -35,6 +35,7 @@ DEFAULT_REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-so
 # Hosts a target may reach over plain http: the machine itself, where the Core API emulator and test upstreams run.
 DEFAULT_HTTP_HOSTS = ["localhost", "127.0.0.1", "::1"]
 DEFAULT_NAME_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+DEFAULT_NAMED_KINDS = [CREDENTIAL, TARGET, PROXY]
 
 MANDATORY, ADVISORY = EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY
 
@@ -143,16 +144,24 @@ GUARDRAILS = [
     ),
     Guardrail(
         name="resource-naming",
-        description="Client, credential, target and proxy names match the organisation's naming pattern.",
+        description="Credential, target and proxy names (and client names, if listed) match the organisation's "
+        "naming pattern.",
         level=ADVISORY,
         settings={
             "pattern": {
                 "type": "string",
                 "default": DEFAULT_NAME_PATTERN,
                 "description": "Regular expression every name must match in full (default: lower-case kebab-case).",
-            }
+            },
+            "resources": {
+                "type": "array",
+                "items": {"type": "string", "enum": list(checks.NAME_FIELDS)},
+                "default": DEFAULT_NAMED_KINDS,
+                "description": "Kinds whose names are checked; clients are left out by default, their names are "
+                "the organisation's display name.",
+            },
         },
-        check=lambda r, c: checks.naming(r, c["pattern"]),
+        check=lambda r, c: checks.naming(r, c["pattern"], c["resources"]),
     ),
     Guardrail(
         name="rule-allows-everything",

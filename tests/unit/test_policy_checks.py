@@ -97,31 +97,36 @@ def test_auth_type_none_is_a_violation_and_others_pass():
 # -- resource-naming -----------------------------------------------------------------------------------------------
 
 KEBAB = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+KINDS = ["Credential", "Target", "Proxy"]
 
 
 @pytest.mark.parametrize(
     "resource",
     [
-        res("Client", client_name="acme"),
         res("Credential", credential_name="payments-callers"),
         res("Target", target_name=UNKNOWN),
         res("Proxy", proxy_name="gw-1"),
         res("Rule", notes="Not A Name"),
+        res("Client", client_name="Acme Payments"),  # clients are not listed by default
     ],
 )
 def test_names_matching_the_pattern_pass(resource):
-    assert checks.naming(resource, KEBAB) == []
+    assert checks.naming(resource, KEBAB, KINDS) == []
 
 
 def test_a_name_off_pattern_is_named_with_the_pattern():
-    assert messages(checks.naming(res("Proxy", "gw", proxy_name="Payments_GW"), KEBAB)) == [
+    assert messages(checks.naming(res("Proxy", "gw", proxy_name="Payments_GW"), KEBAB, KINDS)) == [
         f"Proxy 'gw': proxy_name 'Payments_GW' does not match the naming pattern {KEBAB}"
     ]
 
 
+def test_client_names_are_checked_when_listed():
+    assert checks.naming(res("Client", "org", client_name="Acme Payments"), KEBAB, ["Client"]) != []
+
+
 def test_the_pattern_must_match_the_whole_name():
-    assert checks.naming(res("Proxy", proxy_name="team-gw"), r"team-[a-z]+") == []
-    assert checks.naming(res("Proxy", proxy_name="team-gw-X"), r"team-[a-z]+") != []
+    assert checks.naming(res("Proxy", proxy_name="team-gw"), r"team-[a-z]+", KINDS) == []
+    assert checks.naming(res("Proxy", proxy_name="team-gw-X"), r"team-[a-z]+", KINDS) != []
 
 
 # -- rule-allows-everything ----------------------------------------------------------------------------------------
