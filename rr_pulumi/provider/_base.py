@@ -47,6 +47,11 @@ def user_props(props: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k != PROVIDER_KEY}
 
 
+def blank(value: Any) -> bool:
+    """None, or an empty list/object: what the API returns for an optional field nobody set."""
+    return value is None or value == [] or value == {}
+
+
 def hash_key(name: str) -> str:
     """The output holding the fingerprint of a secret input."""
     return f"{name}_hash"
@@ -81,9 +86,11 @@ def plan_diff(schema: type[SchemaModel], olds: dict[str, Any], news: dict[str, A
                 old_hash = olds.get(hash_key(name)) or (secret_hash(olds[name]) if olds.get(name) is not None else None)
                 changed = new is not None and secret_hash(new) != old_hash
         elif new is None:
-            changed = spec.clearable and old_n.get(name) is not None  # removed from the program: clear it
+            changed = spec.clearable and not blank(old_n.get(name))  # removed from the program: clear it
+        elif contains_unknown(new):
+            changed = True
         else:
-            changed = contains_unknown(new) or new != old_n.get(name)
+            changed = new != old_n.get(name) and not (blank(new) and blank(old_n.get(name)))
         if changed:
             plan.changes.append(name)
             if spec.immutable:
@@ -186,7 +193,7 @@ class SchemaProvider(ResourceProvider):
         for name, spec in specs.items():
             if spec.path or spec.secret:
                 continue  # not in the item (path) or never returned (secret): keep the input
-            if live.get(name) is not None:
+            if not blank(live.get(name)):
                 outs[name] = live[name]
         for name, spec in specs.items():
             if spec.secret:
@@ -196,7 +203,8 @@ class SchemaProvider(ResourceProvider):
 
     def inputs_from(self, outs: dict[str, Any]) -> dict[str, Any]:
         """The inputs that match a live state, for `read` (so drift shows in the next preview)."""
-        return {k: v for k, v in outs.items() if k in input_fields(self.schema) and v is not None}
+        specs = input_fields(self.schema)
+        return {k: v for k, v in outs.items() if k in specs and (not blank(v) or specs[k].default is not None)}
 
     # -- ResourceProvider ------------------------------------------------------------------------------------------
 

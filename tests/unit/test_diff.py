@@ -131,3 +131,10 @@ def test_diff_result_lists_properties():
     assert result.changes is False and result.replaces == []
     assert CredentialProvider().diff("c", cred_out(), checked(CredentialSchema, CRED_IN)).changes is False
     assert RuleProvider  # imported for symmetry
+
+
+def test_empty_lists_returned_by_the_api_are_not_a_diff():
+    ins = {"client_id": "c", "proxy_id": "p", "effect": "deny", "priority": 900, "methods": ["DELETE"]}
+    outs = {**checked(RuleSchema, ins), "header_checks": [], "query_checks": [], "path_pattern": None}
+    assert plan_diff(RuleSchema, outs, checked(RuleSchema, ins)).changes == []
+    assert plan_diff(RuleSchema, {**outs, "methods": []}, checked(RuleSchema, {**ins, "methods": []})).changes == []
