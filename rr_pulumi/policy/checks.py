@@ -27,6 +27,9 @@ REGION_FIELDS = {CREDENTIAL: "credential_region", TARGET: "target_region", PROXY
 # A proxy's parts: the property holding the id, and the kind of resource it names.
 PROXY_PARTS = {"proxy_credential_id": CREDENTIAL, "target_id": TARGET, "target_credential_id": CREDENTIAL}
 # An unset default effect is the API's: allow.
+# What a rule matches and does; its parent and client do not matter to "does it allow everything".
+RULE_SCOPE = ("effect", "methods", "path_pattern", "path_presence", "regex_flags", "header_checks", "query_checks",
+              "body_checks", "token_checks")
 DEFAULT_RULE_EFFECT = fields(ProxySchema)["proxy_default_rule_effect"].default or "allow"
 
 
@@ -39,15 +42,13 @@ def rate_limits(resource: Resource, max_per_minute: int, max_per_day: int) -> li
         ("proxy_max_requests_per_minute", max_per_minute, "minute"),
         ("proxy_max_requests_per_day", max_per_day, "day"),
     ):
-        value = resource.props.get(prop)
+        value, limit = resource.props.get(prop), f"{number(ceiling)} per {unit}"
         if is_unknown(value):
             continue
         if value is None:
-            found.append((resource, f"{resource.label}: {prop} is not set; set it to at most {ceiling} per {unit}"))
+            found.append((resource, f"{resource.label}: {prop} is not set; set it to at most {limit}"))
         elif value > ceiling:
-            found.append(
-                (resource, f"{resource.label}: {prop} is {number(value)}, above the ceiling of {ceiling} per {unit}")
-            )
+            found.append((resource, f"{resource.label}: {prop} is {number(value)}, above the ceiling of {limit}"))
     return found
 
 
@@ -62,9 +63,8 @@ def https_only(resource: Resource, allowed_http_hosts: Iterable[str]) -> list[Vi
     if parsed.scheme == "http" and (parsed.hostname or "") in {h.lower() for h in allowed_http_hosts}:
         return []
     allowed = ", ".join(allowed_http_hosts) or "none"
-    return [
-        (resource, f"{resource.label}: target_base_url {url!r} does not use https (http is allowed only for: {allowed})")
-    ]
+    reason = f"does not use https (http is allowed only for: {allowed})"
+    return [(resource, f"{resource.label}: target_base_url {url!r} {reason}")]
 
 
 def allowed_regions(resource: Resource, regions: Iterable[str]) -> list[Violation]:
@@ -102,9 +102,9 @@ def naming(resource: Resource, pattern: str, kinds: Iterable[str]) -> list[Viola
 
 def allows_everything(resource: Resource) -> list[Violation]:
     """A rule that allows every method on every path, with no header, query, body or token check, is flagged."""
-    if resource.kind != RULE or has_unknown(resource.props):
+    props = {k: resource.props.get(k) for k in RULE_SCOPE}
+    if resource.kind != RULE or has_unknown(props):
         return []
-    props = resource.props
     if props.get("effect") != "allow":
         return []
     methods = {str(m).upper() for m in props.get("methods") or []}

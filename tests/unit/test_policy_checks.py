@@ -36,6 +36,12 @@ def test_rate_limits_missing_and_above_the_ceiling_are_named():
     ]
 
 
+def test_ceilings_from_the_engine_are_floats_and_show_as_integers():
+    assert messages(checks.rate_limits(res("Proxy", "gw", proxy_max_requests_per_minute=5.0), 1.0, 10.0))[0] == (
+        "Proxy 'gw': proxy_max_requests_per_minute is 5, above the ceiling of 1 per minute"
+    )
+
+
 def test_rate_limits_skip_unknown_values_and_other_kinds():
     proxy = res("Proxy", proxy_max_requests_per_minute=UNKNOWN_NUMBER_VALUE, proxy_max_requests_per_day=UNKNOWN)
     assert checks.rate_limits(proxy, 1, 1) == []
@@ -145,7 +151,8 @@ ALL = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     ],
 )
 def test_an_allow_everything_rule_is_flagged(props):
-    assert messages(checks.allows_everything(res("Rule", "open", **props))) == [
+    rule = res("Rule", "open", proxy_id=UNKNOWN, client_id=UNKNOWN, **props)  # parent unknown in a preview
+    assert messages(checks.allows_everything(rule)) == [
         "Rule 'open': allows every method on every path; narrow it with methods, path_pattern or checks"
     ]
 
