@@ -45,8 +45,10 @@ def main() -> int:
             return result.code
         print("\nStack outputs (secrets stay hidden):")
         print(json.dumps(stack.outputs(), indent=2))
-        counts = emulator.stats().get("totals", {})
-        print(f"\nCore API calls made by this run: {json.dumps(counts)}")
+        stats = emulator.stats()
+        print(f"\nCore API calls made by this run: {stats['total']}")
+        for route, methods in sorted(stats["routes"].items()):
+            print(f"  {route}: {methods}")
     return 0
 
 
