@@ -22,14 +22,22 @@ from typing import Any, ClassVar, Callable, Optional, Union, get_args, get_origi
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-# The value the Python SDK hands to check/diff for a property that is not known yet (preview).
+# A property not known yet (preview) reaches check/diff as a `pulumi.output.Unknown` object (the SDK turns the
+# wire sentinel below into one); the raw sentinel string is accepted too.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+try:
+    from pulumi.output import Unknown as _UnknownValue
+except ImportError:  # pragma: no cover - the schema is also usable without the Pulumi SDK
+    _UnknownValue = type("_NeverUnknown", (), {})
 
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
 
 def contains_unknown(value: Any) -> bool:
     """True when the value, or anything inside it, is not known yet."""
+    if isinstance(value, _UnknownValue):
+        return True
     if isinstance(value, str):
         return value == UNKNOWN
     if isinstance(value, dict):

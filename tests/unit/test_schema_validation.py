@@ -81,8 +81,13 @@ def test_required_arguments_are_named():
 
 
 def test_unknown_values_during_preview_are_accepted():
+    from pulumi.output import Unknown
+
     values, errors = validate(ProxySchema, {**PROXY, "client_id": UNKNOWN, "target_id": UNKNOWN})
     assert errors == [] and values["target_id"] == UNKNOWN
+    unknown = Unknown()  # what the SDK hands to check during a preview
+    values, errors = validate(ProxySchema, {**PROXY, "client_id": unknown, "proxy_max_requests_per_minute": unknown})
+    assert errors == [] and values["client_id"] is unknown
 
 
 def test_client_name_bounds():
