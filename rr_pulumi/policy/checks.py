@@ -7,7 +7,7 @@ known yet (preview) is never judged: the check skips it and judges it again at `
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Optional
+from typing import Iterable, Optional
 from urllib.parse import urlparse
 
 from rr_pulumi.schema import fields
@@ -26,10 +26,10 @@ NAME_FIELDS = {CLIENT: "client_name", CREDENTIAL: "credential_name", TARGET: "ta
 REGION_FIELDS = {CREDENTIAL: "credential_region", TARGET: "target_region", PROXY: "proxy_region"}
 # A proxy's parts: the property holding the id, and the kind of resource it names.
 PROXY_PARTS = {"proxy_credential_id": CREDENTIAL, "target_id": TARGET, "target_credential_id": CREDENTIAL}
-# An unset default effect is the API's: allow.
 # What a rule matches and does; its parent and client do not matter to "does it allow everything".
 RULE_SCOPE = ("effect", "methods", "path_pattern", "path_presence", "regex_flags", "header_checks", "query_checks",
               "body_checks", "token_checks")
+# An unset default effect is the API's: allow.
 DEFAULT_RULE_EFFECT = fields(ProxySchema)["proxy_default_rule_effect"].default or "allow"
 
 
