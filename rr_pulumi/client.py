@@ -171,10 +171,9 @@ class RequestRocketClient:
                 response = self._send(method, path, params, body)
             except requests.exceptions.RequestException as exc:
                 reason = redact(type(exc).__name__ + ": " + str(exc), secrets)
-                failure = (ConnectionFailed if _not_sent(exc) else AmbiguousFailure)(method, path, reason)
-                if not (idempotent or not isinstance(failure, AmbiguousFailure)):
-                    raise failure from None
-                error: Exception = failure
+                error: Exception = (ConnectionFailed if _not_sent(exc) else AmbiguousFailure)(method, path, reason)
+                if isinstance(error, AmbiguousFailure) and not idempotent:
+                    raise error from None  # the POST may have happened: the caller decides (see create)
             else:
                 if response.status_code < 400:
                     return self._json(response)

@@ -36,6 +36,7 @@ from ..schema import (
     input_fields,
     normalize,
     secret_hash,
+    to_wire,
     validate,
 )
 
@@ -168,8 +169,7 @@ class SchemaProvider(ResourceProvider):
         return {}
 
     def body(self, values: dict[str, Any], only: Optional[set[str]] = None) -> dict[str, Any]:
-        from ..schema import to_wire
-
+        """The request body for these values (all body fields, or only those named)."""
         return to_wire(self.schema, values, only)
 
     def secrets_of(self, values: dict[str, Any]) -> list[str]:

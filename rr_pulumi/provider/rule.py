@@ -9,14 +9,22 @@ from typing import Any
 
 from ..client import rules_collection
 from ..schema import RuleSchema, normalize, parent_of, to_wire
-from ._base import SchemaProvider
+from ._base import SchemaProvider, blank
 
 
 def _comparable(wire: dict[str, Any]) -> dict[str, Any]:
     """A rule body in canonical form, empty values dropped, to compare a created rule with a listed one."""
-    values = normalize(RuleSchema, {"methods": wire.get("methods", [])})
-    out = {k: v for k, v in {**wire, **{"methods": values["methods"]}}.items() if v not in (None, [], "")}
-    return out
+    methods = normalize(RuleSchema, {"methods": wire.get("methods") or []})["methods"]
+    return _strip({**wire, "methods": methods})
+
+
+def _strip(value: Any) -> Any:
+    """Drop empty values at every depth (the API may echo optional keys as null)."""
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if not blank(v) and v != ""}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
 
 
 class RuleProvider(SchemaProvider):

@@ -178,6 +178,17 @@ def test_rule_create_read_and_adoption(provider_env):
         p.update(created.id, created.outs, ins)
 
 
+def test_rule_natural_key_ignores_echoed_nulls(provider_env):
+    p = RuleProvider()
+    values = checked(p, {"client_id": "c", "proxy_id": "p1", "effect": "deny", "priority": 5,
+                         "methods": ["get"], "header_checks": [{"name_pattern": "^x-", "presence": "present"}]})
+    listed = {"sKey": "r9", "effect": "deny", "priority": 5, "methods": ["GET"], "pathPattern": None,
+              "headerChecks": [{"namePattern": "^x-", "valuePattern": None, "presence": "present"}],
+              "queryChecks": [], "notes": None, "userId": "u", "clientId": "c"}
+    assert p.natural_key(values, listed)
+    assert not p.natural_key(values, {**listed, "priority": 6})
+
+
 def test_check_reports_failures_by_argument(provider_env):
     result = ProxyProvider().check({}, {**proxy_inputs("c"), "proxy_max_requests_per_minute": 5000.0, "__provider": "x"})
     assert [(f.property, f.reason) for f in result.failures] == [
