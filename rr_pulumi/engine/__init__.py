@@ -8,6 +8,7 @@ here uses: a local file backend, a passphrase secrets provider, no update checks
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -61,6 +62,16 @@ def _version_of(pulumi: str) -> str | None:
     return out.stdout.strip().lstrip("v") or None
 
 
+def sources_digest() -> str:
+    """A digest of our Go sources and launchers, so a changed language host or launcher is rebuilt."""
+    digest = hashlib.sha256()
+    for path in sorted([*GO_SOURCES.rglob("*"), *LAUNCHERS.iterdir()]):
+        if path.is_file():
+            digest.update(path.relative_to(GO_SOURCES.parent).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def _complete(folder: Path) -> bool:
     return all((folder / name).is_file() and os.access(folder / name, os.X_OK) for name in EXECUTABLES)
 
@@ -71,7 +82,7 @@ def ensure_engine(verbose: bool = True) -> Path:
     on_path = shutil.which("pulumi")
     if on_path and _version_of(on_path) == version and _complete(Path(on_path).parent):
         return Path(on_path).parent
-    folder = cache_root() / f"v{version}" / "bin"
+    folder = cache_root() / f"v{version}-{sources_digest()}" / "bin"
     if _complete(folder):
         return folder
     with _build_lock(folder.parent):
@@ -107,7 +118,7 @@ def _build(version: str, folder: Path, verbose: bool) -> None:
         raise EngineError(f"the pulumi Python package is v{version} but the engine sources pin "
                           f"v{_pinned_in_go_mod()}; reinstall rr-pulumi so both match")
     started = time.monotonic()
-    _say(f"building the Pulumi engine v{version} from Go modules into {folder} (cold: about 10 minutes on 2 cores)")
+    _say(f"building the Pulumi engine v{version} from Go modules into {folder} (cold: about 5 minutes on 2 cores)")
     staging = Path(tempfile.mkdtemp(prefix="build-", dir=folder.parent))
     try:
         source = staging / "src"

@@ -5,6 +5,7 @@ import asyncio
 import logging
 import os
 import runpy
+import signal
 import sys
 import traceback
 
@@ -42,6 +43,9 @@ sys.argv = [args.program] + args.args
 if args.pwd:
     os.chdir(args.pwd)
 sys.path.insert(0, args.program if os.path.isdir(args.program) else os.path.dirname(os.path.abspath(args.program)))
+
+# The engine interrupts the program when a preview fails or is cancelled; that is not a program error to report.
+signal.signal(signal.SIGINT, lambda *_: os._exit(BAIL))
 
 # Unresolved outputs are expected when a program fails; asyncio's complaints about them are noise.
 logging.getLogger("asyncio").setLevel(logging.CRITICAL)
