@@ -33,7 +33,8 @@ def field_schema(f: Field, regions) -> dict[str, Any]:
         if f.type == "path":
             out["pattern"] = "^/"
     elif f.type == "url":
-        out = {"type": "string", "format": "uri", "pattern": "^https?://", "maxLength": schema.TEXT_MAX}
+        out = {"type": "string", "format": "uri", "pattern": r"^https?://[A-Za-z0-9\-._~%\[:]",
+               "maxLength": schema.TEXT_MAX}
     elif f.type == "enum":
         out = {"type": "string", "enum": list(f.enum)}
     elif f.type == "region":
@@ -68,6 +69,58 @@ def secret_schema() -> dict:
                            + schema.one_of(schema.OAUTH2_GRANT_TYPES) + "."}
 
 
+def secret_key_schema(auth: str, key: str) -> dict:
+    if key == "headers":
+        return {"type": "object", "additionalProperties": {"type": "string", "maxLength": schema.TEXT_MAX},
+                **({"minProperties": 1} if auth == "custom" else {})}
+    if key == "body":
+        return {"type": ["string", "object"]}
+    if key == "grantType":
+        return {"type": "string", "enum": list(schema.OAUTH2_GRANT_TYPES)}
+    if key == "method":
+        return {"type": "string", "enum": list(schema.HTTP_METHODS)}
+    if key in schema.URL_SECRET_KEYS:
+        return {"type": "string", "format": "uri", "pattern": r"^https?://[A-Za-z0-9\-._~%\[:]",
+                "maxLength": schema.TEXT_MAX}
+    if key == "prefix":
+        return {"type": "string", "maxLength": 100}
+    return {"type": "string", "minLength": 1, "maxLength": schema.TEXT_MAX}
+
+
+def secret_shape(auth: str, exclude: str | None = None) -> dict:
+    required, optional = schema.SECRET_SHAPES[auth]
+    props: dict = {k: secret_key_schema(auth, k) for k in (*required, *optional) if k != exclude}
+    if exclude:
+        props[exclude] = False
+    return {"type": "object", "required": list(required), "properties": props, "writeOnly": True,
+            "additionalProperties": True}
+
+
+def credential_variants(res: Resource, regions) -> list[dict]:
+    """One variant per allowed (credentialType, credentialAuthType) pair, with that auth type's secret shape."""
+    common = {f.name: field_schema(f, regions) for f in res.fields if f.name in ("credentialName",
+                                                                                  "credentialRegion")}
+    variants = []
+    for ctype, allowed in schema.AUTH_TYPES_BY_CREDENTIAL_TYPE.items():
+        for auth in allowed:
+            if auth == "jwtVerify":
+                secrets = [{**secret_shape(auth, "sharedSecret"), "required": ["jwksUri"]},
+                           {**secret_shape(auth, "jwksUri"), "required": ["sharedSecret"]}]
+            else:
+                secrets = [secret_shape(auth)]
+            for secret in secrets:
+                if auth == "none":   # may be omitted or null
+                    secret = {"anyOf": [secret, {"type": "null"}]}
+                props = {**common, "credentialType": {"type": "string", "const": ctype},
+                         "credentialAuthType": {"type": "string", "const": auth}, "credentialSecret": secret}
+                required = ["credentialName", "credentialType", "credentialAuthType", "credentialRegion"]
+                if auth != "none":
+                    required.append("credentialSecret")
+                variants.append({"type": "object", "title": f"{ctype} {auth}", "properties": props,
+                                 "required": required, "additionalProperties": False})
+    return variants
+
+
 def request_schema(res: Resource, regions, create: bool) -> dict:
     props = {}
     for f in res.fields:
@@ -76,6 +129,13 @@ def request_schema(res: Resource, regions, create: bool) -> dict:
     out = {"type": "object", "properties": props, "additionalProperties": False}
     if create:
         out["required"] = [f.name for f in res.fields if f.required]
+    if res is schema.CREDENTIALS and create:
+        return {"oneOf": credential_variants(res, regions),
+                "description": "credentialAuthType allowed per credentialType, and the credentialSecret shape "
+                               "per credentialAuthType (extra secret keys are kept)"}
+    if res is schema.PROXIES:
+        out["description"] = ("The three references must name existing credentials (type proxy / type target) "
+                              "and a target of the same client, all in proxyRegion; otherwise 400.")
     return out
 
 
@@ -131,7 +191,7 @@ def rule_schemas() -> tuple[dict, dict]:
 def client_schemas() -> tuple[dict, dict, dict, dict]:
     name = {"type": "string", "minLength": 1, "maxLength": schema.NAME_MAX}
     create = {"type": "object", "additionalProperties": False, "required": ["clientName"],
-              "properties": {"clientName": name, "returnUser": {"type": "boolean"}}}
+              "properties": {"clientName": name, "returnUser": {"type": ["boolean", "null"]}}}
     update = {"type": "object", "additionalProperties": False,
               "properties": {"clientName": name, "returnUser": {"type": ["boolean", "null"]}}}
     delete = {"type": "object", "additionalProperties": False,
@@ -200,7 +260,8 @@ def openapi_document(regions=schema.DEFAULT_REGIONS) -> dict:
     def path_param(name: str) -> dict:
         return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
 
-    paging = ({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+    paging = ({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 999999999,
+                                                          "default": 1}},
               {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100,
                                                            "default": 20}})
     temporary = {"name": "includeTemporary", "in": "query", "schema": {"type": "boolean", "default": False},

@@ -58,10 +58,20 @@ def check_string(name: str, value: Any, min_len: int = 1, max_len: int = TEXT_MA
     return value
 
 
+URI_CHARS = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+$")
+HOST = re.compile(r"^[A-Za-z0-9\-._~%]+$|^[0-9A-Fa-f:.]+$")
+
+
 def check_url(name: str, value: Any) -> str:
+    """An absolute http(s) URL with a host, in plain RFC 3986 characters."""
     check_string(name, value)
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not URI_CHARS.match(value) \
+            or not parts.hostname or not HOST.match(parts.hostname):
         raise Invalid(f"{name}: must be an absolute http or https URL")
     return value
 

@@ -21,6 +21,7 @@ class TestTargets:
 
     @pytest.mark.parametrize("field,value", [
         ("targetBaseURL", "api.stripe.com"), ("targetBaseURL", "ftp://x.io"), ("targetBaseURL", 3),
+        ("targetBaseURL", "https://\u00cf"), ("targetBaseURL", "https://a b"), ("targetBaseURL", "https://x:99999"),
         ("targetRegion", "us-east-9"), ("targetDefaultRuleEffect", "maybe"), ("targetTestPath", "v1"),
         ("targetName", ""), ("targetName", "n" * 101)])
     def test_validation(self, user, cid, field, value):
