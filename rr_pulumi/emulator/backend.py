@@ -140,8 +140,8 @@ class Backend:
             raise ApiError(400, "VALIDATION_ERROR", f"plan: must be one of {schema.one_of(PLANS)}")
         if not name or len(name) > schema.NAME_MAX:
             raise ApiError(400, "VALIDATION_ERROR", "name: must be 1-100 characters long")
-        if token is not None and (not token.startswith("u-") or len(token) < 4 or len(token) > 200):
-            raise ApiError(400, "VALIDATION_ERROR", "token: must start with 'u-' and be 4-200 characters long")
+        if token is not None and (not 1 <= len(token) <= 200 or not token.isprintable() or " " in token):
+            raise ApiError(400, "VALIDATION_ERROR", "token: must be 1-200 printable characters without spaces")
         with self.store.write() as s:
             row = s.user_by_name(name)
             if row is None:

@@ -15,13 +15,14 @@ import sys
 import tempfile
 import threading
 import time
-import weakref
 from pathlib import Path
 from typing import Iterable
 
 import requests
 
-_live: "weakref.WeakSet[EmulatorProcess]" = weakref.WeakSet()
+from .faults import FaultSpec   # stdlib only, like this module
+
+_live: "set[EmulatorProcess]" = set()   # strong refs: a forgotten emulator is still killed at exit
 
 
 @atexit.register
@@ -199,10 +200,10 @@ class EmulatorProcess:
 
     def set_faults(self, spec: str | dict | None, seed: int | None = None) -> dict:
         """Replace the fault spec at run time (a SPEC string or a dict); restarts the seeded sequence."""
-        body = dict(spec) if isinstance(spec, dict) else spec or ""
+        body: dict | str = dict(spec) if isinstance(spec, dict) else spec or ""
         if seed is not None:
-            if not isinstance(body, dict):
-                body = _spec_dict(body)
+            if isinstance(body, str):
+                body = FaultSpec.parse(body).to_dict()
             body["seed"] = seed
         return self.admin("PUT", "/_emulator/faults", json=body).json()
 
@@ -219,15 +220,6 @@ class EmulatorProcess:
 
     def authorize_credential(self, client_id: str, credential_id: str) -> dict:
         return self.admin("POST", f"/_emulator/clients/{client_id}/credentials/{credential_id}/authorize").json()
-
-
-def _spec_dict(spec: str) -> dict:
-    out = {}
-    for part in spec.split(","):
-        if part.strip():
-            key, _, value = part.partition("=")
-            out[key.strip()] = float(value)
-    return out
 
 
 def _pump(stream, lines: "queue.Queue[str | None]") -> None:

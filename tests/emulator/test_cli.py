@@ -45,7 +45,8 @@ def test_admin_token_from_environment():
 
 
 def test_bad_arguments_fail_fast():
-    for args in (["--user", "x:gold"], ["--faults", "err500=3"], ["--faults", "nonsense"], ["--user", "x=bad"]):
+    for args in (["--user", "x:gold"], ["--faults", "err500=3"], ["--faults", "nonsense"], ["--user", "x=a b"],
+                 ["--regions", ","]):
         proc = subprocess.run([sys.executable, "-m", "rr_pulumi.emulator", "--db", ":memory:", *args],
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode != 0 and proc.stdout == ""

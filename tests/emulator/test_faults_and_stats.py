@@ -154,6 +154,6 @@ def test_admin_users_and_members(emu):
     with pytest.raises(EmulatorError, match="409"):
         emu.create_user("someone-else", token=token)
     with pytest.raises(EmulatorError, match="400"):
-        emu.create_user("bad-token", token="no-prefix")
+        emu.create_user("bad-token", token="has space")
     with pytest.raises(EmulatorError, match="404"):
         emu.add_member("0b5e4f3c-1d2a-4c6b-9e8f-7a6b5c4d3e2f", "admin-made")
