@@ -220,16 +220,17 @@ class EmulatorApp:
     async def _handle(self, scope, receive, method: str, route: Route | None, params: dict):
         raw = b""
         try:
-            token = None
-            length = None
+            token, length, chunked = None, None, False
             for name, value in scope["headers"]:
                 if name == b"authorization":
                     token = value.decode("latin-1")
                 elif name == b"content-length":
                     length = value
+                elif name == b"transfer-encoding":
+                    chunked = True
             user = self.backend.authenticate(token)
             self.backend.throttle(token, user)
-            if length is not None or method not in ("GET", "HEAD", "DELETE"):
+            if length is not None or chunked or method not in ("GET", "HEAD", "DELETE"):
                 raw = await read_body(receive, length)
             if route is None:
                 raise ApiError(404, "NOT_FOUND", f"no route {scope['path']}")

@@ -37,7 +37,7 @@ class EmulatorError(RuntimeError):
 
 class EmulatorProcess:
     def __init__(self, db: str | os.PathLike | None = None, users: Iterable[str] = ("demo:team",),
-                 rate_limit: int | None = None, faults: str | None = None, seed: int | None = None,
+                 rate_limit: int | None = None, faults: str | dict | None = None, seed: int | None = None,
                  extra_args: Iterable[str] = (), host: str = "127.0.0.1", port: int = 0,
                  admin_token: str | None = None, startup_timeout: float = 30.0):
         self._tmp: tempfile.TemporaryDirectory | None = None
@@ -46,6 +46,8 @@ class EmulatorProcess:
             db = os.path.join(self._tmp.name, "emulator.db")
         self.db = str(db)
         self.users = tuple(users)
+        if isinstance(faults, dict):
+            faults = ",".join(f"{k}={v}" for k, v in faults.items())
         self.rate_limit, self.faults, self.seed = rate_limit, faults, seed
         self.extra_args = tuple(extra_args)
         self.host, self.port = host, port

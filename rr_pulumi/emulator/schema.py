@@ -383,7 +383,7 @@ def check_rule(body: dict) -> dict:
         "effect": check_enum("effect", body["effect"], EFFECTS),
         "priority": check_int("priority", body["priority"], 0, 1000),
     }
-    methods = body.get("methods") or []
+    methods = [] if body.get("methods") is None else body["methods"]
     if not isinstance(methods, list):
         raise Invalid(f"methods: must be an array of {one_of(HTTP_METHODS)}")
     for i, m in enumerate(methods):
@@ -396,7 +396,7 @@ def check_rule(body: dict) -> dict:
     presence = body.get("pathPresence")
     rule["pathPresence"] = None if presence is None else check_enum("pathPresence", presence, PRESENCES)
     for key, (subject, _) in RULE_CHECKS.items():
-        items = body.get(key) or []
+        items = [] if body.get(key) is None else body[key]
         if not isinstance(items, list) or len(items) > CHECKS_MAX:
             raise Invalid(f"{key}: must be an array of at most {CHECKS_MAX} objects")
         rule[key] = [_check_rule_check(f"{key}[{i}]", subject, item, flags) for i, item in enumerate(items)]
