@@ -194,8 +194,6 @@ class Backend:
             raise ApiError(403, "FORBIDDEN", "you are not a member of this client")
         return json.loads(state[1])
 
-    _access = check_access
-
     # -- clients ------------------------------------------------------------------------------------------------
 
     def _client_json(self, doc: dict) -> str:
@@ -210,7 +208,7 @@ class Backend:
 
     def get_client(self, user: User, client_id: str) -> str:
         with self.store.read() as s:
-            self._access(user, client_id)
+            self.check_access(user, client_id)
             return envelope("clients", [self._client_json(s.get("client", client_id).doc)])
 
     def create_client(self, user: User, body: dict) -> str:
@@ -226,7 +224,7 @@ class Backend:
 
     def update_client(self, user: User, client_id: str, body: dict) -> str:
         with self.store.write() as s:
-            roles = self._access(user, client_id)
+            roles = self.check_access(user, client_id)
             self._require_admin(roles)
             values = self._check_fields(schema.CLIENT_FIELDS, body, create=False)
             item = s.get("client", client_id)
@@ -239,7 +237,7 @@ class Backend:
 
     def delete_client(self, user: User, client_id: str, body: dict) -> str:
         with self.store.write() as s:
-            roles = self._access(user, client_id)
+            roles = self.check_access(user, client_id)
             self._require_admin(roles)
             values = self._check_fields(schema.CLIENT_DELETE_FIELDS, body, create=True)
             others = [m for m in s.members_of(client_id) if m["userId"] != user.user_id and "admin" in m["roles"]]
@@ -268,14 +266,14 @@ class Backend:
         except Invalid as exc:
             raise bad_request(exc) from None
         with self.store.read() as s:
-            self._access(user, client_id)
+            self.check_access(user, client_id)
             docs, total = s.page(res.singular, client_id=client_id, include_hidden=include_temporary,
                                  offset=(page - 1) * limit, limit=limit)
         return envelope(res.plural, docs, pagination(page, limit, total))
 
     def get_resource(self, user: User, client_id: str, res: Resource, item_id: str) -> str:
         with self.store.read() as s:
-            self._access(user, client_id)
+            self.check_access(user, client_id)
             row = s.get_doc(res.singular, item_id)
         if row is None or row[0] != client_id:
             raise not_found(res.singular)
@@ -283,7 +281,7 @@ class Backend:
 
     def create_resource(self, user: User, client_id: str, res: Resource, body: dict) -> str:
         with self.store.write() as s:
-            self._access(user, client_id)
+            self.check_access(user, client_id)
             values = self._check_fields(res.fields, body, create=True, res=res)
             secret, hidden = None, False
             if res is schema.CREDENTIALS:
@@ -305,7 +303,7 @@ class Backend:
 
     def update_resource(self, user: User, client_id: str, res: Resource, item_id: str, body: dict) -> str:
         with self.store.write() as s:
-            self._access(user, client_id)
+            self.check_access(user, client_id)
             item = self._owned(res, client_id, item_id)
             values = self._check_fields(res.fields, body, create=False, res=res, current=item.doc)
             doc = item.doc
@@ -326,7 +324,7 @@ class Backend:
 
     def delete_resource(self, user: User, client_id: str, res: Resource, item_id: str) -> str:
         with self.store.write() as s:
-            self._access(user, client_id)
+            self.check_access(user, client_id)
             self._owned(res, client_id, item_id)
             if res is not schema.PROXIES:
                 users = [p.id for p in s.find("proxy", client_id)
@@ -380,7 +378,7 @@ class Backend:
     def list_rules(self, user: User, client_id: str, parent_plural: str, parent_id: str, query: dict) -> str:
         page, limit = self._page(query)
         with self.store.read() as s:
-            self._access(user, client_id)
+            self.check_access(user, client_id)
             self._rule_parent(client_id, parent_plural, parent_id)
             docs, total = s.page("rule", parent_id=parent_id, include_hidden=True,
                                  offset=(page - 1) * limit, limit=limit)
@@ -388,7 +386,7 @@ class Backend:
 
     def create_rule(self, user: User, client_id: str, parent_plural: str, parent_id: str, body: dict) -> str:
         with self.store.write() as s:
-            self._access(user, client_id)
+            self.check_access(user, client_id)
             parent = self._rule_parent(client_id, parent_plural, parent_id)
             try:
                 fields = schema.check_rule(body)
@@ -403,7 +401,7 @@ class Backend:
 
     def delete_rule(self, user: User, client_id: str, parent_plural: str, parent_id: str, rule_id: str) -> str:
         with self.store.write() as s:
-            self._access(user, client_id)
+            self.check_access(user, client_id)
             self._rule_parent(client_id, parent_plural, parent_id)
             rule = s.get("rule", rule_id)
             if rule is None or rule.parent_id != parent_id:
@@ -447,7 +445,7 @@ class Backend:
                       current: dict | None = None) -> dict:
         """Validate a create (all fields, defaults filled) or update (only the fields sent) body."""
         try:
-            names = tuple(f.name for f in fields)
+            names = res.names if res is not None else tuple(f.name for f in fields)
             server = [k for k in body if res is not None and k in res.server_fields]
             if server:
                 raise Invalid(f"{schema.one_of(sorted(server))}: set by the server, cannot be written")

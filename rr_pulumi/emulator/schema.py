@@ -173,9 +173,6 @@ class Resource:
     fields: tuple[Field, ...]
     server_fields: tuple[str, ...] = field(default=())
 
-    def field(self, name: str) -> Field:
-        return next(f for f in self.fields if f.name == name)
-
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)

@@ -151,9 +151,6 @@ class Store:
     def insert_token(self, token: str, user_id: str) -> None:
         self._exec("INSERT INTO tokens (token, user_id) VALUES (?, ?)", (token, user_id))
 
-    def all_users(self) -> list[tuple[str, str, str]]:
-        return self._all("SELECT user_id, name, plan FROM users ORDER BY rowid")
-
     # -- memberships --------------------------------------------------------------------------------------------
 
     def roles_of(self, client_id: str, user_id: str) -> list[str] | None:
