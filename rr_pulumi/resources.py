@@ -6,6 +6,10 @@ Every resource takes either an *Args object or the same names as keyword argumen
 schema's Python names (see `rr_pulumi.schema`); type tokens are `pulumi-python:dynamic/requestrocket:<Name>`.
 The API URL and token come from the stack configuration (`requestrocket:apiUrl`, `requestrocket:token`) or from
 REQUESTROCKET_API_URL / REQUESTROCKET_TOKEN; they are never resource inputs.
+
+Every resource also takes `adopt=True` (take over the existing object with the same natural key: its name within
+its client, or for a rule every field within its parent) or `adopt_id="<id>"` instead of creating a new object;
+the declared values are then applied to it. See docs/drift-adopt-export.md.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any, ClassVar, Mapping, Optional, Sequence, TypeVar, Union
 import pulumi
 from pulumi import dynamic
 
+from .provider.adopt import ADOPT, ADOPT_ID
 from .provider.client import ClientProvider
 from .provider.credential import CredentialProvider
 from .provider.proxy import ProxyProvider
@@ -53,6 +58,51 @@ def _props(schema: type, args: Any, **overrides: Any) -> dict[str, Any]:
     return props
 
 
+class AdoptionConflict(ValueError):
+    """Two resources of one program would manage the same existing object."""
+
+
+# Natural key or id -> the resource that declared it, for this program run (one process per `pulumi up`).
+_declared: dict[tuple, tuple[str, bool]] = {}
+
+
+def _key_part(value: Any) -> Any:
+    """A literal stays itself; an Output (e.g. `org.id`) is told apart by identity, the best a program can do."""
+    return value if isinstance(value, (str, int, float, bool, type(None))) else ("output", id(value))
+
+
+def _adoption(kind: str, resource_name: str, adopt: bool, adopt_id: Optional[str], key: Optional[tuple]) -> dict:
+    """The adoption markers for a resource's inputs, after checking no other resource manages the same object."""
+    if adopt and adopt_id:
+        raise ValueError(f"{kind} {resource_name!r}: set adopt=True or adopt_id, not both")
+    adopting = bool(adopt or adopt_id)
+    entries = [(kind, "id", adopt_id)] if adopt_id else []
+    if key is not None:
+        entries.append((kind, "key", *key))
+    for entry in entries:
+        other = _declared.get(entry)
+        if other is not None and (adopting or other[1]):
+            what = f"id {adopt_id!r}" if entry[1] == "id" else "natural key " + ", ".join(
+                repr(p) for p in key if not isinstance(p, tuple)  # type: ignore[union-attr]
+            )
+            raise AdoptionConflict(
+                f"{kind} {resource_name!r} and {kind} {other[0]!r} would both manage the {kind} with {what}: "
+                "an existing object can be adopted by one resource only"
+            )
+        _declared[entry] = (resource_name, adopting)
+    markers: dict[str, Any] = {}
+    if adopt:
+        markers[ADOPT] = True
+    if adopt_id:
+        markers[ADOPT_ID] = adopt_id
+    return markers
+
+
+def forget_declarations() -> None:
+    """Start a new program run (tests that declare resources several times in one process)."""
+    _declared.clear()
+
+
 def _doc(cls: type, schema: type) -> type:
     cls.__doc__ = (cls.__doc__ or "") + "\n\n    Arguments (Python name, wire name, markers):\n" + describe(schema)
     return cls
@@ -84,10 +134,14 @@ class Client(dynamic.Resource, module=MODULE, name="Client"):
         resource_name: str,
         args: Optional[ClientArgs] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
+        *,
+        adopt: bool = False,
+        adopt_id: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
         args = _args(ClientArgs, args, kwargs)
-        super().__init__(ClientProvider(), resource_name, _props(ClientSchema, args), opts)
+        markers = _adoption("client", resource_name, adopt, adopt_id, (_key_part(args.client_name),))
+        super().__init__(ClientProvider(), resource_name, {**_props(ClientSchema, args), **markers}, opts)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -234,9 +288,14 @@ class Credential(dynamic.Resource, module=MODULE, name="Credential"):
         resource_name: str,
         args: Optional[CredentialArgs] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
+        *,
+        adopt: bool = False,
+        adopt_id: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
         args = _args(CredentialArgs, args, kwargs)
+        key = (_key_part(args.client_id), _key_part(args.credential_name))
+        markers = _adoption("credential", resource_name, adopt, adopt_id, key)
         secret, auth_type = args.credential_secret, args.credential_auth_type
         if isinstance(secret, _SecretValue):
             if auth_type is not None and isinstance(auth_type, str) and auth_type != secret.auth_type:
@@ -251,7 +310,8 @@ class Credential(dynamic.Resource, module=MODULE, name="Credential"):
         opts = pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(additional_secret_outputs=["credential_secret", "credential_secret_hash"])
         )
-        super().__init__(CredentialProvider(), resource_name, _props(CredentialSchema, args, **overrides), opts)
+        props = {**_props(CredentialSchema, args, **overrides), **markers}
+        super().__init__(CredentialProvider(), resource_name, props, opts)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -290,10 +350,15 @@ class Target(dynamic.Resource, module=MODULE, name="Target"):
         resource_name: str,
         args: Optional[TargetArgs] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
+        *,
+        adopt: bool = False,
+        adopt_id: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
         args = _args(TargetArgs, args, kwargs)
-        super().__init__(TargetProvider(), resource_name, _props(TargetSchema, args), opts)
+        key = (_key_part(args.client_id), _key_part(args.target_name))
+        markers = _adoption("target", resource_name, adopt, adopt_id, key)
+        super().__init__(TargetProvider(), resource_name, {**_props(TargetSchema, args), **markers}, opts)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -344,10 +409,15 @@ class Proxy(dynamic.Resource, module=MODULE, name="Proxy"):
         resource_name: str,
         args: Optional[ProxyArgs] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
+        *,
+        adopt: bool = False,
+        adopt_id: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
         args = _args(ProxyArgs, args, kwargs)
-        super().__init__(ProxyProvider(), resource_name, _props(ProxySchema, args), opts)
+        key = (_key_part(args.client_id), _key_part(args.proxy_name))
+        markers = _adoption("proxy", resource_name, adopt, adopt_id, key)
+        super().__init__(ProxyProvider(), resource_name, {**_props(ProxySchema, args), **markers}, opts)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -438,9 +508,14 @@ class Rule(dynamic.Resource, module=MODULE, name="Rule"):
         resource_name: str,
         args: Optional[RuleArgs] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
+        *,
+        adopt: bool = False,
+        adopt_id: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
         args = _args(RuleArgs, args, kwargs)
+        # Identical rules are interchangeable: the provider hands each adopter a different one, so no key here.
+        markers = _adoption("rule", resource_name, adopt, adopt_id, None)
         parents = [name for name in PARENTS if getattr(args, name) is not None]
         if len(parents) != 1:
             raise ValueError(
@@ -450,4 +525,5 @@ class Rule(dynamic.Resource, module=MODULE, name="Rule"):
         overrides = {
             name: _checks(getattr(args, name)) for name in ("header_checks", "query_checks", "body_checks", "token_checks")
         }
-        super().__init__(RuleProvider(), resource_name, _props(RuleSchema, args, **overrides), opts)
+        props = {**_props(RuleSchema, args, **overrides), **markers}
+        super().__init__(RuleProvider(), resource_name, props, opts)

@@ -27,6 +27,7 @@ from pulumi.dynamic import (
 from .. import client as rr_client
 from .. import config as rr_config
 from ..errors import ApiError, ConfigurationError, ConnectionFailed, Unauthorized
+from .adopt import ADOPT_ID, ADOPTED, AdoptionError, immutable_conflicts, markers_of, pick
 from ..schema import (
     Failure,
     SchemaModel,
@@ -141,6 +142,8 @@ class SchemaProvider(ResourceProvider):
 
     serialize_as_secret_always = False  # nothing secret is captured: the provider pickles by reference
     schema: ClassVar[type[SchemaModel]]
+    kind: ClassVar[str]  # the resource in the user's words, for messages
+    updatable: ClassVar[bool] = True
 
     # -- configuration -------------------------------------------------------------------------------------------
 
@@ -164,6 +167,18 @@ class SchemaProvider(ResourceProvider):
     def natural_key(self, values: dict[str, Any], item: dict[str, Any]) -> bool:
         """Whether a listed item is the object these inputs would create (used after an ambiguous POST)."""
         raise NotImplementedError
+
+    def natural_key_text(self, values: dict[str, Any]) -> str:
+        """The natural key in words, for adoption errors."""
+        raise NotImplementedError
+
+    def parent_text(self, values: dict[str, Any]) -> str:
+        """Where the object lives, in words, for adoption errors."""
+        return f"client {values.get('client_id')!r}"
+
+    def adopt_conflicts(self, values: dict[str, Any], item: dict[str, Any]) -> list[str]:
+        """Why the live object cannot take the declared values in place (empty: it can)."""
+        return immutable_conflicts(self.schema, values, item)
 
     def extra_outputs(self, id_: str, values: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
         return {}
@@ -210,9 +225,12 @@ class SchemaProvider(ResourceProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         values, failures = validate(self.schema, user_props(news))
+        markers = markers_of(user_props(news))
+        if ADOPT_ID in markers and not isinstance(markers[ADOPT_ID], str) and not contains_unknown(markers[ADOPT_ID]):
+            failures.append(Failure(ADOPT_ID, f"must be the id of the object to adopt (got {markers[ADOPT_ID]!r})"))
         if not failures:
             failures = connection_failures()
-        return CheckResult(values, [check_failure(self.schema, f) for f in failures])
+        return CheckResult({**values, **markers}, [check_failure(self.schema, f) for f in failures])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         plan = plan_diff(self.schema, user_props(olds), user_props(news))
@@ -220,6 +238,9 @@ class SchemaProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         values = self.canonical(props)
+        markers = markers_of(user_props(props))
+        if markers:
+            return self.adopt(values, markers)
         collection = self.collection(values)
         item = self.api().create(
             collection,
@@ -231,6 +252,45 @@ class SchemaProvider(ResourceProvider):
         if not id_:
             raise ApiError("POST", collection, 201, "UNEXPECTED_RESPONSE", "the created item carries no id")
         return CreateResult(id_, self.outputs(id_, values, item))
+
+    def adopt(self, values: dict[str, Any], markers: dict[str, Any]) -> CreateResult:
+        """Take over an existing object, then apply the declared values to it (only what differs)."""
+        collection = self.collection(values)
+        plural = rr_client.plural_of(collection)
+        params = {"includeTemporary": "true"} if plural == "credentials" else None
+        items = self.api().list(collection, params)
+
+        def id_of(item: dict[str, Any]) -> Optional[str]:
+            return rr_client.item_id(item, plural)
+
+        def choose(taken: set[str]) -> str:
+            item = pick(
+                self.kind, self.parent_text(values), items, id_of, markers,
+                lambda candidate: self.natural_key(values, candidate), self.natural_key_text(values), taken,
+            )  # fmt: skip
+            return str(id_of(item))
+
+        id_ = ADOPTED.claim(self.kind, choose)
+        item = next(i for i in items if id_of(i) == id_)
+        conflicts = self.adopt_conflicts(values, item)
+        if conflicts:
+            raise AdoptionError(
+                f"cannot adopt {self.kind} {id_!r}: " + "; ".join(conflicts) + " (it cannot change in place: "
+                "declare the live value, or remove the adoption marker to create a new object)"
+            )
+        live = {**normalize(self.schema, from_wire(self.schema, item)), **{k: values.get(k) for k in self.path_names()}}
+        plan = plan_diff(self.schema, live, values)
+        if plan.changes and self.updatable:
+            specs = input_fields(self.schema)
+            body = self.body(values, only=set(plan.changes))
+            for name in plan.changes:
+                if values.get(name) is None and specs[name].wire:
+                    body[specs[name].wire] = None  # declared unset: clear it, as an update would
+            item = self.api().update(collection, id_, body, secrets=self.secrets_of(values))
+        return CreateResult(id_, self.outputs(id_, values, item))
+
+    def path_names(self) -> list[str]:
+        return [n for n, spec in fields(self.schema).items() if spec.path]
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         values = self.canonical(news)

@@ -11,12 +11,19 @@ from ._base import SchemaProvider
 
 class ClientProvider(SchemaProvider):
     schema = ClientSchema
+    kind = "client"
 
     def collection(self, values: dict[str, Any]) -> str:
         return CLIENTS
 
     def natural_key(self, values: dict[str, Any], item: dict[str, Any]) -> bool:
         return item.get("clientName") == values.get("client_name")
+
+    def natural_key_text(self, values: dict[str, Any]) -> str:
+        return f"client_name {values.get('client_name')!r}"
+
+    def parent_text(self, values: dict[str, Any]) -> str:
+        return "the clients this token can see"
 
     def extra_outputs(self, id_: str, values: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
         return {"client_id": id_}

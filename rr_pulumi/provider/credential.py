@@ -21,12 +21,16 @@ STALE = "stale: credential updated outside Pulumi at "
 
 class CredentialProvider(SchemaProvider):
     schema = CredentialSchema
+    kind = "credential"
 
     def collection(self, values: dict[str, Any]) -> str:
         return collection(values["client_id"], "credentials")
 
     def natural_key(self, values: dict[str, Any], item: dict[str, Any]) -> bool:
         return item.get("credentialName") == values.get("credential_name")
+
+    def natural_key_text(self, values: dict[str, Any]) -> str:
+        return f"credential_name {values.get('credential_name')!r}"
 
     def body(self, values: dict[str, Any], only: Any = None) -> dict[str, Any]:
         body = super().body(values, only)

@@ -11,12 +11,16 @@ from ._base import SchemaProvider
 
 class ProxyProvider(SchemaProvider):
     schema = ProxySchema
+    kind = "proxy"
 
     def collection(self, values: dict[str, Any]) -> str:
         return collection(values["client_id"], "proxies")
 
     def natural_key(self, values: dict[str, Any], item: dict[str, Any]) -> bool:
         return item.get("proxyName") == values.get("proxy_name")
+
+    def natural_key_text(self, values: dict[str, Any]) -> str:
+        return f"proxy_name {values.get('proxy_name')!r}"
 
     def extra_outputs(self, id_: str, values: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
         region = values.get("proxy_region")

@@ -29,6 +29,8 @@ def _strip(value: Any) -> Any:
 
 class RuleProvider(SchemaProvider):
     schema = RuleSchema
+    kind = "rule"
+    updatable = False
 
     def collection(self, values: dict[str, Any]) -> str:
         segment, parent_id = parent_of(values)
@@ -39,6 +41,18 @@ class RuleProvider(SchemaProvider):
         sent = _comparable(to_wire(RuleSchema, values))
         listed = _comparable({k: item.get(k) for k in sent.keys() | _rule_keys()})
         return sent == listed
+
+    def natural_key_text(self, values: dict[str, Any]) -> str:
+        return "the declared fields"
+
+    def parent_text(self, values: dict[str, Any]) -> str:
+        segment, parent_id = parent_of(values)
+        return f"{segment.rstrip('s').replace('proxie', 'proxy')} {parent_id!r}"
+
+    def adopt_conflicts(self, values: dict[str, Any], item: dict[str, Any]) -> list[str]:
+        if self.natural_key(values, item):
+            return []
+        return ["its fields differ from the declaration, and rules cannot be updated"]
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> Any:
         raise NotImplementedError("rules have no update in the Core API; every change replaces the rule")

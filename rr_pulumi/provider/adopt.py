@@ -1,0 +1,93 @@
+"""Adopting an existing object instead of creating one (`adopt=True` or `adopt_id="..."` on a resource).
+
+Pulumi's `import` does not work for dynamic providers (pulumi/pulumi#16175), so `create` does it: it finds the
+object (by id, or by its natural key: a name within its client, every field of a rule within its parent), refuses
+when an immutable field differs, and then the provider applies the declared values.
+
+Two markers travel as resource inputs beside the schema's fields; they never reach the API and never cause a diff.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Optional
+
+from ..schema import SchemaModel, fields, from_wire, normalize
+
+ADOPT = "adopt"  # True: find the object by its natural key
+ADOPT_ID = "adopt_id"  # the id of the object to adopt
+MARKERS = (ADOPT, ADOPT_ID)
+
+
+class AdoptionError(Exception):
+    """The object to adopt is missing, ambiguous, already adopted, or cannot take the declared values."""
+
+
+def markers_of(props: dict[str, Any]) -> dict[str, Any]:
+    """The adoption markers set on a resource's inputs (empty when it does not adopt)."""
+    return {k: props[k] for k in MARKERS if props.get(k) not in (None, False, "")}
+
+
+def pick(
+    kind: str,
+    where: str,
+    items: list[dict[str, Any]],
+    id_of: Callable[[dict[str, Any]], Optional[str]],
+    markers: dict[str, Any],
+    natural_key: Callable[[dict[str, Any]], bool],
+    key_text: str,
+    taken: set[str],
+) -> dict[str, Any]:
+    """The listed item to adopt: by id, else the first natural-key match not adopted yet by this deployment."""
+    wanted = markers.get(ADOPT_ID)
+    if wanted:
+        found = next((i for i in items if id_of(i) == str(wanted)), None)
+        if found is None:
+            raise AdoptionError(f"cannot adopt {kind} {wanted!r}: no such {kind} in {where}")
+        return found
+    matches = [i for i in items if natural_key(i)]
+    free = [i for i in matches if id_of(i) not in taken]
+    if not matches:
+        raise AdoptionError(f"cannot adopt {kind} with {key_text}: none exists in {where}")
+    if not free:
+        raise AdoptionError(
+            f"cannot adopt {kind} with {key_text}: it is already adopted by another resource of this stack"
+        )
+    if kind != "rule" and len(matches) > 1:  # identical rules are interchangeable; named objects are not
+        ids = ", ".join(sorted(str(id_of(i)) for i in matches))
+        raise AdoptionError(f"cannot adopt {kind} with {key_text}: several match ({ids}); use adopt_id")
+    return free[0]
+
+
+def immutable_conflicts(schema: type[SchemaModel], values: dict[str, Any], item: dict[str, Any]) -> list[str]:
+    """Immutable fields whose declared value differs from the live object's (adoption cannot change them)."""
+    live = normalize(schema, from_wire(schema, item))
+    declared = normalize(schema, values)
+    out = []
+    for name, spec in fields(schema).items():
+        if spec.immutable and not spec.path and not spec.secret and name in declared:
+            if declared[name] != live.get(name) and not (declared[name] in ([], None) and live.get(name) in ([], None)):
+                out.append(f"{name} is {live.get(name)!r} on the API but {declared[name]!r} in the program")
+    return out
+
+
+class AdoptedIds:
+    """Ids adopted by this provider process (one per deployment), so two resources cannot adopt one object."""
+
+    def __init__(self) -> None:
+        self._ids: set[str] = set()
+        self._lock = threading.Lock()
+
+    def claim(self, kind: str, choose: Callable[[set[str]], str]) -> str:
+        """Choose an id (given the ids taken so far) and claim it, atomically across the engine's threads."""
+        with self._lock:
+            id_ = choose(set(self._ids))
+            if id_ in self._ids:
+                raise AdoptionError(
+                    f"cannot adopt {kind} {id_!r}: it is already adopted by another resource of this stack"
+                )
+            self._ids.add(id_)
+            return id_
+
+
+ADOPTED = AdoptedIds()
