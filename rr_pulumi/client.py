@@ -5,11 +5,13 @@
 * Envelopes: `{"<plural>": [...], "message"}` per the contract, tolerating `{"data": [...], "pagination"}`, a bare
   list or a bare object; an item's id is its `<resource>Id` if present, else `sKey` (ids are opaque: prefixed ids
   are fine). Lists read every page (`page`, `limit=100`).
+* Rate limit: every request first takes one from the process's `RateBudget` (see `ratelimit`), sized by
+  `requestrocket:rateLimitPerMinute` / `REQUESTROCKET_RATE_LIMIT` (default 100, the Basic plan; 0 disables).
 * Retries: 429 waits for `Retry-After` (jittered backoff when absent) for every method, since a rejected request
-  changed nothing. GET/PUT/DELETE are retried on 5xx and connection failures, within `max_attempts` and
+  changed nothing; the wait pauses every thread of the process, and long waits are printed (the CLI shows them). GET/PUT/DELETE are retried on 5xx and connection failures, within `max_attempts` and
   `max_total_seconds`. POST is never blindly resent: after an ambiguous failure (5xx, reset, read timeout) the
-  collection is listed again and an object matching the natural key (`matches`) is adopted; only when none exists is
-  the POST sent again.
+  collection is listed again and the newest object matching the natural key (`matches`) is adopted; only when none
+  exists is the POST sent again.
 * Read cache (for `pulumi refresh`): `find()` lists a collection once and serves every read of it from that list for
   `cache_ttl` seconds. Any write through this client invalidates the collection it touched and everything below the
   object it touched (its rules), so a process never reads back stale data of its own making. The cache lives in the
@@ -29,6 +31,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
 from . import config as rr_config
+from .ratelimit import NOTICE_AFTER_SECONDS, RateBudget, stderr_notice
 from .errors import (
     ApiError,
     ConnectionFailed,
@@ -42,6 +45,7 @@ from .errors import (
 PAGE_LIMIT = 100
 MAX_PAGES = 1000
 RETRY_AFTER_MAX = 60.0
+MAX_RATE_LIMITED = 30  # 429s answered with a wait before giving up (they change nothing, so waiting is safe)
 
 _SINGULAR = {"clients": "client", "credentials": "credential", "targets": "target", "proxies": "proxy", "rules": "rule"}
 
@@ -118,6 +122,7 @@ class RequestRocketClient:
         max_total_seconds: float = 120.0,
         cache_ttl: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        budget: Optional[RateBudget] = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self._token = token
@@ -127,6 +132,7 @@ class RequestRocketClient:
         self.max_total_seconds = max_total_seconds
         self.cache_ttl = cache_ttl
         self._sleep = sleep
+        self.budget = budget
         self._cache: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
         self._cache_lock = threading.Lock()
         self._load_locks: dict[str, threading.Lock] = {}
@@ -163,10 +169,13 @@ class RequestRocketClient:
         secrets = [self._token, *secrets]
         idempotent = method != "POST"
         started = time.monotonic()
-        attempt = 0
+        paced = 0.0  # seconds spent in the budget: pacing is not failing, so only 429 waits count (`limited_wait`)
+        limited_wait = 0.0
+        attempt = limited = 0
         while True:
-            attempt += 1
             wait: Optional[float] = None
+            if self.budget is not None:
+                paced += self.budget.acquire()
             try:
                 response = self._send(method, path, params, body)
             except requests.exceptions.RequestException as exc:
@@ -186,13 +195,36 @@ class RequestRocketClient:
                     secrets=secrets,
                 )
                 if isinstance(error, RateLimited):
-                    wait = error.retry_after
-                elif not (isinstance(error, ServerError) and idempotent):
+                    limited += 1
+                    if limited > MAX_RATE_LIMITED:
+                        raise error
+                    wait = error.retry_after if error.retry_after is not None else self._backoff(min(limited, 5))
+                    if self._failing_for(started, paced, limited_wait) + wait > self.max_total_seconds:
+                        raise error
+                    limited_wait += wait if self.budget is not None else 0.0
+                    self._wait_rate_limited(wait, f" on {method} {path}")
+                    continue
+                if not (isinstance(error, ServerError) and idempotent):
                     raise error
-            wait = self._backoff(attempt) if wait is None else wait
-            if attempt >= self.max_attempts or time.monotonic() - started + wait > self.max_total_seconds:
+            attempt += 1
+            wait = self._backoff(attempt)
+            if attempt >= self.max_attempts or self._failing_for(started, paced, limited_wait) + wait > self.max_total_seconds:
                 raise error
             self._sleep(wait)
+
+    @staticmethod
+    def _failing_for(started: float, paced: float, limited_wait: float) -> float:
+        """Seconds this request has spent failing and retrying (budget pacing excluded, 429 waits included)."""
+        return time.monotonic() - started - paced + limited_wait
+
+    def _wait_rate_limited(self, seconds: float, reason: str) -> None:
+        """Wait out a 429: through the shared budget (every thread pauses), else here."""
+        if self.budget is not None:
+            self.budget.pause(seconds, reason)  # the next acquire() waits
+            return
+        if seconds >= NOTICE_AFTER_SECONDS:
+            stderr_notice(f"requestrocket: rate limited by the API{reason}; waiting {seconds:.0f} s (Retry-After)")
+        self._sleep(seconds)
 
     def _send(self, method: str, path: str, params: Optional[dict[str, Any]], body: Any) -> requests.Response:
         self.calls.append((method, path))
@@ -264,9 +296,10 @@ class RequestRocketClient:
                 return item
             except (ServerError, AmbiguousFailure) as exc:
                 self.invalidate(collection)
-                adopted = next((i for i in self.list(collection, self._list_params(collection)) if matches(i)), None)
-                if adopted is not None:
-                    return adopted
+                # Newest match: items come in creation order, and ours is the latest one (names need not be unique).
+                found = [i for i in self.list(collection, self._list_params(collection)) if matches(i)]
+                if found:
+                    return found[-1]
                 if attempt >= self.max_attempts:
                     raise exc
                 self._sleep(self._backoff(attempt))
@@ -365,7 +398,9 @@ def shared_client(settings: Optional[rr_config.Settings] = None) -> RequestRocke
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            client = _clients[key] = RequestRocketClient(settings.api_url, token)
+            per_minute = settings.rate_limit_per_minute
+            budget = RateBudget(per_minute) if per_minute else None
+            client = _clients[key] = RequestRocketClient(settings.api_url, token, budget=budget)
         return client
 
 

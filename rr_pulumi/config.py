@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping, Optional
 from urllib.parse import urlparse
 
 from .errors import ConfigurationError
+from .ratelimit import DEFAULT_PER_MINUTE, parse_per_minute
 
 DEFAULT_API_URL = "https://api.requestrocket.com"
 DEFAULT_DATA_PLANE_URL = "https://{region}.requestrocket.com"
@@ -24,10 +25,12 @@ DEFAULT_DATA_PLANE_URL = "https://{region}.requestrocket.com"
 API_URL_KEY = "requestrocket:apiUrl"
 TOKEN_KEY = "requestrocket:token"
 DATA_PLANE_URL_KEY = "requestrocket:dataPlaneUrl"
+RATE_LIMIT_KEY = "requestrocket:rateLimitPerMinute"
 
 API_URL_ENV = "REQUESTROCKET_API_URL"
 TOKEN_ENV = "REQUESTROCKET_TOKEN"
 DATA_PLANE_URL_ENV = "REQUESTROCKET_DATA_PLANE_URL"
+RATE_LIMIT_ENV = "REQUESTROCKET_RATE_LIMIT"
 
 MISSING_TOKEN = (
     "No RequestRocket API token is configured. Set it in the stack configuration with "
@@ -42,6 +45,7 @@ class Settings:
     api_url: str
     token: Optional[str] = field(default=None, repr=False)
     data_plane_url: str = DEFAULT_DATA_PLANE_URL
+    rate_limit_per_minute: Optional[int] = DEFAULT_PER_MINUTE  # None: no client-side pacing
 
     def require_token(self) -> str:
         if not self.token:
@@ -80,10 +84,16 @@ def settings_from(
     api_url = _text(get(API_URL_KEY)) or _text(env.get(API_URL_ENV)) or DEFAULT_API_URL
     token = _text(get(TOKEN_KEY)) or _text(env.get(TOKEN_ENV))
     data_plane = _text(get(DATA_PLANE_URL_KEY)) or _text(env.get(DATA_PLANE_URL_ENV)) or DEFAULT_DATA_PLANE_URL
+    rate_limit = _text(get(RATE_LIMIT_KEY)) or _text(env.get(RATE_LIMIT_ENV))
+    try:
+        per_minute = parse_per_minute(rate_limit)
+    except ValueError as exc:
+        raise ConfigurationError(f"{RATE_LIMIT_KEY} ({RATE_LIMIT_ENV}) {exc}") from None
     return Settings(
         api_url=_check_url(API_URL_KEY, api_url),
         token=token,
         data_plane_url=data_plane.rstrip("/"),
+        rate_limit_per_minute=per_minute,
     )
 
 

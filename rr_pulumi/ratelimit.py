@@ -1,0 +1,107 @@
+"""One request budget per provider process, shared by the engine's worker threads.
+
+The Core API limits each token to a number of requests per minute (Basic plan 100, Team plan 1000) in a fixed
+one-minute window. A token bucket whose burst plus one minute of refill equals the limit can never send more than
+the limit in any 60 seconds, so a large `up` is paced instead of meeting a storm of 429s. A 429 that arrives anyway
+(another process using the same token, a smaller real limit) pauses every thread until its `Retry-After`.
+
+Long waits are printed to stderr: the engine shows a provider's stderr lines in the CLI output (under the stack's
+diagnostics), so a user sees why an `up` is slow.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Callable, Optional, TextIO
+
+DEFAULT_PER_MINUTE = 100  # the Basic plan: safe for every plan; Team-plan users can set 1000
+NOTICE_AFTER_SECONDS = 5.0  # waits at least this long are printed
+NOTICE_EVERY_SECONDS = 30.0  # at most one pacing notice per this many seconds
+
+
+def bucket_shape(per_minute: int) -> tuple[float, float]:
+    """(burst, refill per second) such that burst + 60 s of refill is exactly `per_minute`."""
+    burst = max(1.0, float(per_minute // 10))
+    return burst, max(per_minute - burst, 1.0) / 60.0
+
+
+class RateBudget:
+    """A thread-safe token bucket; `acquire()` blocks until one request may be sent."""
+
+    def __init__(
+        self,
+        per_minute: int = DEFAULT_PER_MINUTE,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        notify: Optional[Callable[[str], None]] = None,
+    ) -> None:
+        if per_minute < 1:
+            raise ValueError("per_minute must be at least 1 (use no budget to disable pacing)")
+        self.per_minute = per_minute
+        self.burst, self.rate = bucket_shape(per_minute)
+        self._clock, self._sleep = clock, sleep
+        self._notify = notify or stderr_notice
+        self._lock = threading.Lock()
+        self._tokens = self.burst
+        self._stamp = clock()
+        self._not_before = 0.0  # set by pause(): nobody sends before this instant
+        self._last_notice = -NOTICE_EVERY_SECONDS
+
+    def acquire(self) -> float:
+        """Take one request from the budget, waiting as long as needed; returns the seconds waited."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            self._tokens -= 1.0  # a reservation: later callers queue behind it
+            pacing = max(0.0, -self._tokens / self.rate)
+            wait = max(pacing, self._not_before - now)
+            if pacing >= NOTICE_AFTER_SECONDS and now - self._last_notice >= NOTICE_EVERY_SECONDS:
+                self._last_notice = now
+                self._notify(
+                    f"requestrocket: pacing API requests to {self.per_minute}/min (requestrocket:rateLimitPerMinute); "
+                    f"waiting {pacing:.0f} s"
+                )
+        waited = 0.0
+        while wait > 0:
+            self._sleep(wait)
+            waited += wait
+            with self._lock:  # a 429 may have paused everyone while this thread slept
+                wait = self._not_before - self._clock()
+        return waited
+
+    def pause(self, seconds: float, reason: str = "") -> None:
+        """After a 429: no thread sends before `seconds` from now, and the burst is spent."""
+        with self._lock:
+            now = self._clock()
+            until = now + max(0.0, seconds)
+            if until > self._not_before:
+                self._not_before = until
+                self._tokens = min(self._tokens, 0.0)
+                self._stamp = max(self._stamp, now)
+                if seconds >= NOTICE_AFTER_SECONDS:
+                    self._notify(f"requestrocket: rate limited by the API{reason}; waiting {seconds:.0f} s (Retry-After)")
+
+
+def stderr_notice(message: str, stream: Optional[TextIO] = None) -> None:
+    """One line on stderr; the engine shows it in the CLI output."""
+    try:
+        print(message, file=stream or sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass  # a closed stderr must never fail a request
+
+
+def parse_per_minute(value: object) -> Optional[int]:
+    """The configured limit: a positive integer, 0 (no pacing: None), or a ValueError naming the problem."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return DEFAULT_PER_MINUTE
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise ValueError(f"must be a whole number of requests per minute, got {value!r}") from None
+    if number != int(number) or number < 0:
+        raise ValueError(f"must be a whole number of requests per minute (0 disables pacing), got {value!r}")
+    return int(number) or None
