@@ -1,6 +1,5 @@
 """Durability (SIGKILL after acknowledged writes) and concurrency (threads, two server processes on one db)."""
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -20,6 +19,7 @@ def test_every_acknowledged_write_survives_sigkill(tmp_path):
         acked: list[str] = []
         renamed: dict[str, str] = {}
         stop = threading.Event()
+        enough_acked = threading.Event()   # the kill lands once writers are well under way, not after a guess
         lock = threading.Lock()
 
         def writer(n: int) -> None:
@@ -33,6 +33,8 @@ def test_every_acknowledged_write_survives_sigkill(tmp_path):
                         sid = r.json()["targets"][0]["sKey"]
                         with lock:
                             acked.append(sid)
+                            if len(acked) >= 40:
+                                enough_acked.set()
                         r = api.put(f"/clients/{cid}/targets/{sid}", {"targetName": f"renamed-{n}-{i}"})
                         if r.status_code == 200:
                             with lock:
@@ -43,7 +45,7 @@ def test_every_acknowledged_write_survives_sigkill(tmp_path):
         threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
         for t in threads:
             t.start()
-        time.sleep(1.5)
+        assert enough_acked.wait(timeout=60), "writers never got 40 creates acknowledged"
         emu.kill()   # SIGKILL while the writers are mid-flight
         stop.set()
         for t in threads:
