@@ -1,0 +1,132 @@
+"""Drift detection through the real CLI: `pulumi preview --refresh --expect-no-changes` and `rr-pulumi drift`.
+
+One stack walks every case both ways: no drift; a field changed, a rule deleted, a secret rotated and objects
+added under managed parents, each out of band; then `pulumi up` (or removing the addition) and no drift again.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROGRAM = """
+import pulumi
+from rr_pulumi import ApiKeySecret, BearerSecret, Client, Credential, Proxy, Rule, Target
+
+c = pulumi.Config()
+org = Client("org", client_name="drift-org")
+callers = Credential("callers", client_id=org.id, credential_name="callers", credential_type="proxy",
+                     credential_region="us-east-1", credential_secret=ApiKeySecret(api_key=c.require_secret("apiKey")))
+upstream_auth = Credential("upstream-auth", client_id=org.id, credential_name="upstream-auth",
+                           credential_type="target", credential_region="us-east-1",
+                           credential_secret=BearerSecret(token="static-upstream-token"))
+upstream = Target("upstream", client_id=org.id, target_name="upstream",
+                  target_base_url="https://upstream.example.com", target_region="us-east-1")
+gateway = Proxy("gateway", client_id=org.id, proxy_name="gateway", proxy_region="us-east-1",
+                proxy_credential_id=callers.id, target_id=upstream.id, target_credential_id=upstream_auth.id,
+                proxy_max_requests_per_minute=100)
+no_deletes = Rule("no-deletes", client_id=org.id, proxy_id=gateway.id, effect="deny", priority=900,
+                  methods=["DELETE"])
+pulumi.export("client_id", org.id)
+pulumi.export("callers_id", callers.id)
+pulumi.export("target_id", upstream.id)
+pulumi.export("proxy_id", gateway.id)
+pulumi.export("rule_id", no_deletes.id)
+"""
+
+
+def rr_pulumi(stack, *args: str) -> subprocess.CompletedProcess:
+    """The `rr-pulumi` console script, in the stack's environment (its backend, passphrase and engine)."""
+    script = Path(sys.executable).parent / "rr-pulumi"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "rr_pulumi.cli"]
+    return subprocess.run([*command, *args], cwd=stack.project_dir, env=stack.env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def drift(stack, *extra: str) -> subprocess.CompletedProcess:
+    return rr_pulumi(stack, "drift", "--stack", stack.stack, *extra)
+
+
+def engine_sees_drift(stack) -> bool:
+    return stack.preview("--refresh", "--expect-no-changes", check=False).code != 0
+
+
+def assert_no_drift(stack) -> None:
+    assert not engine_sees_drift(stack)
+    result = drift(stack)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No drift" in result.stdout
+
+
+@pytest.fixture
+def stack(rr_stack):
+    stack = rr_stack(PROGRAM)
+    stack.set_config("apiKey", "drift-proxy-key-0001", secret=True)
+    stack.up()
+    yield stack
+    stack.destroy(check=False)
+
+
+def test_drift_each_case_both_ways(stack, api):
+    outs = stack.outputs()
+    client = f"/clients/{outs['client_id']}"
+    rules = f"{client}/proxies/{outs['proxy_id']}/rules"
+    assert_no_drift(stack)
+
+    # A field changed out of band: the engine and the report see it, with its property path.
+    api.put(api.base + f"{client}/targets/{outs['target_id']}", json={"targetBaseURL": "https://evil.example.com"})
+    assert engine_sees_drift(stack)
+    result = drift(stack)
+    assert result.returncode == 1, result.stderr
+    assert "[field changed] Target upstream" in result.stdout
+    assert 'target_base_url: live "https://evil.example.com", code "https://upstream.example.com"' in result.stdout
+    stack.up("--refresh")
+    assert_no_drift(stack)
+
+    # A managed rule deleted out of band.
+    api.delete(api.base + f"{rules}/{outs['rule_id']}").raise_for_status()
+    assert engine_sees_drift(stack)
+    result = drift(stack)
+    assert result.returncode == 1 and "[deleted out of band] Rule no-deletes" in result.stdout, result.stdout
+    stack.up("--refresh")
+
+    # A credential's secret rotated out of band: only credentialUpdatedAt shows it; never a secret value.
+    api.put(api.base + f"{client}/credentials/{outs['callers_id']}",
+            json={"credentialSecret": {"apiKey": "rotated-elsewhere"}}).raise_for_status()
+    assert engine_sees_drift(stack)
+    result = drift(stack, "--json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert [(d["kind"], d["resource"]) for d in report["differences"]] == [
+        ("secret rotated out of band", "Credential callers")
+    ]
+    assert "rotated-elsewhere" not in result.stdout and "drift-proxy-key" not in result.stdout
+    stack.up("--refresh")
+    assert_no_drift(stack)
+
+    # Objects added out of band under managed parents: a rule on the proxy, a target in the client. The engine
+    # cannot see objects it does not manage; the drift check lists each managed parent's children.
+    extra_rule = api.post(api.base + rules, json={"effect": "allow", "priority": 5, "methods": ["GET"]})
+    extra_target = api.post(api.base + f"{client}/targets", json={
+        "targetName": "shadow", "targetBaseURL": "https://shadow.example.com", "targetRegion": "us-east-1"})
+    extra_rule_id, extra_target_id = extra_rule.json()["rules"][0]["sKey"], extra_target.json()["targets"][0]["sKey"]
+    result = drift(stack)
+    assert result.returncode == 1
+    assert f"[unmanaged object added] Proxy gateway\n      rule {extra_rule_id} (allow priority 5, methods GET)" \
+        in result.stdout
+    assert f"target {extra_target_id} ('shadow')" in result.stdout
+    api.delete(api.base + f"{rules}/{extra_rule_id}").raise_for_status()
+    api.delete(api.base + f"{client}/targets/{extra_target_id}").raise_for_status()
+    assert_no_drift(stack)
+
+
+def test_drift_could_not_check_exits_2(stack):
+    result = drift(stack, "--api-url", "http://127.0.0.1:9", "--token", "u-nope")  # nothing listens on port 9
+    assert result.returncode == 2 and "COULD NOT CHECK" in result.stderr
+    stack.set_config("requestrocket:token", "u-wrong-token", secret=True)
+    result = drift(stack)
+    assert result.returncode == 2 and "COULD NOT CHECK" in result.stderr
