@@ -1,0 +1,53 @@
+"""Settling pending creates after an interrupted `up`: adopt what reached the API, drop what did not."""
+
+import base64
+import pickle
+
+from rr_pulumi.client import collection
+from rr_pulumi.provider.target import TargetProvider
+from rr_pulumi.recovery import provider_of, repair_file_backend, settle, settled_export
+
+TARGETS = collection("c1", "targets")
+PROVIDER = base64.b64encode(pickle.dumps(TargetProvider())).decode()
+
+
+def target_inputs(name):
+    return {"__provider": PROVIDER, "client_id": "c1", "target_name": name, "target_base_url": "https://x.io",
+            "target_region": "us-east-1"}
+
+
+def pending(urn, name):
+    return {"type": "creating", "resource": {"urn": urn, "type": "pulumi-python:dynamic/requestrocket:Target",
+                                             "inputs": target_inputs(name)}}
+
+
+def test_adopts_what_was_created_and_drops_what_was_not(fake_api, api_client):
+    tracked = fake_api.put(TARGETS, {"targetName": "a"})  # already in the state: never adopted twice
+    created = fake_api.put(TARGETS, {"targetName": "a"})
+    deployment = {
+        "resources": [{"urn": "urn:a0", "id": tracked["sKey"]}],
+        "pending_operations": [pending("urn:a1", "a"), pending("urn:b", "b"),
+                               {"type": "updating", "resource": {"urn": "urn:u"}}],
+    }
+    settlement = settle(deployment, api_client)
+    assert settlement.adopted == [("urn:a1", created["sKey"])] and settlement.not_created == ["urn:b"]
+
+    export = settled_export({"version": 3, "deployment": deployment}, settlement)["deployment"]
+    assert [r["urn"] for r in export["resources"]] == ["urn:a0", "urn:a1"]
+    assert export["resources"][1]["id"] == created["sKey"] and export["resources"][1]["outputs"]["target_name"] == "a"
+    assert [op["type"] for op in export["pending_operations"]] == ["updating"]
+
+
+def test_only_rr_pulumi_providers_are_unpickled():
+    assert isinstance(provider_of(target_inputs("a")), TargetProvider)
+    evil = base64.b64encode(pickle.dumps(print)).decode()
+    assert provider_of({"__provider": evil}) is None and provider_of({}) is None
+
+
+def test_empty_attribute_files_are_removed(tmp_path):
+    stacks = tmp_path / ".pulumi" / "stacks" / "proj"
+    stacks.mkdir(parents=True)
+    (stacks / "dev.json.attrs").write_text("")
+    (stacks / "dev.json.bak.attrs").write_text('{"user.cache": "x"}')
+    assert repair_file_backend(tmp_path.as_uri()) == [str(stacks / "dev.json.attrs")]
+    assert (stacks / "dev.json.bak.attrs").exists() and repair_file_backend("s3://bucket") == []
