@@ -51,6 +51,17 @@ def drift(stack, *extra: str) -> subprocess.CompletedProcess:
     return rr_pulumi(stack, "drift", "--stack", stack.stack, *extra)
 
 
+def drift_script(stack, folder: Path) -> tuple[int, str, str]:
+    """examples/drift-check/drift-check.sh as the scheduled workflow runs it: (exit code, report, step output)."""
+    script = Path(__file__).resolve().parents[2] / "examples" / "drift-check" / "drift-check.sh"
+    outputs = folder / "github-output"
+    outputs.write_text("")
+    env = {**stack.env, "PATH": f"{Path(sys.executable).parent}:{stack.env['PATH']}", "GITHUB_OUTPUT": str(outputs)}
+    result = subprocess.run(["sh", str(script), str(stack.project_dir), stack.stack, str(folder / "report.txt")],
+                            env=env, capture_output=True, text=True, timeout=300)
+    return result.returncode, (folder / "report.txt").read_text(), outputs.read_text().strip()
+
+
 def engine_sees_drift(stack) -> bool:
     return stack.preview("--refresh", "--expect-no-changes", check=False).code != 0
 
@@ -71,19 +82,21 @@ def stack(rr_stack):
     stack.destroy(check=False)
 
 
-def test_drift_each_case_both_ways(stack, api):
+def test_drift_each_case_both_ways(stack, api, tmp_path):
     outs = stack.outputs()
     client = f"/clients/{outs['client_id']}"
     rules = f"{client}/proxies/{outs['proxy_id']}/rules"
     assert_no_drift(stack)
+    code, report, step_output = drift_script(stack, tmp_path)
+    assert (code, step_output) == (0, "result=none") and "No drift" in report
 
     # A field changed out of band: the engine and the report see it, with its property path.
     api.put(api.base + f"{client}/targets/{outs['target_id']}", json={"targetBaseURL": "https://evil.example.com"})
     assert engine_sees_drift(stack)
-    result = drift(stack)
-    assert result.returncode == 1, result.stderr
-    assert "[field changed] Target upstream" in result.stdout
-    assert 'target_base_url: live "https://evil.example.com", code "https://upstream.example.com"' in result.stdout
+    code, report, step_output = drift_script(stack, tmp_path)
+    assert (code, step_output) == (1, "result=drift"), report
+    assert "[field changed] Target upstream" in report
+    assert 'target_base_url: live "https://evil.example.com", code "https://upstream.example.com"' in report
     stack.up("--refresh")
     assert_no_drift(stack)
 
