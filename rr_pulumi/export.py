@@ -8,6 +8,7 @@ a required secret config value, and `set-secrets.sh` lists the `pulumi config se
 
 from __future__ import annotations
 
+import builtins
 import json
 import keyword
 import re
@@ -83,7 +84,7 @@ class Names:
     def variable(self, text: str, fallback: str) -> str:
         words = [w.lower() for w in self._words(text)] or [fallback]
         base = "_".join(words)
-        if base[0].isdigit() or keyword.iskeyword(base):
+        if base[0].isdigit() or keyword.iskeyword(base) or hasattr(builtins, base):
             base = f"{fallback}_{base}"
         name, n = base, 2
         while name in self.used_vars:

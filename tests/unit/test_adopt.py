@@ -1,0 +1,166 @@
+"""Adoption: choosing the object, refusing what cannot be taken over, applying only what differs, and the
+program-side guard against two resources adopting one object."""
+
+import pytest
+
+from rr_pulumi import resources
+from rr_pulumi.provider import _base
+from rr_pulumi.provider.adopt import AdoptedIds, AdoptionError, immutable_conflicts, pick
+from rr_pulumi.provider.client import ClientProvider
+from rr_pulumi.provider.credential import CredentialProvider
+from rr_pulumi.provider.rule import RuleProvider
+from rr_pulumi.provider.target import TargetProvider
+from rr_pulumi.schema import TargetSchema
+
+
+@pytest.fixture(autouse=True)
+def fresh_registries(monkeypatch):
+    monkeypatch.setattr(_base, "ADOPTED", AdoptedIds())
+    resources.forget_declarations()
+    yield
+    resources.forget_declarations()
+
+
+def checked(provider, inputs):
+    result = provider.check({}, {**inputs, "__provider": "p"})
+    assert result.failures == []
+    return result.inputs
+
+
+ITEMS = [{"sKey": "t1", "targetName": "api"}, {"sKey": "t2", "targetName": "web"}, {"sKey": "t3", "targetName": "web"}]
+
+
+def choose(markers, taken=frozenset(), kind="target"):
+    return pick(kind, "client 'c1'", ITEMS, lambda i: i["sKey"], markers,
+                lambda i: i["targetName"] == markers.get("name"), f"target_name {markers.get('name')!r}", set(taken))
+
+
+def test_pick_by_id_and_by_natural_key():
+    assert choose({"adopt_id": "t2"})["sKey"] == "t2"
+    assert choose({"adopt": True, "name": "api"})["sKey"] == "t1"
+
+
+def test_pick_errors_name_the_object_and_where_it_was_looked_for():
+    with pytest.raises(AdoptionError, match=r"cannot adopt target 'tx': no such target in client 'c1'"):
+        choose({"adopt_id": "tx"})
+    with pytest.raises(AdoptionError, match=r"target_name 'nope': none exists in client 'c1'"):
+        choose({"adopt": True, "name": "nope"})
+    with pytest.raises(AdoptionError, match=r"several match \(t2, t3\); use adopt_id"):
+        choose({"adopt": True, "name": "web"})
+    with pytest.raises(AdoptionError, match="already adopted by another resource of this stack"):
+        choose({"adopt": True, "name": "api"}, taken={"t1"})
+
+
+def test_identical_rules_are_handed_out_one_each():
+    assert choose({"adopt": True, "name": "web"}, taken={"t2"}, kind="rule")["sKey"] == "t3"
+
+
+def test_immutable_conflicts_name_live_and_declared_values():
+    item = {"targetName": "api", "targetRegion": "eu-west-1", "targetBaseURL": "https://a.example.com"}
+    values = {"target_name": "api", "target_region": "us-east-1", "target_base_url": "https://b.example.com"}
+    assert immutable_conflicts(TargetSchema, values, item) == [
+        "target_region is 'eu-west-1' on the API but 'us-east-1' in the program"
+    ]
+
+
+def test_adopting_a_target_puts_only_what_differs(provider_env):
+    api = provider_env
+    cid = ClientProvider().create(checked(ClientProvider(), {"client_name": "Acme"})).id
+    existing = api.put(f"/api/clients/{cid}/targets", {
+        "targetName": "api", "targetBaseURL": "https://old.example.com", "targetRegion": "us-east-1",
+        "targetTestPath": "/health", "targetDefaultRuleEffect": "allow"})
+    p = TargetProvider()
+    inputs = checked(p, {"client_id": cid, "target_name": "api", "target_base_url": "https://new.example.com",
+                         "target_region": "us-east-1", "adopt": True})
+    assert inputs["adopt"] is True
+    created = p.create(inputs)
+    assert created.id == existing["sKey"]
+    writes = api.writes()
+    assert writes[-1] == ("PUT", f"/api/clients/{cid}/targets/{existing['sKey']}")
+    body = api.requests[-1][2]
+    assert body == {"targetBaseURL": "https://new.example.com", "targetTestPath": None}  # undeclared: cleared
+    assert not any(m == "POST" and p.endswith("/targets") for m, p in writes)
+    assert p.diff(created.id, created.outs, inputs).changes is False
+
+
+def test_adopting_without_differences_sends_nothing(provider_env):
+    api = provider_env
+    cid = ClientProvider().create(checked(ClientProvider(), {"client_name": "Acme"})).id
+    api.put(f"/api/clients/{cid}/targets", {"targetName": "api", "targetBaseURL": "https://a.example.com",
+                                             "targetRegion": "us-east-1", "targetDefaultRuleEffect": "allow"})
+    writes = len(api.writes())
+    TargetProvider().create(checked(TargetProvider(), {
+        "client_id": cid, "target_name": "api", "target_base_url": "https://a.example.com",
+        "target_region": "us-east-1", "adopt": True}))
+    assert len(api.writes()) == writes
+
+
+def test_adopting_a_credential_pushes_the_declared_secret(provider_env):
+    api = provider_env
+    cid = ClientProvider().create(checked(ClientProvider(), {"client_name": "Acme"})).id
+    existing = api.put(f"/api/clients/{cid}/credentials", {
+        "credentialName": "callers", "credentialType": "proxy", "credentialAuthType": "apiKey",
+        "credentialRegion": "us-east-1"})
+    p = CredentialProvider()
+    inputs = checked(p, {"client_id": cid, "credential_name": "callers", "credential_type": "proxy",
+                         "credential_auth_type": "apiKey", "credential_region": "us-east-1",
+                         "credential_secret": {"api_key": "k-1"}, "adopt_id": existing["sKey"]})
+    created = p.create(inputs)
+    assert created.id == existing["sKey"]
+    assert api.requests[-1][0] == "PUT" and api.requests[-1][2] == {"credentialSecret": {"apiKey": "k-1"}}
+    assert p.diff(created.id, created.outs, inputs).changes is False
+
+
+def test_adopting_a_credential_of_another_region_is_refused(provider_env):
+    api = provider_env
+    cid = ClientProvider().create(checked(ClientProvider(), {"client_name": "Acme"})).id
+    api.put(f"/api/clients/{cid}/credentials", {"credentialName": "callers", "credentialType": "proxy",
+                                                 "credentialAuthType": "apiKey", "credentialRegion": "eu-west-1"})
+    p = CredentialProvider()
+    inputs = checked(p, {"client_id": cid, "credential_name": "callers", "credential_type": "proxy",
+                         "credential_auth_type": "apiKey", "credential_region": "us-east-1",
+                         "credential_secret": {"api_key": "k-1"}, "adopt": True})
+    with pytest.raises(AdoptionError, match="credential_region is 'eu-west-1' on the API but 'us-east-1'"):
+        p.create(inputs)
+
+
+def test_rules_are_adopted_by_every_field_and_never_updated(provider_env):
+    api = provider_env
+    cid = ClientProvider().create(checked(ClientProvider(), {"client_name": "Acme"})).id
+    rules = f"/api/clients/{cid}/proxies/p1/rules"
+    first = api.put(rules, {"effect": "deny", "priority": 900, "methods": ["DELETE"]})
+    second = api.put(rules, {"effect": "deny", "priority": 900, "methods": ["DELETE"]})
+    p = RuleProvider()
+    inputs = checked(p, {"client_id": cid, "proxy_id": "p1", "effect": "deny", "priority": 900,
+                         "methods": ["delete"], "adopt": True})
+    writes = len(api.writes())
+    ids = {p.create(inputs).id, p.create(inputs).id}
+    assert ids == {first["sKey"], second["sKey"]} and len(api.writes()) == writes
+    with pytest.raises(AdoptionError, match="already adopted by another resource of this stack"):
+        p.create(inputs)
+    third = api.put(rules, {"effect": "allow", "priority": 5})
+    different = checked(p, {"client_id": cid, "proxy_id": "p1", "effect": "deny", "priority": 5,
+                            "adopt_id": third["sKey"]})
+    with pytest.raises(AdoptionError, match="its fields differ from the declaration, and rules cannot be updated"):
+        RuleProvider().create(different)
+
+
+def test_adopt_id_must_be_text():
+    result = TargetProvider().check({}, {"client_id": "c", "target_name": "a", "target_base_url": "https://a.b",
+                                         "target_region": "us-east-1", "adopt_id": 12})
+    assert [f.reason for f in result.failures] == ["adopt_id: must be the id of the object to adopt (got 12)"]
+
+
+def test_two_declarations_of_one_object_are_refused_when_one_adopts():
+    resources._adoption("target", "billing", True, None, ("c1", "billing-api"))
+    with pytest.raises(resources.AdoptionConflict, match=(
+            r"target 'billing-again' and target 'billing' would both manage the target with natural key "
+            r"'c1', 'billing-api'")):
+        resources._adoption("target", "billing-again", False, None, ("c1", "billing-api"))
+    resources._adoption("target", "other", False, None, ("c1", "other"))
+    resources._adoption("target", "other-2", False, None, ("c1", "other"))  # neither adopts: the API decides
+    resources._adoption("target", "by-id", False, "t9", None)
+    with pytest.raises(resources.AdoptionConflict, match="with id 't9'"):
+        resources._adoption("target", "by-id-again", False, "t9", None)
+    with pytest.raises(ValueError, match="set adopt=True or adopt_id, not both"):
+        resources._adoption("target", "both", True, "t8", None)

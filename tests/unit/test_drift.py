@@ -1,0 +1,127 @@
+"""Drift decisions from a `pulumi preview --refresh --json` document and from the API's listings."""
+
+import json
+
+from rr_pulumi import drift
+
+T = "pulumi-python:dynamic/requestrocket:"
+
+
+def urn(kind, name):
+    return f"urn:pulumi:prod::org::{T}{kind}::{name}"
+
+
+def state(kind, name, id_, outputs, inputs=None):
+    return {"urn": urn(kind, name), "id": id_, "type": T + kind, "outputs": outputs, "inputs": inputs or outputs}
+
+
+TARGET = {"client_id": "c1", "target_name": "api", "target_base_url": "https://a.example.com",
+          "target_region": "us-east-1", "target_default_rule_effect": "allow"}
+CRED = {"client_id": "c1", "credential_name": "callers", "credential_type": "proxy", "credential_auth_type": "apiKey",
+        "credential_region": "us-east-1", "credential_secret": "[secret]", "credential_updated_at": "T1"}
+RULE = {"client_id": "c1", "proxy_id": "p1", "effect": "deny", "priority": 900, "methods": ["DELETE"],
+        "header_checks": [{"name_pattern": "^X$", "presence": "present"}]}
+
+
+def refresh(kind, name, id_, outs):
+    return {"op": "refresh", "urn": urn(kind, name), "oldState": state(kind, name, id_, outs),
+            "newState": state(kind, name, id_, outs)}
+
+
+def test_no_steps_but_refresh_and_same_is_no_drift():
+    doc = {"steps": [refresh("Target", "api", "t1", TARGET),
+                     {"op": "same", "urn": urn("Target", "api"), "oldState": state("Target", "api", "t1", TARGET),
+                      "newState": state("Target", "api", "t1", TARGET)}]}
+    assert drift.differences_from_preview(doc) == []
+    assert drift.render("prod", []) == "No drift: stack 'prod' matches the RequestRocket account.\n"
+
+
+def test_field_changed_names_the_property_path_with_live_and_declared_values():
+    live = {**RULE, "header_checks": [{"name_pattern": "^Y$", "presence": "present"}]}
+    live_target = {**TARGET, "target_default_rule_effect": "deny"}
+    doc = {"steps": [
+        refresh("Target", "api", "t1", TARGET),
+        {"op": "update", "urn": urn("Target", "api"), "oldState": state("Target", "api", "t1", live_target),
+         "newState": state("Target", "api", "t1", TARGET)},
+        {"op": "replace", "urn": urn("Rule", "r"), "oldState": state("Rule", "r", "r1", live),
+         "newState": state("Rule", "r", "r1", RULE)},
+        {"op": "create-replacement", "urn": urn("Rule", "r"), "newState": state("Rule", "r", "", RULE)},
+    ]}
+    diffs = drift.differences_from_preview(doc)
+    assert [(d.kind, d.resource, d.paths) for d in diffs] == [
+        (drift.FIELD_CHANGED, "Target api", ["target_default_rule_effect"]),
+        (drift.FIELD_CHANGED, "Rule r", ["header_checks[0].name_pattern"]),
+    ]
+    assert diffs[0].detail == 'target_default_rule_effect: live "deny", code "allow" (`pulumi up` updates it in place)'
+    assert "replaces it" in diffs[1].detail
+
+
+def test_unset_server_defaults_are_not_drift():
+    live = {**TARGET, "target_test_path": None}
+    assert drift.field_changes("Proxy", {"proxy_max_requests_per_day": 20000}, {}) == []
+    assert drift.field_changes("Target", live, TARGET) == []
+
+
+def test_deleted_out_of_band_versus_not_created_yet():
+    doc = {"steps": [
+        refresh("Rule", "gone", "r1", RULE),
+        {"op": "create", "urn": urn("Rule", "gone"), "newState": state("Rule", "gone", "", RULE)},
+        {"op": "create", "urn": urn("Rule", "new"), "newState": state("Rule", "new", "", RULE)},
+        {"op": "delete", "urn": urn("Target", "old"), "oldState": state("Target", "old", "t9", TARGET)},
+    ]}
+    diffs = drift.differences_from_preview(doc)
+    assert [(d.kind, d.resource) for d in diffs] == [
+        (drift.DELETED, "Rule gone"), (drift.NOT_CREATED, "Rule new"), (drift.NOT_DECLARED, "Target old")]
+    assert "rule r1 no longer exists" in diffs[0].detail
+
+
+def test_a_moved_credential_updated_at_is_a_secret_rotated_out_of_band():
+    rotated = {**CRED, "credential_updated_at": "T2"}
+    doc = {"steps": [
+        refresh("Credential", "callers", "k1", CRED),
+        {"op": "update", "urn": urn("Credential", "callers"),
+         "oldState": state("Credential", "callers", "k1", rotated), "newState": state("Credential", "callers", "k1", CRED)},
+    ]}
+    [diff] = drift.differences_from_preview(doc)
+    assert (diff.kind, diff.resource, diff.paths) == (drift.SECRET_ROTATED, "Credential callers", ["credential_secret"])
+    assert "updated outside Pulumi at T2 (last known T1): its secret was rotated" in diff.detail
+
+
+def test_a_secret_changed_in_the_code_is_a_field_change_without_its_value():
+    doc = {"steps": [
+        refresh("Credential", "callers", "k1", CRED),
+        {"op": "update", "urn": urn("Credential", "callers"), "oldState": state("Credential", "callers", "k1", CRED),
+         "newState": state("Credential", "callers", "k1", CRED)},
+    ]}
+    [diff] = drift.differences_from_preview(doc)
+    assert diff.kind == drift.FIELD_CHANGED and diff.detail.startswith("credential_secret: [secret] changed in the code")
+
+
+def test_unmanaged_objects_under_managed_parents():
+    doc = {"steps": [
+        refresh("Client", "org", "c1", {"client_name": "Acme", "client_id": "c1"}),
+        refresh("Proxy", "gw", "p1", {"client_id": "c1", "proxy_name": "gw"}),
+        refresh("Rule", "r", "r1", RULE),
+    ]}
+    listings = {
+        "/api/clients/c1/proxies": [{"sKey": "p1", "proxyName": "gw"}],
+        "/api/clients/c1/targets": [{"sKey": "t7", "targetName": "shadow"}],
+        "/api/clients/c1/proxies/p1/rules": [{"sKey": "r1"}, {"sKey": "r2", "effect": "allow", "priority": 5,
+                                                              "methods": ["GET"], "pathPattern": "^/x"}],
+    }
+    managed = drift.managed_from_preview(doc)
+    diffs = drift.unmanaged_objects(managed, lambda path: listings.get(path, []))
+    assert [(d.kind, d.resource, d.detail) for d in diffs] == [
+        (drift.UNMANAGED, "Client org", "target t7 ('shadow') is in client c1 but in no resource of this stack"),
+        (drift.UNMANAGED, "Proxy gw",
+         "rule r2 (allow priority 5, methods GET, path '^/x') is on proxy p1 but in no resource of this stack"),
+    ]
+    text = drift.render("prod", diffs)
+    assert text.startswith("DRIFT in stack 'prod': 2 differences")
+    assert "  [unmanaged object added] Proxy gw\n      rule r2" in text
+    assert json.loads(drift.render_json("prod", diffs))["differences"][1]["kind"] == drift.UNMANAGED
+
+
+def test_a_gone_parent_is_skipped():
+    managed = drift.managed_from_preview({"steps": [refresh("Proxy", "gw", "p1", {"client_id": "c1"})]})
+    assert drift.unmanaged_objects(managed, lambda path: None) == []

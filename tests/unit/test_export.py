@@ -1,0 +1,65 @@
+"""`rr-pulumi export`: names, references, adoption markers and the secrets to set, from a fake account."""
+
+import ast
+
+from rr_pulumi import export
+from rr_pulumi.cli import main
+
+from .fake_api import TOKEN, FakeApi
+
+
+def account(api: FakeApi) -> tuple[str, export.Account]:
+    client = api.put("/api/clients", {"clientName": "Acme Payments"})
+    cid = client["sKey"]
+    base = f"/api/clients/{cid}"
+    callers = api.put(f"{base}/credentials", {"credentialName": "callers", "credentialType": "proxy",
+                                              "credentialAuthType": "apiKey", "credentialRegion": "us-east-1"})
+    none = api.put(f"{base}/credentials", {"credentialName": "open", "credentialType": "target",
+                                           "credentialAuthType": "none", "credentialRegion": "us-east-1"})
+    target = api.put(f"{base}/targets", {"targetName": "class", "targetBaseURL": "https://a.example.com",
+                                         "targetRegion": "us-east-1", "targetTestPath": None})
+    proxy = api.put(f"{base}/proxies", {"proxyName": "class", "proxyRegion": "us-east-1",
+                                        "proxyProxyCredentialId": callers["sKey"], "proxyTargetId": target["sKey"],
+                                        "proxyTargetCredentialId": none["sKey"], "proxyActive": True})
+    api.put(f"{base}/proxies/{proxy['sKey']}/rules", {"effect": "deny", "priority": 900, "methods": ["DELETE"],
+                                                      "headerChecks": [{"namePattern": "^X$", "presence": "absent",
+                                                                        "valuePattern": None}]})
+    session = api.session()
+    from rr_pulumi.client import RequestRocketClient
+
+    return cid, export.read_account(RequestRocketClient("http://api.test", TOKEN, session=session), cid)
+
+
+def test_program_declares_each_object_once_with_references_and_markers():
+    api = FakeApi()
+    cid, acct = account(api)
+    program = export.program_for(acct)
+    tree = ast.parse(program.main)  # valid Python
+    calls = [n.value.func.id for n in tree.body
+             if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call) and isinstance(n.value.func, ast.Name)]
+    assert calls == ["Client", "Credential", "Credential", "Target", "Proxy", "Rule"]
+    assert "acme_payments = Client(\n    'acme-payments',\n    client_name='Acme Payments',\n" in program.main
+    assert "target_class = Target(\n    'class',\n" in program.main  # keywords and builtins are not names
+    assert "proxy_class = Proxy(\n    'class-2'," in program.main  # resource names stay unique
+    assert "proxy_credential_id=callers.id,\n    target_id=target_class.id,\n" \
+        "    target_credential_id=credential_open.id," in program.main
+    assert "proxy_id=proxy_class.id" in program.main and "'value_pattern'" not in program.main
+    assert "target_test_path" not in program.main  # empty values are not declared
+    assert program.main.count("adopt_id='") == 6
+    assert program.secrets == [("callersSecret", "callers", "apiKey")]  # auth type none needs no secret
+    assert "config.require_secret_object('callersSecret')" in program.main
+    assert program.project == "acme-payments"
+
+
+def test_set_secrets_script_lists_each_secret_with_its_shape():
+    _, acct = account(FakeApi())
+    script = export.set_secrets_script(export.program_for(acct), "https://api.requestrocket.com")
+    assert "pulumi config set requestrocket:apiUrl 'https://api.requestrocket.com'" in script
+    assert "# credential 'callers' (apiKey); optional keys: headerName" in script
+    assert "pulumi config set --secret callersSecret '{\"apiKey\": \"<apiKey>\"}'" in script
+
+
+def test_cli_export_needs_a_token(monkeypatch, capsys, tmp_path):
+    monkeypatch.delenv("REQUESTROCKET_TOKEN", raising=False)
+    assert main(["export", "--client-id", "c1", "--out", str(tmp_path)]) == 2
+    assert "No RequestRocket API token is configured" in capsys.readouterr().err
