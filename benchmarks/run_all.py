@@ -1,0 +1,262 @@
+"""rr-pulumi against the floors no provider can beat, measured in one run on this machine; prints markdown tables.
+
+    python benchmarks/run_all.py            # quick form: N = 10, 50; rate-limit floor at 20/min (about 8 minutes)
+    python benchmarks/run_all.py --full     # N = 10, 50, 200; rate-limit floor: 300 resources at 100/min (≥ 3 min)
+    make bench                              # the quick form; `make bench FULL=1` the full form
+
+1. Wall time of `up`, a no-op `preview`, an update `up`, `refresh` and `destroy` (real `pulumi` CLI) for N
+   resources of all five kinds against the engine floor: the same program with a dynamic provider that does no
+   I/O (floor_provider.py). Floor and rr-pulumi runs alternate, each repetition in a fresh stack; figures are
+   medians with the range over repetitions. rr-pulumi runs with client-side pacing off (the emulator does not
+   rate-limit these runs), once with the emulator at zero latency and once at 50 ms per request.
+2. Core API calls per operation, counted by the emulator (`/_emulator/stats`).
+3. The dynamic provider's 4-thread gRPC pool: `up` and `destroy` of the largest N at 50 ms latency with Pulumi's
+   server as shipped and with the prototype launcher (dynamic_server.py) that raises the pool, beside the floor
+   provider sleeping 50 ms per call.
+4. The rate-limit floor: `up` with the emulator limiting the token; time / (calls / limit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from launcher import launcher_folder  # noqa: E402
+from rr_pulumi.emulator.process import EmulatorProcess  # noqa: E402
+from rr_pulumi.engine import ensure_engine  # noqa: E402
+from shape import Shape  # noqa: E402
+from stacks import OPERATIONS, BenchStack  # noqa: E402
+
+PACING_OFF = {"requestrocket:rateLimitPerMinute": 0}
+LATENCY_MS = 50
+GOALS = {"up": 1.10, "preview": 1.05}
+WIDE_POOL = 32
+
+
+def say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# -- figures ------------------------------------------------------------------------------------------------------
+
+
+def med(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def spread(values: list[float]) -> str:
+    """`median (min–max)` in seconds."""
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{med(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+
+
+def ratio(values: list[float], floor: list[float]) -> float:
+    return med(values) / med(floor)
+
+
+def verdict(value: float, goal: float | None) -> str:
+    if goal is None:
+        return ""
+    return "met" if value <= goal else f"missed by {100 * (value / goal - 1):.1f} %"
+
+
+def calls_by_method(stats: dict) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for route, methods in stats.get("routes", {}).items():
+        for method, count in methods.items():
+            key = "LIST" if method == "GET" and not route.endswith("}") else method  # GET of a collection
+            out[key] = out.get(key, 0) + count
+    return out
+
+
+def failed_calls(stats: dict) -> int:
+    return sum(n for status, n in stats.get("statuses", {}).items() if int(status) >= 400 and status != "429")
+
+
+# -- 1 and 2: overhead against the floor, calls per operation ----------------------------------------------------
+
+
+def overhead(sizes: list[int], reps: int, emulator: EmulatorProcess, work: Path) -> dict:
+    """{(variant, n): [cycle, ...]} for variants floor, rr (0 ms) and rr50 (50 ms)."""
+    results: dict = {}
+    variants = ["floor", "rr", "rr50"]
+    for rep in range(reps):
+        for n in sizes:
+            order = variants[rep % 3:] + variants[:rep % 3]  # rotate, so no variant always runs first
+            for variant in order:
+                say(f"rep {rep + 1}/{reps} N={n} {variant}")
+                emulator.set_faults({"latency": LATENCY_MS} if variant == "rr50" else None)
+                stack = BenchStack(Shape(n), work, None if variant == "floor" else emulator, config=PACING_OFF)
+                results.setdefault((variant, n), []).append(stack.cycle(rev=str(rep + 1)))
+    emulator.set_faults(None)
+    return results
+
+
+def overhead_table(sizes: list[int], results: dict) -> str:
+    lines = [
+        f"| N | operation | floor s | rr-pulumi s (0 ms) | ratio | goal | rr-pulumi s ({LATENCY_MS} ms) | ratio |",
+        "|---:|---|---:|---:|---:|---|---:|---:|",
+    ]
+    for n in sizes:
+        for op in OPERATIONS:
+            floor = [c[op].seconds for c in results[("floor", n)]]
+            rr = [c[op].seconds for c in results[("rr", n)]]
+            slow = [c[op].seconds for c in results[("rr50", n)]]
+            goal = GOALS.get(op)
+            r = ratio(rr, floor)
+            goal_text = f"≤ {goal:.2f}: {verdict(r, goal)}" if goal else ""
+            lines.append(f"| {n} | {op} | {spread(floor)} | {spread(rr)} | {r:.2f} | {goal_text} | {spread(slow)} "
+                         f"| {ratio(slow, floor):.2f} |")
+    return "\n".join(lines)
+
+
+def expected_calls(shape: Shape, op: str) -> tuple[int, str]:
+    """The goal for an operation: (calls, text)."""
+    if op in ("up", "destroy"):
+        return shape.n, f"{shape.n} (one per {'create' if op == 'up' else 'delete'})"
+    if op == "update":
+        return shape.targets(), f"{shape.targets()} (one per updated target)"
+    if op == "preview":
+        return 0, "0"
+    return shape.collections(), f"≤ {shape.collections()} lists (one per client, kind and page)"
+
+
+def calls_table(sizes: list[int], results: dict) -> str:
+    lines = ["| N | operation | calls | by method | goal | |", "|---:|---|---:|---|---|---|"]
+    for n in sizes:
+        shape = Shape(n)
+        for op in OPERATIONS:
+            runs = [c[op].calls for c in results[("rr", n)]]
+            totals = [s["total"] for s in runs]
+            worst = runs[totals.index(max(totals))]
+            methods = ", ".join(f"{m} {k}" for m, k in sorted(calls_by_method(worst).items()))
+            goal, text = expected_calls(shape, op)
+            total = max(totals)
+            state = "met" if total <= goal else f"+{total - goal}"
+            same = "" if len(set(totals)) == 1 else f" (range {min(totals)}–{max(totals)})"
+            lines.append(f"| {n} | {op} | {total}{same} | {methods} | {text} | {state} |")
+    return "\n".join(lines)
+
+
+# -- 3: the provider's worker pool -------------------------------------------------------------------------------
+
+
+def pool_bound(n: int, reps: int, emulator: EmulatorProcess, work: Path) -> list[tuple[str, list, list, list]]:
+    """Rows (label, up seconds, destroy seconds, calls) at 50 ms per call."""
+    wide = launcher_folder(work / "wide-pool-bin")
+    sleep = {"RR_BENCH_FLOOR_SLEEP_MS": str(LATENCY_MS)}
+    wide_env = {"RR_PULUMI_PROVIDER_WORKERS": str(WIDE_POOL)}
+    variants = [
+        ("floor, no I/O (pool 4, --parallel 8)", None, {}, None, None),
+        (f"floor sleeping {LATENCY_MS} ms per call (pool 4, --parallel 8)", None, sleep, None, None),
+        (f"floor sleeping {LATENCY_MS} ms per call (pool {WIDE_POOL}, --parallel {WIDE_POOL})", None,
+         {**sleep, **wide_env}, WIDE_POOL, wide),
+        ("rr-pulumi (pool 4, --parallel 8: as shipped)", emulator, {}, None, None),
+        (f"rr-pulumi (pool 4, --parallel {WIDE_POOL})", emulator, {}, WIDE_POOL, None),
+        (f"rr-pulumi (pool {WIDE_POOL}, --parallel 8)", emulator, wide_env, None, wide),
+        (f"rr-pulumi (pool {WIDE_POOL}, --parallel {WIDE_POOL})", emulator, wide_env, WIDE_POOL, wide),
+    ]
+    rows: dict[str, tuple[list, list, list]] = {v[0]: ([], [], []) for v in variants}
+    for rep in range(reps):
+        for label, emu, env, parallel, bin_dir in variants:
+            say(f"pool rep {rep + 1}/{reps}: {label}")
+            emulator.set_faults({"latency": LATENCY_MS})
+            stack = BenchStack(Shape(n), work, emu, config=PACING_OFF, env=env, parallel=parallel, bin_dir=bin_dir)
+            up, destroy = stack.up(), stack.destroy()
+            rows[label][0].append(up.seconds)
+            rows[label][1].append(destroy.seconds)
+            rows[label][2].append(up.calls.get("total", 0))
+    emulator.set_faults(None)
+    return [(label, *rows[label]) for label, *_ in variants]
+
+
+def pool_table(n: int, rows: list) -> str:
+    floor_up, floor_destroy = rows[0][1], rows[0][2]
+    lines = [f"| N = {n}, {LATENCY_MS} ms per call | up s | ÷ floor | destroy s | ÷ floor |", "|---|---:|---:|---:|---:|"]
+    for label, up, destroy, _calls in rows:
+        lines.append(f"| {label} | {spread(up)} | {ratio(up, floor_up):.2f} | {spread(destroy)} "
+                     f"| {ratio(destroy, floor_destroy):.2f} |")
+    return "\n".join(lines)
+
+
+# -- 4: the rate-limit floor -------------------------------------------------------------------------------------
+
+
+def rate_limit_floor(n: int, limit: int, work: Path) -> dict:
+    say(f"rate-limit floor: up of {n} resources at {limit} calls/min (at least {n / limit:.1f} min)")
+    with EmulatorProcess(users=(), rate_limit=limit) as emulator:
+        stack = BenchStack(Shape(n), work, emulator, config={"requestrocket:rateLimitPerMinute": limit})
+        result = stack.up()
+    stats = result.calls
+    accepted = stats["total"] - stats.get("statuses", {}).get("429", 0)  # a 429 is not served and not billed
+    floor_seconds = accepted / limit * 60
+    return {"n": n, "limit": limit, "seconds": result.seconds, "calls": accepted,
+            "rejected429": stats.get("statuses", {}).get("429", 0), "failed": failed_calls(stats),
+            "floor": floor_seconds, "ratio": result.seconds / floor_seconds}
+
+
+def rate_table(row: dict) -> str:
+    return "\n".join([
+        "| N | limit /min | calls | 429s | failed | up s | calls ÷ limit s | ratio | goal |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        f"| {row['n']} | {row['limit']} | {row['calls']} | {row['rejected429']} | {row['failed']} "
+        f"| {row['seconds']:.1f} | {row['floor']:.1f} | {row['ratio']:.3f} "
+        f"| ≤ 1.10, 0 failed: {'met' if row['ratio'] <= 1.10 and row['failed'] == 0 else 'missed'} |",
+    ])
+
+
+# -- main -------------------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", default=os.environ.get("FULL", "") not in ("", "0"),
+                        help="N up to 200 and the full rate-limit floor (also: FULL=1)")
+    parser.add_argument("--reps", type=int, help="repetitions (default 3 quick, 5 full)")
+    parser.add_argument("--sizes", help="comma-separated N (default 10,50 quick; 10,50,200 full)")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: overhead,pool,rate")
+    parser.add_argument("--write", type=Path, help="also write the tables to this markdown file")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([10, 50, 200] if args.full else [10, 50])
+    reps = args.reps or (5 if args.full else 3)
+    skip = set(filter(None, args.skip.split(",")))
+    rate_n, rate_limit = (300, 100) if args.full else (30, 20)
+
+    ensure_engine()
+    started = time.monotonic()
+    sections = [f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, "
+                f"{os.cpu_count()} cores, Python {platform.python_version()}; {reps} repetitions, median (min–max) "
+                f"in seconds; `{' '.join(['python', 'benchmarks/run_all.py', *sys.argv[1:]])}`."]
+    with tempfile.TemporaryDirectory(prefix="rr-bench-") as tmp:
+        work = Path(tmp)
+        with EmulatorProcess(users=(), rate_limit=0) as emulator:
+            if "overhead" not in skip:
+                results = overhead(sizes, reps, emulator, work)
+                sections += ["### Wall time against the engine floor", overhead_table(sizes, results),
+                             "### Core API calls per operation (emulator stats)", calls_table(sizes, results)]
+            if "pool" not in skip:
+                n = max(sizes)
+                rows = pool_bound(n, reps, emulator, work)
+                sections += ["### The dynamic provider's worker pool", pool_table(n, rows)]
+        if "rate" not in skip:
+            sections += ["### The rate-limit floor", rate_table(rate_limit_floor(rate_n, rate_limit, work))]
+    sections.append(f"Total benchmark time: {(time.monotonic() - started) / 60:.1f} min.")
+    text = "\n\n".join(sections) + "\n"
+    print(text)
+    if args.write:
+        args.write.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Run one benchmark stack through the real `pulumi` CLI and time each command, with the emulator's call counts.
+
+A cycle is: `up` (create N), a no-op `preview`, `up` of a changed `rev` (updates every target), `refresh`,
+`destroy`. Each stack has its own project folder, file backend and (against the emulator) its own emulator user,
+so the clients list holds only its clients.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rr_pulumi.engine.stack import LocalStack
+
+from shape import Shape
+
+HERE = Path(__file__).resolve().parent
+OPERATIONS = ("up", "preview", "update", "refresh", "destroy")
+_users = itertools.count()
+
+
+@dataclass
+class Measure:
+    seconds: float
+    calls: dict = field(default_factory=dict)  # the emulator's stats for this command (empty for the floor)
+
+
+def write_project(folder: Path, program: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "Pulumi.yaml").write_text(
+        f"name: bench\nruntime:\n  name: python\n  options:\n    virtualenv: {Path(sys.prefix).resolve()}\n")
+    (folder / "__main__.py").write_text(program)
+    return folder
+
+
+class BenchStack:
+    """One stack of a given shape against the floor (emulator None) or the emulator."""
+
+    def __init__(self, shape: Shape, workdir: Path, emulator=None, *, config: dict | None = None,
+                 env: dict | None = None, parallel: int | None = None, bin_dir: Path | None = None):
+        self.shape, self.emulator, self.parallel = shape, emulator, parallel
+        folder = Path(tempfile.mkdtemp(prefix=f"n{shape.n}-", dir=workdir))
+        write_project(folder / "project", shape.program(floor=emulator is None))
+        env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])), **(env or {})}
+        self.stack = LocalStack(folder / "project", stack="bench", backend_dir=folder / "state", env=env)
+        if bin_dir is not None:  # a prototype launcher folder ahead of the engine's own
+            self.stack.env["PATH"] = f"{bin_dir}{os.pathsep}{self.stack.env['PATH']}"
+        self.stack.init()
+        if emulator is not None:
+            user = f"bench{os.getpid()}x{next(_users)}"
+            self.stack.set_config("requestrocket:apiUrl", emulator.url)
+            self.stack.set_config("requestrocket:token", emulator.create_user(user, "team"), secret=True)
+        for key, value in (config or {}).items():
+            self.stack.set_config(key, str(value))
+
+    def _timed(self, *args: str) -> Measure:
+        extra = ("--parallel", str(self.parallel)) if self.parallel and args[0] in ("up", "destroy", "refresh") else ()
+        if self.emulator is not None:
+            self.emulator.reset_stats()
+        started = time.perf_counter()
+        self.stack.run(*args, *extra, "--stack", self.stack.stack)
+        took = time.perf_counter() - started
+        return Measure(took, self.emulator.stats() if self.emulator is not None else {})
+
+    def up(self) -> Measure:
+        return self._timed("up", "--yes", "--skip-preview")
+
+    def preview(self) -> Measure:
+        return self._timed("preview", "--expect-no-changes")
+
+    def update(self, rev: str) -> Measure:
+        self.stack.set_config("rev", rev)
+        return self.up()
+
+    def refresh(self) -> Measure:
+        return self._timed("refresh", "--yes", "--skip-preview")
+
+    def destroy(self) -> Measure:
+        return self._timed("destroy", "--yes", "--skip-preview")
+
+    def cycle(self, rev: str) -> dict[str, Measure]:
+        """Every operation once, in an order where each leaves the state the next one needs."""
+        return {"up": self.up(), "preview": self.preview(), "update": self.update(rev), "refresh": self.refresh(),
+                "destroy": self.destroy()}
