@@ -60,6 +60,10 @@ def _kind_and_name(urn: str) -> tuple[str, str]:
 
 
 def _shown(value: Any) -> str:
+    from .schema import contains_unknown
+
+    if contains_unknown(value):
+        return "(known after `pulumi up`)"
     text = json.dumps(value, sort_keys=True)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -133,6 +137,8 @@ def differences_from_preview(preview: dict[str, Any]) -> list[Difference]:
             diffs.append(Difference(NOT_DECLARED, label, f"{kind.lower()} {old.get('id')} is in the stack but "
                                     "no longer in the code; `pulumi up` deletes it"))
             continue
+        if op in REPLACE_OPS and not (old and new):
+            continue  # the other steps of the replacement carry both states
         if op == "update" or op in REPLACE_OPS:
             seen.add(urn)
             live_outs = old.get("outputs") or {}
