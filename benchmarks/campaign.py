@@ -67,6 +67,7 @@ class RunResult:
     ups: list[int] = field(default_factory=list)  # `up`s used per phase and stack
     orphans: int = 0
     duplicates: int = 0
+    secret_hits: list[str] = field(default_factory=list)  # where a secret value was found in output or state
     failures: list[str] = field(default_factory=list)  # why the run did not converge
     errors: list[str] = field(default_factory=list)  # commands that failed (a second `up` may still converge)
     injected: int = 0
@@ -138,6 +139,10 @@ def run_once(seed: int, clients: int, work: Path, faults: str) -> RunResult:
             "root": project(folder / "root", "rr-demo", (ROOT / "__main__.py").read_text()),
             "generated": project(folder / "generated", "campaign", GENERATED),
         }
+        secrets = [token, f"campaign-proxy-key-{seed}", f"campaign-upstream-{seed}-1", f"campaign-upstream-{seed}-2",
+                   *(f"campaign-key-{c}-{p}" for c in range(clients) for p in (1, 2)),
+                   *(f"campaign-token-{c}" for c in range(clients))]
+        printed: list[str] = []  # every command's output, scanned for secrets at the end
         live: dict[str, LocalStack] = {}
         for name, path in stacks.items():
             stack = LocalStack(path, stack="campaign", backend_dir=folder / "state").init()
@@ -161,6 +166,7 @@ def run_once(seed: int, clients: int, work: Path, faults: str) -> RunResult:
                 result.injected += sum(emu.stats()["injected"].values())
                 emu.reset_stats()
                 emu.set_faults(None)
+            printed.append(outcome.output)
             if outcome.code != 0:
                 result.errors.append(f"{name} {step}: {why(outcome.output)}")
             return outcome.code == 0
@@ -171,6 +177,7 @@ def run_once(seed: int, clients: int, work: Path, faults: str) -> RunResult:
                     if faulty(f"{step} up#{attempt}", name, lambda: stack.up(check=False)):
                         break
                 check = stack.preview("--expect-no-changes", check=False)
+                printed.append(check.output)
                 result.ups.append(attempt)
                 if check.code != 0:
                     result.converged = False
@@ -190,6 +197,8 @@ def run_once(seed: int, clients: int, work: Path, faults: str) -> RunResult:
                 result.failures.append(f"{step}: {duplicates} duplicate(s), {len(orphans)} orphan(s): "
                                        f"{[k for _, k, _ in orphans][:5]}")
 
+        for name, stack in live.items():
+            printed.append(json.dumps(stack.export()))  # what `pulumi stack export` shows, without --show-secrets
         converge("create")
         live["root"].set_config("upstreamToken", f"campaign-upstream-{seed}-2", secret=True)  # rotate in place
         live["root"].set_config("region", "us-east-1")
@@ -199,6 +208,13 @@ def run_once(seed: int, clients: int, work: Path, faults: str) -> RunResult:
             for attempt in (1, 2):
                 if faulty(f"destroy#{attempt}", name, lambda: stack.destroy(check=False)):
                     break
+        for where, text in [("command output", "\n".join(printed))] + [
+                (str(p.relative_to(folder)), p.read_text(errors="replace"))
+                for p in folder.rglob("*") if p.is_file() and p.name != "__main__.py"]:
+            result.secret_hits += [f"{where}: secret #{secrets.index(v)}" for v in secrets if v in text]
+        if result.secret_hits:
+            result.converged = False
+            result.failures.append(f"secrets found: {result.secret_hits[:5]}")
         left = account.objects()
         if left:
             result.converged = False
@@ -238,6 +254,7 @@ def summary(results: list[RunResult]) -> dict:
         "runs_needing_a_second_up": sum(any(u == 2 for u in r.ups) for r in results),
         "orphans": sum(r.orphans for r in results),
         "duplicates": sum(r.duplicates for r in results),
+        "secret_hits": sum(len(r.secret_hits) for r in results),
         "failed_runs": len(failed),
         "why_failed": Counter(f for r in results for f in r.failures).most_common(10),
         "failed_commands": sum(len(r.errors) for r in results),
@@ -262,7 +279,8 @@ def main() -> int:
     figures = summary(results)
     print(json.dumps(figures, indent=2))
     print(f"total {time.monotonic() - started:.0f} s")
-    return 0 if figures["failed_runs"] == 0 and not figures["orphans"] and not figures["duplicates"] else 1
+    clean = not (figures["failed_runs"] or figures["orphans"] or figures["duplicates"] or figures["secret_hits"])
+    return 0 if clean else 1
 
 
 if __name__ == "__main__":

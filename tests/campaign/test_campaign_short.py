@@ -13,5 +13,5 @@ from campaign import campaign, summary  # noqa: E402
 def test_short_campaign_converges_with_no_orphan_and_no_duplicate():
     figures = summary(campaign(runs=1, clients=1, parallel=1, first_seed=101))
     assert figures["faults_injected"] > 0, "no fault injected: the run would prove nothing"
-    assert (figures["orphans"], figures["duplicates"], figures["failed_runs"]) == (0, 0, 0), figures
+    assert (figures["orphans"], figures["duplicates"], figures["secret_hits"], figures["failed_runs"]) == (0, 0, 0, 0), figures
     assert figures["converged_within_two_ups"] == 1, figures
