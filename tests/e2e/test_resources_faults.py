@@ -50,3 +50,19 @@ def test_retries_and_adoption_leave_no_duplicates(rr_stack, emulator, api):
     finally:
         emulator.set_faults("")
         stack.destroy(check=False)
+
+
+def test_long_rate_limit_waits_are_visible_in_the_cli_output(rr_stack, api):
+    """A provider's stderr lines are shown by the engine (under the stack's diagnostics): pacing says so."""
+    stack = rr_stack('from rr_pulumi import Client, Target\n'
+                     'org = Client("org", client_name="paced-org")\n'
+                     'Target("t", client_id=org.id, target_name="t", target_base_url="https://x.io", '
+                     'target_region="us-east-1")\n')
+    stack.set_config("requestrocket:rateLimitPerMinute", "10")  # a burst of 1, then one request every 6.7 s
+    try:
+        result = stack.up()
+        assert "requestrocket: pacing API requests to 10/min (requestrocket:rateLimitPerMinute); waiting" \
+            in result.output
+    finally:
+        stack.set_config("requestrocket:rateLimitPerMinute", "0")  # no pacing for the clean-up
+        stack.destroy(check=False)
