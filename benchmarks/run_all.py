@@ -1,7 +1,7 @@
 """rr-pulumi against the floors no provider can beat, measured in one run on this machine; prints markdown tables.
 
-    python benchmarks/run_all.py            # quick form: N = 10, 50; rate-limit floor at 20/min (about 8 minutes)
-    python benchmarks/run_all.py --full     # N = 10, 50, 200; rate-limit floor: 300 resources at 100/min (≥ 3 min)
+    python benchmarks/run_all.py            # quick form: N = 10, 50; rate-limit floor at 20/min (about 10 minutes)
+    python benchmarks/run_all.py --full     # N = 10, 50, 200; rate-limit floor: 300 resources at 100/min (about 30 minutes)
     make bench                              # the quick form; `make bench FULL=1` the full form
 
 1. Wall time of `up`, a no-op `preview`, an update `up`, `refresh` and `destroy` (real `pulumi` CLI) for N
@@ -10,10 +10,11 @@
    medians with the range over repetitions. rr-pulumi runs with client-side pacing off (the emulator does not
    rate-limit these runs), once with the emulator at zero latency and once at 50 ms per request.
 2. Core API calls per operation, counted by the emulator (`/_emulator/stats`).
-3. The dynamic provider's 4-thread gRPC pool: `up` and `destroy` of the largest N at 50 ms latency with Pulumi's
-   server as shipped and with the prototype launcher (dynamic_server.py) that raises the pool, beside the floor
-   provider sleeping 50 ms per call.
-4. The rate-limit floor: `up` with the emulator limiting the token; time / (calls / limit).
+3. The dynamic provider's 4-thread gRPC pool: `up` and `destroy` of the largest N at 50 and 200 ms per call with
+   Pulumi's server as shipped and with the prototype launcher (dynamic_server.py) that raises the pool, beside
+   the floor provider sleeping as long per call.
+4. Client-side pacing (rr_pulumi.ratelimit): `up` of the largest N with pacing off and at the Team plan's 1000/min.
+5. The rate-limit floor: `up` with the emulator limiting the token; time / (calls / limit).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ PACING_OFF = {"requestrocket:rateLimitPerMinute": 0}
 LATENCY_MS = 50
 GOALS = {"up": 1.10, "preview": 1.05}
 WIDE_POOL = 32
+POOL_LATENCIES = [LATENCY_MS, 200]
 
 
 def say(message: str) -> None:
@@ -151,41 +153,57 @@ def calls_table(sizes: list[int], results: dict) -> str:
 # -- 3: the provider's worker pool -------------------------------------------------------------------------------
 
 
-def pool_bound(n: int, reps: int, emulator: EmulatorProcess, work: Path) -> list[tuple[str, list, list, list]]:
-    """Rows (label, up seconds, destroy seconds, calls) at 50 ms per call."""
+def pool_bound(n: int, latencies: list[int], reps: int, emulator: EmulatorProcess, work: Path) -> dict:
+    """{latency: [(label, up seconds, destroy seconds)]}: Pulumi's server as shipped against a wider pool."""
     wide = launcher_folder(work / "wide-pool-bin")
-    sleep = {"RR_BENCH_FLOOR_SLEEP_MS": str(LATENCY_MS)}
     wide_env = {"RR_PULUMI_PROVIDER_WORKERS": str(WIDE_POOL)}
-    variants = [
-        ("floor, no I/O (pool 4, --parallel 8)", None, {}, None, None),
-        (f"floor sleeping {LATENCY_MS} ms per call (pool 4, --parallel 8)", None, sleep, None, None),
-        (f"floor sleeping {LATENCY_MS} ms per call (pool {WIDE_POOL}, --parallel {WIDE_POOL})", None,
-         {**sleep, **wide_env}, WIDE_POOL, wide),
-        ("rr-pulumi (pool 4, --parallel 8: as shipped)", emulator, {}, None, None),
-        (f"rr-pulumi (pool 4, --parallel {WIDE_POOL})", emulator, {}, WIDE_POOL, None),
-        (f"rr-pulumi (pool {WIDE_POOL}, --parallel 8)", emulator, wide_env, None, wide),
-        (f"rr-pulumi (pool {WIDE_POOL}, --parallel {WIDE_POOL})", emulator, wide_env, WIDE_POOL, wide),
-    ]
-    rows: dict[str, tuple[list, list, list]] = {v[0]: ([], [], []) for v in variants}
-    for rep in range(reps):
-        for label, emu, env, parallel, bin_dir in variants:
-            say(f"pool rep {rep + 1}/{reps}: {label}")
-            emulator.set_faults({"latency": LATENCY_MS})
-            stack = BenchStack(Shape(n), work, emu, config=PACING_OFF, env=env, parallel=parallel, bin_dir=bin_dir)
-            up, destroy = stack.up(), stack.destroy()
-            rows[label][0].append(up.seconds)
-            rows[label][1].append(destroy.seconds)
-            rows[label][2].append(up.calls.get("total", 0))
+    wide_label = f"pool {WIDE_POOL}, --parallel {WIDE_POOL}"
+    results: dict = {}
+    for latency in latencies:
+        sleep = {"RR_BENCH_FLOOR_SLEEP_MS": str(latency)}
+        variants = [  # label, emulator, env, --parallel, launcher folder
+            ("floor, no I/O (pool 4, --parallel 8)", None, {}, None, None),
+            (f"floor sleeping {latency} ms per call (pool 4, --parallel 8)", None, sleep, None, None),
+            (f"floor sleeping {latency} ms per call ({wide_label})", None, {**sleep, **wide_env}, WIDE_POOL, wide),
+            ("rr-pulumi as shipped (pool 4, --parallel 8)", emulator, {}, None, None),
+            (f"rr-pulumi, prototype launcher ({wide_label})", emulator, wide_env, WIDE_POOL, wide),
+        ]
+        rows: dict[str, tuple[list, list]] = {v[0]: ([], []) for v in variants}
+        for rep in range(reps):
+            for label, emu, env, parallel, bin_dir in variants:
+                say(f"pool {latency} ms, rep {rep + 1}/{reps}: {label}")
+                emulator.set_faults({"latency": latency})
+                stack = BenchStack(Shape(n), work, emu, config=PACING_OFF, env=env, parallel=parallel,
+                                   bin_dir=bin_dir)
+                rows[label][0].append(stack.up().seconds)
+                rows[label][1].append(stack.destroy().seconds)
+        results[latency] = [(label, *rows[label]) for label, *_ in variants]
     emulator.set_faults(None)
-    return [(label, *rows[label]) for label, *_ in variants]
+    return results
 
 
-def pool_table(n: int, rows: list) -> str:
-    floor_up, floor_destroy = rows[0][1], rows[0][2]
-    lines = [f"| N = {n}, {LATENCY_MS} ms per call | up s | ÷ floor | destroy s | ÷ floor |", "|---|---:|---:|---:|---:|"]
-    for label, up, destroy, _calls in rows:
-        lines.append(f"| {label} | {spread(up)} | {ratio(up, floor_up):.2f} | {spread(destroy)} "
-                     f"| {ratio(destroy, floor_destroy):.2f} |")
+def pool_table(n: int, results: dict) -> str:
+    lines = ["| latency per call | N = %d | up s | ÷ floor | destroy s | ÷ floor |" % n, "|---:|---|---:|---:|---:|---:|"]
+    for latency, rows in results.items():
+        floor_up, floor_destroy = rows[0][1], rows[0][2]
+        for label, up, destroy in rows:
+            lines.append(f"| {latency} ms | {label} | {spread(up)} | {ratio(up, floor_up):.2f} | {spread(destroy)} "
+                         f"| {ratio(destroy, floor_destroy):.2f} |")
+    return "\n".join(lines)
+
+
+def pacing(n: int, reps: int, emulator: EmulatorProcess, work: Path) -> list:
+    """`up` of N at 0 ms with client-side pacing off and at the Team plan's 1000/min."""
+    variants = [("off (requestrocket:rateLimitPerMinute 0)", 0), ("Team plan (requestrocket:rateLimitPerMinute 1000)", 1000)]
+    rows: dict[str, list] = {label: [] for label, _ in variants}
+    for rep in range(reps):
+        for label, per_minute in variants:
+            say(f"pacing rep {rep + 1}/{reps}: {label}")
+            stack = BenchStack(Shape(n), work, emulator, config={"requestrocket:rateLimitPerMinute": per_minute})
+            rows[label].append(stack.up().seconds)
+    off = rows[variants[0][0]]
+    lines = [f"| client-side pacing, N = {n}, 0 ms | up s | ÷ pacing off |", "|---|---:|---:|"]
+    lines += [f"| {label} | {spread(values)} | {ratio(values, off):.2f} |" for label, values in rows.items()]
     return "\n".join(lines)
 
 
@@ -222,39 +240,46 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", default=os.environ.get("FULL", "") not in ("", "0"),
                         help="N up to 200 and the full rate-limit floor (also: FULL=1)")
-    parser.add_argument("--reps", type=int, help="repetitions (default 3 quick, 5 full)")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions (default 3)")
     parser.add_argument("--sizes", help="comma-separated N (default 10,50 quick; 10,50,200 full)")
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: overhead,pool,rate")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: overhead,pool,pacing,rate")
     parser.add_argument("--write", type=Path, help="also write the tables to this markdown file")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([10, 50, 200] if args.full else [10, 50])
-    reps = args.reps or (5 if args.full else 3)
+    reps = args.reps
     skip = set(filter(None, args.skip.split(",")))
     rate_n, rate_limit = (300, 100) if args.full else (30, 20)
 
     ensure_engine()
     started = time.monotonic()
-    sections = [f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, "
-                f"{os.cpu_count()} cores, Python {platform.python_version()}; {reps} repetitions, median (min–max) "
-                f"in seconds; `{' '.join(['python', 'benchmarks/run_all.py', *sys.argv[1:]])}`."]
+    sections: list[str] = []
+
+    def emit(*parts: str) -> None:
+        """Print each table as soon as it is measured (a long run that fails late keeps what it has)."""
+        sections.extend(parts)
+        print("\n\n".join(parts) + "\n", flush=True)
+        if args.write:
+            args.write.write_text("\n\n".join(sections) + "\n")
+
+    emit(f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, "
+         f"{os.cpu_count()} cores, Python {platform.python_version()}; {reps} repetitions, median (min–max) "
+         f"in seconds; `{' '.join(['python', 'benchmarks/run_all.py', *sys.argv[1:]])}`.")
     with tempfile.TemporaryDirectory(prefix="rr-bench-") as tmp:
         work = Path(tmp)
         with EmulatorProcess(users=(), rate_limit=0) as emulator:
             if "overhead" not in skip:
                 results = overhead(sizes, reps, emulator, work)
-                sections += ["### Wall time against the engine floor", overhead_table(sizes, results),
-                             "### Core API calls per operation (emulator stats)", calls_table(sizes, results)]
+                emit("### Wall time against the engine floor", overhead_table(sizes, results),
+                     "### Core API calls per operation (emulator stats)", calls_table(sizes, results))
             if "pool" not in skip:
                 n = max(sizes)
-                rows = pool_bound(n, reps, emulator, work)
-                sections += ["### The dynamic provider's worker pool", pool_table(n, rows)]
+                emit("### The dynamic provider's worker pool",
+                     pool_table(n, pool_bound(n, POOL_LATENCIES, reps, emulator, work)))
+            if "pacing" not in skip:
+                emit("### Client-side pacing", pacing(max(sizes), reps, emulator, work))
         if "rate" not in skip:
-            sections += ["### The rate-limit floor", rate_table(rate_limit_floor(rate_n, rate_limit, work))]
-    sections.append(f"Total benchmark time: {(time.monotonic() - started) / 60:.1f} min.")
-    text = "\n\n".join(sections) + "\n"
-    print(text)
-    if args.write:
-        args.write.write_text(text)
+            emit("### The rate-limit floor", rate_table(rate_limit_floor(rate_n, rate_limit, work)))
+    emit(f"Total benchmark time: {(time.monotonic() - started) / 60:.1f} min.")
     return 0
 
 
