@@ -8,8 +8,8 @@
 * Rate limit: every request first takes one from the process's `RateBudget` (see `ratelimit`), sized by
   `requestrocket:rateLimitPerMinute` / `REQUESTROCKET_RATE_LIMIT` (default 100, the Basic plan; 0 disables).
 * Retries: 429 waits for `Retry-After` (jittered backoff when absent) for every method, since a rejected request
-  changed nothing; the wait pauses every thread of the process, and long waits are printed (the CLI shows them). GET/PUT/DELETE are retried on 5xx and connection failures, within `max_attempts` and
-  `max_total_seconds`. POST is never blindly resent: after an ambiguous failure (5xx, reset, read timeout) the
+  changed nothing; the wait pauses every thread of the process, and long waits are printed (the CLI shows them).
+  GET/PUT/DELETE are retried on 5xx and connection failures, within `max_attempts` and `max_total_seconds`. POST is never blindly resent: after an ambiguous failure (5xx, reset, read timeout) the
   collection is listed again and the newest object matching the natural key (`matches`) is adopted; only when none
   exists is the POST sent again.
 * Read cache (for `pulumi refresh`): `find()` lists a collection once and serves every read of it from that list for
@@ -31,7 +31,6 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
 from . import config as rr_config
-from .ratelimit import NOTICE_AFTER_SECONDS, RateBudget, stderr_notice
 from .errors import (
     ApiError,
     ConnectionFailed,
@@ -41,6 +40,7 @@ from .errors import (
     error_from_response,
     redact,
 )
+from .ratelimit import NOTICE_AFTER_SECONDS, RateBudget, stderr_notice
 
 PAGE_LIMIT = 100
 MAX_PAGES = 1000
@@ -173,7 +173,6 @@ class RequestRocketClient:
         limited_wait = 0.0
         attempt = limited = 0
         while True:
-            wait: Optional[float] = None
             if self.budget is not None:
                 paced += self.budget.acquire()
             try:
@@ -208,7 +207,9 @@ class RequestRocketClient:
                     raise error
             attempt += 1
             wait = self._backoff(attempt)
-            if attempt >= self.max_attempts or self._failing_for(started, paced, limited_wait) + wait > self.max_total_seconds:
+            if attempt >= self.max_attempts:
+                raise error
+            if self._failing_for(started, paced, limited_wait) + wait > self.max_total_seconds:
                 raise error
             self._sleep(wait)
 
