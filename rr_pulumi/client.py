@@ -298,7 +298,10 @@ class RequestRocketClient:
             except (ServerError, AmbiguousFailure) as exc:
                 self.invalidate(collection)
                 # Newest match: items come in creation order, and ours is the latest one (names need not be unique).
-                found = [i for i in self.list(collection, self._list_params(collection)) if matches(i)]
+                try:
+                    found = [i for i in self.list(collection, self._list_params(collection)) if matches(i)]
+                except (ApiError, ConnectionFailed):
+                    raise exc from None  # the create is what failed; the lookup could not tell whether it happened
                 if found:
                     return found[-1]
                 if attempt >= self.max_attempts:
