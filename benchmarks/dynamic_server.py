@@ -6,6 +6,9 @@ before running Pulumi's own server module unchanged:
 
     python -m dynamic_server            # RR_PULUMI_PROVIDER_WORKERS (default 32) workers
 
+RR_PULUMI_PROVIDER_PRELOAD=mod,mod imports those modules on a background thread while the server starts, so the
+first call does not wait for them (the engine starts the provider before it sends the first Check).
+
 The launcher made by `launcher_folder()` runs it in place of `python -m pulumi.dynamic`. With
 RR_BENCH_SAMPLE=<file>, a thread also samples every thread's stack every 5 ms and writes the collapsed stacks
 (flame-graph input: `frame;frame;frame count`) to that file once a second, since the engine kills the provider
@@ -15,6 +18,7 @@ without warning.
 from __future__ import annotations
 
 import collections
+import importlib
 import os
 import runpy
 import sys
@@ -56,8 +60,19 @@ def _sample(path: str, interval: float = 0.005) -> None:
             os.replace(path + ".tmp", path)
 
 
+def _preload(modules: list[str]) -> None:
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - the real import, on the first call, reports it
+            pass
+
+
 def main() -> None:
     futures.ThreadPoolExecutor = _Pool  # pulumi.dynamic.__main__ reads `futures.ThreadPoolExecutor` at start-up
+    preload = [m for m in os.environ.get("RR_PULUMI_PROVIDER_PRELOAD", "").split(",") if m]
+    if preload:
+        threading.Thread(target=_preload, args=(preload,), daemon=True).start()
     sample = os.environ.get("RR_BENCH_SAMPLE")
     if sample:
         threading.Thread(target=_sample, args=(f"{sample}.{os.getpid()}",), daemon=True).start()

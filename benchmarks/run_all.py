@@ -42,6 +42,8 @@ LATENCY_MS = 50
 GOALS = {"up": 1.10, "preview": 1.05}
 WIDE_POOL = 32
 POOL_LATENCIES = [LATENCY_MS, 200]
+PROVIDER_MODULES = ",".join(f"rr_pulumi.provider.{kind}" for kind in ("client", "credential", "target", "proxy", "rule"))
+PROTOTYPE_ENV = {"RR_PULUMI_PROVIDER_WORKERS": str(WIDE_POOL), "RR_PULUMI_PROVIDER_PRELOAD": PROVIDER_MODULES}
 
 
 def say(message: str) -> None:
@@ -88,26 +90,32 @@ def failed_calls(stats: dict) -> int:
 # -- 1 and 2: overhead against the floor, calls per operation ----------------------------------------------------
 
 
-def overhead(sizes: list[int], reps: int, emulator: EmulatorProcess, work: Path) -> dict:
-    """{(variant, n): [cycle, ...]} for variants floor, rr (0 ms) and rr50 (50 ms)."""
+def overhead(sizes: list[int], reps: int, emulator: EmulatorProcess, work: Path, prototype: bool = False) -> dict:
+    """{(variant, n): [cycle, ...]} for variants floor, rr (0 ms), rr50 (50 ms) and with --prototype rr+ (0 ms,
+    the prototype launcher: a wider pool and rr-pulumi's modules imported while the server starts)."""
     results: dict = {}
-    variants = ["floor", "rr", "rr50"]
+    variants = ["floor", "rr", "rr50"] + (["rr+"] if prototype else [])
+    launcher = launcher_folder(work / "prototype-bin") if prototype else None
     for rep in range(reps):
         for n in sizes:
-            order = variants[rep % 3:] + variants[:rep % 3]  # rotate, so no variant always runs first
-            for variant in order:
+            shift = rep % len(variants)
+            for variant in variants[shift:] + variants[:shift]:  # rotate, so no variant always runs first
                 say(f"rep {rep + 1}/{reps} N={n} {variant}")
                 emulator.set_faults({"latency": LATENCY_MS} if variant == "rr50" else None)
-                stack = BenchStack(Shape(n), work, None if variant == "floor" else emulator, config=PACING_OFF)
+                extra = dict(env=PROTOTYPE_ENV, bin_dir=launcher) if variant == "rr+" else {}
+                stack = BenchStack(Shape(n), work, None if variant == "floor" else emulator, config=PACING_OFF,
+                                   **extra)
                 results.setdefault((variant, n), []).append(stack.cycle(rev=str(rep + 1)))
     emulator.set_faults(None)
     return results
 
 
 def overhead_table(sizes: list[int], results: dict) -> str:
+    prototype = any(variant == "rr+" for variant, _ in results)
     lines = [
-        f"| N | operation | floor s | rr-pulumi s (0 ms) | ratio | goal | rr-pulumi s ({LATENCY_MS} ms) | ratio |",
-        "|---:|---|---:|---:|---:|---|---:|---:|",
+        f"| N | operation | floor s | rr-pulumi s (0 ms) | ratio | goal | rr-pulumi s ({LATENCY_MS} ms) | ratio |"
+        + (" prototype launcher s (0 ms) | ratio |" if prototype else ""),
+        "|---:|---|---:|---:|---:|---|---:|---:|" + ("---:|---:|" if prototype else ""),
     ]
     for n in sizes:
         for op in OPERATIONS:
@@ -117,8 +125,12 @@ def overhead_table(sizes: list[int], results: dict) -> str:
             goal = GOALS.get(op)
             r = ratio(rr, floor)
             goal_text = f"≤ {goal:.2f}: {verdict(r, goal)}" if goal else ""
-            lines.append(f"| {n} | {op} | {spread(floor)} | {spread(rr)} | {r:.2f} | {goal_text} | {spread(slow)} "
-                         f"| {ratio(slow, floor):.2f} |")
+            row = (f"| {n} | {op} | {spread(floor)} | {spread(rr)} | {r:.2f} | {goal_text} | {spread(slow)} "
+                   f"| {ratio(slow, floor):.2f} |")
+            if prototype:
+                wide = [c[op].seconds for c in results[("rr+", n)]]
+                row += f" {spread(wide)} | {ratio(wide, floor):.2f} |"
+            lines.append(row)
     return "\n".join(lines)
 
 
@@ -243,6 +255,8 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=3, help="repetitions (default 3)")
     parser.add_argument("--sizes", help="comma-separated N (default 10,50 quick; 10,50,200 full)")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: overhead,pool,pacing,rate")
+    parser.add_argument("--prototype", action="store_true",
+                        help="also run rr-pulumi with the prototype launcher (dynamic_server.py) in the overhead table")
     parser.add_argument("--write", type=Path, help="also write the tables to this markdown file")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([10, 50, 200] if args.full else [10, 50])
@@ -268,7 +282,7 @@ def main() -> int:
         work = Path(tmp)
         with EmulatorProcess(users=(), rate_limit=0) as emulator:
             if "overhead" not in skip:
-                results = overhead(sizes, reps, emulator, work)
+                results = overhead(sizes, reps, emulator, work, args.prototype)
                 emit("### Wall time against the engine floor", overhead_table(sizes, results),
                      "### Core API calls per operation (emulator stats)", calls_table(sizes, results))
             if "pool" not in skip:
