@@ -15,11 +15,13 @@ import time
 from collections import Counter
 
 PROGRAM = """
-from rr_pulumi import Client, Target, Proxy, Credential, ApiKeySecret, BearerSecret
+from rr_pulumi import ApiKeySecret, Client, Credential, Target
 org = Client("org", client_name="interrupted-org")
-for i in range(10):
+for i in range(5):
     Target(f"t{i}", client_id=org.id, target_name=f"upstream-{i}", target_base_url="https://up.example.com",
            target_region="us-east-1")
+    Credential(f"c{i}", client_id=org.id, credential_name=f"callers-{i}", credential_type="proxy",
+               credential_region="us-east-1", credential_secret=ApiKeySecret(api_key=f"k-interrupted-{i}"))
 """
 
 
@@ -36,6 +38,8 @@ def account(api):
         found.append(("client", client["clientName"], client["clientId"]))
         for target in listed(api, f"/clients/{client['clientId']}/targets")["targets"]:
             found.append(("target", target["targetName"], target["sKey"]))
+        for credential in listed(api, f"/clients/{client['clientId']}/credentials")["credentials"]:
+            found.append(("credential", credential["credentialName"], credential["sKey"]))
     return found
 
 
@@ -50,7 +54,7 @@ def kill_mid_up(stack, created_before_kill: int = 2) -> str:
     deadline = time.monotonic() + 240
     for line in proc.stdout:
         lines.append(line)
-        if sum("Target" in ln and " created" in ln for ln in lines) >= created_before_kill:
+        if sum(("Target" in ln or "Credential" in ln) and " created" in ln for ln in lines) >= created_before_kill:
             break
         assert time.monotonic() < deadline, "up never got going"
     os.kill(proc.pid, signal.SIGKILL)
@@ -77,6 +81,7 @@ def test_killed_up_converges_after_recovery_with_no_orphan_and_no_duplicate(rr_s
             [sys.executable, "-m", "rr_pulumi.recovery", "--stack", stack.stack],
             cwd=stack.project_dir, env=stack.env, capture_output=True, text=True, timeout=300,
         )
+        print(recovery.stdout)
         assert recovery.returncode == 0, recovery.stdout + recovery.stderr
         assert "adopting" in recovery.stdout, "no create had reached the API before the kill:\n" + recovery.stdout
         assert not stack.export()["deployment"].get("pending_operations")
