@@ -83,9 +83,15 @@ def project(folder: Path, name: str, program: str) -> Path:
 
 
 def why(output: str) -> str:
-    """The first error line of a failed command, shortened."""
-    lines = [ln.strip() for ln in output.splitlines() if "error:" in ln or "Exception" in ln]
-    text = lines[0] if lines else output.strip().splitlines()[-1] if output.strip() else "no output"
+    """The first error of a failed command, shortened: a traceback's exception line, else the first error line."""
+    lines = [ln.strip() for ln in output.splitlines()]
+    if any(ln.startswith("Traceback") or ln.endswith("Traceback (most recent call last):") for ln in lines):
+        start = next(i for i, ln in enumerate(lines) if ln.endswith("Traceback (most recent call last):"))
+        raised = [ln for ln in lines[start + 1:] if re.match(r"^[\w.]+(Error|Exception|Failure|Failed)\b", ln)]
+        text = "unhandled " + raised[0] if raised else lines[start]
+    else:
+        errors = [ln for ln in lines if "error:" in ln]
+        text = errors[0] if errors else lines[-1] if lines else "no output"
     text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<id>", text)
     return text[:220]
 

@@ -5,8 +5,9 @@ one-minute window. A token bucket whose burst plus one minute of refill equals t
 the limit in any 60 seconds, so a large `up` is paced instead of meeting a storm of 429s. A 429 that arrives anyway
 (another process using the same token, a smaller real limit) pauses every thread until its `Retry-After`.
 
-Long waits are printed to stderr: the engine shows a provider's stderr lines in the CLI output (under the stack's
-diagnostics), so a user sees why an `up` is slow.
+Waits are printed to stderr (pacing once per 30 s while it holds requests back, and every 429 wait of 5 s or more):
+the engine shows a provider's stderr lines in the CLI output (under the stack's diagnostics), so a user sees why
+an `up` is slow.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import time
 from typing import Callable, Optional, TextIO
 
 DEFAULT_PER_MINUTE = 100  # the Basic plan: safe for every plan; Team-plan users can set 1000
-NOTICE_AFTER_SECONDS = 5.0  # waits at least this long are printed
-NOTICE_EVERY_SECONDS = 30.0  # at most one pacing notice per this many seconds
+NOTICE_AFTER_SECONDS = 5.0  # a 429 wait at least this long is printed
+PACING_NOTICE_SECONDS = 1.0  # pacing that makes a request wait this long is printed...
+NOTICE_EVERY_SECONDS = 30.0  # ...at most once per this many seconds
 
 
 def bucket_shape(per_minute: int) -> tuple[float, float]:
@@ -59,7 +61,7 @@ class RateBudget:
             self._tokens -= 1.0  # a reservation: later callers queue behind it
             pacing = max(0.0, -self._tokens / self.rate)
             wait = max(pacing, self._not_before - now)
-            if pacing >= NOTICE_AFTER_SECONDS and now - self._last_notice >= NOTICE_EVERY_SECONDS:
+            if pacing >= PACING_NOTICE_SECONDS and now - self._last_notice >= NOTICE_EVERY_SECONDS:
                 self._last_notice = now
                 self._notify(
                     f"requestrocket: pacing API requests to {self.per_minute}/min (requestrocket:rateLimitPerMinute); "
