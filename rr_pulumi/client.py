@@ -38,6 +38,7 @@ from .errors import (
     RateLimited,
     ServerError,
     error_from_response,
+    gave_up,
     redact,
 )
 from .ratelimit import NOTICE_AFTER_SECONDS, RateBudget, stderr_notice
@@ -195,11 +196,10 @@ class RequestRocketClient:
                 )
                 if isinstance(error, RateLimited):
                     limited += 1
-                    if limited > MAX_RATE_LIMITED:
-                        raise error
                     wait = error.retry_after if error.retry_after is not None else self._backoff(min(limited, 5))
-                    if self._failing_for(started, paced, limited_wait) + wait > self.max_total_seconds:
-                        raise error
+                    failing = self._failing_for(started, paced, limited_wait)
+                    if limited > MAX_RATE_LIMITED or failing + wait > self.max_total_seconds:
+                        raise gave_up(error, attempt + limited, failing)
                     limited_wait += wait if self.budget is not None else 0.0
                     self._wait_rate_limited(wait, f" on {method} {path}")
                     continue
@@ -207,10 +207,9 @@ class RequestRocketClient:
                     raise error
             attempt += 1
             wait = self._backoff(attempt)
-            if attempt >= self.max_attempts:
-                raise error
-            if self._failing_for(started, paced, limited_wait) + wait > self.max_total_seconds:
-                raise error
+            failing = self._failing_for(started, paced, limited_wait)
+            if attempt >= self.max_attempts or failing + wait > self.max_total_seconds:
+                raise gave_up(error, attempt + limited, failing)
             self._sleep(wait)
 
     @staticmethod

@@ -99,6 +99,13 @@ _BY_STATUS: dict[int, type[ApiError]] = {
 }
 
 
+def gave_up(error: Exception, attempts: int, seconds: float) -> Exception:
+    """The last error of a retried request, saying how hard we tried (so a user knows it was not a one-off)."""
+    if attempts > 1 and error.args and isinstance(error.args[0], str):
+        error.args = (f"{error.args[0]} (gave up after {attempts} attempts in {seconds:.0f} s)", *error.args[1:])
+    return error
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """Remove every known secret value and any echoed credentialSecret object from `text`."""
     text = _SECRET_OBJECT.sub(lambda m: m.group(1) + '"' + REDACTED + '"', text)

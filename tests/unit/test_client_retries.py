@@ -79,3 +79,11 @@ def test_5xx_on_every_post_gives_up_without_a_duplicate(fake_api):
     with pytest.raises(ServerError, match="POST /api/clients/c1/targets returned 500 INTERNAL_ERROR"):
         client_for(fake_api, max_attempts=3).create(TARGETS, {"targetName": "t"}, named("t"))
     assert TARGETS not in fake_api.collections or len(fake_api.collections[TARGETS]) <= 1
+
+
+def test_exhausted_retries_say_how_hard_we_tried(fake_api):
+    fake_api.script = [(500, {"code": "INTERNAL_ERROR", "error": "Internal Server Error"}, {})] * 10
+    with pytest.raises(ServerError) as exc:
+        client_for(fake_api, max_attempts=3).list("/api/clients")
+    assert str(exc.value).startswith("GET /api/clients returned 500 INTERNAL_ERROR: Internal Server Error")
+    assert str(exc.value).endswith("(gave up after 3 attempts in 0 s)")
