@@ -100,6 +100,12 @@ def pages_of(body: Any) -> Optional[int]:
     return None
 
 
+def listing_params(collection: str) -> dict[str, Any]:
+    """Query parameters that list everything in a collection that exists."""
+    # Temporary oauth2 credentials (pending authorization) are listed only on request; they exist all the same.
+    return {"includeTemporary": "true"} if plural_of(collection) == "credentials" else {}
+
+
 def _not_sent(exc: requests.exceptions.RequestException) -> bool:
     """True when the request certainly never reached the server (so resending it cannot duplicate anything)."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
@@ -333,8 +339,7 @@ class RequestRocketClient:
 
     @staticmethod
     def _list_params(collection: str) -> dict[str, Any]:
-        # Temporary oauth2 credentials (pending authorization) are listed only on request; they exist all the same.
-        return {"includeTemporary": "true"} if plural_of(collection) == "credentials" else {}
+        return listing_params(collection)
 
     # -- read cache ------------------------------------------------------------------------------------------------
 

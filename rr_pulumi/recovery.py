@@ -34,7 +34,7 @@ from urllib.parse import unquote, urlparse
 
 from . import client as rr_client
 from . import config as rr_config
-from .errors import RequestRocketError
+from .errors import NotFound
 from .ratelimit import RateBudget
 
 PROVIDER_MODULE = "rr_pulumi.provider."
@@ -95,14 +95,10 @@ def settle(
         values = provider.canonical(pending.inputs)
         collection = provider.collection(values)
         plural = rr_client.plural_of(collection)
-        params = {"includeTemporary": "true"} if plural == "credentials" else None
         try:
-            items = api.list(collection, params)
-        except RequestRocketError as exc:
-            if getattr(exc, "status", None) == 404:
-                items = []  # the parent is gone, so the object is too
-            else:
-                raise
+            items = api.list(collection, rr_client.listing_params(collection))
+        except NotFound:
+            items = []  # the parent is gone, so the object is too
         matches = [
             rr_client.item_id(i, plural)
             for i in items
