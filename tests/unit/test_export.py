@@ -63,3 +63,17 @@ def test_cli_export_needs_a_token(monkeypatch, capsys, tmp_path):
     monkeypatch.delenv("REQUESTROCKET_TOKEN", raising=False)
     assert main(["export", "--client-id", "c1", "--out", str(tmp_path)]) == 2
     assert "No RequestRocket API token is configured" in capsys.readouterr().err
+
+
+def test_every_page_is_read():
+    api = FakeApi()
+    cid = api.put("/api/clients", {"clientName": "Big"})["sKey"]
+    for n in range(130):
+        api.put(f"/api/clients/{cid}/targets", {"targetName": f"t{n:03d}", "targetBaseURL": "https://a.example.com",
+                                                "targetRegion": "us-east-1"})
+    from rr_pulumi.client import RequestRocketClient
+
+    acct = export.read_account(RequestRocketClient("http://api.test", TOKEN, session=api.session()), cid)
+    program = export.program_for(acct)
+    assert len(acct.objects["targets"]) == 130 and program.main.count(" = Target(") == 130
+    assert "t129 = Target(" in program.main
