@@ -56,7 +56,8 @@ def test_preview_diff_of_an_update_and_a_replace(rr_stack):
     update = squeezed(stack.preview("--diff").output)
     assert '~ target_base_url : "https://v1.example.com" => "https://v2.example.com"' in update
     assert "~ pulumi-python:dynamic/requestrocket:Credential: (update)" in update
-    assert "credential_secret" in update and "[secret]" in update
+    assert "credential_secret : [secret]" in update
+    assert "~ credential_secret_rotation: 1 => 2" in update  # the visible trace of a secret change
     assert "~ 2 to update" in update
     assert_no_secret_value(update)
     comment = render.comment(update, 0, "test")
