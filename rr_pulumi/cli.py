@@ -37,8 +37,8 @@ def _export(args: argparse.Namespace) -> int:
 
     token = args.token or os.environ.get(rr_config.TOKEN_ENV)
     if not token:
-        print(f"error: {rr_config.MISSING_TOKEN.replace('the stack configuration with', 'a flag (--token) or')}",
-              file=sys.stderr)
+        print(f"error: No RequestRocket API token is configured. Set the environment variable {rr_config.TOKEN_ENV} "
+              "(or pass --token).", file=sys.stderr)
         return 2
     api_url = args.api_url or os.environ.get(rr_config.API_URL_ENV) or rr_config.DEFAULT_API_URL
     try:
