@@ -72,6 +72,9 @@ def main() -> None:
     futures.ThreadPoolExecutor = _Pool  # pulumi.dynamic.__main__ reads `futures.ThreadPoolExecutor` at start-up
     preload = [m for m in os.environ.get("RR_PULUMI_PROVIDER_PRELOAD", "").split(",") if m]
     if preload:
+        # Pulumi's package has import cycles: finish importing it here, so the thread only imports new modules.
+        importlib.import_module("pulumi.dynamic")
+        importlib.import_module("pulumi.runtime.proto.provider_pb2_grpc")
         threading.Thread(target=_preload, args=(preload,), daemon=True).start()
     sample = os.environ.get("RR_BENCH_SAMPLE")
     if sample:

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -65,7 +66,14 @@ def spread(values: list[float]) -> str:
 
 
 def ratio(values: list[float], floor: list[float]) -> float:
-    return med(values) / med(floor)
+    """The median of the per-repetition ratios: each pair ran back to back, so a load spike on this shared machine
+    moves both sides of a pair, which a ratio of medians would not cancel."""
+    return med([v / f for v, f in zip(values, floor)])
+
+
+def ratio_text(values: list[float], floor: list[float]) -> str:
+    pairs = [v / f for v, f in zip(values, floor)]
+    return f"{med(pairs):.2f}" if len(pairs) == 1 else f"{med(pairs):.2f} ({min(pairs):.2f}–{max(pairs):.2f})"
 
 
 def verdict(value: float, goal: float | None) -> str:
@@ -125,11 +133,11 @@ def overhead_table(sizes: list[int], results: dict) -> str:
             goal = GOALS.get(op)
             r = ratio(rr, floor)
             goal_text = f"≤ {goal:.2f}: {verdict(r, goal)}" if goal else ""
-            row = (f"| {n} | {op} | {spread(floor)} | {spread(rr)} | {r:.2f} | {goal_text} | {spread(slow)} "
-                   f"| {ratio(slow, floor):.2f} |")
+            row = (f"| {n} | {op} | {spread(floor)} | {spread(rr)} | {ratio_text(rr, floor)} | {goal_text} "
+                   f"| {spread(slow)} | {ratio_text(slow, floor)} |")
             if prototype:
                 wide = [c[op].seconds for c in results[("rr+", n)]]
-                row += f" {spread(wide)} | {ratio(wide, floor):.2f} |"
+                row += f" {spread(wide)} | {ratio_text(wide, floor)} |"
             lines.append(row)
     return "\n".join(lines)
 
@@ -199,8 +207,8 @@ def pool_table(n: int, results: dict) -> str:
     for latency, rows in results.items():
         floor_up, floor_destroy = rows[0][1], rows[0][2]
         for label, up, destroy in rows:
-            lines.append(f"| {latency} ms | {label} | {spread(up)} | {ratio(up, floor_up):.2f} | {spread(destroy)} "
-                         f"| {ratio(destroy, floor_destroy):.2f} |")
+            lines.append(f"| {latency} ms | {label} | {spread(up)} | {ratio_text(up, floor_up)} | {spread(destroy)} "
+                         f"| {ratio_text(destroy, floor_destroy)} |")
     return "\n".join(lines)
 
 
@@ -215,7 +223,7 @@ def pacing(n: int, reps: int, emulator: EmulatorProcess, work: Path) -> list:
             rows[label].append(stack.up().seconds)
     off = rows[variants[0][0]]
     lines = [f"| client-side pacing, N = {n}, 0 ms | up s | ÷ pacing off |", "|---|---:|---:|"]
-    lines += [f"| {label} | {spread(values)} | {ratio(values, off):.2f} |" for label, values in rows.items()]
+    lines += [f"| {label} | {spread(values)} | {ratio_text(values, off)} |" for label, values in rows.items()]
     return "\n".join(lines)
 
 
@@ -257,6 +265,7 @@ def main() -> int:
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: overhead,pool,pacing,rate")
     parser.add_argument("--prototype", action="store_true",
                         help="also run rr-pulumi with the prototype launcher (dynamic_server.py) in the overhead table")
+    parser.add_argument("--raw", type=Path, help="write every measured figure of the overhead runs as JSON here")
     parser.add_argument("--write", type=Path, help="also write the tables to this markdown file")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([10, 50, 200] if args.full else [10, 50])
@@ -283,6 +292,9 @@ def main() -> int:
         with EmulatorProcess(users=(), rate_limit=0) as emulator:
             if "overhead" not in skip:
                 results = overhead(sizes, reps, emulator, work, args.prototype)
+                if args.raw:
+                    args.raw.write_text(json.dumps({f"{v} {n}": [{op: [m.seconds, m.calls] for op, m in c.items()}
+                                                                for c in cycles] for (v, n), cycles in results.items()}))
                 emit("### Wall time against the engine floor", overhead_table(sizes, results),
                      "### Core API calls per operation (emulator stats)", calls_table(sizes, results))
             if "pool" not in skip:
