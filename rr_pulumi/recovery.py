@@ -120,13 +120,18 @@ def settled_export(export: dict[str, Any], settlement: Settlement) -> dict[str, 
     """
     deployment = dict(export.get("deployment") or {})
     adopted = dict(settlement.adopted)
-    resources = list(deployment.get("resources") or [])
+    resources = [dict(r) for r in deployment.get("resources") or []]
     kept = []
     for op in deployment.get("pending_operations") or []:
         resource = op.get("resource") or {}
         if op.get("type") != "creating":
             kept.append(op)
         elif resource.get("urn") in adopted:
+            # A replacement created before the old object was deleted: the old one is now pending deletion, as the
+            # engine itself records it after a successful create-before-delete (the next `up` deletes it).
+            for old in resources:
+                if old.get("urn") == resource["urn"] and not old.get("delete"):
+                    old["delete"] = True
             # A dependency of a pending create was created before it, so appending keeps the order valid.
             inputs = resource.get("inputs") or {}
             resources.append({**resource, "id": adopted[resource["urn"]], "outputs": dict(inputs)})

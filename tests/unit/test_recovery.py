@@ -51,3 +51,13 @@ def test_empty_attribute_files_are_removed(tmp_path):
     (stacks / "dev.json.bak.attrs").write_text('{"user.cache": "x"}')
     assert repair_file_backend(tmp_path.as_uri()) == [str(stacks / "dev.json.attrs")]
     assert (stacks / "dev.json.bak.attrs").exists() and repair_file_backend("s3://bucket") == []
+
+
+def test_an_adopted_replacement_marks_the_old_object_for_deletion(fake_api, api_client):
+    old = fake_api.put(TARGETS, {"targetName": "old-name"})
+    new = fake_api.put(TARGETS, {"targetName": "a"})
+    deployment = {"resources": [{"urn": "urn:t", "id": old["sKey"]}], "pending_operations": [pending("urn:t", "a")]}
+    settlement = settle(deployment, api_client)
+    resources = settled_export({"deployment": deployment}, settlement)["deployment"]["resources"]
+    assert [(r["id"], r.get("delete", False)) for r in resources] == [(old["sKey"], True), (new["sKey"], False)]
+    assert "delete" not in deployment["resources"][0]  # the input export is left as it was
