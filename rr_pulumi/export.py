@@ -19,6 +19,7 @@ from typing import Any, Optional
 
 from .client import CLIENTS, RequestRocketClient, collection, item_id, rules_collection
 from .schema import (
+    PARENTS,
     SECRET_SHAPES,
     ClientSchema,
     CredentialSchema,
@@ -31,7 +32,7 @@ from .schema import (
 
 KINDS = (("credentials", "Credential", CredentialSchema), ("targets", "Target", TargetSchema),
          ("proxies", "Proxy", ProxySchema))  # fmt: skip
-RULE_PARENT_ARG = {"credentials": "credential_id", "targets": "target_id", "proxies": "proxy_id"}
+RULE_PARENT_ARG = {segment: argument for argument, segment in PARENTS.items()}  # "proxies" -> "proxy_id"
 PROXY_REFERENCES = ("proxy_credential_id", "target_id", "target_credential_id")
 
 
