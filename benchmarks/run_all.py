@@ -285,8 +285,9 @@ def main() -> int:
             args.write.write_text("\n\n".join(sections) + "\n")
 
     emit(f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, "
-         f"{os.cpu_count()} cores, Python {platform.python_version()}; {reps} repetitions, median (min–max) "
-         f"in seconds; `{' '.join(['python', 'benchmarks/run_all.py', *sys.argv[1:]])}`.")
+         f"{os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at the start), Python "
+         f"{platform.python_version()}; {reps} repetitions, median (min–max) in seconds; ratios are medians of "
+         f"back-to-back pairs; `{' '.join(['python', 'benchmarks/run_all.py', *sys.argv[1:]])}`.")
     with tempfile.TemporaryDirectory(prefix="rr-bench-") as tmp:
         work = Path(tmp)
         with EmulatorProcess(users=(), rate_limit=0) as emulator:
@@ -305,7 +306,8 @@ def main() -> int:
                 emit("### Client-side pacing", pacing(max(sizes), reps, emulator, work))
         if "rate" not in skip:
             emit("### The rate-limit floor", rate_table(rate_limit_floor(rate_n, rate_limit, work)))
-    emit(f"Total benchmark time: {(time.monotonic() - started) / 60:.1f} min.")
+    emit(f"Total benchmark time: {(time.monotonic() - started) / 60:.1f} min; load average "
+         f"{os.getloadavg()[0]:.1f} at the end.")
     return 0
 
 
