@@ -8,7 +8,8 @@ skipping objects the stack already tracks, and rewrites the state (`pulumi stack
 a create that reached the API becomes a resource with its id (adopted), one that did not is dropped (the next `up`
 creates it). Then `pulumi refresh` reads the adopted objects and `pulumi up` finishes the job.
 
-Usage, in the project folder with the stack's environment (after `pulumi cancel --yes` if the stack is locked):
+Usage, in the project folder with the stack's environment (a file backend's lock left by the killed `pulumi` is
+removed with `pulumi cancel`; any other lock, run `pulumi cancel --yes` yourself first if you are sure):
 
     python -m rr_pulumi.recovery [--stack NAME] [--dry-run]
 
@@ -24,6 +25,7 @@ import io
 import json
 import os
 import pickle
+import socket
 import subprocess
 import sys
 import tempfile
@@ -157,6 +159,30 @@ def repair_file_backend(backend_url: Optional[str]) -> list[str]:
     return removed
 
 
+def stale_locks(backend_url: Optional[str]) -> Optional[list[str]]:
+    """The lock files of a file backend, if every one was left by a dead process on this machine (else None).
+
+    A killed `pulumi` leaves its lock behind; `pulumi cancel` removes it, but cannot run while the checkpoint is
+    unreadable, and must not be run while another `pulumi` is really working on the stack.
+    """
+    if not backend_url or not backend_url.startswith("file://"):
+        return None
+    root = Path(unquote(urlparse(backend_url).path)) / ".pulumi" / "locks"
+    found = []
+    for lock in root.rglob("*.json") if root.is_dir() else []:
+        try:
+            holder = json.loads(lock.read_text())
+            if holder.get("hostname") != socket.gethostname():
+                return None
+            os.kill(int(holder["pid"]), 0)
+            return None  # alive: someone is working on a stack
+        except ProcessLookupError:
+            found.append(str(lock))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+    return found
+
+
 def _pulumi_json(*args: str, stack: Optional[str]) -> Any:
     command = ["pulumi", *args, "--non-interactive", *(["--stack", stack] if stack else [])]
     done = subprocess.run(command, capture_output=True, text=True)
@@ -171,8 +197,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="print what would be done, change nothing")
     args = parser.parse_args(argv)
 
-    for path in repair_file_backend(os.environ.get("PULUMI_BACKEND_URL")):
+    backend = os.environ.get("PULUMI_BACKEND_URL")
+    for path in repair_file_backend(backend):
         print(f"removed an empty checkpoint attributes file left by the interruption: {path}")
+    if stale_locks(backend):
+        print("the stack is locked by a `pulumi` that is no longer running: `pulumi cancel --yes`", flush=True)
+        subprocess.run(["pulumi", "cancel", "--yes", "--non-interactive", *(["--stack", args.stack] if args.stack else [])])
     export = _pulumi_json("stack", "export", stack=args.stack)
     deployment = export.get("deployment", {})
     if not pending_creates(deployment):

@@ -1,5 +1,5 @@
-"""`pulumi` SIGKILLed mid-`up`: after `pulumi cancel`, `python -m rr_pulumi.recovery`, `pulumi refresh` and
-`pulumi up`, the account holds exactly the declared objects: no orphan, no duplicate.
+"""`pulumi` SIGKILLed mid-`up`: after `python -m rr_pulumi.recovery` (which also lifts the dead CLI's lock),
+`pulumi refresh` and `pulumi up`, the account holds exactly the declared objects: no orphan, no duplicate.
 
 The plugins (language host, provider) are left running for a moment after the CLI dies, as they are when only the
 CLI is killed, so creates already sent land in the API without reaching the state: the case recovery exists for.
@@ -43,8 +43,16 @@ def account(api):
     return found
 
 
-def kill_mid_up(stack, created_before_kill: int = 2) -> str:
-    """Start `pulumi up`, SIGKILL it once a few targets are created, then (2 s later) its leftover plugins."""
+def two_created(lines: list[str]) -> bool:
+    return sum(("Target" in ln or "Credential" in ln) and " created" in ln for ln in lines) >= 2
+
+
+def replacing(lines: list[str]) -> bool:
+    return any("creating replacement" in ln for ln in lines)
+
+
+def kill_mid_up(stack, ready=two_created) -> str:
+    """Start `pulumi up`, SIGKILL it once `ready(lines so far)`, then (2 s later) its leftover plugins."""
     proc = subprocess.Popen(
         ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--stack", stack.stack],
         cwd=stack.project_dir, env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -54,7 +62,7 @@ def kill_mid_up(stack, created_before_kill: int = 2) -> str:
     deadline = time.monotonic() + 240
     for line in proc.stdout:
         lines.append(line)
-        if sum(("Target" in ln or "Credential" in ln) and " created" in ln for ln in lines) >= created_before_kill:
+        if ready(lines):
             break
         assert time.monotonic() < deadline, "up never got going"
     os.kill(proc.pid, signal.SIGKILL)
@@ -76,7 +84,6 @@ def test_killed_up_converges_after_recovery_with_no_orphan_and_no_duplicate(rr_s
     finally:
         emulator.set_faults("")
     try:
-        stack.run("cancel", "--yes", "--stack", stack.stack, check=False)  # the dead CLI's lock
         recovery = subprocess.run(
             [sys.executable, "-m", "rr_pulumi.recovery", "--stack", stack.stack],
             cwd=stack.project_dir, env=stack.env, capture_output=True, text=True, timeout=300,
@@ -98,6 +105,42 @@ def test_killed_up_converges_after_recovery_with_no_orphan_and_no_duplicate(rr_s
         assert {id_ for _, _, id_ in live} == tracked, "orphans or lost objects"
         stack.destroy()
         assert account(api) == []
+    finally:
+        stack.run("cancel", "--yes", "--stack", stack.stack, check=False)
+        stack.destroy(check=False)
+
+
+def test_killed_replacement_converges_after_recovery(rr_stack, emulator, api):
+    """Killed while replacing (create before delete): the new object is adopted, the old one deleted by the next up."""
+    program = PROGRAM.replace("interrupted-org", "interrupted-replace").replace("range(5)", "range(2)")
+    stack = rr_stack(program)
+    stack.up()
+    replaced = program.replace('target_base_url="https://up.example.com",\n           target_region="us-east-1"',
+                               'target_base_url="https://up.example.com",\n           target_region="eu-west-1"')
+    assert replaced != program
+    (stack.project_dir / "__main__.py").write_text(replaced)
+    emulator.set_faults("latency=700,jitter=300", seed=5)
+    try:
+        kill_mid_up(stack, ready=replacing)
+    finally:
+        emulator.set_faults("")
+    try:
+        recovery = subprocess.run(
+            [sys.executable, "-m", "rr_pulumi.recovery", "--stack", stack.stack],
+            cwd=stack.project_dir, env=stack.env, capture_output=True, text=True, timeout=300,
+        )
+        print(recovery.stdout)
+        assert recovery.returncode == 0, recovery.stdout + recovery.stderr
+        assert "adopting" in recovery.stdout, "no replacement had reached the API before the kill"
+        stack.refresh()
+        stack.up()
+        stack.preview("--expect-no-changes")
+        client_id = next(c["clientId"] for c in listed(api, "/clients")["clients"]
+                         if c["clientName"] == "interrupted-replace")
+        targets = listed(api, f"/clients/{client_id}/targets")["targets"]
+        assert sorted((t["targetName"], t["targetRegion"]) for t in targets) == [
+            ("upstream-0", "eu-west-1"), ("upstream-1", "eu-west-1")]
+        assert {t["sKey"] for t in targets} <= {r["id"] for r in stack.resources()}
     finally:
         stack.run("cancel", "--yes", "--stack", stack.stack, check=False)
         stack.destroy(check=False)

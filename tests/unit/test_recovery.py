@@ -5,7 +5,11 @@ import pickle
 
 from rr_pulumi.client import collection
 from rr_pulumi.provider.target import TargetProvider
-from rr_pulumi.recovery import provider_of, repair_file_backend, settle, settled_export
+import json
+import os
+import socket
+
+from rr_pulumi.recovery import provider_of, repair_file_backend, settle, settled_export, stale_locks
 
 TARGETS = collection("c1", "targets")
 PROVIDER = base64.b64encode(pickle.dumps(TargetProvider())).decode()
@@ -61,3 +65,15 @@ def test_an_adopted_replacement_marks_the_old_object_for_deletion(fake_api, api_
     resources = settled_export({"deployment": deployment}, settlement)["deployment"]["resources"]
     assert [(r["id"], r.get("delete", False)) for r in resources] == [(old["sKey"], True), (new["sKey"], False)]
     assert "delete" not in deployment["resources"][0]  # the input export is left as it was
+
+
+def test_only_locks_of_dead_local_processes_are_stale(tmp_path):
+    locks = tmp_path / ".pulumi" / "locks" / "organization" / "proj" / "dev"
+    locks.mkdir(parents=True)
+    lock = locks / "a.json"
+    lock.write_text(json.dumps({"pid": 2**22 + 12345, "hostname": socket.gethostname()}))
+    assert stale_locks(tmp_path.as_uri()) == [str(lock)]
+    lock.write_text(json.dumps({"pid": os.getpid(), "hostname": socket.gethostname()}))
+    assert stale_locks(tmp_path.as_uri()) is None
+    lock.write_text(json.dumps({"pid": 2**22 + 12345, "hostname": "another-machine"}))
+    assert stale_locks(tmp_path.as_uri()) is None
