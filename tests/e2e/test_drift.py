@@ -66,8 +66,8 @@ def engine_sees_drift(stack) -> bool:
     return stack.preview("--refresh", "--expect-no-changes", check=False).code != 0
 
 
-def assert_no_drift(stack) -> None:
-    assert not engine_sees_drift(stack)
+def assert_no_drift(stack, engine: bool = True) -> None:
+    assert not (engine and engine_sees_drift(stack))
     result = drift(stack)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No drift" in result.stdout
@@ -98,7 +98,7 @@ def test_drift_each_case_both_ways(stack, api, tmp_path):
     assert "[field changed] Target upstream" in report
     assert 'target_base_url: live "https://evil.example.com", code "https://upstream.example.com"' in report
     stack.up("--refresh")
-    assert_no_drift(stack)
+    assert_no_drift(stack, engine=False)  # the same preview runs inside; the bare exit is checked at both ends
 
     # A managed rule deleted out of band.
     api.delete(api.base + f"{rules}/{outs['rule_id']}").raise_for_status()
@@ -119,7 +119,7 @@ def test_drift_each_case_both_ways(stack, api, tmp_path):
     ]
     assert "rotated-elsewhere" not in result.stdout and "drift-proxy-key" not in result.stdout
     stack.up("--refresh")
-    assert_no_drift(stack)
+    assert_no_drift(stack, engine=False)
 
     # Objects added out of band under managed parents: a rule on the proxy, a target in the client. The engine
     # cannot see objects it does not manage; the drift check lists each managed parent's children.
