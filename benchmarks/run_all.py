@@ -1,7 +1,7 @@
 """rr-pulumi against the floors no provider can beat, measured in one run on this machine; prints markdown tables.
 
-    python benchmarks/run_all.py            # quick form: N = 10, 50; rate-limit floor at 20/min (about 10 minutes)
-    python benchmarks/run_all.py --full     # N = 10, 50, 200; rate-limit floor: 300 resources at 100/min (about 30 minutes)
+    python benchmarks/run_all.py            # quick form: N = 10, 50; rate-limit floor at 20/min (15–20 minutes)
+    python benchmarks/run_all.py --full     # N = 10, 50, 200; 300 resources at 100/min (40–60 minutes)
     make bench                              # the quick form; `make bench FULL=1` the full form
 
 1. Wall time of `up`, a no-op `preview`, an update `up`, `refresh` and `destroy` (real `pulumi` CLI) for N
