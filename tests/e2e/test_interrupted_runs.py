@@ -51,8 +51,8 @@ def replacing(lines: list[str]) -> bool:
     return any("creating replacement" in ln for ln in lines)
 
 
-def kill_mid_up(stack, ready=two_created) -> str:
-    """Start `pulumi up`, SIGKILL it once `ready(lines so far)`, then (2 s later) its leftover plugins."""
+def kill_mid_up(stack, ready=two_created, delay: float = 0.0) -> str:
+    """Start `pulumi up`, SIGKILL it `delay` s after `ready(lines so far)`, then (2 s later) its leftover plugins."""
     proc = subprocess.Popen(
         ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--stack", stack.stack],
         cwd=stack.project_dir, env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -63,6 +63,7 @@ def kill_mid_up(stack, ready=two_created) -> str:
     for line in proc.stdout:
         lines.append(line)
         if ready(lines):
+            time.sleep(delay)  # the step is shown before its pending operation is saved and the request sent
             break
         assert time.monotonic() < deadline, "up never got going"
     os.kill(proc.pid, signal.SIGKILL)
@@ -121,7 +122,7 @@ def test_killed_replacement_converges_after_recovery(rr_stack, emulator, api):
     (stack.project_dir / "__main__.py").write_text(replaced)
     emulator.set_faults("latency=700,jitter=300", seed=5)
     try:
-        kill_mid_up(stack, ready=replacing)
+        kill_mid_up(stack, ready=replacing, delay=0.4)  # creates take 0.7-1 s: still in flight
     finally:
         emulator.set_faults("")
     try:
