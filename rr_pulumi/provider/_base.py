@@ -111,10 +111,14 @@ def check_failure(schema: type[SchemaModel], failure: Failure) -> CheckFailure:
     return CheckFailure("", f"{failure.argument}: {failure.reason}")
 
 
-def connection_failures() -> list[Failure]:
-    """Why the API cannot be used (no token, rejected token, unreachable), checked once per process."""
+def connection_failures(verify_token: bool = True) -> list[Failure]:
+    """Why the API cannot be used: no token always; a rejected token or unreachable API (one call per process)
+    only when `verify_token`, so a no-op preview makes no API call."""
     try:
-        rr_client.verified_client()
+        if verify_token:
+            rr_client.verified_client()
+        else:
+            rr_client.shared_client()
     except ConfigurationError as exc:
         return [Failure("requestrocket:token", str(exc))]
     except Unauthorized as exc:
@@ -229,7 +233,9 @@ class SchemaProvider(ResourceProvider):
         if ADOPT_ID in markers and not isinstance(markers[ADOPT_ID], str) and not contains_unknown(markers[ADOPT_ID]):
             failures.append(Failure(ADOPT_ID, f"must be the id of the object to adopt (got {markers[ADOPT_ID]!r})"))
         if not failures:
-            failures = connection_failures()
+            # Only a resource about to change can be hurt by a bad token; an unchanged one costs no API call.
+            will_change = not user_props(_olds) or bool(plan_diff(self.schema, user_props(_olds), values).changes)
+            failures = connection_failures(verify_token=will_change)
         return CheckResult({**values, **markers}, [check_failure(self.schema, f) for f in failures])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
