@@ -26,7 +26,7 @@ from pulumi.dynamic import (
 
 from .. import client as rr_client
 from .. import config as rr_config
-from ..errors import ApiError, ConfigurationError, ConnectionFailed, Unauthorized
+from ..errors import ApiError, ConfigurationError, ConnectionFailed, RateLimited, ServerError, Unauthorized
 from .adopt import ADOPT_ID, ADOPTED, AdoptionError, immutable_conflicts, markers_of, pick
 from ..schema import (
     Failure,
@@ -129,6 +129,8 @@ def connection_failures(verify_token: bool = True) -> list[Failure]:
                 f"`pulumi config set --secret {rr_config.TOKEN_KEY} <token>` or {rr_config.TOKEN_ENV}",
             )
         ]
+    except (ServerError, RateLimited) as exc:  # the API is there but failing: not a configuration problem
+        return [Failure("requestrocket:apiUrl", f"the RequestRocket API kept failing; nothing was changed, run again: {exc}")]
     except (ApiError, ConnectionFailed) as exc:
         return [Failure("requestrocket:apiUrl", f"cannot use the RequestRocket API: {exc}")]
     return []
