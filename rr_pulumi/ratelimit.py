@@ -1,8 +1,10 @@
 """One request budget per provider process, shared by the engine's worker threads.
 
 The Core API limits each token to a number of requests per minute (Basic plan 100, Team plan 1000) in a fixed
-one-minute window. A token bucket whose burst plus one minute of refill equals the limit can never send more than
-the limit in any 60 seconds, so a large `up` is paced instead of meeting a storm of 429s. A 429 that arrives anyway
+one-minute window. The budget keeps the send times of the last `limit` requests and lets a request go only when the
+oldest of them is more than a minute (plus a margin for network jitter) old: no 60 seconds can hold more than the
+limit, on a fixed or a sliding window, and no time is lost below it, so a large `up` runs at the limit instead of
+meeting a storm of 429s. A 429 that arrives anyway
 (another process using the same token, a smaller real limit) pauses every thread until its `Retry-After`.
 
 Waits are printed to stderr (pacing once per 30 s while it holds requests back, and every 429 wait of 5 s or more):
@@ -15,6 +17,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections import deque
 from typing import Callable, Optional, TextIO
 
 DEFAULT_PER_MINUTE = 100  # the Basic plan: safe for every plan; Team-plan users can set 1000
@@ -23,14 +26,12 @@ PACING_NOTICE_SECONDS = 1.0  # pacing that makes a request wait this long is pri
 NOTICE_EVERY_SECONDS = 30.0  # ...at most once per this many seconds
 
 
-def bucket_shape(per_minute: int) -> tuple[float, float]:
-    """(burst, refill per second) such that burst + 60 s of refill is exactly `per_minute`."""
-    burst = max(1.0, float(per_minute // 10))
-    return burst, max(per_minute - burst, 1.0) / 60.0
+WINDOW_SECONDS = 60.0
+MARGIN_SECONDS = 1.0  # a request sent just past the window must not reach the server inside it
 
 
 class RateBudget:
-    """A thread-safe token bucket; `acquire()` blocks until one request may be sent."""
+    """A thread-safe sliding-window log of send times; `acquire()` blocks until one request may be sent."""
 
     def __init__(
         self,
@@ -43,12 +44,10 @@ class RateBudget:
         if per_minute < 1:
             raise ValueError("per_minute must be at least 1 (use no budget to disable pacing)")
         self.per_minute = per_minute
-        self.burst, self.rate = bucket_shape(per_minute)
         self._clock, self._sleep = clock, sleep
         self._notify = notify or stderr_notice
         self._lock = threading.Lock()
-        self._tokens = self.burst
-        self._stamp = clock()
+        self._sent: deque[float] = deque(maxlen=per_minute)  # send times (reserved) of the last `per_minute`
         self._not_before = 0.0  # set by pause(): nobody sends before this instant
         self._last_notice = -NOTICE_EVERY_SECONDS
 
@@ -56,11 +55,13 @@ class RateBudget:
         """Take one request from the budget, waiting as long as needed; returns the seconds waited."""
         with self._lock:
             now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            self._tokens -= 1.0  # a reservation: later callers queue behind it
-            pacing = max(0.0, -self._tokens / self.rate)
-            wait = max(pacing, self._not_before - now)
+            earliest = max(now, self._not_before)
+            slot = earliest
+            if len(self._sent) == self.per_minute:
+                slot = max(slot, self._sent[0] + WINDOW_SECONDS + MARGIN_SECONDS)
+            self._sent.append(slot)  # a reservation: later callers queue behind it
+            pacing = slot - earliest
+            wait = slot - now
             if pacing >= PACING_NOTICE_SECONDS and now - self._last_notice >= NOTICE_EVERY_SECONDS:
                 self._last_notice = now
                 self._notify(
@@ -72,18 +73,16 @@ class RateBudget:
             self._sleep(wait)
             waited += wait
             with self._lock:  # a 429 may have paused everyone while this thread slept
-                wait = self._not_before - self._clock()
+                wait = max(slot, self._not_before) - self._clock()
         return waited
 
     def pause(self, seconds: float, reason: str = "") -> None:
-        """After a 429: no thread sends before `seconds` from now, and the burst is spent."""
+        """After a 429: no thread sends before `seconds` from now."""
         with self._lock:
             now = self._clock()
             until = now + max(0.0, seconds)
             if until > self._not_before:
                 self._not_before = until
-                self._tokens = min(self._tokens, 0.0)
-                self._stamp = max(self._stamp, now)
                 if seconds >= NOTICE_AFTER_SECONDS:
                     self._notify(f"requestrocket: rate limited by the API{reason}; waiting {seconds:.0f} s (Retry-After)")
 

@@ -58,10 +58,11 @@ def test_long_rate_limit_waits_are_visible_in_the_cli_output(rr_stack, api):
                      'org = Client("org", client_name="paced-org")\n'
                      'Target("t", client_id=org.id, target_name="t", target_base_url="https://x.io", '
                      'target_region="us-east-1")\n')
-    stack.set_config("requestrocket:rateLimitPerMinute", "10")  # a burst of 1, then one request every 6.7 s
+    # the token check and the client's POST use the minute's budget; the target's POST waits out the window (61 s)
+    stack.set_config("requestrocket:rateLimitPerMinute", "2")
     try:
         result = stack.up()
-        assert "requestrocket: pacing API requests to 10/min (requestrocket:rateLimitPerMinute); waiting" \
+        assert "requestrocket: pacing API requests to 2/min (requestrocket:rateLimitPerMinute); waiting" \
             in result.output
     finally:
         stack.set_config("requestrocket:rateLimitPerMinute", "0")  # no pacing for the clean-up

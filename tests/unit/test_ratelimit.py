@@ -7,7 +7,7 @@ import pytest
 from rr_pulumi import config as rr_config
 from rr_pulumi.client import RequestRocketClient
 from rr_pulumi.errors import ConfigurationError, RateLimited
-from rr_pulumi.ratelimit import RateBudget, bucket_shape, parse_per_minute
+from rr_pulumi.ratelimit import MARGIN_SECONDS, WINDOW_SECONDS, RateBudget, parse_per_minute
 
 from .conftest import API_URL
 from .fake_api import TOKEN
@@ -31,12 +31,6 @@ def budget(per_minute=100, notices=None):
     return RateBudget(per_minute, clock=clock, sleep=clock.sleep, notify=(notices if notices is not None else []).append), clock
 
 
-@pytest.mark.parametrize("per_minute", [1, 7, 100, 1000])
-def test_burst_plus_a_minute_of_refill_is_the_limit(per_minute):
-    burst, rate = bucket_shape(per_minute)
-    assert burst >= 1 and burst + 60 * rate == pytest.approx(max(per_minute, burst + 1))
-
-
 @pytest.mark.parametrize("per_minute", [100, 1000])
 def test_no_sixty_second_window_exceeds_the_limit(per_minute):
     b, clock = budget(per_minute)
@@ -47,14 +41,15 @@ def test_no_sixty_second_window_exceeds_the_limit(per_minute):
     for i, start in enumerate(sent):
         in_window = sum(1 for t in sent[i:] if t < start + 60)
         assert in_window <= per_minute
-    burst, rate = bucket_shape(per_minute)
-    assert sent[-1] - sent[0] == pytest.approx((len(sent) - burst) / rate)  # and no slower than that
+    # and no slower than that: each further `per_minute` requests wait one window (plus the margin), no more
+    assert sent[-1] - sent[0] == pytest.approx(2 * (WINDOW_SECONDS + MARGIN_SECONDS))
 
 
-def test_a_burst_goes_out_at_once_then_requests_are_paced():
+def test_the_limit_goes_out_at_once_then_requests_wait_for_the_window():
     b, clock = budget(100)
-    waits = [b.acquire() for _ in range(12)]
-    assert waits[:10] == [0.0] * 10 and all(w > 0 for w in waits[10:])
+    waits = [b.acquire() for _ in range(102)]
+    assert waits[:100] == [0.0] * 100
+    assert waits[100] == pytest.approx(WINDOW_SECONDS + MARGIN_SECONDS) and waits[101] == 0.0
 
 
 def test_pause_holds_every_caller_and_long_waits_are_announced():
@@ -70,14 +65,14 @@ def test_pause_holds_every_caller_and_long_waits_are_announced():
 def test_long_pacing_is_announced_once_per_half_minute():
     notices = []
     b, clock = budget(10, notices)
-    for _ in range(10):
+    for _ in range(30):
         b.acquire()
-    assert len(notices) == 2 and "pacing API requests to 10/min" in notices[0]  # 60 s of waits, one line per 30 s
+    assert len(notices) == 2 and "pacing API requests to 10/min" in notices[0]  # two waits of 61 s, one line each
     assert "requestrocket:rateLimitPerMinute" in notices[0]
 
 
 def test_threads_share_one_budget():
-    b = RateBudget(6000)  # burst 600, then 90/s: 700 requests take about a second
+    b = RateBudget(700)  # exactly the limit: all 700 go at once, none is lost or counted twice
     count = []
 
     def work():
