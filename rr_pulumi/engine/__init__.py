@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
+from rr_pulumi.cache import cache_folder
+
 GO_SOURCES = Path(__file__).parent / "gosrc"
 LAUNCHERS = Path(__file__).parent / "launchers"
 EXECUTABLES = ("pulumi", "pulumi-language-python", "pulumi-resource-pulumi-python", "pulumi-analyzer-policy-python")
@@ -42,11 +44,7 @@ def pinned_version() -> str:
 
 def cache_root() -> Path:
     """Where built engines live: $RR_PULUMI_ENGINE_CACHE, else the user's cache folder."""
-    override = os.environ.get("RR_PULUMI_ENGINE_CACHE")
-    if override:
-        return Path(override).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "rr-pulumi" / "engine"
+    return cache_folder("engine", "RR_PULUMI_ENGINE_CACHE")
 
 
 def _say(message: str) -> None:

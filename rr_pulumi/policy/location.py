@@ -15,6 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from rr_pulumi.cache import cache_folder
+
 SHIPPED = Path(__file__).parent / "pack"
 SHIM_FOLDER = ".python"
 RUNTIME_LINE = "runtime: python\n"
@@ -22,11 +24,7 @@ RUNTIME_LINE = "runtime: python\n"
 
 def cache_root() -> Path:
     """$RR_PULUMI_POLICY_CACHE, else rr-pulumi's folder in the user's cache."""
-    override = os.environ.get("RR_PULUMI_POLICY_CACHE")
-    if override:
-        return Path(override).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "rr-pulumi" / "policy-pack"
+    return cache_folder("policy-pack", "RR_PULUMI_POLICY_CACHE")
 
 
 def bound_files(python: str) -> dict[str, str]:

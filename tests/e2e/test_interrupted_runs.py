@@ -77,6 +77,17 @@ def kill_mid_up(stack, ready=two_created, delay: float = 0.0) -> str:
     return "".join(lines)
 
 
+def run_recovery(stack):
+    """`python -m rr_pulumi.recovery` as a user runs it; it must succeed."""
+    recovery = subprocess.run(
+        [sys.executable, "-m", "rr_pulumi.recovery", "--stack", stack.stack],
+        cwd=stack.project_dir, env=stack.env, capture_output=True, text=True, timeout=300,
+    )
+    print(recovery.stdout)
+    assert recovery.returncode == 0, recovery.stdout + recovery.stderr
+    return recovery
+
+
 def test_killed_up_converges_after_recovery_with_no_orphan_and_no_duplicate(rr_stack, emulator, api):
     stack = rr_stack(PROGRAM)
     emulator.set_faults("latency=700,jitter=300", seed=3)  # slow creates, so the kill lands mid-flight
@@ -85,12 +96,7 @@ def test_killed_up_converges_after_recovery_with_no_orphan_and_no_duplicate(rr_s
     finally:
         emulator.set_faults("")
     try:
-        recovery = subprocess.run(
-            [sys.executable, "-m", "rr_pulumi.recovery", "--stack", stack.stack],
-            cwd=stack.project_dir, env=stack.env, capture_output=True, text=True, timeout=300,
-        )
-        print(recovery.stdout)
-        assert recovery.returncode == 0, recovery.stdout + recovery.stderr
+        recovery = run_recovery(stack)
         assert "adopting" in recovery.stdout, "no create had reached the API before the kill:\n" + recovery.stdout
         assert not stack.export()["deployment"].get("pending_operations")
 
@@ -126,12 +132,7 @@ def test_killed_replacement_converges_after_recovery(rr_stack, emulator, api):
     finally:
         emulator.set_faults("")
     try:
-        recovery = subprocess.run(
-            [sys.executable, "-m", "rr_pulumi.recovery", "--stack", stack.stack],
-            cwd=stack.project_dir, env=stack.env, capture_output=True, text=True, timeout=300,
-        )
-        print(recovery.stdout)
-        assert recovery.returncode == 0, recovery.stdout + recovery.stderr
+        recovery = run_recovery(stack)
         assert "adopting" in recovery.stdout, "no replacement had reached the API before the kill"
         stack.refresh()
         stack.up()
