@@ -31,6 +31,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
 from . import config as rr_config
+from . import kinds
 from .errors import (
     ApiError,
     ConnectionFailed,
@@ -48,7 +49,6 @@ MAX_PAGES = 1000
 RETRY_AFTER_MAX = 60.0
 MAX_RATE_LIMITED = 30  # 429s answered with a wait before giving up (they change nothing, so waiting is safe)
 
-_SINGULAR = {"clients": "client", "credentials": "credential", "targets": "target", "proxies": "proxy", "rules": "rule"}
 
 
 class AmbiguousFailure(ConnectionFailed):
@@ -61,8 +61,9 @@ def plural_of(collection: str) -> str:
 
 def item_id(item: dict[str, Any], plural: str) -> Optional[str]:
     """The id of an item: an explicit `<resource>Id`, else `sKey`, else `id`."""
-    singular = _SINGULAR.get(plural, plural.rstrip("s"))
-    for key in (f"{singular}Id", "sKey", "id"):
+    kind = kinds.by_plural(plural)
+    id_field = kind.id_field if kind else plural.rstrip("s") + "Id"
+    for key in (id_field, "sKey", "id"):
         value = item.get(key)
         if isinstance(value, (str, int)) and str(value):
             return str(value)

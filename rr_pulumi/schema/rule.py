@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..kinds import RULE_PARENTS
 from ._base import Failure, SchemaModel, prop
 from .common import HttpMethod, Presence, Regex, RuleEffect
 
@@ -19,7 +20,7 @@ CHECKS_MAX = 50
 NOTES_MAX = 1000
 
 # Python argument of each possible parent -> the path segment of its rules.
-PARENTS: dict[str, str] = {"credential_id": "credentials", "target_id": "targets", "proxy_id": "proxies"}
+PARENTS: dict[str, str] = {k.rule_parent_argument: k.plural for k in RULE_PARENTS if k.rule_parent_argument}
 
 
 class _Check(BaseModel):
