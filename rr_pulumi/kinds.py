@@ -16,12 +16,22 @@ TYPE_TOKEN_PREFIX = "pulumi-python:dynamic/requestrocket:"
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A property of one kind that holds the id of an object of another kind (a proxy names its parts)."""
+
+    argument: str  # "proxy_credential_id": the Python argument holding the id
+    kind: str  # "Credential": the kind of object it names
+    credential_type: Optional[str] = None  # "proxy": the credential_type the named credential must have
+
+
+@dataclass(frozen=True)
 class Kind:
     name: str  # "Proxy": the public class, the schema's prefix, the type token's last part
     plural: str  # "proxies": the collection's path segment and the list envelope's key
     word: str  # "proxy": the kind in the user's words, and the wire prefix of its fields
     name_field: Optional[str]  # "proxy_name": the Python argument naming the object within its client
     rule_parent_argument: Optional[str]  # "proxy_id": the Rule argument when rules hang off this kind
+    references: tuple[Reference, ...] = ()  # the other objects this kind's properties name by id
 
     @property
     def type_token(self) -> str:
@@ -45,6 +55,12 @@ class Kind:
         return getattr(importlib.import_module("rr_pulumi.schema"), f"{self.name}Schema")
 
     @property
+    def region_field(self) -> Optional[str]:
+        """The Python argument holding the region (`proxy_region`), for kinds that live in one region."""
+        name = f"{self.word}_region"
+        return name if name in self.schema.model_fields else None
+
+    @property
     def owned_by_client(self) -> bool:
         """Listed under `/api/clients/{clientId}/<plural>` (credentials, targets, proxies)."""
         return self.name not in ("Client", "Rule")
@@ -53,7 +69,18 @@ class Kind:
 CLIENT = Kind("Client", "clients", "client", "client_name", None)
 CREDENTIAL = Kind("Credential", "credentials", "credential", "credential_name", "credential_id")
 TARGET = Kind("Target", "targets", "target", "target_name", "target_id")
-PROXY = Kind("Proxy", "proxies", "proxy", "proxy_name", "proxy_id")
+PROXY = Kind(
+    "Proxy",
+    "proxies",
+    "proxy",
+    "proxy_name",
+    "proxy_id",
+    references=(
+        Reference("proxy_credential_id", "Credential", credential_type="proxy"),
+        Reference("target_id", "Target"),
+        Reference("target_credential_id", "Credential", credential_type="target"),
+    ),
+)
 RULE = Kind("Rule", "rules", "rule", None, None)
 
 KINDS: tuple[Kind, ...] = (CLIENT, CREDENTIAL, TARGET, PROXY, RULE)

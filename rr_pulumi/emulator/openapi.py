@@ -23,6 +23,7 @@ ERRORS = {
 }
 TIMESTAMP = {"type": "string", "format": "date-time", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"}
 UUID = {"type": "string", "format": "uuid"}
+URL = {"type": "string", "format": "uri", "pattern": r"^https?://[A-Za-z0-9\-._~%\[:]", "maxLength": schema.TEXT_MAX}
 
 
 def field_schema(f: Field, regions) -> dict[str, Any]:
@@ -33,8 +34,7 @@ def field_schema(f: Field, regions) -> dict[str, Any]:
         if f.type == "path":
             out["pattern"] = "^/"
     elif f.type == "url":
-        out = {"type": "string", "format": "uri", "pattern": r"^https?://[A-Za-z0-9\-._~%\[:]",
-               "maxLength": schema.TEXT_MAX}
+        out = dict(URL)
     elif f.type == "enum":
         out = {"type": "string", "enum": list(f.enum)}
     elif f.type == "region":
@@ -69,27 +69,22 @@ def secret_schema() -> dict:
                            + schema.one_of(schema.OAUTH2_GRANT_TYPES) + "."}
 
 
-def secret_key_schema(auth: str, key: str) -> dict:
-    if key == "headers":
+def secret_key_schema(key: schema.SecretKey) -> dict:
+    if key.type == "object":
         return {"type": "object", "additionalProperties": {"type": "string", "maxLength": schema.TEXT_MAX},
-                **({"minProperties": 1} if auth == "custom" else {})}
-    if key == "body":
+                **({"minProperties": key.low} if key.low else {})}
+    if key.type == "text_or_object":
         return {"type": ["string", "object"]}
-    if key == "grantType":
-        return {"type": "string", "enum": list(schema.OAUTH2_GRANT_TYPES)}
-    if key == "method":
-        return {"type": "string", "enum": list(schema.HTTP_METHODS)}
-    if key in schema.URL_SECRET_KEYS:
-        return {"type": "string", "format": "uri", "pattern": r"^https?://[A-Za-z0-9\-._~%\[:]",
-                "maxLength": schema.TEXT_MAX}
-    if key == "prefix":
-        return {"type": "string", "maxLength": 100}
-    return {"type": "string", "minLength": 1, "maxLength": schema.TEXT_MAX}
+    if key.type == "enum":
+        return {"type": "string", "enum": list(key.enum)}
+    if key.type == "url":
+        return dict(URL)
+    return {"type": "string", "minLength": key.low, "maxLength": key.high}
 
 
 def secret_shape(auth: str, exclude: str | None = None) -> dict:
-    required, optional = schema.SECRET_SHAPES[auth]
-    props: dict = {k: secret_key_schema(auth, k) for k in (*required, *optional) if k != exclude}
+    required, _ = schema.SECRET_SHAPES[auth]
+    props: dict = {k.name: secret_key_schema(k) for k in schema.SECRET_KEYS[auth] if k.name != exclude}
     if exclude:
         props[exclude] = False
     return {"type": "object", "required": list(required), "properties": props, "writeOnly": True,
@@ -159,27 +154,28 @@ def item_schema(res: Resource, regions) -> dict:
 
 def rule_schemas() -> tuple[dict, dict]:
     check_props = {}
-    for key, (subject, description) in schema.RULE_CHECKS.items():
-        subject_schema = {"type": "string", "minLength": 1, "description": description}
+    for key, check in schema.RULE_CHECKS.items():
+        subject_schema = {"type": "string", "minLength": 1, "maxLength": check.high,
+                          "description": f"{check.description} ({check.type})"}
         check_props[key] = {"type": "array", "maxItems": schema.CHECKS_MAX, "items": {
-            "type": "object", "additionalProperties": False, "required": [subject, "presence"],
-            "properties": {subject: subject_schema,
+            "type": "object", "additionalProperties": False, "required": [check.subject, "presence"],
+            "properties": {check.subject: subject_schema,
                            "valuePattern": {"type": ["string", "null"], "description": "regex"},
                            "presence": {"type": "string", "enum": list(schema.PRESENCES)}}}}
     fields = {
         "effect": {"type": "string", "enum": list(schema.EFFECTS)},
-        "priority": {"type": "integer", "minimum": 0, "maximum": 1000},
+        "priority": {"type": "integer", "minimum": schema.PRIORITY_MIN, "maximum": schema.PRIORITY_MAX},
         "methods": {"type": "array", "uniqueItems": True,
                     "items": {"type": "string", "enum": list(schema.HTTP_METHODS)}, "description": "empty = all"},
         "pathPattern": {"type": ["string", "null"], "maxLength": schema.PATTERN_MAX,
                         "description": "regex (Python re syntax)"},
         "pathPresence": {"type": ["string", "null"], "enum": [*schema.PRESENCES, None]},
         **check_props,
-        "regexFlags": {"type": ["string", "null"], "pattern": "^[imsx]*$",
-                       "description": "distinct flags from i, m, s, x"},
+        "regexFlags": {"type": ["string", "null"], "pattern": f"^[{''.join(schema.REGEX_FLAGS)}]*$",
+                       "description": f"distinct flags from {schema.one_of(schema.REGEX_FLAGS)}"},
         "notes": {"type": ["string", "null"], "maxLength": schema.NOTES_MAX},
     }
-    request = {"type": "object", "additionalProperties": False, "required": ["effect", "priority"],
+    request = {"type": "object", "additionalProperties": False, "required": list(schema.RULE_REQUIRED),
                "properties": fields}
     item_props = {"sKey": {**UUID, "description": "the rule id"}, "pKey": UUID, "clientId": UUID, "userId": UUID,
                   "parentId": {**UUID, "description": "the credential, target or proxy the rule belongs to"},
@@ -210,14 +206,15 @@ def envelope(plural: str, item_ref: str, paged: bool) -> dict:
     return {"type": "object", "properties": props, "required": list(props)}
 
 
-def openapi_document(regions=schema.DEFAULT_REGIONS) -> dict:
+def component_schemas(regions) -> dict[str, Any]:
     schemas: dict[str, Any] = {
         "Error": {"type": "object", "required": ["error", "code", "status"], "properties": {
             "error": {"type": "string"}, "code": {"type": "string", "pattern": "^[A-Z][A-Z0-9_]*$"},
             "status": {"type": "integer"},
             "message": {"type": "string", "description": "detail; 400s start with the offending field"}}},
         "Pagination": {"type": "object", "required": ["page", "limit", "total", "pages"], "properties": {
-            "page": {"type": "integer", "minimum": 1}, "limit": {"type": "integer", "minimum": 1, "maximum": 100},
+            "page": {"type": "integer", "minimum": 1}, "limit": {"type": "integer", "minimum": 1,
+                                                                  "maximum": schema.MAX_LIMIT},
             "total": {"type": "integer", "minimum": 0}, "pages": {"type": "integer", "minimum": 0}}},
         "Deleted": {"type": "object", "required": ["message"], "properties": {"message": {"const": "Success"}}},
     }
@@ -226,7 +223,7 @@ def openapi_document(regions=schema.DEFAULT_REGIONS) -> dict:
                    ClientList=envelope("clients", "#/components/schemas/Client", True),
                    ClientOne=envelope("clients", "#/components/schemas/Client", False))
     for res in schema.RESOURCES.values():
-        title = res.singular.capitalize()
+        title = res.kind.name
         schemas[f"{title}Create"] = request_schema(res, regions, create=True)
         schemas[f"{title}Update"] = request_schema(res, regions, create=False)
         schemas[title] = item_schema(res, regions)
@@ -236,40 +233,47 @@ def openapi_document(regions=schema.DEFAULT_REGIONS) -> dict:
     schemas.update(RuleCreate=rule_create, Rule=rule_item,
                    RuleList=envelope("rules", "#/components/schemas/Rule", True),
                    RuleOne=envelope("rules", "#/components/schemas/Rule", False))
+    return schemas
 
-    def ref(name: str) -> dict:
-        return {"$ref": f"#/components/schemas/{name}"}
 
-    def op(op_id: str, summary: str, ok: tuple[str, str], errors: tuple[str, ...], body: str | None = None,
-           params: tuple[dict, ...] = (), body_required: bool = True) -> dict:
-        responses = {ok[0]: {"description": "success", "content": {"application/json": {"schema": ref(ok[1])}}}}
-        for code in ("400", "401", *errors, "405", "413", "429", "500", "503"):
-            responses[code] = {"description": ERRORS[code],
-                               "content": {"application/json": {"schema": ref("Error")}}}
-            if code in ("429", "503"):
-                responses[code]["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 0,
-                                                                         "maximum": 60}}}
-        out: dict[str, Any] = {"operationId": op_id, "summary": summary, "responses": responses}
-        if params:
-            out["parameters"] = list(params)
-        if body:
-            out["requestBody"] = {"required": body_required,
-                                  "content": {"application/json": {"schema": ref(body)}}}
-        return out
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
 
-    def path_param(name: str) -> dict:
-        return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
 
-    paging = ({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 999999999,
-                                                          "default": 1}},
-              {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100,
-                                                           "default": 20}})
-    temporary = {"name": "includeTemporary", "in": "query", "schema": {"type": "boolean", "default": False},
-                 "description": "also list temporary oauth2 credentials awaiting authorisation"}
+def op(op_id: str, summary: str, ok: tuple[str, str], errors: tuple[str, ...], body: str | None = None,
+       params: tuple[dict, ...] = (), body_required: bool = True) -> dict:
+    """One operation: its success response, the error body on every status it can answer, its body and query."""
+    responses = {ok[0]: {"description": "success", "content": {"application/json": {"schema": ref(ok[1])}}}}
+    for code in ("400", "401", *errors, "405", "413", "429", "500", "503"):
+        responses[code] = {"description": ERRORS[code], "content": {"application/json": {"schema": ref("Error")}}}
+        if code in ("429", "503"):
+            responses[code]["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 0,
+                                                                     "maximum": 60}}}
+    out: dict[str, Any] = {"operationId": op_id, "summary": summary, "responses": responses}
+    if params:
+        out["parameters"] = list(params)
+    if body:
+        out["requestBody"] = {"required": body_required, "content": {"application/json": {"schema": ref(body)}}}
+    return out
+
+
+def path_param(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+PAGING = ({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": schema.PAGE_MAX,
+                                                     "default": 1}},
+          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": schema.MAX_LIMIT,
+                                                      "default": schema.DEFAULT_LIMIT}})
+TEMPORARY = {"name": "includeTemporary", "in": "query", "schema": {"type": "boolean", "default": False},
+             "description": "also list temporary oauth2 credentials awaiting authorisation"}
+
+
+def client_paths() -> dict[str, dict]:
     cid = path_param("clientId")
-    paths: dict[str, dict] = {
+    return {
         "/api/clients": {
-            "get": op("listClients", "list the caller's clients", ("200", "ClientList"), (), params=paging),
+            "get": op("listClients", "list the caller's clients", ("200", "ClientList"), (), params=PAGING),
             "post": op("createClient", "create a client (caller becomes owner+admin)", ("201", "ClientOne"), (),
                        "ClientCreate"),
         },
@@ -282,39 +286,50 @@ def openapi_document(regions=schema.DEFAULT_REGIONS) -> dict:
                          ("200", "Deleted"), ("403", "404"), "ClientDelete", body_required=False),
         },
     }
-    for res in schema.RESOURCES.values():
-        title, rid = res.singular.capitalize(), path_param(res.id_param)
-        base = f"/api/clients/{{clientId}}/{res.plural}"
-        one = f"{base}/{{{res.id_param}}}"
-        list_params = (*paging, temporary) if res is schema.CREDENTIALS else paging
-        paths[base] = {
+
+
+def resource_paths(res: Resource) -> dict[str, dict]:
+    """A credential, target or proxy collection, one item, and the item's rules."""
+    title, plural_title = res.kind.name, res.plural.capitalize()
+    cid, rid = path_param("clientId"), path_param(res.id_param)
+    base = f"/api/clients/{{clientId}}/{res.plural}"
+    one = f"{base}/{{{res.id_param}}}"
+    list_params = (*PAGING, TEMPORARY) if res is schema.CREDENTIALS else PAGING
+    in_use = ("403", "404") if res is schema.PROXIES else ("403", "404", "409")
+    return {
+        base: {
             "parameters": [cid],
-            "get": op(f"list{title.replace('Proxy', 'Proxie')}s", f"list {res.plural}", ("200", f"{title}List"),
-                      ("403", "404"), params=list_params),
+            "get": op(f"list{plural_title}", f"list {res.plural}", ("200", f"{title}List"), ("403", "404"),
+                      params=list_params),
             "post": op(f"create{title}", f"create a {res.singular}", ("201", f"{title}One"), ("403", "404"),
                        f"{title}Create"),
-        }
-        paths[one] = {
+        },
+        one: {
             "parameters": [cid, rid],
             "get": op(f"get{title}", f"get a {res.singular}", ("200", f"{title}One"), ("403", "404")),
             "put": op(f"update{title}", f"update (merge) a {res.singular}", ("200", f"{title}One"),
                       ("403", "404"), f"{title}Update"),
-            "delete": op(f"delete{title}", f"delete a {res.singular} and its rules", ("200", "Deleted"),
-                         ("403", "404") if res is schema.PROXIES else ("403", "404", "409")),
-        }
-        paths[f"{one}/rules"] = {
+            "delete": op(f"delete{title}", f"delete a {res.singular} and its rules", ("200", "Deleted"), in_use),
+        },
+        f"{one}/rules": {
             "parameters": [cid, rid],
             "get": op(f"list{title}Rules", f"list a {res.singular}'s rules", ("200", "RuleList"),
-                      ("403", "404"), params=paging),
+                      ("403", "404"), params=PAGING),
             "post": op(f"create{title}Rule", f"add a rule to a {res.singular}", ("201", "RuleOne"),
                        ("403", "404"), "RuleCreate"),
-        }
-        paths[f"{one}/rules/{{ruleId}}"] = {
+        },
+        f"{one}/rules/{{ruleId}}": {
             "parameters": [cid, rid, path_param("ruleId")],
             "delete": op(f"delete{title}Rule", f"delete a {res.singular} rule", ("200", "Deleted"),
                          ("403", "404")),
-        }
-    for path, item in list(paths.items()):   # the unprefixed twins
+        },
+    }
+
+
+def with_unprefixed_twins(paths: dict[str, dict]) -> dict[str, dict]:
+    """Every /api path again without the prefix, as the emulator serves both."""
+    out = dict(paths)
+    for path, item in paths.items():
         twin = {}
         for method, operation in item.items():
             if method == "parameters":
@@ -322,14 +337,21 @@ def openapi_document(regions=schema.DEFAULT_REGIONS) -> dict:
             else:
                 twin[method] = {**operation, "operationId": operation["operationId"] + "Unprefixed",
                                 "tags": ["unprefixed"]}
-        paths[path[len("/api"):]] = twin
+        out[path[len("/api"):]] = twin
+    return out
+
+
+def openapi_document(regions=schema.DEFAULT_REGIONS) -> dict:
+    paths = client_paths()
+    for res in schema.RESOURCES.values():
+        paths.update(resource_paths(res))
     return {
         "openapi": "3.1.0",
         "info": {"title": "RequestRocket Core API (local emulator)", "version": "0.1.0",
                  "description": "Section 0 of the RequestRocket Core API contract as served by rr-emulator."},
         "security": [{"userToken": []}],
-        "paths": paths,
-        "components": {"schemas": schemas, "securitySchemes": {
+        "paths": with_unprefixed_twins(paths),
+        "components": {"schemas": component_schemas(regions), "securitySchemes": {
             "userToken": {"type": "apiKey", "in": "header", "name": "Authorization",
                           "description": "the raw user token (u-...), no Bearer prefix"}}},
     }

@@ -1,41 +1,51 @@
-"""The wire schema of the Core API contract (section 0), declared once.
+"""The wire rules of the Core API contract (section 0) as the emulator enforces them.
 
-Request validation (backend.py) and the OpenAPI document (openapi.py) are both derived from these declarations, so
-the two cannot drift apart. Everything here is pure: no storage, no HTTP.
+The facts (field names, required and immutable fields, enums, bounds, regions, secret shapes, rule fields, priorities,
+regex flags) are read from `rr_pulumi.schema`, the project's one declaration of the contract, and from
+`rr_pulumi.kinds`; this module only turns them into wire-level checks with the API's error texts. Request
+validation (backend.py) and the OpenAPI document (openapi.py) both use these declarations. Pure: no storage, no HTTP.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal, Union, get_args, get_origin
 from urllib.parse import urlsplit
 
-DEFAULT_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2")
-NAME_MAX = 100
-TEXT_MAX = 2048
-NOTES_MAX = 1000
-PATTERN_MAX = 1000
-CHECKS_MAX = 50
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-EFFECTS = ("allow", "deny")
-PRESENCES = ("present", "absent")
-REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
-PROXY_MAX_PER_MINUTE = 1000
-PROXY_MAX_PER_DAY = 20000
-ALIAS_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+from pydantic.fields import FieldInfo
 
-CREDENTIAL_TYPES = ("proxy", "target")
-AUTH_TYPES_BY_CREDENTIAL_TYPE = {
-    "proxy": ("apiKey", "bearer", "jwt", "basicAuth", "jwtVerify"),
-    "target": ("apiKey", "bearer", "jwt", "basicAuth", "oauth2", "customToken", "custom", "none"),
-}
-AUTH_TYPES = ("apiKey", "bearer", "jwt", "basicAuth", "oauth2", "customToken", "custom", "none", "jwtVerify")
-OAUTH2_GRANT_TYPES = ("authorization_code", "client_credentials", "pkce")
+from .. import kinds
+from ..errors import RequestRocketError
+from ..schema import ClientSchema, RuleSchema, common, fields as schema_fields
+from ..schema import credential as credential_schema
+from ..schema import proxy as proxy_schema
+from ..schema import rule as rule_schema
+
+DEFAULT_REGIONS = common.DEFAULT_REGIONS
+NAME_MAX = common.NAME_MAX
+TEXT_MAX = common.TEXT_MAX
+NOTES_MAX = rule_schema.NOTES_MAX
+PATTERN_MAX = common.PATTERN_MAX
+CHECKS_MAX = rule_schema.CHECKS_MAX
+PRIORITY_MIN, PRIORITY_MAX = rule_schema.PRIORITY_MIN, rule_schema.PRIORITY_MAX
+HTTP_METHODS: tuple[str, ...] = get_args(common.HttpMethod)
+EFFECTS: tuple[str, ...] = get_args(common.RuleEffect)
+PRESENCES: tuple[str, ...] = get_args(common.Presence)
+# The schema's flag letters mean Python's re flags of the same (upper-case) name: i, m, s, x.
+REGEX_FLAGS = {letter: getattr(re, letter.upper()) for letter in rule_schema.REGEX_FLAGS}
+PROXY_MAX_PER_MINUTE = proxy_schema.MAX_REQUESTS_PER_MINUTE
+PROXY_MAX_PER_DAY = proxy_schema.MAX_REQUESTS_PER_DAY
+ALIAS_RE = common.ALIAS_PATTERN
+
+CREDENTIAL_TYPES: tuple[str, ...] = get_args(credential_schema.CredentialType)
+AUTH_TYPES_BY_CREDENTIAL_TYPE = credential_schema.ALLOWED_AUTH_TYPES
+AUTH_TYPES: tuple[str, ...] = get_args(credential_schema.AuthType)
+OAUTH2_GRANT_TYPES: tuple[str, ...] = get_args(credential_schema.GrantType)
 # Grants that need an interactive user authorisation: the credential stays temporary until it is authorised.
 TEMPORARY_GRANT_TYPES = ("authorization_code", "pkce")
 
 
-class Invalid(Exception):
+class Invalid(RequestRocketError):
     """A 400: `message` starts with the offending field's name."""
 
     def __init__(self, message: str, code: str = "VALIDATION_ERROR"):
@@ -118,6 +128,50 @@ def check_unknown(name: str, body: dict, allowed) -> None:
         raise Invalid(f"{prefix}unknown field(s) {one_of(unknown)}; allowed fields: {one_of(allowed)}")
 
 
+# -- reading the shared schema ---------------------------------------------------------------------------------------
+
+# The schema's annotated string types, by the validator that defines them, and the wire check each gets here.
+_VALIDATED_TYPES = {get_args(t)[1].func: name for t, name in (
+    (common.HttpUrl, "url"), (common.UrlPath, "path"), (common.Alias, "alias"), (common.Region, "region"),
+    (common.Regex, "regex"),
+)}
+
+
+def _plain(annotation: Any) -> tuple[Any, list]:
+    """(the type inside Optional[...]/Annotated[...], the Annotated metadata found on the way)."""
+    metadata: list = []
+    while True:
+        if get_origin(annotation) is Union:
+            inner = [a for a in get_args(annotation) if a is not type(None)]
+            if len(inner) != 1:
+                return Union[tuple(inner)], metadata
+            annotation = inner[0]
+        elif hasattr(annotation, "__metadata__"):
+            metadata += list(annotation.__metadata__)
+            annotation = annotation.__origin__
+        else:
+            return annotation, metadata
+
+
+def _constraint(info: FieldInfo, name: str) -> Any:
+    return next((getattr(m, name) for m in info.metadata if getattr(m, name, None) is not None), None)
+
+
+def wire_type(info: FieldInfo) -> str:
+    """How the emulator checks a schema field on the wire."""
+    base, metadata = _plain(info.annotation)
+    for meta in (*metadata, *info.metadata):
+        if getattr(meta, "func", None) in _VALIDATED_TYPES:
+            return _VALIDATED_TYPES[meta.func]
+    if get_origin(base) is Literal:
+        return "enum"
+    if get_origin(base) is Union:
+        return "text_or_object"
+    if get_origin(base) is dict or base is dict:
+        return "object"
+    return {bool: "boolean", int: "integer", str: "string"}.get(base, "object")
+
+
 # -- resource fields ------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -156,98 +210,80 @@ class Field:
                 raise Invalid(f"{n}: must be 1-100 characters from A-Z, a-z, 0-9, '-' and '_'")
             return value
         if self.type == "path":
-            check_string(n, value, 1, TEXT_MAX)
+            check_string(n, value, self.low, self.high)
             if not value.startswith("/"):
                 raise Invalid(f"{n}: must be a path starting with '/'")
             return value
         raise AssertionError(self.type)
 
 
+def wire_field(info: FieldInfo, spec: Any) -> Field:
+    """The emulator's view of one schema field: its wire name, markers, bounds and allowed values."""
+    kind = wire_type(info)
+    integer = kind == "integer"
+    low = _constraint(info, "ge" if integer else "min_length")
+    high = _constraint(info, "le" if integer else "max_length")
+    high = TEXT_MAX if high is None else high
+    # A server-chosen default (a proxy's rate limits) is the client's default limit: the platform maximum here.
+    default = high if spec.server_default else spec.default
+    return Field(spec.wire, kind, required=spec.required, immutable=spec.immutable,
+                 enum=get_args(_plain(info.annotation)[0]) if kind == "enum" else (), low=1 if low is None else low,
+                 high=high, default=default, write_only=spec.secret, description=spec.description)
+
+
+def wire_fields(model: Any) -> tuple[Field, ...]:
+    """Every field a request body may carry: the schema's fields with a wire name, not computed, not in the path."""
+    specs = schema_fields(model)
+    return tuple(wire_field(info, specs[name]) for name, info in model.model_fields.items()
+                 if specs[name].wire and not specs[name].computed and not specs[name].path)
+
+
+OWNER_FIELDS = ("sKey", "pKey", "clientId", "userId", "parentId")
+
+
 @dataclass(frozen=True)
 class Resource:
-    """A client-owned resource family: its wire names and writable fields."""
+    """A client-owned resource family (credentials, targets, proxies): its kind and its writable wire fields."""
 
-    plural: str              # credentials
-    singular: str            # credential (wire-name prefix and stored kind)
-    id_param: str            # credentialId (path parameter name)
+    kind: kinds.Kind
     fields: tuple[Field, ...]
-    server_fields: tuple[str, ...] = field(default=())
+    extra_server_fields: tuple[str, ...] = ()   # set by the server, beyond the owner fields and the schema's outputs
+
+    @property
+    def plural(self) -> str:
+        return self.kind.plural          # credentials: the path segment and the envelope key
+
+    @property
+    def singular(self) -> str:
+        return self.kind.word            # credential: the wire-name prefix and the stored kind
+
+    @property
+    def id_param(self) -> str:
+        return self.kind.id_field        # credentialId: the path parameter
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
 
-
-def _name(prefix: str) -> Field:
-    return Field(f"{prefix}Name", "string", required=True, high=NAME_MAX, description="1-100 characters")
-
-
-def _effect(prefix: str) -> Field:
-    return Field(f"{prefix}DefaultRuleEffect", "enum", enum=EFFECTS, default="allow",
-                 description="effect when no rule matches; default allow")
+    @property
+    def server_fields(self) -> tuple[str, ...]:
+        computed = tuple(s.wire for s in schema_fields(self.kind.schema).values() if s.computed and s.wire)
+        return (*OWNER_FIELDS, *self.extra_server_fields, *computed)
 
 
-OWNER_FIELDS = ("sKey", "pKey", "clientId", "userId", "parentId")
-
-CREDENTIALS = Resource(
-    "credentials", "credential", "credentialId",
-    (
-        _name("credential"),
-        Field("credentialType", "enum", required=True, immutable=True, enum=CREDENTIAL_TYPES),
-        Field("credentialAuthType", "enum", required=True, immutable=True, enum=AUTH_TYPES,
-              description="allowed values depend on credentialType: proxy → apiKey, bearer, jwt, basicAuth, "
-                          "jwtVerify; target → apiKey, bearer, jwt, basicAuth, oauth2, customToken, custom, none"),
-        Field("credentialRegion", "region", required=True, immutable=True),
-        Field("credentialSecret", "object", write_only=True,
-              description="write-only; required except for auth type none; a PUT with it rotates the secret"),
-    ),
-    server_fields=(*OWNER_FIELDS, "credentialTemporary", "credentialCreatedAt", "credentialUpdatedAt"),
-)
-
-TARGETS = Resource(
-    "targets", "target", "targetId",
-    (
-        _name("target"),
-        Field("targetBaseURL", "url", required=True, description="absolute http(s) URL"),
-        Field("targetTestPath", "path", description="path starting with '/'"),
-        Field("targetRegion", "region", required=True, immutable=True),
-        _effect("target"),
-    ),
-    server_fields=(*OWNER_FIELDS, "targetCreatedAt", "targetUpdatedAt"),
-)
-
-PROXY_REFERENCES = {
-    # field → (stored kind, required credentialType or None)
-    "proxyProxyCredentialId": ("credential", "proxy"),
-    "proxyTargetId": ("target", None),
-    "proxyTargetCredentialId": ("credential", "target"),
-}
-
-PROXIES = Resource(
-    "proxies", "proxy", "proxyId",
-    (
-        _name("proxy"),
-        Field("proxyRegion", "region", required=True, immutable=True),
-        Field("proxyProxyCredentialId", "string", required=True, high=200,
-              description="id of a credential of type proxy in the proxy's region"),
-        Field("proxyTargetId", "string", required=True, high=200, description="id of a target in the proxy's region"),
-        Field("proxyTargetCredentialId", "string", required=True, high=200,
-              description="id of a credential of type target in the proxy's region"),
-        Field("proxyActive", "boolean", default=True, description="default true"),
-        _effect("proxy"),
-        Field("proxyAlias", "alias", description="1-100 characters from A-Z, a-z, 0-9, '-' and '_'"),
-        Field("proxyMaxRequestsPerMinute", "integer", low=1, high=PROXY_MAX_PER_MINUTE, default=PROXY_MAX_PER_MINUTE,
-              description="1-1000, default 1000 (the client's default limit)"),
-        Field("proxyMaxRequestsPerDay", "integer", low=1, high=PROXY_MAX_PER_DAY, default=PROXY_MAX_PER_DAY,
-              description="1-20000, default 20000 (the client's default limit)"),
-    ),
-    server_fields=(*OWNER_FIELDS, "proxyCreatedAt", "proxyUpdatedAt"),
-)
-
+CREDENTIALS = Resource(kinds.CREDENTIAL, wire_fields(kinds.CREDENTIAL.schema), ("credentialTemporary",))
+TARGETS = Resource(kinds.TARGET, wire_fields(kinds.TARGET.schema))
+PROXIES = Resource(kinds.PROXY, wire_fields(kinds.PROXY.schema))
 RESOURCES = {r.plural: r for r in (CREDENTIALS, TARGETS, PROXIES)}
 
+# A proxy's references: wire field → (stored kind, required credentialType or None).
+PROXY_REFERENCES = {
+    kinds.PROXY.schema.model_fields[ref.argument].alias: (kinds.by_name(ref.kind).word, ref.credential_type)
+    for ref in kinds.PROXY.references
+}
+
 CLIENT_FIELDS = (
-    Field("clientName", "string", required=True, high=NAME_MAX, description="1-100 characters"),
+    *wire_fields(ClientSchema),
     Field("returnUser", "boolean", description="accepted for compatibility; has no effect"),
 )
 CLIENT_DELETE_FIELDS = (
@@ -257,19 +293,55 @@ CLIENT_DELETE_FIELDS = (
 
 # -- credential secrets ---------------------------------------------------------------------------------------------
 
-# auth type → (required keys, optional keys); values are strings unless listed in SECRET_KEY_TYPES
-SECRET_SHAPES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "apiKey": (("apiKey",), ("headerName",)),
-    "bearer": (("token",), ("prefix",)),
-    "jwt": (("token",), ()),
-    "basicAuth": (("username", "password"), ()),
-    "oauth2": (("grantType", "clientId", "clientSecret", "tokenUrl"), ("authorizationUrl", "scope")),
-    "customToken": (("url", "method", "tokenPath"), ("headers", "body")),
-    "custom": (("headers",), ()),
-    "none": ((), ()),
-    "jwtVerify": ((), ("jwksUri", "sharedSecret", "audience", "issuer")),
+@dataclass(frozen=True)
+class SecretKey:
+    """One key of a credential secret's shape."""
+
+    name: str
+    required: bool
+    type: str             # string | url | enum | object (of strings) | text_or_object
+    enum: tuple = ()
+    low: int = 1          # length bounds of a string; the fewest entries of an object
+    high: int = TEXT_MAX
+
+
+def _secret_key(info: FieldInfo) -> SecretKey:
+    kind = wire_type(info)
+    low, high = _constraint(info, "min_length"), _constraint(info, "max_length")
+    return SecretKey(info.alias, info.is_required(), kind,
+                     get_args(_plain(info.annotation)[0]) if kind == "enum" else (),
+                     (0 if kind == "object" else 1) if low is None else low, TEXT_MAX if high is None else high)
+
+
+SECRET_KEYS: dict[str, tuple[SecretKey, ...]] = {
+    auth: tuple(_secret_key(info) for info in shape.model_fields.values())
+    for auth, shape in credential_schema.SECRET_SHAPES.items()
 }
-URL_SECRET_KEYS = ("tokenUrl", "authorizationUrl", "url", "jwksUri")
+# auth type → (required keys, optional keys)
+SECRET_SHAPES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    auth: (tuple(k.name for k in keys if k.required), tuple(k.name for k in keys if not k.required))
+    for auth, keys in SECRET_KEYS.items()
+}
+# jwtVerify's cross-key rule (a validator in the schema): exactly one source of verification keys.
+JWT_VERIFY_KEY_SOURCES = ("jwksUri", "sharedSecret")
+
+
+def check_secret_key(where: str, key: SecretKey, value: Any) -> None:
+    if key.type == "object":
+        check_object(where, value)
+        if len(value) < key.low:
+            raise Invalid(f"{where}: must have at least {key.low} entr{'y' if key.low == 1 else 'ies'}")
+        for name, item in value.items():
+            check_string(f"{where}.{name}", item, 0, TEXT_MAX)
+    elif key.type == "text_or_object":
+        if not isinstance(value, (str, dict)):
+            raise Invalid(f"{where}: must be a string or a JSON object")
+    elif key.type == "enum":
+        check_enum(where, value, key.enum)
+    elif key.type == "url":
+        check_url(where, value)
+    else:
+        check_string(where, value, key.low, key.high)
 
 
 def check_secret(auth_type: str, secret: Any) -> dict:
@@ -280,36 +352,14 @@ def check_secret(auth_type: str, secret: Any) -> dict:
     check_object(name, secret)
     required, optional = SECRET_SHAPES[auth_type]
     missing = [k for k in required if k not in secret]
-    if auth_type == "jwtVerify":
-        has = [k for k in ("jwksUri", "sharedSecret") if k in secret]
-        if len(has) != 1:
-            raise Invalid(f"{name}: jwtVerify needs exactly one of jwksUri or sharedSecret")
+    if auth_type == "jwtVerify" and sum(k in secret for k in JWT_VERIFY_KEY_SOURCES) != 1:
+        raise Invalid(f"{name}: jwtVerify needs exactly one of {' or '.join(JWT_VERIFY_KEY_SOURCES)}")
     if missing:
         raise Invalid(f"{name}: {auth_type} needs key(s) {one_of(missing)} "
                       f"(required: {one_of(required) or 'none'}; optional: {one_of(optional) or 'none'})")
-    for key in (*required, *optional):
-        if key not in secret:
-            continue
-        value, where = secret[key], f"{name}.{key}"
-        if key == "headers":
-            check_object(where, value)
-            if auth_type == "custom" and not value:
-                raise Invalid(f"{where}: must have at least one header")
-            for h, v in value.items():
-                check_string(f"{where}.{h}", v, 0, TEXT_MAX)
-        elif key == "body":
-            if not isinstance(value, (str, dict)):
-                raise Invalid(f"{where}: must be a string or a JSON object")
-        elif key == "grantType":
-            check_enum(where, value, OAUTH2_GRANT_TYPES)
-        elif key == "method":
-            check_enum(where, value, HTTP_METHODS)
-        elif key in URL_SECRET_KEYS:
-            check_url(where, value)
-        elif key == "prefix":
-            check_string(where, value, 0, 100)
-        else:
-            check_string(where, value, 1, TEXT_MAX)
+    for key in SECRET_KEYS[auth_type]:
+        if key.name in secret:
+            check_secret_key(f"{name}.{key.name}", key, secret[key.name])
     return secret
 
 
@@ -326,15 +376,37 @@ def check_auth_type_for(credential_type: str, auth_type: str) -> None:
 
 # -- rules ----------------------------------------------------------------------------------------------------------
 
-RULE_PARENTS = {"credentials": "credential", "targets": "target", "proxies": "proxy"}
-RULE_FIELDS = ("effect", "priority", "methods", "pathPattern", "pathPresence", "headerChecks", "queryChecks",
-               "bodyChecks", "tokenChecks", "regexFlags", "notes")
-# check list → (subject key, description of the subject)
-RULE_CHECKS = {
-    "headerChecks": ("namePattern", "regex matched against header names"),
-    "queryChecks": ("namePattern", "regex matched against query parameter names"),
-    "bodyChecks": ("jsonPath", "JSONPath into the request body, starting with '$'"),
-    "tokenChecks": ("claim", "name of a JWT claim"),
+RULE_PARENTS = {k.plural: k.word for k in kinds.RULE_PARENTS}   # path segment → stored kind of the parent
+_RULE_SPECS = {name: spec for name, spec in schema_fields(RuleSchema).items()
+               if spec.wire and not spec.path and not spec.computed}
+RULE_FIELDS = tuple(spec.wire for spec in _RULE_SPECS.values())
+RULE_REQUIRED = tuple(spec.wire for spec in _RULE_SPECS.values() if spec.required)
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """A rule's check list (headerChecks, ...): what each entry's subject is and how it is bounded."""
+
+    subject: str          # namePattern | jsonPath | claim
+    type: str             # regex | string
+    high: int
+    description: str
+
+
+def _rule_check(info: FieldInfo, description: str) -> RuleCheck | None:
+    listed, _ = _plain(info.annotation)
+    model = next(iter(get_args(listed)), None) if get_origin(listed) is list else None
+    if not isinstance(model, type) or not hasattr(model, "model_fields"):
+        return None
+    subject = next(i for i in model.model_fields.values() if i.alias not in ("valuePattern", "presence"))
+    kind = wire_type(subject)
+    high = PATTERN_MAX if kind == "regex" else _constraint(subject, "max_length") or TEXT_MAX
+    return RuleCheck(subject.alias, kind, high, description)
+
+
+RULE_CHECKS: dict[str, RuleCheck] = {
+    spec.wire: check for name, spec in _RULE_SPECS.items()
+    if (check := _rule_check(RuleSchema.model_fields[name], spec.description)) is not None
 }
 
 
@@ -349,20 +421,19 @@ def regex_flags(value: Any) -> int:
     return flags
 
 
-def _check_rule_check(where: str, subject: str, item: Any, flags: int) -> dict:
+def _check_rule_check(where: str, check: RuleCheck, item: Any, flags: int) -> dict:
     check_object(where, item)
-    check_unknown(where, item, (subject, "valuePattern", "presence"))
-    for key in (subject, "presence"):
+    check_unknown(where, item, (check.subject, "valuePattern", "presence"))
+    for key in (check.subject, "presence"):
         if key not in item:
             raise Invalid(f"{where}.{key}: is required")
-    if subject == "namePattern":
-        check_regex(f"{where}.namePattern", item[subject], flags)
-    elif subject == "jsonPath":
-        check_string(f"{where}.jsonPath", item[subject], 1, PATTERN_MAX)
-        if not item[subject].startswith("$"):
-            raise Invalid(f"{where}.jsonPath: must be a JSONPath starting with '$'")
+    subject = f"{where}.{check.subject}"
+    if check.type == "regex":
+        check_regex(subject, item[check.subject], flags)
     else:
-        check_string(f"{where}.{subject}", item[subject], 1, 200)
+        check_string(subject, item[check.subject], 1, check.high)
+    if check.subject == "jsonPath" and not item[check.subject].startswith("$"):
+        raise Invalid(f"{subject}: must be a JSONPath starting with '$'")
     if "valuePattern" in item and item["valuePattern"] is not None:
         check_regex(f"{where}.valuePattern", item["valuePattern"], flags)
     check_enum(f"{where}.presence", item["presence"], PRESENCES)
@@ -372,57 +443,62 @@ def _check_rule_check(where: str, subject: str, item: Any, flags: int) -> dict:
 def check_rule(body: dict) -> dict:
     """Validate a rule create body; returns every rule field (absent optionals as null, absent lists as [])."""
     check_unknown("", body, RULE_FIELDS)
-    for key in ("effect", "priority"):
+    for key in RULE_REQUIRED:
         if body.get(key) is None:
             raise Invalid(f"{key}: is required")
     flags = regex_flags(body.get("regexFlags"))
     rule = {
         "effect": check_enum("effect", body["effect"], EFFECTS),
-        "priority": check_int("priority", body["priority"], 0, 1000),
+        "priority": check_int("priority", body["priority"], PRIORITY_MIN, PRIORITY_MAX),
+        "methods": check_methods(body.get("methods")),
     }
-    methods = [] if body.get("methods") is None else body["methods"]
-    if not isinstance(methods, list):
-        raise Invalid(f"methods: must be an array of {one_of(HTTP_METHODS)}")
-    for i, m in enumerate(methods):
-        check_enum(f"methods[{i}]", m, HTTP_METHODS)
-    if len(set(methods)) != len(methods):
-        raise Invalid("methods: must not repeat a method")
-    rule["methods"] = methods
     pattern = body.get("pathPattern")
     rule["pathPattern"] = None if pattern is None else check_regex("pathPattern", pattern, flags)
     presence = body.get("pathPresence")
     rule["pathPresence"] = None if presence is None else check_enum("pathPresence", presence, PRESENCES)
-    for key, (subject, _) in RULE_CHECKS.items():
+    for key, check in RULE_CHECKS.items():
         items = [] if body.get(key) is None else body[key]
         if not isinstance(items, list) or len(items) > CHECKS_MAX:
             raise Invalid(f"{key}: must be an array of at most {CHECKS_MAX} objects")
-        rule[key] = [_check_rule_check(f"{key}[{i}]", subject, item, flags) for i, item in enumerate(items)]
+        rule[key] = [_check_rule_check(f"{key}[{i}]", check, item, flags) for i, item in enumerate(items)]
     rule["regexFlags"] = body.get("regexFlags")
     notes = body.get("notes")
     rule["notes"] = None if notes is None else check_string("notes", notes, 0, NOTES_MAX)
     return rule
 
 
+def check_methods(value: Any) -> list:
+    methods = [] if value is None else value
+    if not isinstance(methods, list):
+        raise Invalid(f"methods: must be an array of {one_of(HTTP_METHODS)}")
+    for i, m in enumerate(methods):
+        check_enum(f"methods[{i}]", m, HTTP_METHODS)
+    if len(set(methods)) != len(methods):
+        raise Invalid("methods: must not repeat a method")
+    return methods
+
+
 # -- pagination -----------------------------------------------------------------------------------------------------
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+PAGE_MAX = 999_999_999
+# ASCII digits only: str.isdigit() also accepts '²', '①' and '٣', which int() rejects or reads as another number.
+ASCII_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 def check_page(query: dict[str, str]) -> tuple[int, int]:
-    def number(key: str, default: int, low: int, high: int | None) -> int:
-        raw = query.get(key)
-        if raw is None:
-            return default
-        text = f"{low}-{high}" if high else f"{low} or more"
-        if not raw.isdigit() or len(raw) > 9:
-            raise Invalid(f"{key}: must be an integer {text}")
-        value = int(raw)
-        if value < low or (high is not None and value > high):
-            raise Invalid(f"{key}: must be an integer {text}")
-        return value
+    return (query_number(query, "page", 1, 1, PAGE_MAX),
+            query_number(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT))
 
-    return number("page", 1, 1, None), number("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+
+def query_number(query: dict[str, str], key: str, default: int, low: int, high: int) -> int:
+    raw = query.get(key)
+    if raw is None:
+        return default
+    if not ASCII_NUMBER.fullmatch(raw) or not low <= int(raw) <= high:
+        raise Invalid(f"{key}: must be an integer {low}-{high} (ASCII digits)")
+    return int(raw)
 
 
 def check_query_bool(query: dict[str, str], key: str) -> bool:

@@ -10,11 +10,12 @@ import re
 from typing import Iterable, Optional
 from urllib.parse import urlparse
 
+from rr_pulumi import kinds as registry
 from rr_pulumi.schema import fields
 from rr_pulumi.schema.common import HttpMethod
 from rr_pulumi.schema.proxy import ProxySchema
 
-from .view import CLIENT, CREDENTIAL, PROXY, RULE, TARGET, Resource, has_unknown, is_unknown, number
+from .view import CREDENTIAL, PROXY, RULE, TARGET, Resource, has_unknown, is_unknown, number
 
 Violation = tuple[Resource, str]
 
@@ -22,10 +23,10 @@ ALL_METHODS = frozenset(HttpMethod.__args__)
 # Paths a catch-all pattern matches; a pattern matching every one of them is treated as matching every path.
 PROBE_PATHS = ("", "/", "/admin", "/v1/users/42", "/internal/.env", "/a/b/c?x=1")
 
-NAME_FIELDS = {CLIENT: "client_name", CREDENTIAL: "credential_name", TARGET: "target_name", PROXY: "proxy_name"}
-REGION_FIELDS = {CREDENTIAL: "credential_region", TARGET: "target_region", PROXY: "proxy_region"}
+NAME_FIELDS = {k.name: k.name_field for k in registry.KINDS if k.name_field}
+REGION_FIELDS = {k.name: k.region_field for k in registry.KINDS if k.region_field}
 # A proxy's parts: the property holding the id, and the kind of resource it names.
-PROXY_PARTS = {"proxy_credential_id": CREDENTIAL, "target_id": TARGET, "target_credential_id": CREDENTIAL}
+PROXY_PARTS = {ref.argument: ref.kind for ref in registry.PROXY.references}
 # What a rule matches and does; its parent and client do not matter to "does it allow everything".
 RULE_SCOPE = ("effect", "methods", "path_pattern", "path_presence", "regex_flags", "header_checks", "query_checks",
               "body_checks", "token_checks")
@@ -186,7 +187,7 @@ def shared_region(stack: Stack) -> list[Violation]:
 
 def rules_of(stack: Stack, proxy: Resource) -> list[Resource]:
     """The stack's rules attached to the proxy."""
-    return [rule for rule in stack.of_kind(RULE) if stack.referenced(rule, "proxy_id", PROXY) is proxy]
+    return [rule for rule in stack.of_kind(RULE) if stack.referenced(rule, registry.PROXY.rule_parent_argument, PROXY) is proxy]
 
 
 def deny_by_default(stack: Stack, require_default_deny: bool) -> list[Violation]:

@@ -21,21 +21,23 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from rr_pulumi import kinds
+from rr_pulumi.schema import common
 from rr_pulumi.schema.proxy import MAX_REQUESTS_PER_DAY, MAX_REQUESTS_PER_MINUTE
 
 from . import checks
 from .checks import Stack, Violation
-from .view import CREDENTIAL, PROXY, TARGET, from_policy_resources, from_validation_args
+from .view import from_policy_resources, from_validation_args
 
 PACK_NAME = "rr-guardrails"
 PACK_DESCRIPTION = "RequestRocket organisation guardrails for rr-pulumi stacks"
 
 # RequestRocket's regions; an organisation narrows the list with `allowedRegions`.
-DEFAULT_REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2"]
+DEFAULT_REGIONS = list(common.DEFAULT_REGIONS)
 # Hosts a target may reach over plain http: the machine itself, where the Core API emulator and test upstreams run.
 DEFAULT_HTTP_HOSTS = ["localhost", "127.0.0.1", "::1"]
 DEFAULT_NAME_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
-DEFAULT_NAMED_KINDS = [CREDENTIAL, TARGET, PROXY]
+DEFAULT_NAMED_KINDS = [k.name for k in kinds.CLIENT_CHILDREN]
 
 MANDATORY, ADVISORY = EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY
 

@@ -22,11 +22,12 @@ from pulumi_policy.proxy import (
     UNKNOWN_STRING_VALUE,
 )
 
+from rr_pulumi import kinds
 from rr_pulumi.schema import UNKNOWN
 
-TYPE_PREFIX = "pulumi-python:dynamic/requestrocket:"
-CLIENT, CREDENTIAL, TARGET, PROXY, RULE = "Client", "Credential", "Target", "Proxy", "Rule"
-KINDS = (CLIENT, CREDENTIAL, TARGET, PROXY, RULE)
+# A view's `kind` is the kind's name ("Proxy"), as in the type token; the facts about each kind live in rr_pulumi.kinds.
+CLIENT, CREDENTIAL, TARGET, PROXY, RULE = (k.name for k in (kinds.CLIENT, kinds.CREDENTIAL, kinds.TARGET, kinds.PROXY,
+                                                              kinds.RULE))
 PROVIDER_KEY = "__provider"
 
 _UNKNOWNS = frozenset(
@@ -44,15 +45,13 @@ _UNKNOWNS = frozenset(
 
 
 def type_token(kind: str) -> str:
-    return TYPE_PREFIX + kind
+    return kinds.TYPE_TOKEN_PREFIX + kind
 
 
 def kind_of(resource_type: str) -> Optional[str]:
     """`Proxy` for `pulumi-python:dynamic/requestrocket:Proxy`; None for any resource that is not rr-pulumi's."""
-    if not resource_type.startswith(TYPE_PREFIX):
-        return None
-    kind = resource_type[len(TYPE_PREFIX) :]
-    return kind if kind in KINDS else None
+    kind = kinds.by_type_token(resource_type)
+    return kind.name if kind else None
 
 
 def is_unknown(value: Any) -> bool:

@@ -15,8 +15,9 @@ from urllib.parse import parse_qs, urlparse
 import requests
 from requests.adapters import BaseAdapter
 
+from rr_pulumi import kinds
+
 TOKEN = "u-test-token-0123456789"
-_SINGULAR = {"clients": "client", "credentials": "credential", "targets": "target", "proxies": "proxy", "rules": "rule"}
 
 
 class FakeApi(BaseAdapter):
@@ -43,7 +44,7 @@ class FakeApi(BaseAdapter):
         if plural == "clients":
             item["clientId"] = id_
         stamp = f"2026-01-01T00:00:{next(self._clock):02d}.000Z"
-        singular = _SINGULAR[plural]
+        singular = kinds.by_plural(plural).word
         item.setdefault(f"{singular}CreatedAt", stamp)
         item[f"{singular}UpdatedAt"] = stamp
         self.collections.setdefault(collection, {})[id_] = item
@@ -98,7 +99,7 @@ class FakeApi(BaseAdapter):
             if method == "PUT":
                 item = items[id_]
                 item.update({k: v for k, v in (body or {}).items() if k != "credentialSecret"})
-                item[f"{_SINGULAR[plural]}UpdatedAt"] = f"2026-01-01T00:01:{next(self._clock):02d}.000Z"
+                item[f"{kinds.by_plural(plural).word}UpdatedAt"] = f"2026-01-01T00:01:{next(self._clock):02d}.000Z"
                 return 200, self._envelope(plural, [item])
             if method == "DELETE":
                 del items[id_]
