@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .app import EmulatorApp
     from .backend import ApiError, Backend
+    from .encryption import SecretKeyError
     from .store import Store
 
     regions = tuple(r.strip() for r in args.regions.split(",") if r.strip())
@@ -88,7 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     db = args.db or default_db_path()
     if db != ":memory:":
         Path(db).parent.mkdir(parents=True, exist_ok=True)
-    backend = Backend(Store(db), regions=regions, rate_limit=args.rate_limit)
+    try:
+        store = Store(db)
+    except SecretKeyError as exc:
+        print(f"rr-emulator: {exc}", file=sys.stderr)
+        return 2
+    backend = Backend(store, regions=regions, rate_limit=args.rate_limit)
     users = []
     for name, plan, token in args.user:
         try:
@@ -115,7 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     loop = "uvloop" if _has("uvloop") else "asyncio"
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", http=http, loop=loop,
                             timeout_keep_alive=30)
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        app.close()   # the pattern-compile workers go with the server
     return 0
 
 

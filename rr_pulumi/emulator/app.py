@@ -1,8 +1,8 @@
-"""HTTP layer: thin routes from the contract paths to backend calls, plus the `/_emulator/` admin API.
+"""HTTP layer: thin routes from the contract paths to backend calls; the admin API lives in admin.py.
 
 Contract requests go through one small ASGI pipeline (stats → faults → auth → rate limit → body → route → backend)
 so that the order of checks is explicit and every failure is a contract error body, never a stack trace or HTML.
-The admin API and /openapi.json are a FastAPI app beside it.
+Other ASGI apps (the admin API, a data plane) are mounted by path prefix with `EmulatorApp.mount`.
 """
 from __future__ import annotations
 
@@ -14,17 +14,14 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
-from urllib.parse import parse_qsl
-
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from urllib.parse import parse_qsl, unquote
 
 from . import schema
 from .backend import ApiError, Backend, User
-from .faults import NO_FAULT, Faults, FaultSpec
+from .bodies import declared_length, parse_json, read_body
+from .faults import NO_FAULT, Faults
+from .patterns import PatternCompiler
 
-MAX_BODY = 1024 * 1024
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
@@ -36,6 +33,8 @@ class Call:
     params: dict[str, str]
     query: dict[str, str]
     body: bytes
+    compiled: schema.Compiled = schema.compile_error   # how rule patterns are judged (the compile worker's answers)
+    _parsed: Any = field(default=None, repr=False)
 
     def json(self, required: bool = True) -> dict:
         """The body as a JSON object (400 INVALID_JSON / VALIDATION_ERROR otherwise); {} for an optional empty body."""
@@ -43,17 +42,11 @@ class Call:
             if required:
                 raise ApiError(400, "VALIDATION_ERROR", "body: a JSON object is required")
             return {}
-        try:
-            value = json.loads(self.body, parse_constant=_reject_constant)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            raise ApiError(400, "INVALID_JSON", f"body: malformed JSON ({exc})") from None
-        if not isinstance(value, dict):
+        if self._parsed is None:
+            self._parsed = parse_json(self.body)
+        if not isinstance(self._parsed, dict):
             raise ApiError(400, "VALIDATION_ERROR", "body: must be a JSON object")
-        return value
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
+        return self._parsed
 
 
 # -- routes ---------------------------------------------------------------------------------------------------------
@@ -63,6 +56,7 @@ class Route:
     template: str                                   # the /api/... form, as counted in stats
     handlers: dict[str, Callable[[Call], str]]
     created: frozenset = frozenset()                # methods answered with 201
+    compiles: frozenset = frozenset()               # methods whose body holds rule patterns to compile
     regex: re.Pattern = field(init=False)
 
     def __post_init__(self):
@@ -113,20 +107,29 @@ def resource_routes(b: Backend, res: schema.Resource, base: str, one: str, write
         }),
         Route(f"{one}/rules", {
             "GET": lambda c: b.list_rules(c.user, cid(c), res.plural, rid(c), c.query),
-            "POST": lambda c: b.create_rule(c.user, cid(c), res.plural, rid(c), write(c)),
-        }, created=frozenset({"POST"})),
+            "POST": lambda c: b.create_rule(c.user, cid(c), res.plural, rid(c), write(c), c.compiled),
+        }, created=frozenset({"POST"}), compiles=frozenset({"POST"})),
         Route(f"{one}/rules/{{ruleId}}", {
             "DELETE": lambda c: b.delete_rule(c.user, cid(c), res.plural, rid(c), c.params["ruleId"]),
         }),
     ]
 
 
-def match(routes: list[Route], path: str) -> tuple[Route | None, dict[str, str]]:
+def match(routes: list[Route], raw_path: str) -> tuple[Route | None, dict[str, str]]:
+    """Routes match the raw (still percent-encoded) path, so `%2F` stays inside its segment; ids are then decoded."""
     for route in routes:
-        m = route.regex.match(path)
+        m = route.regex.match(raw_path)
         if m:
-            return route, m.groupdict()
+            try:
+                return route, {k: unquote(v, errors="strict") for k, v in m.groupdict().items()}
+            except UnicodeDecodeError:
+                return None, {}   # an id that is not UTF-8 names nothing
     return None, {}
+
+
+def raw_path(scope) -> str:
+    raw = scope.get("raw_path")
+    return raw.decode("latin-1") if raw else scope["path"]
 
 
 # -- stats ----------------------------------------------------------------------------------------------------------
@@ -166,47 +169,72 @@ class Stats:
 
 # -- the ASGI application -------------------------------------------------------------------------------------------
 
+# Keys whose values are never logged, compared without case or punctuation (credentialSecret, credential_secret, ...).
+SENSITIVE_KEY_PARTS = ("secret", "password", "passwd")
+SENSITIVE_KEYS = ("apikey", "token", "authorization", "privatekey")
+
+
+def is_sensitive(key: str) -> bool:
+    folded = re.sub(r"[^a-z0-9]", "", key.casefold())
+    return any(part in folded for part in SENSITIVE_KEY_PARTS) or folded in SENSITIVE_KEYS
+
+
 def redact(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: ("[REDACTED]" if k == "credentialSecret" else redact(v)) for k, v in value.items()}
+        return {k: ("[REDACTED]" if is_sensitive(str(k)) else redact(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """Control characters (and Unicode line separators) as escapes, so a request cannot forge a log line."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                        else f"\\u{ord(m.group()):04x}", text)
+
+
 class EmulatorApp:
     def __init__(self, backend: Backend, faults: Faults, admin_token: str, log_requests: bool = False,
                  data_plane_url: str | None = None, log=sys.stderr):
+        from .admin import build_admin_app
+
         self.backend = backend
         self.faults = faults
         self.stats = Stats()
         self.routes = build_routes(backend)
+        self.compiler = PatternCompiler()
         self.log_requests = log_requests
         self.log = log
-        self.admin = build_admin_app(self, admin_token, data_plane_url)
+        self.mounts: list[tuple[str, Any]] = []
+        admin = build_admin_app(self, admin_token, data_plane_url)
+        self.mount("/_emulator", admin)
+        self.mount("/openapi.json", admin)
+
+    def mount(self, prefix: str, app) -> None:
+        """Serve every path starting with `prefix` by another ASGI app (the admin API, a data plane)."""
+        self.mounts.append((prefix, app))
+
+    def close(self) -> None:
+        self.compiler.close()
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"].startswith("/_emulator") or scope["path"] == "/openapi.json":
-            await self.admin(scope, receive, send)
+        mounted = next((app for prefix, app in self.mounts if scope.get("path", "").startswith(prefix)), None)
+        if scope["type"] != "http" or mounted is not None:
+            await (mounted or self.mounts[0][1])(scope, receive, send)
             return
         started = time.perf_counter()
         method = scope["method"]
-        route, params = match(self.routes, scope["path"])
+        route, params = match(self.routes, raw_path(scope))
         self.stats.count(route.template if route else "<unmatched>", method)
         decision = self.faults.draw()
         if decision is not NO_FAULT:
             if decision.delay:
                 await asyncio.sleep(decision.delay)
             if decision.inject:
-                self.stats.injected[decision.inject] += 1
-                if decision.inject == "drop_before":
-                    await drop_connection(send)
-                    return
-                error = {"rate429": ApiError(429, "RATE_LIMITED", "injected fault", {"Retry-After": "1"}),
-                         "err500": ApiError(500, "INTERNAL_ERROR", "injected fault"),
-                         "err503": ApiError(503, "SERVICE_UNAVAILABLE", "injected fault", {"Retry-After": "1"}),
-                         }[decision.inject]
-                await self._send(send, error.status, json.dumps(error.body()), error.headers)
+                await self._inject(send, decision.inject)
                 return
         status, body, headers, raw = await self._handle(scope, receive, method, route, params)
         if decision.drop_after:
@@ -217,36 +245,66 @@ class EmulatorApp:
         if self.log_requests:
             self._log(scope, status, raw, started)
 
+    async def _inject(self, send, fault: str) -> None:
+        self.stats.injected[fault] += 1
+        if fault == "drop_before":
+            await drop_connection(send)
+            return
+        error = {"rate429": ApiError(429, "RATE_LIMITED", "injected fault", {"Retry-After": "1"}),
+                 "err500": ApiError(500, "INTERNAL_ERROR", "injected fault"),
+                 "err503": ApiError(503, "SERVICE_UNAVAILABLE", "injected fault", {"Retry-After": "1"}),
+                 }[fault]
+        await self._send(send, error.status, json.dumps(error.body()), error.headers)
+
     async def _handle(self, scope, receive, method: str, route: Route | None, params: dict):
         raw = b""
         try:
-            token, length, chunked = None, None, False
-            for name, value in scope["headers"]:
-                if name == b"authorization":
-                    token = value.decode("latin-1")
-                elif name == b"content-length":
-                    length = value
-                elif name == b"transfer-encoding":
-                    chunked = True
+            headers = dict(scope["headers"])
+            token = headers[b"authorization"].decode("latin-1") if b"authorization" in headers else None
             user = self.backend.authenticate(token)
             self.backend.throttle(token, user)
-            if length is not None or chunked or method not in ("GET", "HEAD", "DELETE"):
+            length = declared_length(headers.get(b"content-length"))
+            if length is not None or b"transfer-encoding" in headers or method not in ("GET", "HEAD", "DELETE"):
                 raw = await read_body(receive, length)
-            if route is None:
-                raise ApiError(404, "NOT_FOUND", f"no route {scope['path']}")
-            handler = route.handlers.get(method)
-            if handler is None:
-                raise ApiError(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed here; allowed: "
-                               f"{', '.join(route.handlers)}", {"Allow": ", ".join(route.handlers)})
+            handler = self._handler(scope, method, route)
             query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
-            body = handler(Call(user, params, query, raw))
-            return (201 if method in route.created else 200), body, None, raw
+            call = Call(user, params, query, raw)
+            if method in route.compiles:
+                call.compiled = await self._compile_patterns(call)
+            return (201 if method in route.created else 200), handler(call), None, raw
         except ApiError as exc:
             return exc.status, json.dumps(exc.body()), exc.headers, raw
         except Exception:  # never leak a stack trace to the client
             traceback.print_exc(file=self.log)
             error = ApiError(500, "INTERNAL_ERROR", "unexpected emulator error")
             return 500, json.dumps(error.body()), None, raw
+
+    @staticmethod
+    def _handler(scope, method: str, route: Route | None) -> Callable[[Call], str]:
+        if route is None:
+            raise ApiError(404, "NOT_FOUND", f"no route {printable(raw_path(scope))}")
+        handler = route.handlers.get(method)
+        if handler is None:
+            raise ApiError(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed here; allowed: "
+                           f"{', '.join(route.handlers)}", {"Allow": ", ".join(route.handlers)})
+        return handler
+
+    async def _compile_patterns(self, call: Call) -> schema.Compiled:
+        """Compile the body's rule patterns in the worker, in a thread: the event loop keeps serving others."""
+        try:
+            patterns = schema.rule_patterns(call.json())
+        except ApiError:
+            return schema.compile_error   # the handler answers the bad body; no pattern gets compiled
+        if sum(len(p) for p, _ in patterns) > schema.RULE_PATTERNS_MAX_CHARS:
+            return schema.compile_error   # refused for its size before any pattern is looked at
+        results = await asyncio.to_thread(self.compiler.check, patterns)
+
+        def compiled(pattern: str, flags: int) -> str | None:
+            if (pattern, flags) in results:
+                return results[(pattern, flags)]
+            raise AssertionError(f"pattern not pre-compiled: {pattern[:40]!r}")   # rule_patterns missed one
+
+        return compiled
 
     async def _send(self, send, status: int, body: str, headers: dict | None) -> None:
         self.stats.status(status)
@@ -258,38 +316,20 @@ class EmulatorApp:
         await send({"type": "http.response.body", "body": payload})
 
     def _log(self, scope, status: int, raw: bytes, started: float) -> None:
-        shown = ""
-        if raw:
-            try:
-                shown = " " + json.dumps(redact(json.loads(raw)))
-            except (ValueError, UnicodeDecodeError, RecursionError):
-                shown = f" <{len(raw)} bytes, not JSON>"   # unparsed bodies are never echoed: they may hold secrets
-        query = scope["query_string"].decode("latin-1")
-        path = scope["path"] + (f"?{query}" if query else "")
-        ms = (time.perf_counter() - started) * 1000
-        print(f"{scope['method']} {path} {status} {ms:.1f}ms{shown}", file=self.log, flush=True)
+        print(log_line(scope, status, raw, (time.perf_counter() - started) * 1000), file=self.log, flush=True)
 
 
-async def read_body(receive, length: bytes | None) -> bytes:
-    if length is not None:
+def log_line(scope, status: int, raw: bytes, ms: float) -> str:
+    """One request as one line: the raw (percent-encoded) path, control characters escaped, secrets redacted."""
+    shown = ""
+    if raw:
         try:
-            if int(length) > MAX_BODY:
-                raise ApiError(413, "PAYLOAD_TOO_LARGE", f"body: larger than {MAX_BODY} bytes")
-        except ValueError:
-            raise ApiError(400, "INVALID_JSON", "body: bad Content-Length") from None
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise ApiError(413, "PAYLOAD_TOO_LARGE", f"body: larger than {MAX_BODY} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            break
-    return b"".join(chunks)
+            shown = " " + json.dumps(redact(parse_json(raw)))
+        except ApiError:
+            shown = f" <{len(raw)} bytes, not JSON>"   # unparsed bodies are never echoed: they may hold secrets
+    query = scope["query_string"].decode("latin-1")
+    path = raw_path(scope) + (f"?{query}" if query else "")
+    return printable(f"{scope['method']} {path} {status} {ms:.1f}ms{shown}")
 
 
 async def drop_connection(send) -> None:
@@ -299,111 +339,3 @@ async def drop_connection(send) -> None:
         raise ConnectionAbortedError("injected connection drop")
     transport.abort()
     await asyncio.sleep(0)   # let the server notice the disconnect before the app returns
-
-
-# -- admin API (outside the contract) -------------------------------------------------------------------------------
-
-def build_admin_app(emulator: EmulatorApp, admin_token: str, data_plane_url: str | None) -> FastAPI:
-    from .openapi import openapi_document
-
-    app = FastAPI(title="RequestRocket emulator admin", docs_url=None, redoc_url=None, openapi_url=None)
-    backend = emulator.backend
-
-    def error(status: int, code: str, message: str | None = None, headers=None) -> Response:
-        return Response(json.dumps(ApiError(status, code, message).body()), status, headers=headers,
-                        media_type="application/json")
-
-    def ok(body: Any, status: int = 200) -> Response:
-        return Response(body if isinstance(body, str) else json.dumps(body), status, media_type="application/json")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException):
-        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "ERROR")
-        return error(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
-
-    @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError):
-        return error(exc.status, exc.code, exc.message, exc.headers or None)
-
-    @app.exception_handler(Exception)
-    async def crash(request: Request, exc: Exception):
-        return error(500, "INTERNAL_ERROR", "unexpected emulator error")
-
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        if request.url.path not in ("/_emulator/health", "/openapi.json") \
-                and request.headers.get("authorization") != admin_token:
-            return error(401, "UNAUTHORIZED", "admin token required")
-        return await call_next(request)
-
-    async def body_of(request: Request) -> Any:
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            raise ApiError(413, "PAYLOAD_TOO_LARGE")
-        try:
-            return json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            raise ApiError(400, "INVALID_JSON", "body: malformed JSON") from None
-
-    @app.get("/openapi.json")
-    async def openapi():
-        return ok(openapi_document(backend.regions))
-
-    @app.get("/_emulator/health")
-    async def health():
-        return ok({"status": "ok", "dataPlaneUrl": data_plane_url, "regions": list(backend.regions)})
-
-    @app.get("/_emulator/stats")
-    async def stats():
-        return ok(emulator.stats.to_dict())
-
-    @app.post("/_emulator/stats/reset")
-    async def reset_stats():
-        emulator.stats.reset()
-        return ok({"message": "Success"})
-
-    @app.get("/_emulator/faults")
-    async def get_faults():
-        return ok(emulator.faults.to_dict())
-
-    @app.put("/_emulator/faults")
-    async def put_faults(request: Request):
-        body = await body_of(request)
-        try:
-            if isinstance(body, str):
-                spec, seed = FaultSpec.parse(body), None
-            elif isinstance(body, dict):
-                body = dict(body)
-                seed = body.pop("seed", None)
-                if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-                    raise ValueError("seed must be an integer")
-                spec = FaultSpec.from_dict(body)
-            else:
-                raise ValueError("body must be a JSON object or a spec string")
-        except ValueError as exc:
-            raise ApiError(400, "VALIDATION_ERROR", str(exc)) from None
-        emulator.faults.configure(spec, seed if seed is not None else emulator.faults.seed)
-        return ok(emulator.faults.to_dict())
-
-    @app.post("/_emulator/users")
-    async def create_user(request: Request):
-        body = await body_of(request)
-        if not isinstance(body, dict) or not isinstance(body.get("name"), str):
-            raise ApiError(400, "VALIDATION_ERROR", "name: is required (string); optional: plan, token")
-        user, token = backend.ensure_user(body["name"], body.get("plan"), body.get("token"))
-        return ok({"userId": user.user_id, "name": user.name, "plan": user.plan, "token": token}, 201)
-
-    @app.post("/_emulator/clients/{client_id}/members")
-    async def add_member(client_id: str, request: Request):
-        body = await body_of(request)
-        roles = body.get("roles", ["admin"]) if isinstance(body, dict) else None
-        if not isinstance(body, dict) or not isinstance(body.get("userName"), str) or not isinstance(roles, list) \
-                or not all(isinstance(r, str) for r in roles):
-            raise ApiError(400, "VALIDATION_ERROR", "userName: is required (string); roles: array of strings")
-        return ok(backend.add_member(client_id, body["userName"], roles))
-
-    @app.post("/_emulator/clients/{client_id}/credentials/{credential_id}/authorize")
-    async def authorize(client_id: str, credential_id: str):
-        return ok(backend.authorize_credential(client_id, credential_id))
-
-    return app

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ..errors import RequestRocketError
 from . import schema
 from .schema import Invalid, Resource
 from .store import Item, Store
@@ -24,7 +25,7 @@ PLANS = {"basic": 100, "team": 1000}
 SUCCESS = "Success"
 
 
-class ApiError(Exception):
+class ApiError(RequestRocketError):
     """A contract error: rendered as {error, code, status[, message]}."""
 
     TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
@@ -50,6 +51,18 @@ def not_found(what: str = "resource") -> ApiError:
 
 def bad_request(exc: Invalid) -> ApiError:
     return ApiError(400, exc.code, exc.message)
+
+
+def check_user_fields(name: Any, plan: Any, token: Any) -> None:
+    """The admin inputs of a user (API and --user): 400 naming the field, whatever JSON type arrived."""
+    if not isinstance(name, str) or not 1 <= len(name) <= schema.NAME_MAX:
+        raise ApiError(400, "VALIDATION_ERROR", f"name: must be a string of 1-{schema.NAME_MAX} characters")
+    if plan is not None and (not isinstance(plan, str) or plan not in PLANS):
+        raise ApiError(400, "VALIDATION_ERROR", f"plan: must be one of {schema.one_of(PLANS)}")
+    if token is not None and (not isinstance(token, str) or not 1 <= len(token) <= 200 or not token.isascii()
+                              or not token.isprintable() or " " in token):
+        raise ApiError(400, "VALIDATION_ERROR", "token: must be a string of 1-200 printable ASCII characters "
+                                                "without spaces")
 
 
 @dataclass(frozen=True)
@@ -136,12 +149,7 @@ class Backend:
 
     def ensure_user(self, name: str, plan: str | None = None, token: str | None = None) -> tuple[User, str]:
         """Create the user (or reuse it), optionally with a given token; returns the user and a token of theirs."""
-        if plan is not None and plan not in PLANS:
-            raise ApiError(400, "VALIDATION_ERROR", f"plan: must be one of {schema.one_of(PLANS)}")
-        if not name or len(name) > schema.NAME_MAX:
-            raise ApiError(400, "VALIDATION_ERROR", "name: must be 1-100 characters long")
-        if token is not None and (not 1 <= len(token) <= 200 or not token.isprintable() or " " in token):
-            raise ApiError(400, "VALIDATION_ERROR", "token: must be 1-200 printable characters without spaces")
+        check_user_fields(name, plan, token)
         with self.store.write() as s:
             row = s.user_by_name(name)
             if row is None:
@@ -384,12 +392,13 @@ class Backend:
                                  offset=(page - 1) * limit, limit=limit)
         return envelope("rules", docs, pagination(page, limit, total))
 
-    def create_rule(self, user: User, client_id: str, parent_plural: str, parent_id: str, body: dict) -> str:
+    def create_rule(self, user: User, client_id: str, parent_plural: str, parent_id: str, body: dict,
+                    compiled: schema.Compiled = schema.compile_error) -> str:
         with self.store.write() as s:
             self.check_access(user, client_id)
             parent = self._rule_parent(client_id, parent_plural, parent_id)
             try:
-                fields = schema.check_rule(body)
+                fields = schema.check_rule(body, compiled)
             except Invalid as exc:
                 raise bad_request(exc) from None
             rule_id, now = new_id(), now_iso()

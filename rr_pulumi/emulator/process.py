@@ -20,6 +20,7 @@ from typing import Iterable
 
 import requests
 
+from ..errors import RequestRocketError   # stdlib only, like this module
 from .faults import FaultSpec   # stdlib only, like this module
 
 _live: "set[EmulatorProcess]" = set()   # strong refs: a forgotten emulator is still killed at exit
@@ -31,8 +32,8 @@ def _stop_all() -> None:
         emulator.kill()
 
 
-class EmulatorError(RuntimeError):
-    pass
+class EmulatorError(RequestRocketError, RuntimeError):
+    """The emulator process did not start, or stopped answering."""
 
 
 class EmulatorProcess:

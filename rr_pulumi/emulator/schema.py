@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Callable, Literal, Optional, Union, get_args, get_origin
 from urllib.parse import urlsplit
 
 from pydantic.fields import FieldInfo
@@ -20,6 +20,7 @@ from ..schema import ClientSchema, RuleSchema, common, fields as schema_fields
 from ..schema import credential as credential_schema
 from ..schema import proxy as proxy_schema
 from ..schema import rule as rule_schema
+from .patterns import RULE_PATTERNS_MAX_CHARS, compile_error
 
 DEFAULT_REGIONS = common.DEFAULT_REGIONS
 NAME_MAX = common.NAME_MAX
@@ -106,12 +107,14 @@ def check_int(name: str, value: Any, low: int, high: int) -> int:
     return value
 
 
-def check_regex(name: str, value: Any, flags: int = 0) -> str:
+Compiled = Callable[[str, int], Optional[str]]   # (pattern, flags) → why it is refused, or None
+
+
+def check_regex(name: str, value: Any, flags: int = 0, compiled: Compiled = compile_error) -> str:
     check_string(name, value, 1, PATTERN_MAX)
-    try:
-        re.compile(value, flags)
-    except (re.error, RecursionError, OverflowError) as exc:
-        raise Invalid(f"{name}: must be a valid regular expression ({exc})") from None
+    reason = compiled(value, flags)
+    if reason is not None:
+        raise Invalid(f"{name}: {reason}")
     return value
 
 
@@ -421,7 +424,7 @@ def regex_flags(value: Any) -> int:
     return flags
 
 
-def _check_rule_check(where: str, check: RuleCheck, item: Any, flags: int) -> dict:
+def _check_rule_check(where: str, check: RuleCheck, item: Any, flags: int, compiled: Compiled) -> dict:
     check_object(where, item)
     check_unknown(where, item, (check.subject, "valuePattern", "presence"))
     for key in (check.subject, "presence"):
@@ -429,38 +432,62 @@ def _check_rule_check(where: str, check: RuleCheck, item: Any, flags: int) -> di
             raise Invalid(f"{where}.{key}: is required")
     subject = f"{where}.{check.subject}"
     if check.type == "regex":
-        check_regex(subject, item[check.subject], flags)
+        check_regex(subject, item[check.subject], flags, compiled)
     else:
         check_string(subject, item[check.subject], 1, check.high)
     if check.subject == "jsonPath" and not item[check.subject].startswith("$"):
         raise Invalid(f"{subject}: must be a JSONPath starting with '$'")
     if "valuePattern" in item and item["valuePattern"] is not None:
-        check_regex(f"{where}.valuePattern", item["valuePattern"], flags)
+        check_regex(f"{where}.valuePattern", item["valuePattern"], flags, compiled)
     check_enum(f"{where}.presence", item["presence"], PRESENCES)
     return item
 
 
-def check_rule(body: dict) -> dict:
-    """Validate a rule create body; returns every rule field (absent optionals as null, absent lists as [])."""
+def rule_patterns(body: Any) -> list[tuple[str, int]]:
+    """Every (pattern, flags) that check_rule would compile, read leniently from a body not validated yet."""
+    if not isinstance(body, dict):
+        return []
+    try:
+        flags = regex_flags(body.get("regexFlags"))
+    except Invalid:
+        return []   # check_rule refuses the flags before it looks at any pattern
+    found = [body.get("pathPattern")]
+    for key, check in RULE_CHECKS.items():
+        items = body.get(key)
+        for item in items[:CHECKS_MAX] if isinstance(items, list) else ():
+            if isinstance(item, dict):
+                found += [item.get(check.subject)] if check.type == "regex" else []
+                found.append(item.get("valuePattern"))
+    return [(p, flags) for p in found if isinstance(p, str) and 1 <= len(p) <= PATTERN_MAX]
+
+
+def check_rule(body: dict, compiled: Compiled = compile_error) -> dict:
+    """Validate a rule create body; returns every rule field (absent optionals as null, absent lists as []).
+
+    `compiled` judges each pattern: by default here, in the emulator through its compile worker (patterns.py)."""
     check_unknown("", body, RULE_FIELDS)
     for key in RULE_REQUIRED:
         if body.get(key) is None:
             raise Invalid(f"{key}: is required")
     flags = regex_flags(body.get("regexFlags"))
+    total = sum(len(p) for p, _ in rule_patterns(body))
+    if total > RULE_PATTERNS_MAX_CHARS:
+        raise Invalid(f"patterns: the rule's patterns add up to {total} characters; at most "
+                      f"{RULE_PATTERNS_MAX_CHARS} are allowed")
     rule = {
         "effect": check_enum("effect", body["effect"], EFFECTS),
         "priority": check_int("priority", body["priority"], PRIORITY_MIN, PRIORITY_MAX),
         "methods": check_methods(body.get("methods")),
     }
     pattern = body.get("pathPattern")
-    rule["pathPattern"] = None if pattern is None else check_regex("pathPattern", pattern, flags)
+    rule["pathPattern"] = None if pattern is None else check_regex("pathPattern", pattern, flags, compiled)
     presence = body.get("pathPresence")
     rule["pathPresence"] = None if presence is None else check_enum("pathPresence", presence, PRESENCES)
     for key, check in RULE_CHECKS.items():
         items = [] if body.get(key) is None else body[key]
         if not isinstance(items, list) or len(items) > CHECKS_MAX:
             raise Invalid(f"{key}: must be an array of at most {CHECKS_MAX} objects")
-        rule[key] = [_check_rule_check(f"{key}[{i}]", check, item, flags) for i, item in enumerate(items)]
+        rule[key] = [_check_rule_check(f"{key}[{i}]", check, item, flags, compiled) for i, item in enumerate(items)]
     rule["regexFlags"] = body.get("regexFlags")
     notes = body.get("notes")
     rule["notes"] = None if notes is None else check_string("notes", notes, 0, NOTES_MAX)

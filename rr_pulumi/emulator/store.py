@@ -4,6 +4,7 @@ One connection per process, guarded by a lock (the ASGI server runs handlers on 
 is uncontended; it keeps the store safe for threaded callers too). WAL mode: readers never block the writer, and a
 committed transaction is in the WAL file before COMMIT returns, so it survives a SIGKILL of the process.
 Write transactions use BEGIN IMMEDIATE so read-modify-write sequences are serialised across processes as well.
+Credential secrets are encrypted at rest (encryption.py): the `secret` column only ever holds ciphertext.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
+
+from .encryption import SecretBox
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -48,15 +51,15 @@ CREATE INDEX IF NOT EXISTS items_by_parent ON items(parent_id, kind, seq);
 
 
 class Item:
-    """One stored document: a client, credential, target, proxy or rule."""
+    """One stored document: a client, credential, target, proxy or rule; `secret` is decrypted."""
 
     __slots__ = ("id", "kind", "client_id", "parent_id", "hidden", "doc", "secret")
 
-    def __init__(self, row: tuple):
+    def __init__(self, row: tuple, box: SecretBox):
         self.id, self.kind, self.client_id, self.parent_id, hidden, doc, secret = row
         self.hidden = bool(hidden)
         self.doc: dict[str, Any] = json.loads(doc)
-        self.secret: Any = json.loads(secret) if secret is not None else None
+        self.secret: Any = box.open(secret, self.id) if secret is not None else None
 
 
 _ITEM_COLUMNS = "id, kind, client_id, parent_id, hidden, doc, secret"
@@ -76,6 +79,19 @@ class Store:
         self._conn.execute("PRAGMA foreign_keys = OFF")
         with self._lock:
             self._conn.executescript(SCHEMA)
+        self.box = SecretBox.beside(path, has_secrets=self._has_secrets())
+        self._encrypt_plaintext_secrets()
+
+    def _has_secrets(self) -> bool:
+        return self._one("SELECT 1 FROM items WHERE secret IS NOT NULL LIMIT 1") is not None
+
+    def _encrypt_plaintext_secrets(self) -> None:
+        """Databases written before encryption at rest hold plaintext JSON secrets: encrypt them in place."""
+        with self.write():
+            for item_id, secret in self._all("SELECT id, secret FROM items WHERE secret IS NOT NULL"):
+                if not SecretBox.is_sealed(secret):
+                    self._exec("UPDATE items SET secret = ? WHERE id = ?",
+                               (self.box.seal(json.loads(secret), item_id), item_id))
 
     def close(self) -> None:
         with self._lock:
@@ -176,7 +192,7 @@ class Store:
 
     def get(self, kind: str, item_id: str) -> Item | None:
         row = self._one(f"SELECT {_ITEM_COLUMNS} FROM items WHERE id = ? AND kind = ?", (item_id, kind))
-        return Item(row) if row else None
+        return Item(row, self.box) if row else None
 
     def get_doc(self, kind: str, item_id: str) -> tuple[str, str | None, str] | None:
         """(client_id, parent_id, raw JSON doc) without decoding: the fast path for get-one."""
@@ -211,7 +227,7 @@ class Store:
         rows = self._all(
             f"SELECT {_ITEM_COLUMNS} FROM items WHERE kind = ? AND client_id = ? ORDER BY seq", (kind, client_id)
         )
-        return [Item(r) for r in rows]
+        return [Item(r, self.box) for r in rows]
 
     def access(self, client_id: str, user_id: str) -> tuple[int, str | None] | None:
         """(client hidden flag, the user's roles JSON or None); None when the client does not exist."""
@@ -224,14 +240,14 @@ class Store:
         self._exec(
             "INSERT INTO items (id, kind, client_id, parent_id, hidden, doc, secret) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (item_id, kind, client_id, parent_id, int(hidden), json.dumps(doc),
-             json.dumps(secret) if secret is not None else None),
+             self.box.seal(secret, item_id) if secret is not None else None),
         )
 
     def update(self, item_id: str, doc: dict, secret: Any = None, hidden: bool | None = None) -> None:
         sets, args = ["doc = ?"], [json.dumps(doc)]
         if secret is not None:
             sets.append("secret = ?")
-            args.append(json.dumps(secret))
+            args.append(self.box.seal(secret, item_id))
         if hidden is not None:
             sets.append("hidden = ?")
             args.append(int(hidden))

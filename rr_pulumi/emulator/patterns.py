@@ -1,0 +1,137 @@
+"""Compiling rule patterns without stalling the server: size limits, a time budget, and a separate process.
+
+Some short patterns take Python's `re` a long time to compile (a wide character class under `i` takes about a
+second per 1000 characters), and compiling holds the interpreter. So the emulator never compiles a client's pattern
+in its own process: a worker process (`python -m rr_pulumi.emulator.patterns`) compiles them, one JSON line per
+pattern, and the request waits for it in a thread. A rule whose patterns together take longer than the budget is
+refused (400) and the worker is killed; the next rule gets a fresh worker.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+from typing import Any, Iterable, Optional
+
+COMPILE_BUDGET_SECONDS = 2.0
+# Every pattern of one rule together: 4 check lists x 50 checks x 2 patterns could be 400 KB otherwise.
+RULE_PATTERNS_MAX_CHARS = 16 * 1024
+
+Pattern = tuple[str, int]  # (pattern, re flags)
+
+
+def compile_error(pattern: str, flags: int) -> Optional[str]:
+    """Why the pattern is refused (Python's re cannot compile it), or None."""
+    try:
+        re.compile(pattern, flags)
+    except (re.error, RecursionError, OverflowError, ValueError) as exc:
+        return f"must be a valid regular expression ({exc or type(exc).__name__})"
+    return None
+
+
+class Worker:
+    """One compile process, spoken to over pipes; used by one request at a time."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rr_pulumi.emulator.patterns"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, text=True, bufsize=1,
+        )
+        self.lines: list[str] = []
+        self._ready = threading.Condition()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.proc.stdout:
+            with self._ready:
+                self.lines.append(line)
+                self._ready.notify_all()
+        with self._ready:
+            self.lines.append("")  # end of output: the worker is gone
+            self._ready.notify_all()
+
+    def compile(self, patterns: list[Pattern], deadline: float) -> Optional[list[Optional[str]]]:
+        """The error (or None) of each pattern, or None when the budget ran out (the worker is then killed)."""
+        self.proc.stdin.write("".join(json.dumps(p) + "\n" for p in patterns))
+        self.proc.stdin.flush()
+        results: list[Optional[str]] = []
+        with self._ready:
+            while len(results) < len(patterns):
+                if not self.lines:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not self._ready.wait(left):
+                        self.kill()
+                        return None
+                    continue
+                line = self.lines.pop(0)
+                if not line:
+                    return None
+                results.append(json.loads(line))
+        return results
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+class PatternCompiler:
+    """Compiles a request's patterns in worker processes, within COMPILE_BUDGET_SECONDS per request."""
+
+    def __init__(self, budget: float = COMPILE_BUDGET_SECONDS, keep_idle: int = 2) -> None:
+        self.budget = budget
+        self.keep_idle = keep_idle
+        self._idle: list[Worker] = []
+        self._lock = threading.Lock()
+
+    def check(self, patterns: Iterable[Pattern]) -> dict[Pattern, Optional[str]]:
+        """Pattern -> why it does not compile (None when it does). Blocking: call it from a thread."""
+        unique = list(dict.fromkeys(patterns))
+        if not unique:
+            return {}
+        worker = self._take()
+        results = worker.compile(unique, time.monotonic() + self.budget)
+        if results is None:
+            over = f"the rule's patterns take more than {self.budget:g} s to compile; use simpler patterns"
+            return {p: over for p in unique}
+        self._give_back(worker)
+        return dict(zip(unique, results))
+
+    def _take(self) -> Worker:
+        with self._lock:
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.alive():
+                    return worker
+        return Worker()
+
+    def _give_back(self, worker: Worker) -> None:
+        with self._lock:
+            if len(self._idle) < self.keep_idle and worker.alive():
+                self._idle.append(worker)
+                return
+        worker.kill()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.kill()
+
+
+def serve(lines: Iterable[str], out: Any) -> None:
+    """The worker's loop: one `[pattern, flags]` JSON line in, one JSON error-or-null line out."""
+    for line in lines:
+        pattern, flags = json.loads(line)
+        out.write(json.dumps(compile_error(pattern, flags)) + "\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    serve(sys.stdin, sys.stdout)
