@@ -31,7 +31,7 @@ class SecretBox:
         self._aead = AESGCM(key)
 
     @classmethod
-    def beside(cls, db_path: str, has_secrets: bool) -> "SecretBox":
+    def beside(cls, db_path: str, has_sealed_secrets: bool) -> "SecretBox":
         """The box for a database: its key file, created (0600) when the database holds no sealed secret yet."""
         if db_path == ":memory:":
             return cls(AESGCM.generate_key(bit_length=256))
@@ -40,7 +40,7 @@ class SecretBox:
             with open(key_path, "rb") as f:
                 return cls(f.read())
         except FileNotFoundError:
-            if has_secrets:
+            if has_sealed_secrets:
                 raise SecretKeyError(f"{key_path} is missing: the credential secrets in {db_path} cannot be "
                                      f"read without it (restore the key file, or start with a new database)")
         return cls(create_key_file(key_path))

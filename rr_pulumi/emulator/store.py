@@ -14,6 +14,7 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from .encryption import PREFIX as SEALED_PREFIX
 from .encryption import SecretBox
 
 SCHEMA = """
@@ -79,11 +80,12 @@ class Store:
         self._conn.execute("PRAGMA foreign_keys = OFF")
         with self._lock:
             self._conn.executescript(SCHEMA)
-        self.box = SecretBox.beside(path, has_secrets=self._has_secrets())
+        self.box = SecretBox.beside(path, has_sealed_secrets=self._has_sealed_secrets())
         self._encrypt_plaintext_secrets()
 
-    def _has_secrets(self) -> bool:
-        return self._one("SELECT 1 FROM items WHERE secret IS NOT NULL LIMIT 1") is not None
+    def _has_sealed_secrets(self) -> bool:
+        return self._one("SELECT 1 FROM items WHERE substr(secret, 1, ?) = ? LIMIT 1",
+                         (len(SEALED_PREFIX), SEALED_PREFIX)) is not None
 
     def _encrypt_plaintext_secrets(self) -> None:
         """Databases written before encryption at rest hold plaintext JSON secrets: encrypt them in place."""
