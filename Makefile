@@ -4,13 +4,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test engine bench emulator clean
+.PHONY: demo test unit engine bench emulator clean
 
 demo: $(STAMP) engine  ## the main job: emulator + `pulumi up` of the root stack, then its outputs
 	$(PY) scripts/demo.py
 
 test: $(STAMP) engine  ## the whole suite: unit, emulator contract over HTTP, end-to-end through the real CLI
 	$(PY) -m pytest -n 2 -q tests
+
+unit: $(STAMP)  ## the pure tests: no Go, no Pulumi engine, no servers
+	$(PY) -m pytest -q tests/unit tests/fuzz/test_check_diff_properties.py
 
 bench: $(STAMP) engine
 	$(PY) benchmarks/run_all.py

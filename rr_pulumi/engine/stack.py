@@ -7,12 +7,15 @@ and printed text are exactly what a user sees), a local file backend and a passp
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from rr_pulumi.engine import DEMO_PASSPHRASE, engine_env
+from rr_pulumi.errors import RequestRocketError
 
 
 @dataclass
@@ -27,7 +30,7 @@ class CommandResult:
         return self.stdout + self.stderr
 
 
-class PulumiCommandError(RuntimeError):
+class PulumiCommandError(RequestRocketError, RuntimeError):
     def __init__(self, result: CommandResult):
         self.result = result
         super().__init__(f"`{' '.join(result.args)}` exited {result.code}:\n{result.output[-6000:]}")
@@ -49,26 +52,30 @@ class LocalStack:
         """Run one pulumi command; with echo, its output is also shown live (stderr merged into stdout)."""
         command = ["pulumi", *args, "--non-interactive", "--color", "never"]
         env = {**self.env, **(extra_env or {})}
-        if echo:
-            result = self._run_echoing(command, env, timeout)
-        else:
-            proc = subprocess.run(command, cwd=self.project_dir, env=env, capture_output=True, text=True,
-                                  timeout=timeout)
-            result = CommandResult(command, proc.returncode, proc.stdout, proc.stderr)
+        with subprocess.Popen(command, cwd=self.project_dir, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT if echo else subprocess.PIPE, text=True,
+                              start_new_session=True) as proc:   # its own group: pulumi and every plugin it starts
+            try:
+                result = self._echo(proc, command, timeout) if echo else self._capture(proc, command, timeout)
+            finally:
+                kill_group(proc)   # also after a timeout or Ctrl-C: no language host or provider outlives the run
         if check and result.code != 0:
             raise PulumiCommandError(result)
         return result
 
-    def _run_echoing(self, command: list[str], env: dict, timeout: float) -> CommandResult:
+    @staticmethod
+    def _capture(proc: subprocess.Popen, command: list[str], timeout: float) -> CommandResult:
+        stdout, stderr = proc.communicate(timeout=timeout)
+        return CommandResult(command, proc.returncode, stdout, stderr)
+
+    @staticmethod
+    def _echo(proc: subprocess.Popen, command: list[str], timeout: float) -> CommandResult:
         lines = []
-        with subprocess.Popen(command, cwd=self.project_dir, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True) as proc:
-            for line in proc.stdout:
-                lines.append(line)
-                sys.stdout.write(line)
-                sys.stdout.flush()
-            code = proc.wait(timeout=timeout)
-        return CommandResult(command, code, "".join(lines), "")
+        for line in proc.stdout:
+            lines.append(line)
+            sys.stdout.write(line)
+            sys.stdout.flush()
+        return CommandResult(command, proc.wait(timeout=timeout), "".join(lines), "")
 
     def init(self) -> "LocalStack":
         self.run("stack", "select", "--create", self.stack)
@@ -101,3 +108,12 @@ class LocalStack:
         """The stack's resources from its checkpoint, optionally only those whose type starts with a prefix."""
         deployment = self.export().get("deployment", {})
         return [r for r in deployment.get("resources") or [] if r.get("type", "").startswith(type_prefix)]
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the process group a command was started in (its leader may be gone already), then reap the leader."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 
 import requests
 
@@ -24,7 +23,7 @@ class Ledger:
     """What the server acknowledged, per target id: its last acknowledged name, deleted, and its acknowledged rules."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()   # also signals each acknowledgement to the test waiting for load
         self.names: dict[str, str] = {}
         self.client_of: dict[str, str] = {}
         self.uncertain_names: set[str] = set()  # a rename whose answer was lost: either name is fine
@@ -32,6 +31,11 @@ class Ledger:
         self.uncertain_deletes: set[str] = set()
         self.rules: dict[str, set[str]] = {}
         self.acked = 0
+
+    def ack(self) -> None:
+        """Count one acknowledged write; call with the lock held."""
+        self.acked += 1
+        self.lock.notify_all()
 
 
 def writer(emu: EmulatorProcess, token: str, cid: str, n: int, ledger: Ledger, stop: threading.Event) -> None:
@@ -49,8 +53,9 @@ def writer(emu: EmulatorProcess, token: str, cid: str, n: int, ledger: Ledger, s
                     sid = r.json()["targets"][0]["sKey"]
                     mine.append(sid)
                     with ledger.lock:
-                        ledger.names[sid], ledger.acked = f"w{n}-{i}", ledger.acked + 1
+                        ledger.names[sid] = f"w{n}-{i}"
                         ledger.client_of[sid] = cid
+                        ledger.ack()
             elif op < 0.65:
                 sid = rng.choice(mine)
                 name = f"renamed-{n}-{i}"
@@ -59,15 +64,16 @@ def writer(emu: EmulatorProcess, token: str, cid: str, n: int, ledger: Ledger, s
                 r = api.put(f"/clients/{cid}/targets/{sid}", {"targetName": name})
                 if r.status_code == 200:
                     with ledger.lock:
-                        ledger.names[sid], ledger.acked = name, ledger.acked + 1
+                        ledger.names[sid] = name
                         ledger.uncertain_names.discard(sid)
+                        ledger.ack()
             elif op < 0.85:
                 sid = rng.choice(mine)
                 r = api.post(f"/clients/{cid}/targets/{sid}/rules", {**RULE, "priority": i % 1000})
                 if r.status_code == 201:
                     with ledger.lock:
                         ledger.rules.setdefault(sid, set()).add(r.json()["rules"][0]["sKey"])
-                        ledger.acked += 1
+                        ledger.ack()
             else:
                 sid = mine.pop(rng.randrange(len(mine)))
                 with ledger.lock:
@@ -77,7 +83,7 @@ def writer(emu: EmulatorProcess, token: str, cid: str, n: int, ledger: Ledger, s
                     with ledger.lock:
                         ledger.deleted.add(sid)
                         ledger.uncertain_deletes.discard(sid)
-                        ledger.acked += 1
+                        ledger.ack()
         except requests.RequestException:
             return  # the server died under us: this write's answer is lost, so it is uncertain
 
@@ -124,7 +130,8 @@ def test_repeated_sigkill_under_mixed_load_loses_no_acknowledged_write(tmp_path)
             before = ledger.acked
             for t in threads:
                 t.start()
-            time.sleep(1.0 + 0.3 * cycle)
+            with ledger.lock:   # kill mid-load, after a different amount of acknowledged writes each cycle
+                assert ledger.lock.wait_for(lambda: ledger.acked - before >= 40 + 20 * cycle, timeout=120)
             emu.kill()  # SIGKILL mid-load
             stop.set()
             for t in threads:

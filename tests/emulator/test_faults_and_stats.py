@@ -101,15 +101,15 @@ def test_latency_and_jitter(emu, user):
     emu.set_faults({"latency": 150, "jitter": 50})
     start = time.perf_counter()
     assert user.get("/clients").status_code == 200
-    assert 0.15 <= time.perf_counter() - start < 2.0
+    assert time.perf_counter() - start >= 0.15   # a sleep never ends early; no upper bound on a shared machine
 
 
 def test_faults_never_touch_the_admin_api(emu):
-    emu.set_faults("err500=1,drop_before=1,latency=500")
-    start = time.perf_counter()
-    assert requests.get(emu.url + "/_emulator/health", timeout=5).status_code == 200
+    # A minute of latency: were the admin API subject to faults, these calls would time out instead of answering.
+    emu.set_faults("err500=1,drop_before=1,latency=60000")
+    assert requests.get(emu.url + "/_emulator/health", timeout=30).status_code == 200
     assert emu.stats()["total"] >= 0
-    assert time.perf_counter() - start < 0.5
+    emu.set_faults(None)
 
 
 def test_fault_admin_api(emu):
