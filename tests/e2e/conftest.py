@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from e2e_helpers import every_item
 from rr_pulumi.engine import ensure_engine
 from rr_pulumi.engine.stack import LocalStack
 
@@ -66,6 +67,12 @@ def api(emulator):
     session.base = emulator.url + "/api"  # type: ignore[attr-defined]
     yield session
     session.close()
+
+
+@pytest.fixture
+def list_all():
+    """every_item(api, "/clients", "clients"): a collection of the shared e2e user, all pages."""
+    return every_item
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ def readme_program() -> str:
     return blocks[0]
 
 
-def test_readme_example_converges(rr_stack, api):
+def test_readme_example_converges(rr_stack, api, list_all):
     stack = rr_stack(readme_program())
     stack.set_config("callerKey", "readme-caller-key", secret=True)
     stack.set_config("upstreamToken", "readme-upstream-token", secret=True)
@@ -25,5 +25,4 @@ def test_readme_example_converges(rr_stack, api):
     assert stack.preview("--expect-no-changes", check=False).code == 0
 
     stack.destroy()
-    clients = api.get(api.base + "/clients").json()["clients"]
-    assert "Example Org" not in [c["clientName"] for c in clients]
+    assert "Example Org" not in [c["clientName"] for c in list_all(api, "/clients", "clients")]

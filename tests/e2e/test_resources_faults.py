@@ -3,6 +3,8 @@ run. Retries and POST adoption must leave exactly one object per resource, and a
 
 from __future__ import annotations
 
+import uuid
+
 PROGRAM = """
 import pulumi
 from rr_pulumi import ApiKeySecret, BearerSecret, Client, Credential, Proxy, Rule, Target
@@ -24,8 +26,9 @@ pulumi.export("proxy_id", proxy.id)
 FAULTS = "err500=0.08,err503=0.05,rate429=0.05,drop_before=0.03,drop_after=0.06"
 
 
-def test_retries_and_adoption_leave_no_duplicates(rr_stack, emulator, api):
-    stack = rr_stack(PROGRAM)
+def test_retries_and_adoption_leave_no_duplicates(rr_stack, emulator, api, list_all):
+    org_name = f"faulty-org-{uuid.uuid4().hex[:8]}"   # the e2e user is shared: count only this test's client
+    stack = rr_stack(PROGRAM.replace('"faulty-org"', f'"{org_name}"'))
     injected_before = sum(emulator.stats()["injected"].values())
     emulator.set_faults(FAULTS, seed=11)
     try:
@@ -35,8 +38,7 @@ def test_retries_and_adoption_leave_no_duplicates(rr_stack, emulator, api):
         outs = stack.outputs()
         base = api.base + f"/clients/{outs['client_id']}"
         emulator.set_faults("")
-        clients = [c for c in api.get(api.base + "/clients", params={"limit": 100}).json()["clients"]
-                   if c["clientName"] == "faulty-org"]
+        clients = [c for c in list_all(api, "/clients", "clients") if c["clientName"] == org_name]
         assert len(clients) == 1
         assert len(api.get(base + "/credentials").json()["credentials"]) == 2
         assert len(api.get(base + "/targets").json()["targets"]) == 1

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from e2e_helpers import every_item
+
 PROGRAM = """
 import pulumi
 from rr_pulumi import ApiKeySecret, BearerSecret, Client, Credential, Proxy, Rule, Target
@@ -41,11 +43,7 @@ pulumi.export("rule_id", no_deletes.id)
 
 
 def items(api, path: str, plural: str) -> list[dict]:
-    response = api.get(api.base + path, params={"limit": 100})
-    if response.status_code == 404:
-        return []
-    response.raise_for_status()
-    return response.json()[plural]
+    return every_item(api, path, plural)
 
 
 def live(api, outs: dict, kind: str) -> dict | None:
