@@ -28,6 +28,7 @@ from pathlib import Path
 
 import requests
 
+from rr_pulumi import kinds
 from rr_pulumi.emulator.process import EmulatorProcess
 from rr_pulumi.engine import ensure_engine
 from rr_pulumi.engine.stack import LocalStack
@@ -119,8 +120,7 @@ class Account:
         for client in self.list("/api/clients"):
             cid = client["clientId"]
             found.append(("account", "client:" + client["clientName"], cid))
-            for plural, name in (("credentials", "credentialName"), ("targets", "targetName"),
-                                 ("proxies", "proxyName")):
+            for plural, name in ((k.plural, k.name_wire) for k in kinds.CLIENT_CHILDREN):
                 for item in self.list(f"/api/clients/{cid}/{plural}"):
                     found.append((cid, f"{plural}:{item[name]}", item["sKey"]))
                     for rule in self.list(f"/api/clients/{cid}/{plural}/{item['sKey']}/rules"):

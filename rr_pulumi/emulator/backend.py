@@ -335,9 +335,8 @@ class Backend:
             self.check_access(user, client_id)
             self._owned(res, client_id, item_id)
             if res is not schema.PROXIES:
-                users = [p.id for p in s.find("proxy", client_id)
-                         if item_id in (p.doc["proxyProxyCredentialId"], p.doc["proxyTargetId"],
-                                        p.doc["proxyTargetCredentialId"])]
+                users = [p.id for p in s.find(schema.PROXIES.singular, client_id)
+                         if item_id in (p.doc[name] for name in schema.PROXY_REFERENCES)]
                 if users:
                     raise ApiError(409, "RESOURCE_IN_USE",
                                    f"{res.singular} is referenced by proxy {schema.one_of(users)}")

@@ -2,6 +2,9 @@
 import pytest
 
 from emulator_helpers import ISO_MS, assert_error, is_uuid4
+from rr_pulumi import kinds
+
+PARENT_PLURALS = [k.plural for k in kinds.RULE_PARENTS]
 
 FULL = {
     "effect": "deny", "priority": 900, "methods": ["DELETE", "PUT"], "pathPattern": "^/api/users/",
@@ -14,7 +17,7 @@ FULL = {
 }
 
 
-@pytest.fixture(params=["credentials", "targets", "proxies"])
+@pytest.fixture(params=PARENT_PLURALS)
 def parent(request, user, cid):
     if request.param == "credentials":
         pid = user.new_credential(cid)["sKey"]
@@ -31,7 +34,7 @@ def test_create_list_delete(user, cid, parent):
     assert r.status_code == 201, r.text
     (rule,) = r.json()["rules"]
     assert is_uuid4(rule["sKey"]) and rule["pKey"] == cid == rule["clientId"] and rule["parentId"] == pid
-    assert rule["ruleParentType"] == {"credentials": "credential", "targets": "target", "proxies": "proxy"}[kind]
+    assert rule["ruleParentType"] == kinds.by_plural(kind).word
     assert {k: rule[k] for k in FULL} == FULL
     assert ISO_MS.match(rule["ruleCreatedAt"])
     minimal = user.post(f"{path}/rules", {"effect": "allow", "priority": 0}).json()["rules"][0]
@@ -89,6 +92,6 @@ def test_regex_flags_apply_when_compiling(user, cid):
 
 def test_unknown_parent_is_404(user, cid):
     missing = "0b5e4f3c-1d2a-4c6b-9e8f-7a6b5c4d3e2f"
-    for kind in ("credentials", "targets", "proxies"):
+    for kind in PARENT_PLURALS:
         assert_error(user.get(f"/clients/{cid}/{kind}/{missing}/rules"), 404)
         assert_error(user.post(f"/clients/{cid}/{kind}/{missing}/rules", {"effect": "allow", "priority": 1}), 404)
