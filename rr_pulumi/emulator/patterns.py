@@ -17,6 +17,8 @@ import time
 from typing import Any, Iterable, Optional
 
 COMPILE_BUDGET_SECONDS = 2.0
+STARTUP_SECONDS = 30.0   # a new worker's interpreter start does not count against a rule's budget
+READY = "ready"
 # Every pattern of one rule together: 4 check lists x 50 checks x 2 patterns could be 400 KB otherwise.
 RULE_PATTERNS_MAX_CHARS = 16 * 1024
 
@@ -42,6 +44,7 @@ class Worker:
         )
         self.lines: list[str] = []
         self._ready = threading.Condition()
+        self.started = False
         threading.Thread(target=self._pump, daemon=True).start()
 
     def _pump(self) -> None:
@@ -53,21 +56,30 @@ class Worker:
             self.lines.append("")  # end of output: the worker is gone
             self._ready.notify_all()
 
-    def compile(self, patterns: list[Pattern], deadline: float) -> Optional[list[Optional[str]]]:
-        """The error (or None) of each pattern, or None when the budget ran out (the worker is then killed)."""
+    def _next_line(self, deadline: float) -> Optional[str]:
+        """The worker's next line; None when the deadline passed or the worker is gone. Call with _ready held."""
+        while not self.lines:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._ready.wait(left):
+                return None
+        return self.lines.pop(0) or None
+
+    def compile(self, patterns: list[Pattern], budget: float) -> Optional[list[Optional[str]]]:
+        """The refusal (or None) of each pattern, or None when the budget ran out (the worker is then killed)."""
+        with self._ready:
+            if not self.started:
+                self.started = self._next_line(time.monotonic() + STARTUP_SECONDS) == READY + "\n"
+        if not self.started:
+            self.kill()
+            return None
         self.proc.stdin.write("".join(json.dumps(p) + "\n" for p in patterns))
         self.proc.stdin.flush()
-        results: list[Optional[str]] = []
+        deadline, results = time.monotonic() + budget, []
         with self._ready:
             while len(results) < len(patterns):
-                if not self.lines:
-                    left = deadline - time.monotonic()
-                    if left <= 0 or not self._ready.wait(left):
-                        self.kill()
-                        return None
-                    continue
-                line = self.lines.pop(0)
-                if not line:
+                line = self._next_line(deadline)
+                if line is None:
+                    self.kill()
                     return None
                 results.append(json.loads(line))
         return results
@@ -96,7 +108,7 @@ class PatternCompiler:
         if not unique:
             return {}
         worker = self._take()
-        results = worker.compile(unique, time.monotonic() + self.budget)
+        results = worker.compile(unique, self.budget)
         if results is None:
             over = f"the rule's patterns take more than {self.budget:g} s to compile; use simpler patterns"
             return {p: over for p in unique}
@@ -126,7 +138,9 @@ class PatternCompiler:
 
 
 def serve(lines: Iterable[str], out: Any) -> None:
-    """The worker's loop: one `[pattern, flags]` JSON line in, one JSON error-or-null line out."""
+    """The worker's loop: a ready line, then one `[pattern, flags]` JSON line in, one JSON error-or-null line out."""
+    out.write(READY + "\n")
+    out.flush()
     for line in lines:
         pattern, flags = json.loads(line)
         out.write(json.dumps(compile_error(pattern, flags)) + "\n")
