@@ -10,6 +10,7 @@ import asyncio
 import json
 import re
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -206,6 +207,7 @@ class EmulatorApp:
         self.stats = Stats()
         self.routes = build_routes(backend)
         self.compiler = PatternCompiler()
+        threading.Thread(target=self.compiler.warm_up, daemon=True).start()
         self.log_requests = log_requests
         self.log = log
         self.mounts: list[tuple[str, Any]] = []

@@ -9,6 +9,7 @@ refused (400) and the worker is killed; the next rule gets a fresh worker.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -102,6 +103,10 @@ class PatternCompiler:
         self._idle: list[Worker] = []
         self._lock = threading.Lock()
 
+    def warm_up(self) -> None:
+        """Start an idle worker now, so no request waits for an interpreter to start (call it from a thread)."""
+        self._give_back(Worker())
+
     def check(self, patterns: Iterable[Pattern]) -> dict[Pattern, Optional[str]]:
         """Pattern -> why it does not compile (None when it does). Blocking: call it from a thread."""
         unique = list(dict.fromkeys(patterns))
@@ -110,6 +115,7 @@ class PatternCompiler:
         worker = self._take()
         results = worker.compile(unique, self.budget)
         if results is None:
+            self.warm_up()   # the over-budget worker was killed: have its successor ready for the next rule
             over = f"the rule's patterns take more than {self.budget:g} s to compile; use simpler patterns"
             return {p: over for p in unique}
         self._give_back(worker)
@@ -137,8 +143,15 @@ class PatternCompiler:
             worker.kill()
 
 
+def yield_cpu() -> None:
+    """A lower CPU priority: the server's other requests come first while a rule's patterns compile."""
+    if hasattr(os, "nice"):
+        os.nice(10)
+
+
 def serve(lines: Iterable[str], out: Any) -> None:
     """The worker's loop: a ready line, then one `[pattern, flags]` JSON line in, one JSON error-or-null line out."""
+    yield_cpu()
     out.write(READY + "\n")
     out.flush()
     for line in lines:

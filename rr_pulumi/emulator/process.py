@@ -32,6 +32,15 @@ def _stop_all() -> None:
         emulator.kill()
 
 
+def _kill_group(pgid: int) -> None:
+    """SIGKILL whatever is left of a server's process group (its workers), once the server itself has ended."""
+    if hasattr(os, "killpg"):
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 class EmulatorError(RequestRocketError, RuntimeError):
     """The emulator process did not start, or stopped answering."""
 
@@ -82,8 +91,9 @@ class EmulatorProcess:
             return self
         log = open(self.log_path, "ab")
         try:
+            # Its own process group: stopping it also ends the pattern-compile workers it starts.
             self.proc = subprocess.Popen(self.command(self.port), stdout=subprocess.PIPE, stderr=log,
-                                         stdin=subprocess.DEVNULL, text=True)
+                                         stdin=subprocess.DEVNULL, text=True, start_new_session=True)
         finally:
             log.close()
         _live.add(self)
@@ -158,6 +168,7 @@ class EmulatorProcess:
             except ProcessLookupError:
                 pass
         proc.wait()
+        _kill_group(proc.pid)
         if proc.stdout:
             proc.stdout.close()
         _live.discard(self)
