@@ -32,6 +32,16 @@ def _stop_all() -> None:
         emulator.kill()
 
 
+# Its own process group (not session: a new session would also be a new CPU-scheduling autogroup on Linux), so
+# stopping the server also ends the pattern-compile workers it starts.
+if os.name != "posix":
+    OWN_PROCESS_GROUP: dict = {}
+elif sys.version_info >= (3, 11):
+    OWN_PROCESS_GROUP = {"process_group": 0}
+else:
+    OWN_PROCESS_GROUP = {"preexec_fn": os.setpgrp}
+
+
 def _kill_group(pgid: int) -> None:
     """SIGKILL whatever is left of a server's process group (its workers), once the server itself has ended."""
     if hasattr(os, "killpg"):
@@ -91,9 +101,8 @@ class EmulatorProcess:
             return self
         log = open(self.log_path, "ab")
         try:
-            # Its own process group: stopping it also ends the pattern-compile workers it starts.
             self.proc = subprocess.Popen(self.command(self.port), stdout=subprocess.PIPE, stderr=log,
-                                         stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+                                         stdin=subprocess.DEVNULL, text=True, **OWN_PROCESS_GROUP)
         finally:
             log.close()
         _live.add(self)

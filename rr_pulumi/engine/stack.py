@@ -17,6 +17,9 @@ from pathlib import Path
 from rr_pulumi.engine import DEMO_PASSPHRASE, engine_env
 from rr_pulumi.errors import RequestRocketError
 
+# pulumi and every plugin it starts in a process group of their own, to be ended together.
+OWN_PROCESS_GROUP = {"process_group": 0} if sys.version_info >= (3, 11) else {"start_new_session": True}
+
 
 @dataclass
 class CommandResult:
@@ -54,7 +57,7 @@ class LocalStack:
         env = {**self.env, **(extra_env or {})}
         with subprocess.Popen(command, cwd=self.project_dir, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT if echo else subprocess.PIPE, text=True,
-                              start_new_session=True) as proc:   # its own group: pulumi and every plugin it starts
+                              **OWN_PROCESS_GROUP) as proc:   # its own group: pulumi and every plugin it starts
             try:
                 result = self._echo(proc, command, timeout) if echo else self._capture(proc, command, timeout)
             finally:
