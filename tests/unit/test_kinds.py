@@ -1,9 +1,12 @@
 """The registry of kinds agrees with the schemas and the public classes it describes."""
 
+from typing import get_args
+
 import pytest
 
 from rr_pulumi import kinds
 from rr_pulumi.schema import PARENTS, fields
+from rr_pulumi.schema.credential import CredentialType
 
 
 @pytest.mark.parametrize("kind", kinds.KINDS, ids=lambda k: k.name)
@@ -27,3 +30,20 @@ def test_lookups():
     assert kinds.by_rule_parent_argument("target_id") is kinds.TARGET
     assert [k.name for k in kinds.CLIENT_CHILDREN] == ["Credential", "Target", "Proxy"]
     assert kinds.by_name("Nope") is None
+
+
+def test_region_fields_are_schema_fields_of_the_kinds_that_live_in_a_region():
+    assert {k.name: k.region_field for k in kinds.KINDS if k.region_field} == {
+        "Credential": "credential_region", "Target": "target_region", "Proxy": "proxy_region"}
+    for kind in kinds.KINDS:
+        if kind.region_field:
+            assert fields(kind.schema)[kind.region_field].immutable
+
+
+def test_proxy_references_name_schema_fields_and_existing_kinds():
+    proxy_fields = fields(kinds.PROXY.schema)
+    for ref in kinds.PROXY.references:
+        assert proxy_fields[ref.argument].required and kinds.by_name(ref.kind) is not None
+        if ref.credential_type:
+            assert ref.kind == "Credential" and ref.credential_type in get_args(CredentialType)
+    assert [k.references for k in kinds.KINDS if k is not kinds.PROXY] == [()] * 4
