@@ -12,6 +12,9 @@
   GET/PUT/DELETE are retried on 5xx and connection failures, within `max_attempts` and `max_total_seconds`. POST is never blindly resent: after an ambiguous failure (5xx, reset, read timeout) the
   collection is listed again and the newest object matching the natural key (`matches`) is adopted; only when none
   exists is the POST sent again.
+* Token renewal: a client may be given `renew_token`, asked once per rejected token (401) for the current one;
+  when it answers with another token, the request is sent again with it (a token rotated in the stack config
+  while the engine still hands the provider the one recorded in the state, see `provider.connection`).
 * Read cache (for `pulumi refresh`): `find()` lists a collection once and serves every read of it from that list for
   `cache_ttl` seconds. Any write through this client invalidates the collection it touched and everything below the
   object it touched (its rules), so a process never reads back stale data of its own making. The cache lives in the
@@ -30,7 +33,6 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
-from . import config as rr_config
 from . import kinds
 from .errors import (
     ApiError,
@@ -38,6 +40,7 @@ from .errors import (
     NotFound,
     RateLimited,
     ServerError,
+    Unauthorized,
     error_from_response,
     gave_up,
     redact,
@@ -131,9 +134,13 @@ class RequestRocketClient:
         cache_ttl: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         budget: Optional[RateBudget] = None,
+        renew_token: Optional[Callable[[], Optional[str]]] = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self._token = token
+        self._renew_token = renew_token
+        self._renew_lock = threading.Lock()
+        self._rejected: set[str] = set()  # tokens the API refused (never retried once renewed)
         self._session = session or self._new_session()
         self.timeout = timeout
         self.max_attempts = max_attempts
@@ -174,7 +181,8 @@ class RequestRocketClient:
         secrets: Iterable[str] = (),
     ) -> Any:
         """Send one logical request (with the retries its method allows) and return the parsed JSON body."""
-        secrets = [self._token, *secrets]
+        secrets = list(secrets)
+        renewed = False
         idempotent = method != "POST"
         started = time.monotonic()
         paced = 0.0  # seconds spent in the budget: pacing is not failing, so only 429 waits count (`limited_wait`)
@@ -183,8 +191,11 @@ class RequestRocketClient:
         while True:
             if self.budget is not None:
                 paced += self.budget.acquire()
+            token = self._token
+            if token not in secrets:
+                secrets.append(token)  # never echoed in an error text
             try:
-                response = self._send(method, path, params, body)
+                response = self._send(method, path, params, body, token)
             except requests.exceptions.RequestException as exc:
                 reason = redact(type(exc).__name__ + ": " + str(exc), secrets)
                 error: Exception = (ConnectionFailed if _not_sent(exc) else AmbiguousFailure)(method, path, reason)
@@ -201,6 +212,9 @@ class RequestRocketClient:
                     retry_after=self._retry_after(response),
                     secrets=secrets,
                 )
+                if isinstance(error, Unauthorized) and not renewed and self._renewed(token):
+                    renewed = True  # a rejected request changed nothing: send it once more with the current token
+                    continue
                 if isinstance(error, RateLimited):
                     limited += 1
                     wait = error.retry_after if error.retry_after is not None else self._backoff(min(limited, 5))
@@ -233,14 +247,32 @@ class RequestRocketClient:
             stderr_notice(f"requestrocket: rate limited by the API{reason}; waiting {seconds:.0f} s (Retry-After)")
         self._sleep(seconds)
 
-    def _send(self, method: str, path: str, params: Optional[dict[str, Any]], body: Any) -> requests.Response:
+    def _renewed(self, rejected: str) -> bool:
+        """After a 401 with `rejected`: whether another (current) token is now in use."""
+        if self._renew_token is None:
+            return False
+        with self._renew_lock:
+            if self._token != rejected:
+                return True  # another thread renewed it already
+            if rejected in self._rejected:
+                return False
+            self._rejected.add(rejected)
+            fresh = self._renew_token()
+            if not fresh or fresh == rejected:
+                return False
+            self._token = fresh
+            return True
+
+    def _send(
+        self, method: str, path: str, params: Optional[dict[str, Any]], body: Any, token: str
+    ) -> requests.Response:
         self.calls.append((method, path))
         return self._session.request(
             method,
             self.api_url + path,
             params=params,
             json=body,
-            headers={"Authorization": self._token},
+            headers={"Authorization": token},
             timeout=self.timeout,
         )
 
@@ -282,7 +314,7 @@ class RequestRocketClient:
         return list(found.values())
 
     def get(self, collection: str, id_: str) -> dict[str, Any]:
-        return self._one(self.request("GET", f"{collection}/{id_}"), collection)
+        return self._one(self.request("GET", f"{collection}/{id_}"), "GET", f"{collection}/{id_}")
 
     def create(
         self,
@@ -298,7 +330,7 @@ class RequestRocketClient:
         while True:
             attempt += 1
             try:
-                item = self._one(self.request("POST", collection, body=body, secrets=secrets), collection)
+                item = self._one(self.request("POST", collection, body=body, secrets=secrets), "POST", collection)
                 self.invalidate(collection)
                 return item
             except (ServerError, AmbiguousFailure) as exc:
@@ -318,7 +350,8 @@ class RequestRocketClient:
         self, collection: str, id_: str, body: dict[str, Any], *, secrets: Iterable[str] = ()
     ) -> dict[str, Any]:
         try:
-            return self._one(self.request("PUT", f"{collection}/{id_}", body=body, secrets=secrets), collection)
+            path = f"{collection}/{id_}"
+            return self._one(self.request("PUT", path, body=body, secrets=secrets), "PUT", path)
         finally:
             self.invalidate(collection)
 
@@ -332,10 +365,13 @@ class RequestRocketClient:
         finally:
             self.invalidate(collection, below=f"{collection}/{id_}/")
 
-    def _one(self, body: Any, collection: str) -> dict[str, Any]:
-        items = items_of(body, plural_of(collection))
+    @staticmethod
+    def _one(body: Any, method: str, path: str) -> dict[str, Any]:
+        """The one item of a get/create/update response (its envelope is named after the collection)."""
+        plural = plural_of(path if method == "POST" else path.rsplit("/", 1)[0])
+        items = items_of(body, plural)
         if not items:
-            raise ApiError("?", collection, 200, "UNEXPECTED_RESPONSE", "the response held no item")
+            raise ApiError(method, path, 200, "UNEXPECTED_RESPONSE", "the response held no item")
         return items[0]
 
     @staticmethod
@@ -392,31 +428,3 @@ def collection(client_id: str, plural: str) -> str:
 
 def rules_collection(client_id: str, parent_plural: str, parent_id: str) -> str:
     return f"{collection(client_id, parent_plural)}/{parent_id}/rules"
-
-
-_clients: dict[tuple[str, str], RequestRocketClient] = {}
-_clients_lock = threading.Lock()
-_verified: set[int] = set()
-
-
-def shared_client(settings: Optional[rr_config.Settings] = None) -> RequestRocketClient:
-    """The process-wide client for the configured API and token (created on first use)."""
-    settings = settings or rr_config.current()
-    token = settings.require_token()
-    key = (settings.api_url, token)
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            per_minute = settings.rate_limit_per_minute
-            budget = RateBudget(per_minute) if per_minute else None
-            client = _clients[key] = RequestRocketClient(settings.api_url, token, budget=budget)
-        return client
-
-
-def verified_client(settings: Optional[rr_config.Settings] = None) -> RequestRocketClient:
-    """The shared client, after one successful token check per process."""
-    client = shared_client(settings)
-    if id(client) not in _verified:
-        client.verify_token()
-        _verified.add(id(client))
-    return client
