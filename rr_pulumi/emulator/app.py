@@ -393,6 +393,14 @@ def build_admin_app(emulator: EmulatorApp, admin_token: str, data_plane_url: str
         user, token = backend.ensure_user(body["name"], body.get("plan"), body.get("token"))
         return ok({"userId": user.user_id, "name": user.name, "plan": user.plan, "token": token}, 201)
 
+    @app.post("/_emulator/tokens/revoke")
+    async def revoke_token(request: Request):
+        body = await body_of(request)
+        if not isinstance(body, dict) or not isinstance(body.get("token"), str):
+            raise ApiError(400, "VALIDATION_ERROR", "token: is required (string)")
+        backend.revoke_token(body["token"])
+        return ok({"message": "Success"})
+
     @app.post("/_emulator/clients/{client_id}/members")
     async def add_member(client_id: str, request: Request):
         body = await body_of(request)
