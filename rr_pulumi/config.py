@@ -61,7 +61,7 @@ def missing_token_text(profile: Optional[str] = None) -> str:
     return (
         f"No RequestRocket API token is configured for profile {profile!r}. Set it with "
         f"`pulumi config set --path --secret '{PROFILES_KEY}.{profile}.token' <token>`, or name an environment "
-        f"variable with `pulumi config set --path '{PROFILES_KEY}.{profile}.tokenEnv' VAR_NAME`."
+        f"variable with `pulumi config set --path --plaintext '{PROFILES_KEY}.{profile}.tokenEnv' VAR_NAME`."
     )
 
 
