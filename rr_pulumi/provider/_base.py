@@ -238,10 +238,15 @@ class SchemaProvider(ResourceProvider):
         return {**inputs, **self.connection_inputs(outs)}
 
     @contextmanager
-    def naming_arguments(self) -> Iterator[None]:
-        """API errors name the Python arguments (`target_region`), not the wire fields (`targetRegion`)."""
+    def api_errors(self, values: dict[str, Any]) -> Iterator[None]:
+        """API errors name the Python arguments (`target_region`), not the wire fields (`targetRegion`); a
+        rejected token says how to set the current one."""
         try:
             yield
+        except Unauthorized as exc:
+            token_key = _token_argument(profile_of(values))
+            exc.args = (f"{exc.args[0]}; set the current token with `pulumi config set --secret {token_key} <token>`",)
+            raise exc from None
         except ApiError as exc:
             raise name_arguments(exc, self.wire_names()) from None
 
@@ -291,7 +296,7 @@ class SchemaProvider(ResourceProvider):
         if adopting(markers):
             return self.adopt(values, markers)
         collection = self.collection(values)
-        with self.naming_arguments():
+        with self.api_errors(values):
             item = self.api(values).create(
                 collection,
                 self.body(values),
@@ -308,7 +313,7 @@ class SchemaProvider(ResourceProvider):
         secret only with `rotate_on_adopt`)."""
         collection = self.collection(values)
         plural = rr_client.plural_of(collection)
-        with self.naming_arguments():
+        with self.api_errors(values):
             items = self.api(values).list(collection, rr_client.listing_params(collection))
 
         def id_of(item: dict[str, Any]) -> Optional[str]:
@@ -335,7 +340,7 @@ class SchemaProvider(ResourceProvider):
         changes = [n for n in plan.changes if not specs[n].secret or markers.get(ROTATE_ON_ADOPT) is True]
         if changes and self.updatable:
             body = clear_removed(self.body(values, only=set(changes)), changes, values, specs)
-            with self.naming_arguments():
+            with self.api_errors(values):
                 item = self.api(values).update(collection, id_, body, secrets=self.secrets_of(values))
         return CreateResult(id_, self.outputs(id_, values, item))
 
@@ -349,13 +354,14 @@ class SchemaProvider(ResourceProvider):
         send = {n for n, s in specs.items() if not s.immutable and not s.secret and n in values}
         send |= {n for n in plan.changes if specs[n].secret}  # a changed secret rotates in place
         body = clear_removed(self.body(values, only=send), plan.changes, values, specs)
-        with self.naming_arguments():
+        with self.api_errors(values):
             item = self.api(values).update(self.collection(values), id_, body, secrets=self.secrets_of(values))
         return UpdateResult(self.outputs(id_, values, item))  # every output, not only the changed ones (#7809)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         values = user_props(props)
-        item = self.api(values).find(self.collection(values), id_)
+        with self.api_errors(values):
+            item = self.api(values).find(self.collection(values), id_)
         if item is None:
             return ReadResult("", {})  # gone: the engine drops it from the state, the next `up` recreates it
         outs = self.outputs(id_, values, item)
@@ -367,5 +373,5 @@ class SchemaProvider(ResourceProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         values = user_props(props)
-        with self.naming_arguments():
+        with self.api_errors(values):
             self.api(values).delete(self.collection(values), id_, self.delete_body(values))  # already gone is fine
