@@ -1,11 +1,12 @@
-"""The Core API client: one `requests` session per provider process, shared by the engine's worker threads.
+"""The Core API client: one `requests` session per account (the provider keeps one client per connection profile,
+see `provider.connection`), shared by the engine's worker threads.
 
 * Auth: the raw token in `Authorization` (no `Bearer`); every call has a (connect, read) timeout, because the
   engine gives dynamic provider methods none.
 * Envelopes: `{"<plural>": [...], "message"}` per the contract, tolerating `{"data": [...], "pagination"}`, a bare
   list or a bare object; an item's id is its `<resource>Id` if present, else `sKey` (ids are opaque: prefixed ids
   are fine). Lists read every page (`page`, `limit=100`).
-* Rate limit: every request first takes one from the process's `RateBudget` (see `ratelimit`), sized by
+* Rate limit: every request first takes one from its client's `RateBudget` (see `ratelimit`), sized by
   `requestrocket:rateLimitPerMinute` / `REQUESTROCKET_RATE_LIMIT` (default 100, the Basic plan; 0 disables).
 * Retries: 429 waits for `Retry-After` (jittered backoff when absent) for every method, since a rejected request
   changed nothing; the wait pauses every thread of the process, and long waits are printed (the CLI shows them).
@@ -107,7 +108,7 @@ def pages_of(body: Any) -> Optional[int]:
 def listing_params(collection: str) -> dict[str, Any]:
     """Query parameters that list everything in a collection that exists."""
     # Temporary oauth2 credentials (pending authorization) are listed only on request; they exist all the same.
-    return {"includeTemporary": "true"} if plural_of(collection) == "credentials" else {}
+    return {"includeTemporary": "true"} if plural_of(collection) == kinds.CREDENTIAL.plural else {}
 
 
 def _not_sent(exc: requests.exceptions.RequestException) -> bool:
@@ -337,7 +338,7 @@ class RequestRocketClient:
                 self.invalidate(collection)
                 # Newest match: items come in creation order, and ours is the latest one (names need not be unique).
                 try:
-                    found = [i for i in self.list(collection, self._list_params(collection)) if matches(i)]
+                    found = [i for i in self.list(collection, listing_params(collection)) if matches(i)]
                 except (ApiError, ConnectionFailed):
                     raise exc from None  # the create is what failed; the lookup could not tell whether it happened
                 if found:
@@ -374,10 +375,6 @@ class RequestRocketClient:
             raise ApiError(method, path, 200, "UNEXPECTED_RESPONSE", "the response held no item")
         return items[0]
 
-    @staticmethod
-    def _list_params(collection: str) -> dict[str, Any]:
-        return listing_params(collection)
-
     # -- read cache ------------------------------------------------------------------------------------------------
 
     def find(self, collection: str, id_: str) -> Optional[dict[str, Any]]:
@@ -396,7 +393,7 @@ class RequestRocketClient:
                 if hit and time.monotonic() - hit[0] < self.cache_ttl:
                     return hit[1]
             try:
-                listed = self.list(collection, self._list_params(collection))
+                listed = self.list(collection, listing_params(collection))
             except NotFound:
                 listed = []  # the parent is gone, and its children with it
             plural = plural_of(collection)
