@@ -55,10 +55,10 @@ from . import connection, diagnostics
 from .adopt import ADOPT_ID, ADOPTED, ROTATE_ON_ADOPT, AdoptionError, adopting, immutable_conflicts, markers_of, pick
 from .checks import placeholder_failures, region_failures
 
-__all__ = ["PROVIDER_KEY", "Plan", "SchemaProvider", "blank", "hash_key", "plan_diff", "user_props"]
+# plan_diff and user_props stay importable from here until drift imports them from rr_pulumi.plan.
+__all__ = ["PROVIDER_KEY", "Plan", "SchemaProvider", "hash_key", "plan_diff", "user_props"]
 
 PROFILE = "profile"
-blank = empty  # the name drift and older code use
 
 diagnostics.install()  # rr-pulumi's own errors print as one line in the engine's output
 
