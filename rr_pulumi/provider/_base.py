@@ -194,8 +194,8 @@ class SchemaProvider(ResourceProvider):
     def delete_body(self, props: dict[str, Any]) -> Optional[dict[str, Any]]:
         return None
 
-    def extra_failures(self, values: dict[str, Any], markers: dict[str, Any]) -> list[Failure]:
-        """Checks beyond the schema that need the provider's settings (regions, placeholders)."""
+    def extra_failures(self, values: dict[str, Any]) -> list[Failure]:
+        """Checks beyond the schema that need the connection settings (the allowed regions)."""
         return region_failures(self.schema, values, self.settings(values).regions)
 
     def relax(self, failures: list[Failure], values: dict[str, Any], markers: dict[str, Any]) -> list[Failure]:
@@ -274,7 +274,7 @@ class SchemaProvider(ResourceProvider):
         if not failures:
             failures = settings_failures(profile)
         if not failures:
-            failures = self.extra_failures({**values, **self.connection_inputs(news)}, markers)
+            failures = self.extra_failures({**values, **self.connection_inputs(news)})
         if not failures:
             # Only a resource about to change can be hurt by a bad token; an unchanged one costs no API call.
             olds = user_props(_olds)
