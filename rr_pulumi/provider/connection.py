@@ -25,24 +25,27 @@ _lock = threading.Lock()
 _engine_config: Getter = lambda key: None  # noqa: E731 - until `configure`: the environment alone
 _settings: dict[Optional[str], rr_config.Settings] = {}
 _clients: dict[Optional[str], rr_client.RequestRocketClient] = {}
+_client_keys: dict[Optional[str], tuple[str, str]] = {}  # (API URL, token) each client was made for
 _verified: set[Optional[str]] = set()
 _live: dict[str, Optional[Getter]] = {}
 
 
 def configure(get: Getter) -> None:
-    """Record the config the engine sent (called from the dynamic provider's `configure`)."""
+    """Record the config the engine sent (called from the dynamic provider's `configure`, once per provider class:
+    a client stays, with its budget and token check, while its URL and token stay the same)."""
     global _engine_config
     with _lock:
         _engine_config = get
         _settings.clear()
-        _clients.clear()
-        _verified.clear()
 
 
 def reset() -> None:
     """Forget everything (tests)."""
     configure(lambda key: None)
     with _lock:
+        _clients.clear()
+        _client_keys.clear()
+        _verified.clear()
         _live.clear()
 
 
@@ -59,9 +62,12 @@ def client(profile: Optional[str] = None) -> rr_client.RequestRocketClient:
     """The client of a profile, created on first use (raises ConfigurationError when it has no token)."""
     settings_ = settings(profile)
     token = settings_.require_token()
+    key = (settings_.api_url, token)
     with _lock:
         found = _clients.get(profile)
-        if found is None:
+        if found is None or _client_keys.get(profile, key) != key:
+            _verified.discard(profile)
+            _client_keys[profile] = key
             per_minute = settings_.rate_limit_per_minute
             found = _clients[profile] = rr_client.RequestRocketClient(
                 settings_.api_url,

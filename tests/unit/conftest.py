@@ -25,5 +25,6 @@ def provider_env(monkeypatch, fake_api, api_client):
     settings = rr_config.Settings(api_url=API_URL, token=TOKEN, data_plane_url="https://{region}.rr.test")
     monkeypatch.setattr(connection, "_settings", {None: settings})
     monkeypatch.setattr(connection, "_clients", {None: api_client})
+    monkeypatch.setattr(connection, "_client_keys", {})
     monkeypatch.setattr(connection, "_verified", {None})
     return fake_api

@@ -81,6 +81,11 @@ def test_each_profile_has_its_own_client_and_budget(monkeypatch):
     top, acme = connection.client(), connection.client("acme")
     assert top is connection.client() and top is not acme
     assert acme.api_url == "http://acme.test" and top.budget is not acme.budget
+    # The engine configures each provider class: the same settings keep the same client (one budget, one check).
+    connection.configure({"requestrocket:token": "u-top", "requestrocket:profiles": PROFILES}.get)
+    assert connection.client() is top
+    connection.configure({"requestrocket:token": "u-other"}.get)
+    assert connection.client() is not top
     connection.reset()
 
 
