@@ -103,3 +103,21 @@ def test_adopting_without_a_secret_passes_the_check_creating_does_not(provider_e
               "credential_region": "us-east-1", "__provider": "p"}
     assert CredentialProvider().check({}, {**inputs, "adopt": True}).failures == []
     assert CredentialProvider().check({}, inputs).failures != []
+
+
+def test_an_empty_answer_names_the_real_method(fake_api, api_client):
+    fake_api.script.append((201, {"message": "Success"}, {}))
+    with pytest.raises(Exception) as exc:
+        api_client.create("/api/clients", {"clientName": "x"}, lambda item: False)
+    assert str(exc.value).startswith("POST /api/clients returned 200 UNEXPECTED_RESPONSE")
+
+
+def test_every_error_class_is_a_request_rocket_error():
+    import inspect
+
+    from rr_pulumi import client, errors
+    from rr_pulumi.provider import adopt
+
+    classes = [c for m in (errors, client, adopt) for _, c in inspect.getmembers(m, inspect.isclass)
+               if issubclass(c, Exception) and c.__module__ == m.__name__]
+    assert classes and all(issubclass(c, errors.RequestRocketError) for c in classes)
