@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
+from ..config import REGIONS_KEY
 from ..schema import Failure, SchemaModel, contains_unknown, input_fields
 
 PLACEHOLDER = re.compile(r"^<[A-Za-z][A-Za-z0-9_]*>$")
@@ -29,7 +30,7 @@ def region_failures(schema: type[SchemaModel], values: dict[str, Any], allowed: 
                 Failure(
                     name,
                     f"{value!r} is not an allowed region; allowed: {', '.join(allowed)} "
-                    "(set the list with `pulumi config set --path 'requestrocket:regions[0]' <region>`)",
+                    f"(the stack's {REGIONS_KEY})",
                 )
             )
     return failures
