@@ -1,17 +1,21 @@
-"""The Core API client: one `requests` session per provider process, shared by the engine's worker threads.
+"""The Core API client: one `requests` session per account (the provider keeps one client per connection profile,
+see `provider.connection`), shared by the engine's worker threads.
 
 * Auth: the raw token in `Authorization` (no `Bearer`); every call has a (connect, read) timeout, because the
   engine gives dynamic provider methods none.
 * Envelopes: `{"<plural>": [...], "message"}` per the contract, tolerating `{"data": [...], "pagination"}`, a bare
   list or a bare object; an item's id is its `<resource>Id` if present, else `sKey` (ids are opaque: prefixed ids
   are fine). Lists read every page (`page`, `limit=100`).
-* Rate limit: every request first takes one from the process's `RateBudget` (see `ratelimit`), sized by
+* Rate limit: every request first takes one from its client's `RateBudget` (see `ratelimit`), sized by
   `requestrocket:rateLimitPerMinute` / `REQUESTROCKET_RATE_LIMIT` (default 100, the Basic plan; 0 disables).
 * Retries: 429 waits for `Retry-After` (jittered backoff when absent) for every method, since a rejected request
   changed nothing; the wait pauses every thread of the process, and long waits are printed (the CLI shows them).
   GET/PUT/DELETE are retried on 5xx and connection failures, within `max_attempts` and `max_total_seconds`. POST is never blindly resent: after an ambiguous failure (5xx, reset, read timeout) the
   collection is listed again and the newest object matching the natural key (`matches`) is adopted; only when none
   exists is the POST sent again.
+* Token renewal: a client may be given `renew_token`, asked once per rejected token (401) for the current one;
+  when it answers with another token, the request is sent again with it (a token rotated in the stack config
+  while the engine still hands the provider the one recorded in the state, see `provider.connection`).
 * Read cache (for `pulumi refresh`): `find()` lists a collection once and serves every read of it from that list for
   `cache_ttl` seconds. Any write through this client invalidates the collection it touched and everything below the
   object it touched (its rules), so a process never reads back stale data of its own making. The cache lives in the
@@ -30,7 +34,6 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
-from . import config as rr_config
 from . import kinds
 from .errors import (
     ApiError,
@@ -38,6 +41,7 @@ from .errors import (
     NotFound,
     RateLimited,
     ServerError,
+    Unauthorized,
     error_from_response,
     gave_up,
     redact,
@@ -104,7 +108,7 @@ def pages_of(body: Any) -> Optional[int]:
 def listing_params(collection: str) -> dict[str, Any]:
     """Query parameters that list everything in a collection that exists."""
     # Temporary oauth2 credentials (pending authorization) are listed only on request; they exist all the same.
-    return {"includeTemporary": "true"} if plural_of(collection) == "credentials" else {}
+    return {"includeTemporary": "true"} if plural_of(collection) == kinds.CREDENTIAL.plural else {}
 
 
 def _not_sent(exc: requests.exceptions.RequestException) -> bool:
@@ -131,9 +135,13 @@ class RequestRocketClient:
         cache_ttl: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         budget: Optional[RateBudget] = None,
+        renew_token: Optional[Callable[[], Optional[str]]] = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self._token = token
+        self._renew_token = renew_token
+        self._renew_lock = threading.Lock()
+        self._rejected: set[str] = set()  # tokens the API refused (never retried once renewed)
         self._session = session or self._new_session()
         self.timeout = timeout
         self.max_attempts = max_attempts
@@ -174,7 +182,8 @@ class RequestRocketClient:
         secrets: Iterable[str] = (),
     ) -> Any:
         """Send one logical request (with the retries its method allows) and return the parsed JSON body."""
-        secrets = [self._token, *secrets]
+        secrets = list(secrets)
+        renewed = False
         idempotent = method != "POST"
         started = time.monotonic()
         paced = 0.0  # seconds spent in the budget: pacing is not failing, so only 429 waits count (`limited_wait`)
@@ -183,8 +192,11 @@ class RequestRocketClient:
         while True:
             if self.budget is not None:
                 paced += self.budget.acquire()
+            token = self._token
+            if token not in secrets:
+                secrets.append(token)  # never echoed in an error text
             try:
-                response = self._send(method, path, params, body)
+                response = self._send(method, path, params, body, token)
             except requests.exceptions.RequestException as exc:
                 reason = redact(type(exc).__name__ + ": " + str(exc), secrets)
                 error: Exception = (ConnectionFailed if _not_sent(exc) else AmbiguousFailure)(method, path, reason)
@@ -201,6 +213,9 @@ class RequestRocketClient:
                     retry_after=self._retry_after(response),
                     secrets=secrets,
                 )
+                if isinstance(error, Unauthorized) and not renewed and self._renewed(token):
+                    renewed = True  # a rejected request changed nothing: send it once more with the current token
+                    continue
                 if isinstance(error, RateLimited):
                     limited += 1
                     wait = error.retry_after if error.retry_after is not None else self._backoff(min(limited, 5))
@@ -233,14 +248,32 @@ class RequestRocketClient:
             stderr_notice(f"requestrocket: rate limited by the API{reason}; waiting {seconds:.0f} s (Retry-After)")
         self._sleep(seconds)
 
-    def _send(self, method: str, path: str, params: Optional[dict[str, Any]], body: Any) -> requests.Response:
+    def _renewed(self, rejected: str) -> bool:
+        """After a 401 with `rejected`: whether another (current) token is now in use."""
+        if self._renew_token is None:
+            return False
+        with self._renew_lock:
+            if self._token != rejected:
+                return True  # another thread renewed it already
+            if rejected in self._rejected:
+                return False
+            self._rejected.add(rejected)
+            fresh = self._renew_token()
+            if not fresh or fresh == rejected:
+                return False
+            self._token = fresh
+            return True
+
+    def _send(
+        self, method: str, path: str, params: Optional[dict[str, Any]], body: Any, token: str
+    ) -> requests.Response:
         self.calls.append((method, path))
         return self._session.request(
             method,
             self.api_url + path,
             params=params,
             json=body,
-            headers={"Authorization": self._token},
+            headers={"Authorization": token},
             timeout=self.timeout,
         )
 
@@ -282,7 +315,7 @@ class RequestRocketClient:
         return list(found.values())
 
     def get(self, collection: str, id_: str) -> dict[str, Any]:
-        return self._one(self.request("GET", f"{collection}/{id_}"), collection)
+        return self._one(self.request("GET", f"{collection}/{id_}"), "GET", f"{collection}/{id_}")
 
     def create(
         self,
@@ -298,14 +331,14 @@ class RequestRocketClient:
         while True:
             attempt += 1
             try:
-                item = self._one(self.request("POST", collection, body=body, secrets=secrets), collection)
+                item = self._one(self.request("POST", collection, body=body, secrets=secrets), "POST", collection)
                 self.invalidate(collection)
                 return item
             except (ServerError, AmbiguousFailure) as exc:
                 self.invalidate(collection)
                 # Newest match: items come in creation order, and ours is the latest one (names need not be unique).
                 try:
-                    found = [i for i in self.list(collection, self._list_params(collection)) if matches(i)]
+                    found = [i for i in self.list(collection, listing_params(collection)) if matches(i)]
                 except (ApiError, ConnectionFailed):
                     raise exc from None  # the create is what failed; the lookup could not tell whether it happened
                 if found:
@@ -318,7 +351,8 @@ class RequestRocketClient:
         self, collection: str, id_: str, body: dict[str, Any], *, secrets: Iterable[str] = ()
     ) -> dict[str, Any]:
         try:
-            return self._one(self.request("PUT", f"{collection}/{id_}", body=body, secrets=secrets), collection)
+            path = f"{collection}/{id_}"
+            return self._one(self.request("PUT", path, body=body, secrets=secrets), "PUT", path)
         finally:
             self.invalidate(collection)
 
@@ -332,15 +366,14 @@ class RequestRocketClient:
         finally:
             self.invalidate(collection, below=f"{collection}/{id_}/")
 
-    def _one(self, body: Any, collection: str) -> dict[str, Any]:
-        items = items_of(body, plural_of(collection))
-        if not items:
-            raise ApiError("?", collection, 200, "UNEXPECTED_RESPONSE", "the response held no item")
-        return items[0]
-
     @staticmethod
-    def _list_params(collection: str) -> dict[str, Any]:
-        return listing_params(collection)
+    def _one(body: Any, method: str, path: str) -> dict[str, Any]:
+        """The one item of a get/create/update response (its envelope is named after the collection)."""
+        plural = plural_of(path if method == "POST" else path.rsplit("/", 1)[0])
+        items = items_of(body, plural)
+        if not items:
+            raise ApiError(method, path, 200, "UNEXPECTED_RESPONSE", "the response held no item")
+        return items[0]
 
     # -- read cache ------------------------------------------------------------------------------------------------
 
@@ -360,7 +393,7 @@ class RequestRocketClient:
                 if hit and time.monotonic() - hit[0] < self.cache_ttl:
                     return hit[1]
             try:
-                listed = self.list(collection, self._list_params(collection))
+                listed = self.list(collection, listing_params(collection))
             except NotFound:
                 listed = []  # the parent is gone, and its children with it
             plural = plural_of(collection)
@@ -392,31 +425,3 @@ def collection(client_id: str, plural: str) -> str:
 
 def rules_collection(client_id: str, parent_plural: str, parent_id: str) -> str:
     return f"{collection(client_id, parent_plural)}/{parent_id}/rules"
-
-
-_clients: dict[tuple[str, str], RequestRocketClient] = {}
-_clients_lock = threading.Lock()
-_verified: set[int] = set()
-
-
-def shared_client(settings: Optional[rr_config.Settings] = None) -> RequestRocketClient:
-    """The process-wide client for the configured API and token (created on first use)."""
-    settings = settings or rr_config.current()
-    token = settings.require_token()
-    key = (settings.api_url, token)
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            per_minute = settings.rate_limit_per_minute
-            budget = RateBudget(per_minute) if per_minute else None
-            client = _clients[key] = RequestRocketClient(settings.api_url, token, budget=budget)
-        return client
-
-
-def verified_client(settings: Optional[rr_config.Settings] = None) -> RequestRocketClient:
-    """The shared client, after one successful token check per process."""
-    client = shared_client(settings)
-    if id(client) not in _verified:
-        client.verify_token()
-        _verified.add(id(client))
-    return client

@@ -1,17 +1,26 @@
-"""Provider configuration: Pulumi stack config first, then environment variables.
+"""Connection settings: Pulumi stack config first, then environment variables; one resolver for every tool.
 
-The Python dynamic provider's `configure(req)` receives the whole stack configuration with namespaced keys
-(the engine passes every key to `pulumi-python` providers since pulumi/pulumi#17673; see
-`pkg/resource/deploy/target.go: GetPackageConfig`), so `requestrocket:token` set with
-`pulumi config set --secret requestrocket:token u-…` arrives here decrypted. The settings live in this module,
-in the provider process only; they are never attributes of the (pickled) provider object, so the token never
-reaches `__provider` nor any resource's state.
+`settings_from(get, env, profile)` is pure: `get(key)` returns the raw value of a full config key
+(`requestrocket:apiUrl`); a structured value (`requestrocket:profiles`, `requestrocket:regions`) may arrive as a
+JSON string or already decoded. The provider feeds it the config the engine sends to `configure` (the engine passes
+every key to `pulumi-python` providers since pulumi/pulumi#17673; see `pkg/resource/deploy/target.go:
+GetPackageConfig`); drift, export and recovery feed it `pulumi config --json --show-secrets`.
+
+Named profiles let one program use several accounts:
+
+    requestrocket:profiles:
+      acme: {apiUrl: https://..., token: <secret>}            # or tokenEnv: ACME_TOKEN
+      beta: {tokenEnv: BETA_TOKEN, rateLimitPerMinute: 1000}
+
+A profile's unset keys fall back to the top-level ones. Tokens live only here and in the provider process: never
+in a resource's inputs or outputs.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import threading
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 from urllib.parse import urlparse
@@ -21,21 +30,42 @@ from .ratelimit import DEFAULT_PER_MINUTE, parse_per_minute
 
 DEFAULT_API_URL = "https://api.requestrocket.com"
 DEFAULT_DATA_PLANE_URL = "https://{region}.requestrocket.com"
+DEFAULT_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2")
 
+NAMESPACE = "requestrocket"
 API_URL_KEY = "requestrocket:apiUrl"
 TOKEN_KEY = "requestrocket:token"
 DATA_PLANE_URL_KEY = "requestrocket:dataPlaneUrl"
 RATE_LIMIT_KEY = "requestrocket:rateLimitPerMinute"
+REGIONS_KEY = "requestrocket:regions"
+PROFILES_KEY = "requestrocket:profiles"
 
 API_URL_ENV = "REQUESTROCKET_API_URL"
 TOKEN_ENV = "REQUESTROCKET_TOKEN"
 DATA_PLANE_URL_ENV = "REQUESTROCKET_DATA_PLANE_URL"
 RATE_LIMIT_ENV = "REQUESTROCKET_RATE_LIMIT"
+REGIONS_ENV = "REQUESTROCKET_REGIONS"
 
-MISSING_TOKEN = (
-    "No RequestRocket API token is configured. Set it in the stack configuration with "
-    f"`pulumi config set --secret {TOKEN_KEY} <token>`, or in the environment variable {TOKEN_ENV}."
-)
+# Keys of one profile (camelCase, like the top-level keys they override).
+PROFILE_KEYS = ("apiUrl", "token", "tokenEnv", "dataPlaneUrl", "rateLimitPerMinute")
+_PROFILE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def missing_token_text(profile: Optional[str] = None) -> str:
+    """How to give a token, for the top level or for one profile."""
+    if profile is None:
+        return (
+            "No RequestRocket API token is configured. Set it in the stack configuration with "
+            f"`pulumi config set --secret {TOKEN_KEY} <token>`, or in the environment variable {TOKEN_ENV}."
+        )
+    return (
+        f"No RequestRocket API token is configured for profile {profile!r}. Set it with "
+        f"`pulumi config set --path --secret '{PROFILES_KEY}.{profile}.token' <token>`, or name an environment "
+        f"variable with `pulumi config set --path --plaintext '{PROFILES_KEY}.{profile}.tokenEnv' VAR_NAME`."
+    )
+
+
+MISSING_TOKEN = missing_token_text()
 
 
 @dataclass(frozen=True)
@@ -46,16 +76,24 @@ class Settings:
     token: Optional[str] = field(default=None, repr=False)
     data_plane_url: str = DEFAULT_DATA_PLANE_URL
     rate_limit_per_minute: Optional[int] = DEFAULT_PER_MINUTE  # None: no client-side pacing
+    regions: tuple[str, ...] = DEFAULT_REGIONS
+    profile: Optional[str] = None  # None: the top-level settings
+    token_missing_reason: Optional[str] = field(default=None, repr=False)  # e.g. "tokenEnv ACME_TOKEN is not set"
 
     def require_token(self) -> str:
         if not self.token:
-            raise ConfigurationError(MISSING_TOKEN)
+            text = missing_token_text(self.profile)
+            raise ConfigurationError(f"{text} ({self.token_missing_reason})" if self.token_missing_reason else text)
         return self.token
 
     def proxy_url(self, region: str, proxy_id: str) -> str:
         """The data-plane URL of a proxy: `<data-plane base>/api/{proxyId}`."""
         base = self.data_plane_url.replace("{region}", region).rstrip("/")
         return f"{base}/api/{proxy_id}"
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Reading raw values
 
 
 def _text(value: Any) -> Optional[str]:
@@ -65,6 +103,18 @@ def _text(value: Any) -> Optional[str]:
     return text or None
 
 
+def _structured(key: str, value: Any) -> Any:
+    """A structured config value: decoded JSON when it arrives as a string, else as it is."""
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped[:1] in ("{", "["):
+            try:
+                return json.loads(stripped)
+            except ValueError:
+                raise ConfigurationError(f"{key} is not valid JSON; set it with `pulumi config set --path`") from None
+    return value
+
+
 def _check_url(name: str, url: str) -> str:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -72,55 +122,106 @@ def _check_url(name: str, url: str) -> str:
     return url.rstrip("/")
 
 
+def parse_regions(value: Any, key: str = REGIONS_KEY) -> tuple[str, ...]:
+    """Allowed regions from a list or a comma-separated string; unset gives the contract's five."""
+    value = _structured(key, value)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return DEFAULT_REGIONS
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(r, str) for r in items):
+        raise ConfigurationError(f"{key} must be a list of region codes or a comma-separated string")
+    regions = tuple(r.strip() for r in items if r.strip())
+    if not regions:
+        raise ConfigurationError(f"{key} must name at least one region")
+    return regions
+
+
+def parse_profiles(value: Any) -> dict[str, dict[str, Any]]:
+    """The profiles object, checked: names, known keys, string values."""
+    value = _structured(PROFILES_KEY, value)
+    if value is None or value == "":
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{PROFILES_KEY} must be an object of profiles: {{NAME: {{apiUrl, token | tokenEnv}}}}")
+    profiles: dict[str, dict[str, Any]] = {}
+    for name, body in value.items():
+        where = f"{PROFILES_KEY}.{name}"
+        if not _PROFILE_NAME.match(str(name)):
+            raise ConfigurationError(f"{where}: a profile name is 1-64 characters from A-Z, a-z, 0-9, '_', '-', '.'")
+        if not isinstance(body, dict):
+            raise ConfigurationError(f"{where} must be an object with keys from: {', '.join(PROFILE_KEYS)}")
+        unknown = sorted(set(body) - set(PROFILE_KEYS))
+        if unknown:
+            raise ConfigurationError(f"{where} has unknown key(s) {', '.join(unknown)}; allowed: {', '.join(PROFILE_KEYS)}")
+        if body.get("token") and body.get("tokenEnv"):
+            raise ConfigurationError(f"{where}: set token or tokenEnv, not both")
+        profiles[str(name)] = dict(body)
+    return profiles
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The resolver
+
+
 def settings_from(
-    get: Callable[[str], Any] = lambda key: None, env: Optional[Mapping[str, str]] = None
+    get: Callable[[str], Any] = lambda key: None,
+    env: Optional[Mapping[str, str]] = None,
+    profile: Optional[str] = None,
 ) -> Settings:
     """Settings from a config getter (`req.config.get`) with the environment as fallback.
 
-    A missing token is not an error here: it is reported by `Settings.require_token` when the API is first used,
-    so that a preview of a program without RequestRocket resources still works.
+    With `profile`, that profile's settings (unset keys fall back to the top-level ones); an unknown profile is a
+    ConfigurationError naming it and the known ones. A missing token is not an error here: it is reported by
+    `Settings.require_token` when the API is first used, so that a preview of a program without RequestRocket
+    resources still works.
     """
     env = os.environ if env is None else env
     api_url = _text(get(API_URL_KEY)) or _text(env.get(API_URL_ENV)) or DEFAULT_API_URL
     token = _text(get(TOKEN_KEY)) or _text(env.get(TOKEN_ENV))
     data_plane = _text(get(DATA_PLANE_URL_KEY)) or _text(env.get(DATA_PLANE_URL_ENV)) or DEFAULT_DATA_PLANE_URL
     rate_limit = _text(get(RATE_LIMIT_KEY)) or _text(env.get(RATE_LIMIT_ENV))
+    rate_key = f"{RATE_LIMIT_KEY} ({RATE_LIMIT_ENV})"
+    regions = parse_regions(get(REGIONS_KEY) if get(REGIONS_KEY) is not None else env.get(REGIONS_ENV))
+    api_key, missing_reason = API_URL_KEY, None
+    if profile is not None:
+        profiles = parse_profiles(get(PROFILES_KEY))
+        if profile not in profiles:
+            known = ", ".join(sorted(profiles)) or f"none (set them under {PROFILES_KEY})"
+            raise ConfigurationError(f"unknown connection profile {profile!r}; known profiles: {known}")
+        body, where = profiles[profile], f"{PROFILES_KEY}.{profile}"
+        api_url = _text(body.get("apiUrl")) or api_url
+        api_key = f"{where}.apiUrl" if _text(body.get("apiUrl")) else api_key
+        data_plane = _text(body.get("dataPlaneUrl")) or data_plane
+        if _text(body.get("rateLimitPerMinute")):
+            rate_limit, rate_key = _text(body.get("rateLimitPerMinute")), f"{where}.rateLimitPerMinute"
+        token_env = _text(body.get("tokenEnv"))
+        if _text(body.get("token")):
+            token = _text(body.get("token"))
+        elif token_env:
+            token = _text(env.get(token_env))
+            missing_reason = None if token else f"the environment variable {token_env} named by {where}.tokenEnv is not set"
     try:
         per_minute = parse_per_minute(rate_limit)
     except ValueError as exc:
-        raise ConfigurationError(f"{RATE_LIMIT_KEY} ({RATE_LIMIT_ENV}) {exc}") from None
+        raise ConfigurationError(f"{rate_key} {exc}") from None
     return Settings(
-        api_url=_check_url(API_URL_KEY, api_url),
+        api_url=_check_url(api_key, api_url),
         token=token,
         data_plane_url=data_plane.rstrip("/"),
         rate_limit_per_minute=per_minute,
+        regions=regions,
+        profile=profile,
+        token_missing_reason=missing_reason,
     )
 
 
-_lock = threading.Lock()
-_current: Optional[Settings] = None
+def getter_from_pulumi_config(config: Mapping[str, Any]) -> Callable[[str], Any]:
+    """A `get` over the output of `pulumi config --json --show-secrets` (`{key: {value, objectValue?, secret}}`)."""
 
+    def get(key: str) -> Any:
+        entry = config.get(key)
+        if not isinstance(entry, dict):
+            return entry
+        return entry.get("objectValue", entry.get("value"))
 
-def configure(get: Callable[[str], Any]) -> Settings:
-    """Record the settings for this provider process (called from the dynamic provider's `configure`)."""
-    global _current
-    settings = settings_from(get)
-    with _lock:
-        _current = settings
-    return settings
-
-
-def current() -> Settings:
-    """The settings of this process: those from `configure`, else from the environment alone."""
-    global _current
-    with _lock:
-        if _current is None:
-            _current = settings_from()
-        return _current
-
-
-def reset() -> None:
-    """Forget the recorded settings (tests)."""
-    global _current
-    with _lock:
-        _current = None
+    return get

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 REDACTED = "[redacted]"
 
@@ -124,6 +124,24 @@ def secret_strings(value: Any) -> list[str]:
     if isinstance(value, (list, tuple)):
         return [s for v in value for s in secret_strings(v)]
     return []
+
+
+def name_arguments(error: ApiError, names: Mapping[str, str]) -> ApiError:
+    """The same error with the API's wire field names (`targetRegion`) replaced by the Python arguments
+    (`target_region`) in its text; method, path, status and code stay as they were."""
+    if not names:
+        return error
+    pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True)) + r")\b")
+
+    def rename(text: Optional[str]) -> Optional[str]:
+        return pattern.sub(lambda m: names[m.group(1)], text) if text else text
+
+    renamed = type(error)(error.method, error.path, error.status, error.code, rename(error.error), rename(error.detail))
+    renamed.__dict__.update({k: v for k, v in error.__dict__.items() if k not in ("error", "detail")})
+    text, head = error.args[0] if error.args else "", f"{error.method} {error.path}"
+    if isinstance(text, str) and text.startswith(head):  # the path stays as sent
+        renamed.args = (head + str(rename(text[len(head):])), *error.args[1:])
+    return renamed
 
 
 def _body_fields(body: Any) -> tuple[Optional[str], Optional[str], Optional[str]]:

@@ -98,6 +98,11 @@ def _adoption(kind: str, resource_name: str, adopt: bool, adopt_id: Optional[str
     return markers
 
 
+def _profile(profile: Optional[str]) -> dict[str, Any]:
+    """The connection profile input (a name from `requestrocket:profiles`; absent for the top-level settings)."""
+    return {"profile": profile} if profile else {}
+
+
 def forget_declarations() -> None:
     """Start a new program run (tests that declare resources several times in one process)."""
     _declared.clear()
@@ -137,11 +142,12 @@ class Client(dynamic.Resource, module=MODULE, name="Client"):
         *,
         adopt: bool = False,
         adopt_id: Optional[str] = None,
+        profile: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
         args = _args(ClientArgs, args, kwargs)
         markers = _adoption("client", resource_name, adopt, adopt_id, (_key_part(args.client_name),))
-        super().__init__(ClientProvider(), resource_name, {**_props(ClientSchema, args), **markers}, opts)
+        super().__init__(ClientProvider(), resource_name, {**_props(ClientSchema, args), **markers, **_profile(profile)}, opts)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -291,6 +297,8 @@ class Credential(dynamic.Resource, module=MODULE, name="Credential"):
         *,
         adopt: bool = False,
         adopt_id: Optional[str] = None,
+        profile: Optional[str] = None,
+        rotate_on_adopt: bool = False,
         **kwargs: Any,
     ) -> None:
         args = _args(CredentialArgs, args, kwargs)
@@ -310,7 +318,9 @@ class Credential(dynamic.Resource, module=MODULE, name="Credential"):
         opts = pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(additional_secret_outputs=["credential_secret", "credential_secret_hash"])
         )
-        props = {**_props(CredentialSchema, args, **overrides), **markers}
+        props = {**_props(CredentialSchema, args, **overrides), **markers, **_profile(profile)}
+        if rotate_on_adopt:
+            props["rotate_on_adopt"] = True
         super().__init__(CredentialProvider(), resource_name, props, opts)
 
 
@@ -353,12 +363,13 @@ class Target(dynamic.Resource, module=MODULE, name="Target"):
         *,
         adopt: bool = False,
         adopt_id: Optional[str] = None,
+        profile: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
         args = _args(TargetArgs, args, kwargs)
         key = (_key_part(args.client_id), _key_part(args.target_name))
         markers = _adoption("target", resource_name, adopt, adopt_id, key)
-        super().__init__(TargetProvider(), resource_name, {**_props(TargetSchema, args), **markers}, opts)
+        super().__init__(TargetProvider(), resource_name, {**_props(TargetSchema, args), **markers, **_profile(profile)}, opts)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -412,12 +423,13 @@ class Proxy(dynamic.Resource, module=MODULE, name="Proxy"):
         *,
         adopt: bool = False,
         adopt_id: Optional[str] = None,
+        profile: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
         args = _args(ProxyArgs, args, kwargs)
         key = (_key_part(args.client_id), _key_part(args.proxy_name))
         markers = _adoption("proxy", resource_name, adopt, adopt_id, key)
-        super().__init__(ProxyProvider(), resource_name, {**_props(ProxySchema, args), **markers}, opts)
+        super().__init__(ProxyProvider(), resource_name, {**_props(ProxySchema, args), **markers, **_profile(profile)}, opts)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -511,6 +523,7 @@ class Rule(dynamic.Resource, module=MODULE, name="Rule"):
         *,
         adopt: bool = False,
         adopt_id: Optional[str] = None,
+        profile: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
         args = _args(RuleArgs, args, kwargs)
@@ -525,5 +538,5 @@ class Rule(dynamic.Resource, module=MODULE, name="Rule"):
         overrides = {
             name: _checks(getattr(args, name)) for name in ("header_checks", "query_checks", "body_checks", "token_checks")
         }
-        props = {**_props(RuleSchema, args, **overrides), **markers}
+        props = {**_props(RuleSchema, args, **overrides), **markers, **_profile(profile)}
         super().__init__(RuleProvider(), resource_name, props, opts)

@@ -136,6 +136,14 @@ def add_control_routes(app: FastAPI, emulator: "EmulatorApp") -> None:
         user, token = backend.ensure_user(body.get("name"), body.get("plan"), body.get("token"))
         return ok({"userId": user.user_id, "name": user.name, "plan": user.plan, "token": token}, 201)
 
+    @app.post("/_emulator/tokens/revoke")
+    async def revoke_token(request: Request):
+        body = json_object(await body_of(request), ("token",))
+        if not isinstance(body.get("token"), str):
+            raise ApiError(400, "VALIDATION_ERROR", "token: is required (string)")
+        backend.revoke_token(body["token"])
+        return ok({"message": "Success"})
+
     @app.post("/_emulator/clients/{client_id}/members")
     async def add_member(client_id: str, request: Request):
         body = json_object(await body_of(request), MEMBER_FIELDS)

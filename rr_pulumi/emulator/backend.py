@@ -174,6 +174,14 @@ class Backend:
         self._token_cache = {t: u for t, u in self._token_cache.items() if u.user_id != user_id}
         return user, token
 
+    def revoke_token(self, token: str) -> None:
+        """Revoke a user token (what support does on request): it is refused from now on."""
+        with self.store.write() as s:
+            if s.token_owner(token) is None:
+                raise ApiError(404, "NOT_FOUND", "token: no such token")
+            s.delete_token(token)
+        self._token_cache.pop(token, None)
+
     def authenticate(self, token: str | None) -> User:
         if not token:
             raise ApiError(401, "UNAUTHORIZED", "missing Authorization header (send the raw user token)")

@@ -237,6 +237,10 @@ class EmulatorProcess:
         self.tokens[name], self.plans[name] = token, plan
         return token
 
+    def revoke_token(self, token: str) -> None:
+        """Revoke a user token: the API refuses it (401) from now on."""
+        self.admin("POST", "/_emulator/tokens/revoke", json={"token": token})
+
     def add_member(self, client_id: str, user_name: str, roles: Iterable[str] = ("admin",)) -> dict:
         return self.admin("POST", f"/_emulator/clients/{client_id}/members",
                           json={"userName": user_name, "roles": list(roles)}).json()

@@ -169,6 +169,9 @@ class Store:
     def insert_token(self, token: str, user_id: str) -> None:
         self._exec("INSERT INTO tokens (token, user_id) VALUES (?, ?)", (token, user_id))
 
+    def delete_token(self, token: str) -> None:
+        self._exec("DELETE FROM tokens WHERE token = ?", (token,))
+
     # -- memberships --------------------------------------------------------------------------------------------
 
     def roles_of(self, client_id: str, user_id: str) -> list[str] | None:

@@ -5,13 +5,15 @@ The provider classes hold no instance state, so dill pickles them by reference (
 and `destroy` run the installed code (#6490), and no configuration can leak into the state. Keep the classes at
 their import paths (`rr_pulumi.provider.<resource>.<Name>Provider`): existing stacks refer to them by those names.
 
-Property names in the state are the schema's Python names; wire names appear only in requests.
+Property names in the state are the schema's Python names; wire names appear only in requests. Beside the schema's
+fields a resource may carry `profile` (the connection profile: which account; changing it replaces the resource)
+and the adoption markers (`adopt`, `adopt_id`, `rotate_on_adopt`); none of them reaches the API.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Optional
+from contextlib import contextmanager
+from typing import Any, ClassVar, Iterator, Optional
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -26,8 +28,17 @@ from pulumi.dynamic import (
 
 from .. import client as rr_client
 from .. import config as rr_config
-from ..errors import ApiError, ConfigurationError, ConnectionFailed, RateLimited, ServerError, Unauthorized
-from .adopt import ADOPT_ID, ADOPTED, AdoptionError, immutable_conflicts, markers_of, pick
+from .. import kinds
+from ..errors import (
+    ApiError,
+    ConfigurationError,
+    ConnectionFailed,
+    RateLimited,
+    ServerError,
+    Unauthorized,
+    name_arguments,
+)
+from ..plan import PROVIDER_KEY, Plan, clear_removed, empty, hash_key, plan_diff, user_props
 from ..schema import (
     Failure,
     SchemaModel,
@@ -40,64 +51,22 @@ from ..schema import (
     to_wire,
     validate,
 )
+from . import connection, diagnostics
+from .adopt import ADOPT_ID, ADOPTED, ROTATE_ON_ADOPT, AdoptionError, adopting, immutable_conflicts, markers_of, pick
+from .checks import placeholder_failures, region_failures
 
-PROVIDER_KEY = "__provider"
+# plan_diff and user_props stay importable from here until drift imports them from rr_pulumi.plan.
+__all__ = ["PROVIDER_KEY", "Plan", "SchemaProvider", "hash_key", "plan_diff", "user_props"]
 
+PROFILE = "profile"
 
-def user_props(props: dict[str, Any]) -> dict[str, Any]:
-    """The resource's own properties, without the engine's `__provider`."""
-    return {k: v for k, v in props.items() if k != PROVIDER_KEY}
-
-
-def blank(value: Any) -> bool:
-    """None, or an empty list/object: what the API returns for an optional field nobody set."""
-    return value is None or value == [] or value == {}
+diagnostics.install()  # rr-pulumi's own errors print as one line in the engine's output
 
 
-def hash_key(name: str) -> str:
-    """The output holding the fingerprint of a secret input."""
-    return f"{name}_hash"
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Decisions (pure)
-
-
-@dataclass
-class Plan:
-    """What a diff found: the properties that change and those of them that force a replacement."""
-
-    changes: list[str] = field(default_factory=list)
-    replaces: list[str] = field(default_factory=list)
-
-
-def plan_diff(schema: type[SchemaModel], olds: dict[str, Any], news: dict[str, Any]) -> Plan:
-    """Compare the recorded outputs (`olds`) with the checked inputs (`news`).
-
-    An input left unset means "no opinion" (the server's or the previous value stands). A value not known yet
-    (preview) counts as a change. Secrets compare by fingerprint, never by showing the value.
-    """
-    plan = Plan()
-    old_n, new_n = normalize(schema, olds), normalize(schema, news)
-    for name, spec in input_fields(schema).items():
-        new = new_n.get(name)
-        if spec.secret:
-            if contains_unknown(new):
-                changed = True
-            else:
-                old_hash = olds.get(hash_key(name)) or (secret_hash(olds[name]) if olds.get(name) is not None else None)
-                changed = new is not None and secret_hash(new) != old_hash
-        elif new is None:
-            changed = spec.clearable and not blank(old_n.get(name))  # removed from the program: clear it
-        elif contains_unknown(new):
-            changed = True
-        else:
-            changed = new != old_n.get(name) and not (blank(new) and blank(old_n.get(name)))
-        if changed:
-            plan.changes.append(name)
-            if spec.immutable:
-                plan.replaces.append(name)
-    return plan
+def profile_of(props: dict[str, Any]) -> Optional[str]:
+    """The connection profile a resource names (None: the top-level settings)."""
+    value = props.get(PROFILE)
+    return value if isinstance(value, str) and value else None
 
 
 def check_failure(schema: type[SchemaModel], failure: Failure) -> CheckFailure:
@@ -111,22 +80,40 @@ def check_failure(schema: type[SchemaModel], failure: Failure) -> CheckFailure:
     return CheckFailure("", f"{failure.argument}: {failure.reason}")
 
 
-def connection_failures(verify_token: bool = True) -> list[Failure]:
-    """Why the API cannot be used: no token always; a rejected token or unreachable API (one call per process)
-    only when `verify_token`, so a no-op preview makes no API call."""
+def _token_argument(profile: Optional[str]) -> str:
+    return rr_config.TOKEN_KEY if profile is None else f"{rr_config.PROFILES_KEY}.{profile}.token"
+
+
+def settings_failures(profile: Optional[str]) -> list[Failure]:
+    """Why the connection settings cannot be read: an unknown profile, a malformed stack config."""
+    try:
+        connection.settings(profile)
+    except ConfigurationError as exc:
+        return [Failure(PROFILE if profile else "stack config", str(exc))]
+    return []
+
+
+def connection_failures(profile: Optional[str] = None, verify_token: bool = True) -> list[Failure]:
+    """Why the API cannot be used: no token always; a rejected token or unreachable API (one call per process and
+    profile) only when `verify_token`, so a no-op preview makes no API call."""
+    token_key = _token_argument(profile)
+    failures = settings_failures(profile)
+    if failures:
+        return failures
     try:
         if verify_token:
-            rr_client.verified_client()
+            connection.verified_client(profile)
         else:
-            rr_client.shared_client()
+            connection.client(profile)
     except ConfigurationError as exc:
-        return [Failure("requestrocket:token", str(exc))]
+        return [Failure(token_key, str(exc))]
     except Unauthorized as exc:
         return [
             Failure(
-                "requestrocket:token",
+                token_key,
                 f"the RequestRocket API rejected the token ({exc}); set a valid one with "
-                f"`pulumi config set --secret {rr_config.TOKEN_KEY} <token>` or {rr_config.TOKEN_ENV}",
+                f"`pulumi config set --secret {token_key} <token>`"
+                + (f" or {rr_config.TOKEN_ENV}" if profile is None else ""),
             )
         ]
     except (ServerError, RateLimited) as exc:  # the API is there but failing: not a configuration problem
@@ -148,21 +135,27 @@ class SchemaProvider(ResourceProvider):
 
     serialize_as_secret_always = False  # nothing secret is captured: the provider pickles by reference
     schema: ClassVar[type[SchemaModel]]
-    kind: ClassVar[str]  # the resource in the user's words, for messages
+    kind: ClassVar[kinds.Kind]
     updatable: ClassVar[bool] = True
+
+    @property
+    def word(self) -> str:
+        """The resource in the user's words, for messages."""
+        return self.kind.word
 
     # -- configuration -------------------------------------------------------------------------------------------
 
     def configure(self, req: ConfigureRequest) -> None:
-        rr_config.configure(req.config.get)
+        connection.configure(req.config.get)
 
     @staticmethod
-    def api() -> rr_client.RequestRocketClient:
-        return rr_client.shared_client()
+    def api(props: Optional[dict[str, Any]] = None) -> rr_client.RequestRocketClient:
+        """The client of the resource's profile."""
+        return connection.client(profile_of(props or {}))
 
     @staticmethod
-    def settings() -> rr_config.Settings:
-        return rr_config.current()
+    def settings(props: Optional[dict[str, Any]] = None) -> rr_config.Settings:
+        return connection.settings(profile_of(props or {}))
 
     # -- hooks for subclasses --------------------------------------------------------------------------------------
 
@@ -171,12 +164,14 @@ class SchemaProvider(ResourceProvider):
         raise NotImplementedError
 
     def natural_key(self, values: dict[str, Any], item: dict[str, Any]) -> bool:
-        """Whether a listed item is the object these inputs would create (used after an ambiguous POST)."""
-        raise NotImplementedError
+        """Whether a listed item is the object these inputs would create (used after an ambiguous POST):
+        by default the same name within its client."""
+        name_field = self.kind.name_field
+        return name_field is not None and item.get(self.kind.name_wire) == values.get(name_field)
 
     def natural_key_text(self, values: dict[str, Any]) -> str:
         """The natural key in words, for adoption errors."""
-        raise NotImplementedError
+        return f"{self.kind.name_field} {values.get(self.kind.name_field)!r}"
 
     def parent_text(self, values: dict[str, Any]) -> str:
         """Where the object lives, in words, for adoption errors."""
@@ -199,12 +194,25 @@ class SchemaProvider(ResourceProvider):
     def delete_body(self, props: dict[str, Any]) -> Optional[dict[str, Any]]:
         return None
 
+    def extra_failures(self, values: dict[str, Any]) -> list[Failure]:
+        """Checks beyond the schema that need the connection settings (the allowed regions)."""
+        return region_failures(self.schema, values, self.settings(values).regions)
+
+    def relax(self, failures: list[Failure], values: dict[str, Any], markers: dict[str, Any]) -> list[Failure]:
+        """Schema failures that do not apply to this resource (e.g. a missing secret when adopting)."""
+        return failures
+
     # -- shared helpers ----------------------------------------------------------------------------------------------
 
     def canonical(self, props: dict[str, Any]) -> dict[str, Any]:
-        """Inputs as the schema wants them (numbers arrive from the engine as floats)."""
+        """Inputs as the schema wants them (numbers arrive from the engine as floats), with the profile."""
         values, _ = validate(self.schema, user_props(props))
-        return values
+        return {**values, **self.connection_inputs(props)}
+
+    @staticmethod
+    def connection_inputs(props: dict[str, Any]) -> dict[str, Any]:
+        profile = profile_of(props)
+        return {PROFILE: profile} if profile else {}
 
     def outputs(self, id_: str, values: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
         """Every output: the inputs, overlaid with what the server returned, plus computed values."""
@@ -214,87 +222,126 @@ class SchemaProvider(ResourceProvider):
         for name, spec in specs.items():
             if spec.path or spec.secret:
                 continue  # not in the item (path) or never returned (secret): keep the input
-            if not blank(live.get(name)):
+            if not empty(live.get(name)):
                 outs[name] = live[name]
         for name, spec in specs.items():
             if spec.secret:
                 outs[hash_key(name)] = secret_hash(values.get(name))
         outs.update(self.extra_outputs(id_, outs, item))
+        outs.update(self.connection_inputs(values))
         return {k: v for k, v in outs.items() if v is not None}
 
     def inputs_from(self, outs: dict[str, Any]) -> dict[str, Any]:
         """The inputs that match a live state, for `read` (so drift shows in the next preview)."""
         specs = input_fields(self.schema)
-        return {k: v for k, v in outs.items() if k in specs and (not blank(v) or specs[k].default is not None)}
+        inputs = {k: v for k, v in outs.items() if k in specs and (not empty(v) or specs[k].default is not None)}
+        return {**inputs, **self.connection_inputs(outs)}
+
+    @contextmanager
+    def api_errors(self, values: dict[str, Any]) -> Iterator[None]:
+        """API errors name the Python arguments (`target_region`), not the wire fields (`targetRegion`); a
+        rejected token says how to set the current one."""
+        try:
+            yield
+        except Unauthorized as exc:
+            token_key = _token_argument(profile_of(values))
+            exc.args = (f"{exc.args[0]}; set the current token with `pulumi config set --secret {token_key} <token>`",)
+            raise exc from None
+        except ApiError as exc:
+            raise name_arguments(exc, self.wire_names()) from None
+
+    def wire_names(self) -> dict[str, str]:
+        """Wire field -> Python argument, this resource's fields first, then every other kind's."""
+        names: dict[str, str] = {}
+        for schema in [self.schema, *(k.schema for k in kinds.KINDS)]:
+            for name, spec in fields(schema).items():
+                if spec.wire and spec.wire != name:
+                    names.setdefault(spec.wire, name)
+        return names
 
     # -- ResourceProvider ------------------------------------------------------------------------------------------
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         values, failures = validate(self.schema, user_props(news))
         markers = markers_of(user_props(news))
+        failures = self.relax(failures, values, markers)
         if ADOPT_ID in markers and not isinstance(markers[ADOPT_ID], str) and not contains_unknown(markers[ADOPT_ID]):
             failures.append(Failure(ADOPT_ID, f"must be the id of the object to adopt (got {markers[ADOPT_ID]!r})"))
+        profile = profile_of(news)
+        if news.get(PROFILE) is not None and profile is None and not contains_unknown(news.get(PROFILE)):
+            failures.append(Failure(PROFILE, f"must be the name of a connection profile (got {news[PROFILE]!r})"))
+        failures += placeholder_failures(self.schema, user_props(news))
+        if not failures:
+            failures = settings_failures(profile)
+        if not failures:
+            failures = self.extra_failures({**values, **self.connection_inputs(news)})
         if not failures:
             # Only a resource about to change can be hurt by a bad token; an unchanged one costs no API call.
-            will_change = not user_props(_olds) or bool(plan_diff(self.schema, user_props(_olds), values).changes)
-            failures = connection_failures(verify_token=will_change)
-        return CheckResult({**values, **markers}, [check_failure(self.schema, f) for f in failures])
+            olds = user_props(_olds)
+            will_change = not olds or bool(plan_diff(self.schema, olds, values).changes) or profile_of(olds) != profile
+            failures = connection_failures(profile, verify_token=will_change)
+        inputs = {**values, **markers, **self.connection_inputs(news)}
+        return CheckResult(inputs, [check_failure(self.schema, f) for f in failures])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         plan = plan_diff(self.schema, user_props(olds), user_props(news))
+        if profile_of(olds) != profile_of(news):  # another account: the object cannot move there in place
+            plan.changes.append(PROFILE)
+            plan.replaces.append(PROFILE)
         return DiffResult(changes=bool(plan.changes), replaces=plan.replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         values = self.canonical(props)
         markers = markers_of(user_props(props))
-        if markers:
+        if adopting(markers):
             return self.adopt(values, markers)
         collection = self.collection(values)
-        item = self.api().create(
-            collection,
-            self.body(values),
-            lambda candidate: self.natural_key(values, candidate),
-            secrets=self.secrets_of(values),
-        )
+        with self.api_errors(values):
+            item = self.api(values).create(
+                collection,
+                self.body(values),
+                lambda candidate: self.natural_key(values, candidate),
+                secrets=self.secrets_of(values),
+            )
         id_ = rr_client.item_id(item, rr_client.plural_of(collection))
         if not id_:
             raise ApiError("POST", collection, 201, "UNEXPECTED_RESPONSE", "the created item carries no id")
         return CreateResult(id_, self.outputs(id_, values, item))
 
     def adopt(self, values: dict[str, Any], markers: dict[str, Any]) -> CreateResult:
-        """Take over an existing object, then apply the declared values to it (only what differs)."""
+        """Take over an existing object, then apply the declared values to it (only what differs; a declared
+        secret only with `rotate_on_adopt`)."""
         collection = self.collection(values)
         plural = rr_client.plural_of(collection)
-        params = {"includeTemporary": "true"} if plural == "credentials" else None
-        items = self.api().list(collection, params)
+        with self.api_errors(values):
+            items = self.api(values).list(collection, rr_client.listing_params(collection))
 
         def id_of(item: dict[str, Any]) -> Optional[str]:
             return rr_client.item_id(item, plural)
 
         def choose(taken: set[str]) -> str:
             item = pick(
-                self.kind, self.parent_text(values), items, id_of, markers,
+                self.word, self.parent_text(values), items, id_of, markers,
                 lambda candidate: self.natural_key(values, candidate), self.natural_key_text(values), taken,
             )  # fmt: skip
             return str(id_of(item))
 
-        id_ = ADOPTED.claim(self.kind, choose)
+        id_ = ADOPTED.claim(self.word, choose)
         item = next(i for i in items if id_of(i) == id_)
         conflicts = self.adopt_conflicts(values, item)
         if conflicts:
             raise AdoptionError(
-                f"cannot adopt {self.kind} {id_!r}: " + "; ".join(conflicts) + " (it cannot change in place: "
+                f"cannot adopt {self.word} {id_!r}: " + "; ".join(conflicts) + " (it cannot change in place: "
                 "declare the live value, or remove the adoption marker to create a new object)"
             )
         live = {**normalize(self.schema, from_wire(self.schema, item)), **{k: values.get(k) for k in self.path_names()}}
+        specs = input_fields(self.schema)
         plan = plan_diff(self.schema, live, values)
-        if plan.changes and self.updatable:
-            specs = input_fields(self.schema)
-            body = self.body(values, only=set(plan.changes))
-            for name in plan.changes:
-                if values.get(name) is None and specs[name].wire:
-                    body[specs[name].wire] = None  # declared unset: clear it, as an update would
-            item = self.api().update(collection, id_, body, secrets=self.secrets_of(values))
+        changes = [n for n in plan.changes if not specs[n].secret or markers.get(ROTATE_ON_ADOPT) is True]
+        if changes and self.updatable:
+            body = clear_removed(self.body(values, only=set(changes)), changes, values, specs)
+            with self.api_errors(values):
+                item = self.api(values).update(collection, id_, body, secrets=self.secrets_of(values))
         return CreateResult(id_, self.outputs(id_, values, item))
 
     def path_names(self) -> list[str]:
@@ -306,16 +353,15 @@ class SchemaProvider(ResourceProvider):
         specs = input_fields(self.schema)
         send = {n for n, s in specs.items() if not s.immutable and not s.secret and n in values}
         send |= {n for n in plan.changes if specs[n].secret}  # a changed secret rotates in place
-        body = self.body(values, only=send)
-        for name in plan.changes:
-            if values.get(name) is None and specs[name].wire:
-                body[specs[name].wire] = None  # PUT merges: an explicit null clears a removed optional field
-        item = self.api().update(self.collection(values), id_, body, secrets=self.secrets_of(values))
+        body = clear_removed(self.body(values, only=send), plan.changes, values, specs)
+        with self.api_errors(values):
+            item = self.api(values).update(self.collection(values), id_, body, secrets=self.secrets_of(values))
         return UpdateResult(self.outputs(id_, values, item))  # every output, not only the changed ones (#7809)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         values = user_props(props)
-        item = self.api().find(self.collection(values), id_)
+        with self.api_errors(values):
+            item = self.api(values).find(self.collection(values), id_)
         if item is None:
             return ReadResult("", {})  # gone: the engine drops it from the state, the next `up` recreates it
         outs = self.outputs(id_, values, item)
@@ -327,4 +373,5 @@ class SchemaProvider(ResourceProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         values = user_props(props)
-        self.api().delete(self.collection(values), id_, self.delete_body(values))  # already gone is fine
+        with self.api_errors(values):
+            self.api(values).delete(self.collection(values), id_, self.delete_body(values))  # already gone is fine

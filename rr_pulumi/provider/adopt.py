@@ -4,7 +4,9 @@ Pulumi's `import` does not work for dynamic providers (pulumi/pulumi#16175), so 
 object (by id, or by its natural key: a name within its client, every field of a rule within its parent), refuses
 when an immutable field differs, and then the provider applies the declared values.
 
-Two markers travel as resource inputs beside the schema's fields; they never reach the API and never cause a diff.
+The markers travel as resource inputs beside the schema's fields; they never reach the API and never cause a diff.
+Adopting changes nothing the user did not declare: a credential adopted without `credential_secret` keeps its live
+secret, and a declared secret is recorded but sent only with `rotate_on_adopt=True`.
 """
 
 from __future__ import annotations
@@ -12,20 +14,28 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Optional
 
+from ..errors import RequestRocketError
+from ..plan import empty
 from ..schema import SchemaModel, fields, from_wire, normalize
 
 ADOPT = "adopt"  # True: find the object by its natural key
 ADOPT_ID = "adopt_id"  # the id of the object to adopt
-MARKERS = (ADOPT, ADOPT_ID)
+ROTATE_ON_ADOPT = "rotate_on_adopt"  # True: an adopted credential takes the declared secret
+MARKERS = (ADOPT, ADOPT_ID, ROTATE_ON_ADOPT)
 
 
-class AdoptionError(Exception):
+class AdoptionError(RequestRocketError):
     """The object to adopt is missing, ambiguous, already adopted, or cannot take the declared values."""
 
 
 def markers_of(props: dict[str, Any]) -> dict[str, Any]:
-    """The adoption markers set on a resource's inputs (empty when it does not adopt)."""
-    return {k: props[k] for k in MARKERS if props.get(k) not in (None, False, "")}
+    """The adoption markers set on a resource's inputs."""
+    return {k: props[k] for k in MARKERS if not empty(props.get(k)) and props.get(k) is not False}
+
+
+def adopting(markers: dict[str, Any]) -> bool:
+    """Whether the markers ask to take an existing object over (rather than create one)."""
+    return ADOPT in markers or ADOPT_ID in markers
 
 
 def pick(
@@ -43,12 +53,17 @@ def pick(
     if wanted:
         found = next((i for i in items if id_of(i) == str(wanted)), None)
         if found is None:
-            raise AdoptionError(f"cannot adopt {kind} {wanted!r}: no such {kind} in {where}")
+            raise AdoptionError(
+                f"cannot adopt {kind} {wanted!r}: no such {kind} in {where}; "
+                "fix adopt_id, or remove it to create a new one"
+            )
         return found
     matches = [i for i in items if natural_key(i)]
     free = [i for i in matches if id_of(i) not in taken]
     if not matches:
-        raise AdoptionError(f"cannot adopt {kind} with {key_text}: none exists in {where}")
+        raise AdoptionError(
+            f"cannot adopt {kind} with {key_text}: none exists in {where}; remove adopt=True to create it"
+        )
     if not free:
         raise AdoptionError(
             f"cannot adopt {kind} with {key_text}: it is already adopted by another resource of this stack"
@@ -66,7 +81,7 @@ def immutable_conflicts(schema: type[SchemaModel], values: dict[str, Any], item:
     out = []
     for name, spec in fields(schema).items():
         if spec.immutable and not spec.path and not spec.secret and name in declared:
-            if declared[name] != live.get(name) and not (declared[name] in ([], None) and live.get(name) in ([], None)):
+            if declared[name] != live.get(name) and not (empty(declared[name]) and empty(live.get(name))):
                 out.append(f"{name} is {live.get(name)!r} on the API but {declared[name]!r} in the program")
     return out
 

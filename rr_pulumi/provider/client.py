@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from .. import kinds
 from ..client import CLIENTS
 from ..schema import ClientSchema
 from ._base import SchemaProvider
@@ -11,16 +12,10 @@ from ._base import SchemaProvider
 
 class ClientProvider(SchemaProvider):
     schema = ClientSchema
-    kind = "client"
+    kind = kinds.CLIENT
 
     def collection(self, values: dict[str, Any]) -> str:
         return CLIENTS
-
-    def natural_key(self, values: dict[str, Any], item: dict[str, Any]) -> bool:
-        return item.get("clientName") == values.get("client_name")
-
-    def natural_key_text(self, values: dict[str, Any]) -> str:
-        return f"client_name {values.get('client_name')!r}"
 
     def parent_text(self, values: dict[str, Any]) -> str:
         return "the clients this token can see"

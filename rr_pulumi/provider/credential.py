@@ -1,9 +1,12 @@
 """Credential provider: `/api/clients/{clientId}/credentials`, with secret rotation in place.
 
 The API never returns `credentialSecret`, so the state keeps the declared secret (a Pulumi secret) and its
-fingerprint. `credentialUpdatedAt` is remembered: when `refresh` finds it moved without this provider having
-written, the secret may have been rotated out of band, so the fingerprint is marked stale and the next `up`
-sends the declared secret again (an in-place PUT).
+fingerprint. `credentialUpdatedAt` is remembered: when `refresh` finds it moved while every other field is as
+recorded, only the secret can have changed (rotated out of band), so the fingerprint is marked `stale:` and the
+next `up` sends the declared secret again (an in-place PUT). A rename or any other field change also moves the
+timestamp, and is not taken for a rotation.
+
+An adopted credential without a declared secret keeps its live one: nothing is sent, and no secret is recorded.
 
 `credential_secret_rotation` is a plain input counting the secret changes made in the code: `pulumi preview --diff`
 prints a secret only as `[secret]`, and a dynamic provider cannot mark it changed, so reviewers see
@@ -16,12 +19,16 @@ from typing import Any
 
 from pulumi.dynamic import CheckResult
 
+from .. import kinds
 from ..client import collection
 from ..errors import secret_strings
-from ..schema import CredentialSchema, contains_unknown, secret_hash, secret_to_wire
-from ._base import SchemaProvider, hash_key
+from ..plan import empty, hash_key
+from ..schema import CredentialSchema, Failure, contains_unknown, input_fields, normalize, secret_hash, secret_to_wire
+from ._base import SchemaProvider
+from .adopt import adopting
 
 SECRET = "credential_secret"
+UPDATED_AT = "credential_updated_at"
 STALE = "stale: credential updated outside Pulumi at "
 ROTATION = "credential_secret_rotation"
 
@@ -37,18 +44,31 @@ def rotation(olds: dict[str, Any], news: dict[str, Any]) -> int:
     return count + 1 if changed else max(count, 1)
 
 
+def rotated_out_of_band(previous: dict[str, Any], live: dict[str, Any]) -> bool:
+    """Whether a refresh shows a secret rotation: the update time moved and no other field changed."""
+    known, now = previous.get(UPDATED_AT), live.get(UPDATED_AT)
+    if not known or not now or known == now:
+        return False
+    before, after = normalize(CredentialSchema, previous), normalize(CredentialSchema, live)
+    for name, spec in input_fields(CredentialSchema).items():
+        if spec.secret or spec.path or name not in before:
+            continue
+        if before.get(name) != after.get(name) and not (empty(before.get(name)) and empty(after.get(name))):
+            return False  # a rename or another change moved the timestamp
+    return True
+
+
 class CredentialProvider(SchemaProvider):
     schema = CredentialSchema
-    kind = "credential"
+    kind = kinds.CREDENTIAL
 
     def collection(self, values: dict[str, Any]) -> str:
-        return collection(values["client_id"], "credentials")
+        return collection(values["client_id"], self.kind.plural)
 
-    def natural_key(self, values: dict[str, Any], item: dict[str, Any]) -> bool:
-        return item.get("credentialName") == values.get("credential_name")
-
-    def natural_key_text(self, values: dict[str, Any]) -> str:
-        return f"credential_name {values.get('credential_name')!r}"
+    def relax(self, failures: list[Failure], values: dict[str, Any], markers: dict[str, Any]) -> list[Failure]:
+        if not adopting(markers) or values.get(SECRET) is not None:
+            return failures
+        return [f for f in failures if f.argument != SECRET]  # adopted without a secret: the live one stays
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         result = super().check(olds, news)
@@ -67,9 +87,8 @@ class CredentialProvider(SchemaProvider):
         return secret_strings(values.get(SECRET))
 
     def after_read(self, previous: dict[str, Any], outs: dict[str, Any]) -> dict[str, Any]:
-        known, live = previous.get("credential_updated_at"), outs.get("credential_updated_at")
-        if known and live and live != known:
-            return {**outs, hash_key(SECRET): STALE + str(live)}
+        if rotated_out_of_band(previous, outs):
+            return {**outs, hash_key(SECRET): STALE + str(outs[UPDATED_AT])}
         if str(previous.get(hash_key(SECRET), "")).startswith(STALE):
             return {**outs, hash_key(SECRET): previous[hash_key(SECRET)]}  # still stale until an `up` re-sends it
         return outs

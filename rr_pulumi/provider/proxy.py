@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import kinds
 from ..client import collection
 from ..schema import ProxySchema
 from ._base import SchemaProvider
@@ -11,17 +12,11 @@ from ._base import SchemaProvider
 
 class ProxyProvider(SchemaProvider):
     schema = ProxySchema
-    kind = "proxy"
+    kind = kinds.PROXY
 
     def collection(self, values: dict[str, Any]) -> str:
-        return collection(values["client_id"], "proxies")
-
-    def natural_key(self, values: dict[str, Any], item: dict[str, Any]) -> bool:
-        return item.get("proxyName") == values.get("proxy_name")
-
-    def natural_key_text(self, values: dict[str, Any]) -> str:
-        return f"proxy_name {values.get('proxy_name')!r}"
+        return collection(values["client_id"], self.kind.plural)
 
     def extra_outputs(self, id_: str, values: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
         region = values.get("proxy_region")
-        return {"url": self.settings().proxy_url(region, id_)} if region else {}
+        return {"url": self.settings(values).proxy_url(region, id_)} if region else {}

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import kinds
 from ..client import rules_collection
+from ..plan import empty
 from ..schema import RuleSchema, normalize, parent_of, to_wire
-from ._base import SchemaProvider, blank
+from ._base import SchemaProvider
 
 
 def _comparable(wire: dict[str, Any]) -> dict[str, Any]:
@@ -21,7 +23,7 @@ def _comparable(wire: dict[str, Any]) -> dict[str, Any]:
 def _strip(value: Any) -> Any:
     """Drop empty values at every depth (the API may echo optional keys as null)."""
     if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if not blank(v) and v != ""}
+        return {k: _strip(v) for k, v in value.items() if not empty(v)}
     if isinstance(value, list):
         return [_strip(v) for v in value]
     return value
@@ -29,7 +31,7 @@ def _strip(value: Any) -> Any:
 
 class RuleProvider(SchemaProvider):
     schema = RuleSchema
-    kind = "rule"
+    kind = kinds.RULE
     updatable = False
 
     def collection(self, values: dict[str, Any]) -> str:
@@ -47,7 +49,8 @@ class RuleProvider(SchemaProvider):
 
     def parent_text(self, values: dict[str, Any]) -> str:
         segment, parent_id = parent_of(values)
-        return f"{segment.rstrip('s').replace('proxie', 'proxy')} {parent_id!r}"
+        parent = kinds.by_plural(segment)
+        return f"{parent.word if parent else segment} {parent_id!r}"
 
     def adopt_conflicts(self, values: dict[str, Any], item: dict[str, Any]) -> list[str]:
         if self.natural_key(values, item):

@@ -63,14 +63,9 @@ def snapshot(api, client_id: str) -> dict:
     return out
 
 
-def assert_unchanged_but_secrets_pushed(before: dict, after: dict) -> None:
-    """No object created or changed, except that each credential's updatedAt moved: its secret was pushed."""
-    assert after.keys() == before.keys() and after["clients"] == before["clients"]
-    for key, item in before.items():
-        if isinstance(item, dict) and "credentialUpdatedAt" in item:
-            assert after[key]["credentialUpdatedAt"] > item["credentialUpdatedAt"], key
-            after[key] = {**after[key], "credentialUpdatedAt": item["credentialUpdatedAt"]}
-        assert after[key] == item, key
+def assert_unchanged(before: dict, after: dict) -> None:
+    """No object created or changed: adoption records declared secrets without pushing them (no rotate_on_adopt)."""
+    assert after == before
 
 
 ADOPTING_PROGRAM = """
@@ -118,7 +113,7 @@ def test_adopt_an_organisation_built_through_the_api(rr_stack, api):
 
     stack.up()
     assert stack.outputs()["client_id"] == org["client_id"]
-    assert_unchanged_but_secrets_pushed(before, snapshot(api, org["client_id"]))
+    assert_unchanged(before, snapshot(api, org["client_id"]))
     stack.preview("--expect-no-changes")
     stack.preview("--refresh", "--expect-no-changes")
 
@@ -160,7 +155,7 @@ def test_export_round_trip(rr_stack, api, emulator, tmp_path):
     stack.set_config("callersSecret", json.dumps(CALLERS_SECRET), secret=True)
     stack.set_config("upstreamAuthSecret", json.dumps(UPSTREAM_SECRET), secret=True)
     stack.up()
-    assert_unchanged_but_secrets_pushed(before, snapshot(api, org["client_id"]))
+    assert_unchanged(before, snapshot(api, org["client_id"]))
     stack.preview("--expect-no-changes")
     drift = subprocess.run([str(script), "drift", "--stack", "test"], cwd=out, env=stack.env, capture_output=True,
                            text=True, timeout=300)

@@ -2,6 +2,7 @@ import pytest
 
 from rr_pulumi import client as rr_client
 from rr_pulumi import config as rr_config
+from rr_pulumi.provider import connection
 
 from .fake_api import TOKEN, FakeApi
 
@@ -20,9 +21,10 @@ def api_client(fake_api):
 
 @pytest.fixture
 def provider_env(monkeypatch, fake_api, api_client):
-    """Providers wired to the fake API: settings with a token, the shared client replaced."""
+    """Providers wired to the fake API: settings with a token, the top-level connection's client replaced."""
     settings = rr_config.Settings(api_url=API_URL, token=TOKEN, data_plane_url="https://{region}.rr.test")
-    monkeypatch.setattr(rr_config, "_current", settings)
-    monkeypatch.setattr(rr_client, "shared_client", lambda settings=None: api_client)
-    monkeypatch.setattr(rr_client, "verified_client", lambda settings=None: api_client)
+    monkeypatch.setattr(connection, "_settings", {None: settings})
+    monkeypatch.setattr(connection, "_clients", {None: api_client})
+    monkeypatch.setattr(connection, "_client_keys", {})
+    monkeypatch.setattr(connection, "_verified", {None})
     return fake_api

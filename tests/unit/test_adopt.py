@@ -95,8 +95,7 @@ def test_adopting_without_differences_sends_nothing(provider_env):
     assert len(api.writes()) == writes
 
 
-def test_adopting_a_credential_pushes_the_declared_secret(provider_env):
-    api = provider_env
+def adopt_credential(api, **extra):
     cid = ClientProvider().create(checked(ClientProvider(), {"client_name": "Acme"})).id
     existing = api.put(f"/api/clients/{cid}/credentials", {
         "credentialName": "callers", "credentialType": "proxy", "credentialAuthType": "apiKey",
@@ -104,11 +103,35 @@ def test_adopting_a_credential_pushes_the_declared_secret(provider_env):
     p = CredentialProvider()
     inputs = checked(p, {"client_id": cid, "credential_name": "callers", "credential_type": "proxy",
                          "credential_auth_type": "apiKey", "credential_region": "us-east-1",
-                         "credential_secret": {"api_key": "k-1"}, "adopt_id": existing["sKey"]})
+                         "adopt_id": existing["sKey"], **extra})
+    writes = len(api.writes())
     created = p.create(inputs)
     assert created.id == existing["sKey"]
-    assert api.requests[-1][0] == "PUT" and api.requests[-1][2] == {"credentialSecret": {"apiKey": "k-1"}}
     assert p.diff(created.id, created.outs, inputs).changes is False
+    return api.writes()[writes:], created
+
+
+def test_adopting_a_credential_without_a_secret_keeps_the_live_one(provider_env):
+    writes, created = adopt_credential(provider_env)
+    assert writes == [] and "credential_secret" not in created.outs
+
+
+def test_adopting_records_a_declared_secret_without_sending_it(provider_env):
+    writes, created = adopt_credential(provider_env, credential_secret={"api_key": "k-1"})
+    assert writes == [] and created.outs["credential_secret"] == {"api_key": "k-1"}
+
+
+def test_rotate_on_adopt_sends_the_declared_secret(provider_env):
+    api = provider_env
+    writes, _ = adopt_credential(api, credential_secret={"api_key": "k-1"}, rotate_on_adopt=True)
+    assert [m for m, _ in writes] == ["PUT"] and api.requests[-1][2] == {"credentialSecret": {"apiKey": "k-1"}}
+
+
+def test_a_created_credential_still_needs_a_secret(provider_env):
+    result = CredentialProvider().check({}, {"client_id": "c1", "credential_name": "callers", "credential_type": "proxy",
+                                            "credential_auth_type": "apiKey", "credential_region": "us-east-1",
+                                            "__provider": "p"})
+    assert [f.reason for f in result.failures] == ["credential_secret: is required for credential_auth_type 'apiKey'"]
 
 
 def test_adopting_a_credential_of_another_region_is_refused(provider_env):

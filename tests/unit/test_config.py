@@ -4,6 +4,7 @@ import pytest
 
 from rr_pulumi import config as rr_config
 from rr_pulumi.errors import ConfigurationError
+from rr_pulumi.provider import connection
 from rr_pulumi.provider.client import ClientProvider
 from pulumi.dynamic import Config, ConfigureRequest
 
@@ -45,8 +46,8 @@ def test_repr_hides_token():
 
 def test_configure_reads_namespaced_keys_from_the_engine(monkeypatch):
     """The engine sends dynamic providers the whole stack config with namespaced keys (GetPackageConfig)."""
-    monkeypatch.setattr(rr_config, "_current", None)
+    monkeypatch.setattr(connection, "_settings", {})
     raw = {"requestrocket:token": "u-cfg", "requestrocket:apiUrl": "http://emu:1", "aws:region": "x"}
     ClientProvider().configure(ConfigureRequest(Config(raw_config=raw, project_name="proj")))
-    assert rr_config.current().token == "u-cfg" and rr_config.current().api_url == "http://emu:1"
+    assert connection.settings().token == "u-cfg" and connection.settings().api_url == "http://emu:1"
     assert vars(ClientProvider()) == {}  # nothing stored on the (pickled) provider

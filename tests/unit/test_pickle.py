@@ -6,7 +6,7 @@ import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from rr_pulumi import config as rr_config
+from rr_pulumi.provider import connection
 from rr_pulumi.provider.client import ClientProvider
 from rr_pulumi.provider.credential import CredentialProvider
 from rr_pulumi.provider.proxy import ProxyProvider
@@ -26,7 +26,7 @@ def test_serialized_by_reference(cls):
 
 @pytest.mark.parametrize("cls", PROVIDERS)
 def test_stable_and_token_free_after_configure(cls, monkeypatch):
-    monkeypatch.setattr(rr_config, "_current", None)
+    monkeypatch.setattr(connection, "_settings", {})
     before = serialize_provider(cls())
     provider = cls()
     provider.configure(ConfigureRequest(Config({"requestrocket:token": "u-topsecret-token"}, "p")))

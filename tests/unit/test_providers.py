@@ -3,6 +3,7 @@
 import pytest
 
 from rr_pulumi import client as rr_client
+from rr_pulumi.provider import connection
 from rr_pulumi.provider.client import ClientProvider
 from rr_pulumi.provider.credential import CredentialProvider
 from rr_pulumi.provider.proxy import ProxyProvider
@@ -100,7 +101,7 @@ def test_out_of_band_update_marks_the_secret_for_resend(provider_env):
     created = p.create(checked(p, cred_inputs(cid)))
     coll = f"/api/clients/{cid}/credentials"
     api.collections[coll][created.id]["credentialUpdatedAt"] = "2027-01-01T00:00:00.000Z"  # rotated elsewhere
-    rr_client.shared_client().invalidate(coll)
+    connection.client().invalidate(coll)
     read = p.read(created.id, created.outs)
     assert read.outs["credential_secret_hash"].startswith("stale:")
     assert p.diff(created.id, read.outs, checked(p, cred_inputs(cid))).changes is True
@@ -122,12 +123,12 @@ def test_target_drift_and_out_of_band_delete(provider_env):
     assert created.outs["target_default_rule_effect"] == "allow"
     coll = f"/api/clients/{cid}/targets"
     api.collections[coll][created.id]["targetDefaultRuleEffect"] = "deny"
-    rr_client.shared_client().invalidate(coll)
+    connection.client().invalidate(coll)
     read = p.read(created.id, created.outs)
     assert read.inputs["target_default_rule_effect"] == "deny"
     assert p.diff(created.id, read.outs, checked(p, target_inputs(cid))).changes is True
     del api.collections[coll][created.id]
-    rr_client.shared_client().invalidate(coll)
+    connection.client().invalidate(coll)
     assert p.read(created.id, created.outs).id == ""
     p.delete(created.id, created.outs)
 
@@ -211,7 +212,7 @@ def test_check_with_unknowns_passes(provider_env):
 def test_missing_token_is_one_clear_check_failure(monkeypatch):
     from rr_pulumi import config as rr_config
 
-    monkeypatch.setattr(rr_config, "_current", rr_config.Settings(api_url="http://x", token=None))
+    monkeypatch.setattr(connection, "_settings", {None: rr_config.Settings(api_url="http://x", token=None)})
     result = TargetProvider().check({}, {**target_inputs("c"), "__provider": "x"})
     [failure] = result.failures
     assert "pulumi config set --secret requestrocket:token" in failure.reason and "REQUESTROCKET_TOKEN" in failure.reason
@@ -220,9 +221,11 @@ def test_missing_token_is_one_clear_check_failure(monkeypatch):
 def test_rejected_token_is_one_clear_check_failure(monkeypatch, fake_api):
     from rr_pulumi import config as rr_config
 
-    monkeypatch.setattr(rr_config, "_current", rr_config.Settings(api_url="http://api.test", token="u-bad"))
-    monkeypatch.setattr(rr_client, "_clients", {("http://api.test", "u-bad"): rr_client.RequestRocketClient(
+    monkeypatch.setattr(connection, "_settings", {None: rr_config.Settings(api_url="http://api.test", token="u-bad")})
+    monkeypatch.setattr(connection, "_clients", {None: rr_client.RequestRocketClient(
         "http://api.test", "u-bad", session=fake_api.session(), sleep=lambda s: None)})
+    monkeypatch.setattr(connection, "_client_keys", {})
+    monkeypatch.setattr(connection, "_verified", set())
     result = TargetProvider().check({}, {**target_inputs("c"), "__provider": "x"})
     [failure] = result.failures
     assert "rejected the token" in failure.reason and "u-bad" not in failure.reason

@@ -1,5 +1,9 @@
 # Runs a Pulumi Python program for rr-pulumi's language host: configures the SDK, then runs the program
 # in a stack. Exit code 32 tells the host the error has already been reported to the engine.
+#
+# Errors: a pulumi.RunError or an rr-pulumi error (rr_pulumi.errors.RequestRocketError) is reported as its one
+# line; any other exception as a traceback of the program's own frames (this runner, asyncio, runpy and the
+# Pulumi runtime's frames left out). RR_PULUMI_TRACEBACK=1 reports every error with its full traceback.
 import argparse
 import asyncio
 import logging
@@ -51,14 +55,46 @@ signal.signal(signal.SIGINT, lambda *_: os._exit(BAIL))
 logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 loop = asyncio.new_event_loop()
 asyncio.set_event_loop(loop)
+
+
+def wants_tracebacks():
+    return os.environ.get("RR_PULUMI_TRACEBACK", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def is_one_line_error(error):
+    """A RunError, or an error rr-pulumi raised on purpose (its module is loaded if the program raised one)."""
+    rr_errors = sys.modules.get("rr_pulumi.errors")
+    return isinstance(error, pulumi.RunError) or (
+        rr_errors is not None and isinstance(error, rr_errors.RequestRocketError))
+
+
+RUNNER_FILES = ("<string>", "<frozen runpy>", os.path.dirname(asyncio.__file__) + os.sep,
+                os.path.dirname(pulumi.runtime.__file__) + os.sep)
+
+
+def program_traceback(error):
+    """The traceback of the program's own frames: what the runner added tells the user nothing."""
+    report = traceback.TracebackException.from_exception(error)
+    frames = [f for f in report.stack if not f.filename.startswith(RUNNER_FILES)]
+    report.stack = traceback.StackSummary.from_list(frames)
+    return "".join(report.format()).rstrip()
+
+
+def report(error):
+    if wants_tracebacks():
+        text = "".join(traceback.format_exception(type(error), error, error.__traceback__)).rstrip()
+    elif is_one_line_error(error):
+        text = " ".join(str(error).split("\n"))
+    else:
+        text = program_traceback(error)
+    pulumi.log.error(text)
+
+
 code = 0
 try:
     loop.run_until_complete(pulumi.runtime.run_in_stack(lambda: runpy.run_path(args.program, run_name="__main__")))
-except pulumi.RunError as error:
-    pulumi.log.error(str(error))
-    code = BAIL
-except Exception:
-    pulumi.log.error("Program failed with an unhandled exception:\n" + traceback.format_exc())
+except Exception as error:  # reported to the engine, which prints it under the stack
+    report(error)
     code = BAIL
 finally:
     loop.close()

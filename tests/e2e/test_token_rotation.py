@@ -1,0 +1,50 @@
+"""Rotating the API token: after `pulumi config set --secret requestrocket:token <new>` and revoking the old token,
+`pulumi refresh`, `pulumi preview --refresh` and `pulumi destroy` work at once, with no `up` in between (the engine
+still configures the provider with the token recorded in the state; the provider turns to the current config)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+PROGRAM = """
+import pulumi
+from rr_pulumi import Client, Target
+org = Client("org", client_name="{org}")
+Target("api", client_id=org.id, target_name="api", target_base_url="https://api.example.com",
+       target_region="us-east-1")
+"""
+
+
+def test_refresh_uses_the_rotated_token_at_once(make_stack, emulator):
+    user = f"rotation-{uuid.uuid4().hex[:8]}"
+    old = emulator.create_user(user)
+    stack = make_stack(PROGRAM.format(org=user))
+    stack.set_config("requestrocket:apiUrl", emulator.url)
+    stack.set_config("requestrocket:token", old, secret=True)
+    stack.up()
+
+    new = emulator.create_user(user, token="u-" + secrets.token_hex(20))  # the user's second token
+    stack.set_config("requestrocket:token", new, secret=True)
+    emulator.revoke_token(old)
+
+    refreshed = stack.refresh(check=False)
+    assert refreshed.code == 0, refreshed.output
+    assert "401" not in refreshed.output
+    previewed = stack.preview("--refresh", "--expect-no-changes", check=False)
+    assert previewed.code == 0, previewed.output
+    stack.destroy()
+
+
+def test_a_token_from_the_environment_wins_when_the_recorded_one_is_revoked(make_stack, emulator):
+    user = f"rotation-{uuid.uuid4().hex[:8]}"
+    old = emulator.create_user(user)
+    stack = make_stack(PROGRAM.format(org=user), env={"REQUESTROCKET_TOKEN": old})
+    stack.set_config("requestrocket:apiUrl", emulator.url)
+    stack.up()
+
+    new = emulator.create_user(user, token="u-" + secrets.token_hex(20))
+    emulator.revoke_token(old)
+    stack.env["REQUESTROCKET_TOKEN"] = new
+    assert stack.refresh(check=False).code == 0
+    stack.destroy()
