@@ -13,7 +13,6 @@ REQUESTROCKET_API_URL / REQUESTROCKET_TOKEN (`drift --api-url/--token` override 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Optional, Sequence

@@ -305,7 +305,8 @@ def render(report: Report) -> str:
     lines = [f"DRIFT in stack {stack!r}: {len(diffs)} difference{'s' * (len(diffs) != 1)} between the code and "
              "the RequestRocket account", ""]
     for d in diffs:
-        lines += [f"  [{d.kind}] {d.resource}" + (f" ({d.id})" if d.id else ""), f"      {d.detail}"]
+        own_id = d.id and d.kind != UNMANAGED  # an unmanaged object's id is in the detail, not its parent's
+        lines += [f"  [{d.kind}] {d.resource}" + (f" ({d.id})" if own_id else ""), f"      {d.detail}"]
     lines += ["", f"`{FIX}` makes the account match the code again (a plain `pulumi up` does not: it compares the "
               "code with the last recorded state); unmanaged objects must be deleted through the API or adopted "
               "into the code (adopt_id=...)."]
