@@ -42,7 +42,7 @@ def error_line(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         return "no error message"
-    if any(line.startswith("Traceback (most recent call last)") for line in lines):
+    if any("Traceback (most recent call last)" in line for line in lines):
         return _EXCEPTION_PREFIX.sub("", lines[-1])
     first = next((line for line in lines if line.startswith("error:")), lines[-1])
     return _NOISE.sub("", first, count=1)
