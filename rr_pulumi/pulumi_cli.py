@@ -48,22 +48,29 @@ def error_line(text: str) -> str:
     return _NOISE.sub("", first, count=1)
 
 
+def _resource_label(urn: str) -> str:
+    """`Credential callers: ` for a resource's URN; nothing for the stack itself."""
+    if "::" not in urn:
+        return ""
+    type_, name = urn.split("::")[-2:]
+    return "" if type_.startswith("pulumi:pulumi:Stack") else f"{type_.rsplit(':', 1)[-1]} {name}: "
+
+
 def diagnostics_error(document: Any) -> Optional[str]:
-    """The first error diagnostic of a `--json` document, as `<Kind> <name>: <reason>` (None when there is none)."""
+    """The first error diagnostic of a `--json` document, as `<Kind> <name>: <reason>` (None when there is none).
+
+    A resource's own error comes before the stack's summary ("update failed"), which says nothing new.
+    """
     if not isinstance(document, dict):
         return None
     errors = [d for d in document.get("diagnostics") or [] if d.get("severity") == "error"]
     if not errors:
         return None
+    errors.sort(key=lambda d: not _resource_label(str(d.get("urn") or "")))  # stable: resources first
     first = errors[0]
-    reason = error_line(str(first.get("message", "")))
-    urn = str(first.get("urn") or "")
-    where = ""
-    if "::" in urn:
-        type_, name = urn.split("::")[-2:]
-        where = f"{type_.rsplit(':', 1)[-1]} {name}: " if not type_.startswith("pulumi:pulumi:Stack") else ""
+    reason = _resource_label(str(first.get("urn") or "")) + error_line(str(first.get("message", "")))
     more = f" (and {len(errors) - 1} more error{'s' * (len(errors) > 2)})" if len(errors) > 1 else ""
-    return where + reason + more
+    return reason + more
 
 
 def find_pulumi() -> Path:

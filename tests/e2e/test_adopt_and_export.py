@@ -185,18 +185,28 @@ def test_export_round_trip_makes_no_write(api, emulator, tmp_path):
     stack.destroy()
 
 
-def test_set_secrets_refuses_placeholders(api, emulator, tmp_path):
+def test_placeholders_are_refused_by_set_secrets_and_at_preview(api, emulator, tmp_path):
     org = build_org(api, f"placeholder-org-{uuid.uuid4().hex[:8]}")
     out = tmp_path / "exported"
     assert export(emulator, emulator.token("e2e"), out, "--client-id", org["client_id"]).returncode == 0
+    stack = exported_stack(out, tmp_path / "state", emulator, emulator.token("e2e"))
+    config = stack.run("config", "--json", "--stack", "test").stdout
+
+    # Uncommented but not filled in: the script refuses before it sets anything.
     script = out / "set-secrets.sh"
     script.write_text(script.read_text().replace("# set_secret callersSecret", "set_secret callersSecret"))
-    stack = LocalStack(out, stack="test", backend_dir=tmp_path / "state").init()
     done = subprocess.run(["sh", "set-secrets.sh"], cwd=out, env={**stack.env, "REQUESTROCKET_TOKEN": "u-x"},
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert "fill in every <placeholder> first; nothing was set" in done.stderr and "callersSecret" in done.stderr
-    assert json.loads(stack.run("config", "--json", "--stack", "test").stdout) == {}  # nothing was set
+    assert stack.run("config", "--json", "--stack", "test").stdout == config
+
+    # Set by hand anyway: the provider refuses it at preview, naming the argument, before any API write.
+    stack.set_config("callersSecret", json.dumps({"apiKey": "<apiKey>"}), secret=True)
+    written = writes(emulator)
+    result = stack.preview(check=False)
+    assert result.code != 0 and "credential_secret" in result.output, result.output
+    assert writes(emulator) == written
 
 
 def test_export_all_writes_one_project_per_client(emulator, tmp_path):
