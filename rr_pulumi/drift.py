@@ -133,6 +133,12 @@ def field_changes(kind_name: str, live: dict[str, Any], declared: dict[str, Any]
     return out
 
 
+def profile_change(before_refresh_inputs: dict[str, Any], declared: dict[str, Any]) -> list[PropertyChange]:
+    """A connection profile changed in the code: the object moves to another account (a replacement)."""
+    was, wants = before_refresh_inputs.get(PROFILE_INPUT), declared.get(PROFILE_INPUT)
+    return [] if was == wants else [PropertyChange(PROFILE_INPUT, was, wants)]
+
+
 def secret_changed_in_code(before_refresh_inputs: dict[str, Any], declared: dict[str, Any]) -> bool:
     """Did the code change the credential's secret? The provider counts those changes in a plain input."""
     return before_refresh_inputs.get(ROTATION_INPUT) != declared.get(ROTATION_INPUT)
@@ -196,7 +202,7 @@ def _update_differences(step: dict[str, Any], before: dict[str, Any], kind: str,
     old, new = step.get("oldState") or {}, step.get("newState") or {}
     id_ = old.get("id")
     live_outs, declared = old.get("outputs") or {}, new.get("inputs") or {}
-    changes = field_changes(kind, live_outs, declared)
+    changes = field_changes(kind, live_outs, declared) + profile_change(before.get("inputs") or {}, declared)
     how = "replaces it" if op in REPLACE_OPS else "updates it in place"
     diffs = [Difference(FIELD_CHANGED, label, f"{c.path}: live {_shown(c.live)}, code {_shown(c.declared)} "
                         f"(`{FIX}` {how})", urn, id_, [c]) for c in changes]

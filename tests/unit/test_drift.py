@@ -169,3 +169,10 @@ def test_a_failure_reason_is_one_line():
 def test_a_gone_parent_is_skipped():
     managed = drift.managed_from_preview({"steps": [refresh("Proxy", "gw", "p1", {"client_id": "c1"})]})
     assert drift.unmanaged_objects(managed, lambda path, profile: None) == []
+
+
+def test_a_profile_changed_in_the_code_is_named_and_is_no_rotation():
+    doc = credential_update(CRED, {**CRED, "profile": "acme"})
+    [diff] = drift.differences_from_preview(doc)
+    assert (diff.kind, diff.paths) == (drift.FIELD_CHANGED, ["profile"])
+    assert [(c.live, c.declared) for c in diff.changes] == [(None, "acme")]
