@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -54,13 +55,13 @@ def _export_settings(args: argparse.Namespace) -> rr_config.Settings:
         settings = rr_config.settings_from(config.get, profile=args.profile)  # type: ignore[call-arg]  # safety
     else:
         settings = rr_config.settings_from()
-    api_url = (args.api_url or settings.api_url).rstrip("/")
-    token = args.token or settings.token
-    if not token:
+    settings = replace(settings, api_url=(args.api_url or settings.api_url).rstrip("/"),
+                       token=args.token or settings.token)
+    if not settings.token:
         raise rr_config.ConfigurationError(
             f"No RequestRocket API token is configured. Set the environment variable {rr_config.TOKEN_ENV} "
             "(or pass --token, or --profile NAME to use a stack's connection profile).")
-    return rr_config.Settings(api_url=api_url, token=token, rate_limit_per_minute=settings.rate_limit_per_minute)
+    return settings
 
 
 def _export(args: argparse.Namespace) -> int:

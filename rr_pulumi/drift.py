@@ -370,12 +370,16 @@ def with_overrides(settings_for: Callable[[Optional[str]], rr_config.Settings],
 
 
 def api_lister(settings_for: Callable[[Optional[str]], rr_config.Settings]) -> Lister:
-    from .client import shared_client
     from .errors import NotFound
+    from .pulumi_cli import api_client
+
+    clients: dict[Optional[str], Any] = {}  # one client (and rate budget) per profile
 
     def list_items(path: str, profile: Optional[str]) -> Optional[list[dict[str, Any]]]:
+        if profile not in clients:
+            clients[profile] = api_client(settings_for(profile))
         try:
-            return shared_client(settings_for(profile)).list(path)
+            return clients[profile].list(path)
         except NotFound:
             return None  # the parent is gone: already reported as deleted out of band
 

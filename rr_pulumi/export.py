@@ -329,11 +329,11 @@ def write_project(out: Path, files: dict[str, str]) -> list[Path]:
 def export(settings: Settings, out: Path, client_id: Optional[str] = None, every_client: bool = False,
            profile: Optional[str] = None) -> list[Path]:
     """Write one project for `client_id` into `out`, or (every_client) one project per client in `out/<name>/`."""
-    from .client import shared_client
+    from .pulumi_cli import api_client
 
     if bool(client_id) == bool(every_client):
         raise ExportError("give either client_id or every_client=True (--client-id ID or --all)")
-    api = shared_client(settings)
+    api = api_client(settings)
     if client_id:
         program = program_for(read_account(api, client_id), profile)
         return write_project(out, project_files(program, settings.api_url, profile))

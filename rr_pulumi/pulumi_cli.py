@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from .errors import RequestRocketError
 
 if TYPE_CHECKING:
+    from .client import RequestRocketClient
     from .config import Settings
 
 ENSURE_HINT = "run `rr-pulumi-engine ensure` once (it builds the engine), or put a matching `pulumi` on PATH"
@@ -71,6 +72,16 @@ def diagnostics_error(document: Any) -> Optional[str]:
     reason = _resource_label(str(first.get("urn") or "")) + error_line(str(first.get("message", "")))
     more = f" (and {len(errors) - 1} more error{'s' * (len(errors) > 2)})" if len(errors) > 1 else ""
     return reason + more
+
+
+def api_client(settings: "Settings") -> "RequestRocketClient":
+    """The Core API client a tool uses with a stack's connection settings (paced to the plan's rate limit)."""
+    from .client import RequestRocketClient
+    from .ratelimit import RateBudget
+
+    per_minute = settings.rate_limit_per_minute
+    return RequestRocketClient(settings.api_url, settings.require_token(),
+                               budget=RateBudget(per_minute) if per_minute else None)
 
 
 def find_pulumi() -> Path:

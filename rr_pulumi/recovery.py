@@ -37,7 +37,7 @@ from urllib.parse import unquote, urlparse
 
 from . import client as rr_client
 from .errors import NotFound, RequestRocketError
-from .pulumi_cli import Pulumi
+from .pulumi_cli import Pulumi, api_client
 
 PROVIDER_MODULE = "rr_pulumi.provider."
 
@@ -240,7 +240,14 @@ def recover(pulumi: Pulumi, dry_run: bool = False) -> int:
     if not pending_creates(deployment):
         _say("no pending creates: nothing to recover")
         return 0
-    settlement = settle(deployment, lambda profile: rr_client.shared_client(pulumi.connection_settings(profile)))
+    clients: dict[Optional[str], rr_client.RequestRocketClient] = {}
+
+    def api_for(profile: Optional[str]) -> rr_client.RequestRocketClient:
+        if profile not in clients:
+            clients[profile] = api_client(pulumi.connection_settings(profile))
+        return clients[profile]
+
+    settlement = settle(deployment, api_for)
     for urn, id_ in settlement.adopted:
         _say(f"created before the interruption, adopting: {urn} -> {id_}")
     for urn in settlement.not_created:
