@@ -89,7 +89,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="rr-pulumi", description="RequestRocket as code: drift check, export and "
                                   "recovery.")  # fmt: skip
     top.add_argument("--version", action="version", version=f"rr-pulumi {version()}")
-    commands = top.add_subparsers(dest="command", required=True, metavar="{drift,export,recover}")
+    commands = top.add_subparsers(dest="command", required=True)
 
     def api_flags(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--api-url", help=f"Core API base URL (default: the stack config, ${rr_config.API_URL_ENV})")

@@ -86,13 +86,12 @@ def api_client(settings: "Settings") -> "RequestRocketClient":
 
 def find_pulumi() -> Path:
     """The `pulumi` executable the engine would use, built (with progress on stderr) when missing."""
-    from .engine import EngineError, ensure_engine, pinned_version
+    from .engine import EngineError, ensure_engine  # the engine's public API, nothing else of it
 
     try:
         return Path(ensure_engine(verbose=True)) / "pulumi"
     except EngineError as exc:
-        reason = error_line(str(exc))
-        raise PulumiFailed(f"no Pulumi engine v{pinned_version()}: {reason}; {ENSURE_HINT}") from None
+        raise PulumiFailed(f"no Pulumi engine: {error_line(str(exc))}; {ENSURE_HINT}") from None
     except OSError as exc:
         raise PulumiFailed(f"no Pulumi engine: {exc}; {ENSURE_HINT}") from None
 
