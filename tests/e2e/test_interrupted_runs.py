@@ -3,10 +3,10 @@ CLI's lock, then `pulumi refresh` and `pulumi up`), the account holds exactly th
 duplicate; once for each way of choosing the backend (`pulumi login`, PULUMI_BACKEND_URL, `backend.url` in
 Pulumi.yaml).
 
-The plugins (language host, provider) are left running after the CLI dies, as they are when only the CLI is
-killed, until the emulator has answered every request they sent: creates already sent land in the API without
-reaching the state, the case recovery exists for. Every wait is on an observable event (a line of output, the
-emulator's request counters), never a sleep.
+The CLI is killed while a create is in flight (the emulator has received it and not answered yet); the test waits
+until the emulator has answered every request it received, so creates already sent land in the API without
+reaching the state, the case recovery exists for; then any plugin still running is killed. Every wait is on an
+observable event (a line of output, the emulator's request counters), never a sleep.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120) -> 
 
 def kill_mid_up(stack, emulator, ready=two_created) -> str:
     """Start `pulumi up`; once `ready(lines so far)` and a request is in flight, SIGKILL the CLI; once the emulator
-    has answered every request, kill its leftover plugins."""
+    has answered every request it received, kill whatever plugin of that `up` is still running."""
     proc = subprocess.Popen(
         ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--stack", stack.stack],
         cwd=stack.project_dir, env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
