@@ -1,7 +1,7 @@
 """The one way rr-pulumi's tools (drift, recovery, ...) run `pulumi`: the engine's choice, version-checked.
 
-`pulumi` is found as the engine finds it (`rr_pulumi.engine.ensure_engine`: a `pulumi` on PATH whose version
-matches the installed SDK, else the cached engine). A missing engine is built with progress on stderr, never
+`pulumi` is found as the engine finds it (`rr_pulumi.engine.ensure_engine`: a `pulumi` on PATH of the version
+rr-pulumi's engine pins, else the cached engine). A missing engine is built with progress on stderr, never
 silently; when it cannot be built, the error is one line naming `rr-pulumi-engine ensure`. The command runs with
 the user's own environment (backend, passphrase, PULUMI_HOME untouched): only the engine's folder is put first on
 the child's PATH, so the language host and launchers next to `pulumi` are the ones it uses.
