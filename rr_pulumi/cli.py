@@ -51,8 +51,7 @@ def _export_settings(args: argparse.Namespace) -> rr_config.Settings:
     if args.profile:
         from .pulumi_cli import Pulumi
 
-        config = Pulumi(Path(args.cwd), args.stack).config()
-        settings = rr_config.settings_from(config.get, profile=args.profile)  # type: ignore[call-arg]  # safety
+        settings = Pulumi(Path(args.cwd), args.stack).connection_settings(args.profile)
     else:
         settings = rr_config.settings_from()
     settings = replace(settings, api_url=(args.api_url or settings.api_url).rstrip("/"),

@@ -174,5 +174,5 @@ class Pulumi:
             self._config = self.config()
         get = self._config.get
         if profile:
-            return settings_from(get, profile=profile)  # type: ignore[call-arg]  # profiles: rr_pulumi.config
+            return settings_from(get, profile=profile)
         return settings_from(get)
