@@ -231,3 +231,33 @@ def test_export_all_writes_one_project_per_client(emulator, tmp_path):
     stack.preview("--expect-no-changes")
     assert stack.outputs()["client_id"] == second["client_id"]
     stack.destroy()
+
+
+def test_export_with_a_connection_profile(rr_stack, emulator, tmp_path):
+    """--profile reads the account from a stack's profile; the program declares it and adopts with 0 writes."""
+    token = emulator.create_user(f"profiled-{uuid.uuid4().hex[:8]}")
+    import requests
+
+    with requests.Session() as session:
+        session.headers["Authorization"] = token
+        session.base = emulator.url + "/api"  # type: ignore[attr-defined]
+        org = build_org(session, "Acme Profiled")
+    platform = rr_stack("import pulumi\n", name="platform")  # a stack whose config holds the profile
+    platform.run("config", "set", "--path", "requestrocket:profiles.acme.apiUrl", emulator.url)
+    platform.run("config", "set", "--path", "--secret", "requestrocket:profiles.acme.token", token)
+    out = tmp_path / "acme"
+    env = {k: v for k, v in platform.env.items() if k != "REQUESTROCKET_TOKEN"}
+    result = subprocess.run([str(RR_PULUMI), "export", "--all", "--profile", "acme", "--stack", platform.stack,
+                             "--out", str(out)], cwd=platform.project_dir, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    program = (out / "acme-profiled" / "__main__.py").read_text()
+    assert program.count("    profile='acme',\n") == program.count("adopt_id='") == 8
+    assert "requestrocket:profiles.acme.token" in (out / "acme-profiled" / "set-secrets.sh").read_text()
+
+    stack = exported_stack(out / "acme-profiled", tmp_path / "state", emulator, token)
+    written = writes(emulator)
+    stack.up()
+    assert writes(emulator) == written and stack.outputs()["client_id"] == org["client_id"]
+    stack.preview("--expect-no-changes")
+    stack.destroy()
