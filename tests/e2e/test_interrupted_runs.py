@@ -80,6 +80,32 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120) -> 
         time.sleep(0.02)  # a polling interval, not a guess at how long something takes
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process started (directly or not) by `pid`: the plugins of a `pulumi` run, which start their own
+    process groups, so killing the CLI's group does not reach them (Linux: reads /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            child, parent = int(stat.parent.name), int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(child)
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_all(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def kill_mid_up(stack, emulator, ready=two_created) -> str:
     """Start `pulumi up`; once `ready(lines so far)` and a request is in flight, SIGKILL the CLI; once the emulator
     has answered every request it received, kill whatever plugin of that `up` is still running."""
@@ -88,7 +114,8 @@ def kill_mid_up(stack, emulator, ready=two_created) -> str:
         cwd=stack.project_dir, env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )
-    lines = []
+    lines: list[str] = []
+    plugins: list[int] = []
     try:
         for line in proc.stdout:
             lines.append(line)
@@ -96,14 +123,15 @@ def kill_mid_up(stack, emulator, ready=two_created) -> str:
                 break
         assert ready(lines), "up ended before it got going:\n" + "".join(lines)
         wait_for(lambda: in_flight(emulator) > 0, "a create in flight")
+        plugins = descendants(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         wait_for(lambda: in_flight(emulator) == 0, "the creates in flight to land")
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # the plugins this `up` started
-        except ProcessLookupError:
-            pass
+        if proc.poll() is None:  # failed before the kill
+            plugins += descendants(proc.pid)
+            proc.kill()
+        kill_all(plugins)  # its language host and provider: nothing of this `up` survives the test
         proc.wait()
         proc.stdout.close()
     return "".join(lines)
