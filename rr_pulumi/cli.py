@@ -1,78 +1,124 @@
 """`rr-pulumi`: the command line of rr-pulumi.
 
-    rr-pulumi drift  [--cwd DIR] [--stack NAME] [--json]      drift report; exit 0 no drift, 1 drift, 2 could not check
-    rr-pulumi export --client-id ID [--out DIR]              write a Pulumi program that adopts an existing client
+    rr-pulumi drift   [--cwd DIR] [--stack NAME] [--json]   drift report; exit 0 no drift, 1 drift, 2 could not check
+    rr-pulumi export  (--client-id ID | --all) [--out DIR]  write a Pulumi program that adopts existing clients
+    rr-pulumi recover [--stack NAME] [--dry-run]            repair a stack after `pulumi` was killed mid-`up`
+    rr-pulumi --version
 
-The API URL and token come from --api-url/--token, else REQUESTROCKET_API_URL / REQUESTROCKET_TOKEN (for `drift`,
-the stack configuration comes before the environment, as for the provider).
+For `drift` and `recover` the API URL and token come from the stack configuration, as for the provider, then from
+REQUESTROCKET_API_URL / REQUESTROCKET_TOKEN (`drift --api-url/--token` override them). For `export` they come from
+--api-url/--token, else the environment, else a connection profile of a stack (`--profile NAME`).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Sequence
 
 from . import config as rr_config
+from .errors import RequestRocketError
+
+
+def version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("rr-pulumi")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _drift(args: argparse.Namespace) -> int:
     from . import drift
 
     try:
-        diffs = drift.check(Path(args.cwd), args.stack, args.api_url, args.token)
-    except drift.CheckFailed as exc:
-        print(f"COULD NOT CHECK for drift: {exc}", file=sys.stderr)
+        report = drift.check(Path(args.cwd), args.stack, args.api_url, args.token)
+    except Exception as exc:  # noqa: BLE001 - a scheduled job needs exit 2 and one line, whatever went wrong
+        reason = drift.one_line(exc)
+        if args.json:
+            print(drift.render_error(reason, args.stack, as_json=True), end="")
+        print(drift.render_error(reason, args.stack, as_json=False), end="", file=sys.stderr)
         return drift.CANNOT_CHECK
-    stack = args.stack or "(selected stack)"
-    print(drift.render_json(stack, diffs) if args.json else drift.render(stack, diffs), end="")
-    return drift.DRIFT if diffs else drift.NO_DRIFT
+    print(drift.render_json(report) if args.json else drift.render(report), end="")
+    return drift.DRIFT if report.differences else drift.NO_DRIFT
+
+
+def _export_settings(args: argparse.Namespace) -> rr_config.Settings:
+    """--api-url/--token, else a stack's connection profile (--profile), else the environment."""
+    if args.profile:
+        from .pulumi_cli import Pulumi
+
+        settings = Pulumi(Path(args.cwd), args.stack).connection_settings(args.profile)
+    else:
+        settings = rr_config.settings_from()
+    settings = replace(settings, api_url=(args.api_url or settings.api_url).rstrip("/"),
+                       token=args.token or settings.token)
+    if not settings.token:
+        raise rr_config.ConfigurationError(
+            f"No RequestRocket API token is configured. Set the environment variable {rr_config.TOKEN_ENV} "
+            "(or pass --token, or --profile NAME to use a stack's connection profile).")
+    return settings
 
 
 def _export(args: argparse.Namespace) -> int:
     from . import export
-    from .errors import RequestRocketError
 
-    token = args.token or os.environ.get(rr_config.TOKEN_ENV)
-    if not token:
-        print(f"error: No RequestRocket API token is configured. Set the environment variable {rr_config.TOKEN_ENV} "
-              "(or pass --token).", file=sys.stderr)
-        return 2
-    api_url = args.api_url or os.environ.get(rr_config.API_URL_ENV) or rr_config.DEFAULT_API_URL
     try:
-        written = export.export_client(api_url, token, args.client_id, Path(args.out), virtualenv=args.virtualenv)
-    except (RequestRocketError, export.ExportError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        settings = _export_settings(args)
+        written = export.export(settings, Path(args.out), client_id=args.client_id, every_client=args.all,
+                                profile=args.profile)
+    except RequestRocketError as exc:
+        print(f"error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
         return 2
     for path in written:
         print(path)
     return 0
 
 
+def _recover(args: argparse.Namespace) -> int:
+    from . import recovery
+
+    return recovery.run(args)
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="rr-pulumi", description="RequestRocket as code: drift check and export.")
+    top = argparse.ArgumentParser(prog="rr-pulumi", description="RequestRocket as code: drift check, export and "
+                                  "recovery.")  # fmt: skip
+    top.add_argument("--version", action="version", version=f"rr-pulumi {version()}")
     commands = top.add_subparsers(dest="command", required=True)
 
     def api_flags(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--api-url", help=f"Core API base URL (default ${rr_config.API_URL_ENV})")
-        sub.add_argument("--token", help=f"user token (default ${rr_config.TOKEN_ENV}; prefer the variable)")
+        sub.add_argument("--api-url", help=f"Core API base URL (default: the stack config, ${rr_config.API_URL_ENV})")
+        sub.add_argument("--token", help=f"user token (default: the stack config, ${rr_config.TOKEN_ENV}; prefer "
+                         "those to this flag)")  # fmt: skip
 
     drift = commands.add_parser("drift", help="compare the account with the code; exit 0 none, 1 drift, 2 error")
     drift.add_argument("--cwd", default=".", help="the Pulumi project folder (default: .)")
     drift.add_argument("--stack", help="the stack (default: the selected one)")
-    drift.add_argument("--json", action="store_true", help="print the differences as JSON")
+    drift.add_argument("--json", action="store_true", help="print one JSON object: the differences, or the error")
     api_flags(drift)
     drift.set_defaults(run=_drift)
 
-    export = commands.add_parser("export", help="write a Pulumi program that adopts an existing client")
-    export.add_argument("--client-id", required=True, help="the client (organisation) to export")
+    export = commands.add_parser("export", help="write a Pulumi program that adopts existing clients")
+    which = export.add_mutually_exclusive_group(required=True)
+    which.add_argument("--client-id", help="the client (organisation) to export")
+    which.add_argument("--all", action="store_true", help="every client the token can see, one folder each")
     export.add_argument("--out", default="rr-export", help="output folder (default: rr-export)")
-    export.add_argument("--virtualenv", default=sys.prefix,
-                        help="the Python environment the program runs with (default: the one running rr-pulumi)")
+    export.add_argument("--profile", help="read the API URL and token from this connection profile of a stack's "
+                        "configuration (see --cwd, --stack); the exported resources declare profile=NAME")
+    export.add_argument("--cwd", default=".", help="with --profile: the Pulumi project folder (default: .)")
+    export.add_argument("--stack", help="with --profile: the stack (default: the selected one)")
     api_flags(export)
     export.set_defaults(run=_export)
+
+    from .recovery import add_arguments
+
+    recover = commands.add_parser("recover", help="repair a stack after `pulumi` was killed mid-`up`")
+    add_arguments(recover)
+    recover.set_defaults(run=_recover)
     return top
 
 

@@ -3,31 +3,40 @@
 Two sources, because the engine sees only what the stack manages:
 
 1. `pulumi preview --refresh --json`: every managed object is read back, and each step the engine would take is a
-   difference: an update or replace (a field changed out of band, with its property path), a create of an object
-   the stack had (deleted out of band), an update of a credential whose `credentialUpdatedAt` moved (its secret was
-   rotated out of band; the API never returns secrets, so that timestamp is the only trace).
+   difference: an update or replace (a field changed out of band, with its property paths), a create of an object
+   the stack had (deleted out of band), an update of a credential that changes nothing but its secret although the
+   code did not change the secret (rotated out of band: see `secret_rotated`).
 2. The API: the rules of every managed credential, target and proxy, and the credentials, targets and proxies of
-   every managed client, are listed; an object no resource of the stack manages is an unmanaged addition.
+   every managed client, are listed (with the connection profile of the resource that manages the parent); an object
+   no resource of the stack manages is an unmanaged addition.
 
-Exit codes: 0 no drift, 1 drift, 2 could not check.
+Exit codes: 0 no drift, 1 drift, 2 could not check (any reason: no engine, no project or stack, unreadable config,
+rejected token, unreachable API), always with a one-line reason.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from . import config as rr_config
+from . import kinds
+from .errors import RequestRocketError
+
 NO_DRIFT, DRIFT, CANNOT_CHECK = 0, 1, 2
 
-TYPE_PREFIX = "pulumi-python:dynamic/requestrocket:"
-RULE_PARENTS = {"Credential": "credentials", "Target": "targets", "Proxy": "proxies"}
-CLIENT_CHILDREN = {"credentials": "Credential", "targets": "Target", "proxies": "Proxy"}
+FIX = "pulumi up --refresh"
+"""What makes the account match the code again. A plain `pulumi up` compares the code with the state recorded at
+the last `up`, not with the account, so it sees nothing to do."""
+
 REPLACE_OPS = {"replace", "create-replacement", "delete-replaced"}
+SECRET = "[secret]"
+UNKNOWN = "[unknown until `pulumi up`]"
+PROFILE_INPUT = "profile"
+ROTATION_INPUT = "credential_secret_rotation"  # the provider's count of secret changes made in the code
+SECRET_INPUT = "credential_secret"
 
 # Kinds of difference, as the report names them.
 FIELD_CHANGED = "field changed"
@@ -38,8 +47,15 @@ NOT_CREATED = "declared, not in the account"
 NOT_DECLARED = "managed, no longer declared"
 
 
-class CheckFailed(Exception):
-    """The drift check could not run (the preview failed, the API could not be listed)."""
+class CheckFailed(RequestRocketError):
+    """The drift check could not run; the message is the one-line reason."""
+
+
+@dataclass
+class PropertyChange:
+    path: str  # "header_checks[0].value_pattern"
+    live: Any  # what the account holds ("[secret]" for a secret)
+    declared: Any  # what the code declares
 
 
 @dataclass
@@ -47,7 +63,19 @@ class Difference:
     kind: str
     resource: str  # "Target upstream"
     detail: str
-    paths: list[str] = field(default_factory=list)
+    urn: Optional[str] = None  # the managed resource (for an unmanaged object: the managed parent)
+    id: Optional[str] = None  # the object's id in the account
+    changes: list[PropertyChange] = field(default_factory=list)
+
+    @property
+    def paths(self) -> list[str]:
+        return [c.path for c in self.changes]
+
+
+@dataclass
+class Report:
+    stack: str
+    differences: list[Difference]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -56,135 +84,175 @@ class Difference:
 
 def _kind_and_name(urn: str) -> tuple[str, str]:
     type_, name = urn.split("::")[-2:]
-    return type_.removeprefix(TYPE_PREFIX), name
+    return type_.removeprefix(kinds.TYPE_TOKEN_PREFIX), name
+
+
+def _value(value: Any) -> Any:
+    """A value fit for the report: Pulumi already shows secrets as `[secret]`; unknowns get a word."""
+    from .schema import contains_unknown
+
+    return UNKNOWN if contains_unknown(value) else value
 
 
 def _shown(value: Any) -> str:
-    from .schema import contains_unknown
-
-    if contains_unknown(value):
-        return "(known after `pulumi up`)"
+    if value in (SECRET, UNKNOWN):
+        return str(value)
     text = json.dumps(value, sort_keys=True)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def property_paths(old: Any, new: Any, path: str) -> list[tuple[str, Any, Any]]:
-    """(path, old, new) of every leaf that differs, e.g. `header_checks[0].value_pattern`."""
+def property_paths(old: Any, new: Any, path: str) -> list[PropertyChange]:
+    """Every leaf that differs, e.g. `header_checks[0].value_pattern`."""
     if isinstance(old, dict) and isinstance(new, dict):
-        out = []
-        for key in sorted(set(old) | set(new)):
-            out += property_paths(old.get(key), new.get(key), f"{path}.{key}")
-        return out
+        return [c for key in sorted(set(old) | set(new)) for c in property_paths(old.get(key), new.get(key),
+                                                                                  f"{path}.{key}")]
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        out = []
-        for i, (a, b) in enumerate(zip(old, new)):
-            out += property_paths(a, b, f"{path}[{i}]")
-        return out
-    return [] if old == new else [(path, old, new)]
+        return [c for i, (a, b) in enumerate(zip(old, new)) for c in property_paths(a, b, f"{path}[{i}]")]
+    return [] if old == new else [PropertyChange(path, _value(old), _value(new))]
 
 
-def _schema_of(kind: str) -> Any:
-    from .schema import ClientSchema, CredentialSchema, ProxySchema, RuleSchema, TargetSchema
-
-    return {"Client": ClientSchema, "Credential": CredentialSchema, "Target": TargetSchema, "Proxy": ProxySchema,
-            "Rule": RuleSchema}.get(kind)  # fmt: skip
-
-
-def field_changes(kind: str, live: dict[str, Any], declared: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """The properties where the live object and the code disagree, as the provider's diff decides (secrets aside)."""
-    from .provider._base import plan_diff, user_props
+def field_changes(kind_name: str, live: dict[str, Any], declared: dict[str, Any]) -> list[PropertyChange]:
+    """The non-secret properties where the live object and the code disagree, as the provider's diff decides."""
+    from .plan import plan_diff, user_props
     from .schema import fields, normalize
 
-    schema = _schema_of(kind)
-    if schema is None:
+    kind = kinds.by_name(kind_name)
+    if kind is None:
         return []
+    schema = kind.schema
     specs = fields(schema)
     live, declared = user_props(live), user_props(declared)
     plan = plan_diff(schema, live, declared)
     old_n, new_n = normalize(schema, live), normalize(schema, declared)
-    out = []
+    out: list[PropertyChange] = []
     for name in plan.changes:
         if specs[name].secret:
             continue
-        out += property_paths(old_n.get(name), new_n.get(name), name) or [(name, old_n.get(name), new_n.get(name))]
+        old, new = old_n.get(name), new_n.get(name)
+        out += property_paths(old, new, name) or [PropertyChange(name, _value(old), _value(new))]
     return out
+
+
+def profile_change(before_refresh_inputs: dict[str, Any], declared: dict[str, Any]) -> list[PropertyChange]:
+    """A connection profile changed in the code: the object moves to another account (a replacement)."""
+    was, wants = before_refresh_inputs.get(PROFILE_INPUT), declared.get(PROFILE_INPUT)
+    return [] if was == wants else [PropertyChange(PROFILE_INPUT, was, wants)]
+
+
+def secret_changed_in_code(before_refresh_inputs: dict[str, Any], declared: dict[str, Any]) -> bool:
+    """Did the code change the credential's secret? The provider counts those changes in a plain input."""
+    return before_refresh_inputs.get(ROTATION_INPUT) != declared.get(ROTATION_INPUT)
+
+
+def secret_rotated(kind_name: str, refreshed_outputs: dict[str, Any], changes: list[PropertyChange],
+                   secret_changed: bool) -> bool:
+    """Was the credential's secret rotated out of band (the provider's `stale:` marker after refresh)?
+
+    The marker lives in `credential_secret_hash`, a secret output that Pulumi's JSON always shows as `[secret]`;
+    the provider sets it only when nothing but the secret changed, and then plans an update for it alone. So an
+    update of a credential with no field changed, whose secret the code did not change, is that marker.
+    """
+    if kind_name != kinds.CREDENTIAL.name:
+        return False
+    marker = refreshed_outputs.get(f"{SECRET_INPUT}_hash")
+    if isinstance(marker, str) and marker.startswith("stale:"):
+        return True
+    return not changes and not secret_changed
 
 
 def differences_from_preview(preview: dict[str, Any]) -> list[Difference]:
     """The differences a `pulumi preview --refresh --json` document shows."""
-    steps = [s for s in preview.get("steps") or [] if TYPE_PREFIX in s.get("urn", "")]
+    steps = [s for s in preview.get("steps") or [] if kinds.TYPE_TOKEN_PREFIX in s.get("urn", "")]
     before_refresh = {s["urn"]: s.get("oldState") or {} for s in steps if s.get("op") == "refresh"}
     diffs: list[Difference] = []
     seen: set[str] = set()
     for step in steps:
         op, urn = step.get("op"), step["urn"]
-        kind, name = _kind_and_name(urn)
-        label = f"{kind} {name}"
         if op in ("refresh", "same", "read") or urn in seen:
             continue
+        kind, name = _kind_and_name(urn)
+        label = f"{kind} {name}"
         old, new = step.get("oldState") or {}, step.get("newState") or {}
         if op == "create":
             seen.add(urn)
-            if urn in before_refresh:
-                gone = before_refresh[urn].get("id", "?")
-                diffs.append(Difference(DELETED, label, f"{kind.lower()} {gone} no longer exists; `pulumi up` "
-                                        "creates it again"))
+            gone = before_refresh.get(urn, {}).get("id")
+            if gone:
+                diffs.append(Difference(DELETED, label, f"{kind.lower()} {gone} no longer exists; `{FIX}` "
+                                        "creates it again", urn, gone))
             else:
-                diffs.append(Difference(NOT_CREATED, label, "declared in the code but not created yet"))
+                diffs.append(Difference(NOT_CREATED, label, "declared in the code but not created yet", urn))
             continue
         if op == "delete":
             seen.add(urn)
-            diffs.append(Difference(NOT_DECLARED, label, f"{kind.lower()} {old.get('id')} is in the stack but "
-                                    "no longer in the code; `pulumi up` deletes it"))
+            diffs.append(Difference(NOT_DECLARED, label, f"{kind.lower()} {old.get('id')} is in the stack but no "
+                                    f"longer in the code; `{FIX}` deletes it", urn, old.get("id")))
             continue
         if op in REPLACE_OPS and not (old and new):
             continue  # the other steps of the replacement carry both states
-        if op == "update" or op in REPLACE_OPS:
-            seen.add(urn)
-            live_outs = old.get("outputs") or {}
-            changes = field_changes(kind, live_outs, new.get("inputs") or {})
-            for path, was, wants in changes:
-                how = "replaces it" if op in REPLACE_OPS else "updates it in place"
-                diffs.append(Difference(FIELD_CHANGED, label, f"{path}: live {_shown(was)}, code {_shown(wants)} "
-                                        f"(`pulumi up` {how})", [path]))
-            if kind == "Credential":
-                was = (before_refresh.get(urn, {}).get("outputs") or {}).get("credential_updated_at")
-                now = live_outs.get("credential_updated_at")
-                if was and now and was != now:
-                    maybe = "its secret may have been rotated" if changes else "its secret was rotated"
-                    diffs.append(Difference(SECRET_ROTATED, label, f"updated outside Pulumi at {now} (last known "
-                                            f"{was}): {maybe}; `pulumi up` sends the declared secret again",
-                                            ["credential_secret"]))
-                elif not changes:
-                    diffs.append(Difference(FIELD_CHANGED, label, "credential_secret: [secret] changed in the code "
-                                            "(`pulumi up` rotates it in place)", ["credential_secret"]))
-            elif not changes:
-                diffs.append(Difference(FIELD_CHANGED, label, f"the engine plans an {op} (no property named)"))
+        if op != "update" and op not in REPLACE_OPS:
+            continue
+        seen.add(urn)
+        diffs += _update_differences(step, before_refresh.get(urn, {}), kind, label)
     return diffs
+
+
+def _update_differences(step: dict[str, Any], before: dict[str, Any], kind: str, label: str) -> list[Difference]:
+    """The differences behind one planned update or replacement."""
+    op, urn = step["op"], step["urn"]
+    old, new = step.get("oldState") or {}, step.get("newState") or {}
+    id_ = old.get("id")
+    live_outs, declared = old.get("outputs") or {}, new.get("inputs") or {}
+    changes = field_changes(kind, live_outs, declared) + profile_change(before.get("inputs") or {}, declared)
+    how = "replaces it" if op in REPLACE_OPS else "updates it in place"
+    diffs = [Difference(FIELD_CHANGED, label, f"{c.path}: live {_shown(c.live)}, code {_shown(c.declared)} "
+                        f"(`{FIX}` {how})", urn, id_, [c]) for c in changes]
+    if kind == kinds.CREDENTIAL.name:
+        in_code = secret_changed_in_code(before.get("inputs") or {}, declared)
+        secret = PropertyChange(SECRET_INPUT, SECRET, SECRET)
+        if secret_rotated(kind, live_outs, changes, in_code):
+            diffs.append(Difference(SECRET_ROTATED, label, f"its secret was changed outside Pulumi "
+                                    f"(updated at {live_outs.get('credential_updated_at')}); `{FIX}` sends the "
+                                    "declared secret again", urn, id_, [secret]))
+        elif in_code:
+            diffs.append(Difference(FIELD_CHANGED, label, f"credential_secret: {SECRET} changed in the code "
+                                    f"(`{FIX}` rotates it in place)", urn, id_, [secret]))
+    elif not changes:
+        diffs.append(Difference(FIELD_CHANGED, label, f"the engine plans an {op} (no property named)", urn, id_))
+    return diffs
+
+
+@dataclass(frozen=True)
+class ManagedObject:
+    name: str  # the resource name
+    urn: str
+    client_id: str
+    profile: Optional[str]  # the connection profile of the resource, None for the stack's own settings
 
 
 @dataclass
 class Managed:
-    """What the stack manages, by kind: id -> (resource name, client id)."""
+    """What the stack manages: kind name -> id -> object; parent id -> ids of its managed rules."""
 
-    by_kind: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    by_kind: dict[str, dict[str, ManagedObject]] = field(default_factory=dict)
     rules_by_parent: dict[str, set[str]] = field(default_factory=dict)
 
 
 def managed_from_preview(preview: dict[str, Any]) -> Managed:
     managed = Managed()
     for step in preview.get("steps") or []:
-        if step.get("op") != "refresh" or TYPE_PREFIX not in step.get("urn", ""):
+        if step.get("op") != "refresh" or kinds.TYPE_TOKEN_PREFIX not in step.get("urn", ""):
             continue
         state = step.get("oldState") or {}
-        kind, name = _kind_and_name(step["urn"])
-        outs = state.get("outputs") or {}
         if not state.get("id"):
             continue
-        client_id = state["id"] if kind == "Client" else outs.get("client_id", "")
-        managed.by_kind.setdefault(kind, {})[state["id"]] = (name, client_id)
-        if kind == "Rule":
-            parent = next((outs[k] for k in ("credential_id", "target_id", "proxy_id") if outs.get(k)), None)
+        kind, name = _kind_and_name(step["urn"])
+        outs, inputs = state.get("outputs") or {}, state.get("inputs") or {}
+        client_id = state["id"] if kind == kinds.CLIENT.name else str(outs.get("client_id", ""))
+        profile = inputs.get(PROFILE_INPUT) or None
+        managed.by_kind.setdefault(kind, {})[state["id"]] = ManagedObject(name, step["urn"], client_id, profile)
+        if kind == kinds.RULE.name:
+            parent = next((outs[k.rule_parent_argument] for k in kinds.RULE_PARENTS
+                           if k.rule_parent_argument and outs.get(k.rule_parent_argument)), None)
             if parent:
                 managed.rules_by_parent.setdefault(parent, set()).add(state["id"])
     return managed
@@ -199,33 +267,36 @@ def _describe_rule(item: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def unmanaged_objects(managed: Managed, list_items: Callable[[str], Optional[list[dict[str, Any]]]]) -> list[Difference]:
+Lister = Callable[[str, Optional[str]], Optional[list[dict[str, Any]]]]
+
+
+def unmanaged_objects(managed: Managed, list_items: Lister) -> list[Difference]:
     """Objects under a managed parent that no resource of the stack manages.
 
-    `list_items(path)` returns every item of a collection, or None when the collection's parent is gone.
+    `list_items(path, profile)` returns every item of a collection (read with the connection profile of the
+    parent's resource), or None when the collection's parent is gone.
     """
     from .client import collection, item_id, rules_collection
 
     diffs = []
-    for client_id, (client_name, _) in sorted(managed.by_kind.get("Client", {}).items()):
-        for plural, kind in CLIENT_CHILDREN.items():
-            mine = managed.by_kind.get(kind, {})
-            for item in list_items(collection(client_id, plural)) or []:
-                id_ = item_id(item, plural)
+    for client_id, client in sorted(managed.by_kind.get(kinds.CLIENT.name, {}).items()):
+        for kind in kinds.CLIENT_CHILDREN:
+            mine = managed.by_kind.get(kind.name, {})
+            for item in list_items(collection(client_id, kind.plural), client.profile) or []:
+                id_ = item_id(item, kind.plural)
                 if id_ and id_ not in mine:
-                    name = item.get(f"{kind.lower()}Name") or item.get("proxyName") or "?"
-                    diffs.append(Difference(UNMANAGED, f"Client {client_name}",
-                                            f"{kind.lower()} {id_} ({name!r}) is in client {client_id} but in no "
-                                            "resource of this stack"))
-    for kind, plural in RULE_PARENTS.items():
-        for parent_id, (parent_name, client_id) in sorted(managed.by_kind.get(kind, {}).items()):
+                    name = item.get(kind.name_wire or "") or "?"
+                    diffs.append(Difference(UNMANAGED, f"Client {client.name}", f"{kind.word} {id_} ({name!r}) is in "
+                                            f"client {client_id} but in no resource of this stack", client.urn, id_))
+    for kind in kinds.RULE_PARENTS:
+        for parent_id, parent in sorted(managed.by_kind.get(kind.name, {}).items()):
             mine = managed.rules_by_parent.get(parent_id, set())
-            for item in list_items(rules_collection(client_id, plural, parent_id)) or []:
-                id_ = item_id(item, "rules")
+            for item in list_items(rules_collection(parent.client_id, kind.plural, parent_id), parent.profile) or []:
+                id_ = item_id(item, kinds.RULE.plural)
                 if id_ and id_ not in mine:
-                    diffs.append(Difference(UNMANAGED, f"{kind} {parent_name}",
-                                            f"rule {id_} ({_describe_rule(item)}) is on {kind.lower()} {parent_id} "
-                                            "but in no resource of this stack"))
+                    diffs.append(Difference(UNMANAGED, f"{kind.name} {parent.name}",
+                                            f"rule {id_} ({_describe_rule(item)}) is on {kind.word} {parent_id} "
+                                            "but in no resource of this stack", parent.urn, id_))
     return diffs
 
 
@@ -233,73 +304,82 @@ def unmanaged_objects(managed: Managed, list_items: Callable[[str], Optional[lis
 # Report
 
 
-def render(stack: str, diffs: list[Difference]) -> str:
+def render(report: Report) -> str:
+    stack, diffs = report.stack, report.differences
     if not diffs:
         return f"No drift: stack {stack!r} matches the RequestRocket account.\n"
     lines = [f"DRIFT in stack {stack!r}: {len(diffs)} difference{'s' * (len(diffs) != 1)} between the code and "
              "the RequestRocket account", ""]
     for d in diffs:
-        lines += [f"  [{d.kind}] {d.resource}", f"      {d.detail}"]
-    lines += ["", "`pulumi up` makes the account match the code again; unmanaged objects must be deleted through the "
-              "API or adopted into the code (adopt_id=...)."]
+        own_id = d.id and d.kind != UNMANAGED  # an unmanaged object's id is in the detail, not its parent's
+        lines += [f"  [{d.kind}] {d.resource}" + (f" ({d.id})" if own_id else ""), f"      {d.detail}"]
+    lines += ["", f"`{FIX}` makes the account match the code again (a plain `pulumi up` does not: it compares the "
+              "code with the last recorded state); unmanaged objects must be deleted through the API or adopted "
+              "into the code (adopt_id=...)."]
     return "\n".join(lines) + "\n"
 
 
-def render_json(stack: str, diffs: list[Difference]) -> str:
-    return json.dumps({"stack": stack, "drift": bool(diffs), "differences": [asdict(d) for d in diffs]}, indent=2)
+def render_json(report: Report) -> str:
+    return json.dumps({
+        "stack": report.stack,
+        "drift": bool(report.differences),
+        "fix": FIX if report.differences else None,
+        "differences": [{**asdict(d), "paths": d.paths} for d in report.differences],
+    }, indent=2, default=str) + "\n"  # fmt: skip
+
+
+def render_error(reason: str, stack: Optional[str], as_json: bool) -> str:
+    if as_json:
+        return json.dumps({"stack": stack, "drift": None, "error": reason}, indent=2) + "\n"
+    return f"COULD NOT CHECK for drift: {reason}\n"
+
+
+def one_line(exc: BaseException) -> str:
+    """The reason of a failure in one line (never a traceback)."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    if isinstance(exc, RequestRocketError):
+        return first or type(exc).__name__
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # I/O: the pulumi CLI and the API
 
 
-def pulumi_command() -> str:
-    """`pulumi` from PATH, else rr-pulumi's engine."""
-    found = shutil.which("pulumi")
-    if found:
-        return found
-    from .engine import ensure_engine
+@dataclass(frozen=True)
+class Overrides:
+    """--api-url / --token: they replace the stack's own settings (not those of a named profile)."""
 
-    return str(ensure_engine(verbose=False) / "pulumi")
+    api_url: Optional[str] = None
+    token: Optional[str] = None
 
 
-def run_pulumi(args: list[str], cwd: Path, timeout: float = 1800) -> subprocess.CompletedProcess:
-    return subprocess.run([pulumi_command(), *args, "--non-interactive", "--color", "never"], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
+def with_overrides(settings_for: Callable[[Optional[str]], rr_config.Settings],
+                   overrides: Overrides) -> Callable[[Optional[str]], rr_config.Settings]:
+    """The connection settings for a profile (None: the stack's own, where the flags come first)."""
+
+    def settings(profile: Optional[str]) -> rr_config.Settings:
+        found = settings_for(profile)
+        if profile:
+            return found
+        return replace(found, api_url=(overrides.api_url or found.api_url).rstrip("/"),
+                       token=overrides.token or found.token)
+
+    return settings
 
 
-def preview(cwd: Path, stack: Optional[str]) -> dict[str, Any]:
-    args = ["preview", "--refresh", "--json", *(["--stack", stack] if stack else [])]
-    proc = run_pulumi(args, cwd)
-    if proc.returncode != 0:
-        raise CheckFailed(f"`pulumi {' '.join(args)}` exited {proc.returncode}:\n{(proc.stderr + proc.stdout)[-3000:]}")
-    try:
-        return json.loads(proc.stdout)
-    except ValueError as exc:
-        raise CheckFailed(f"`pulumi {' '.join(args)}` printed no JSON document ({exc})") from None
-
-
-def stack_settings(cwd: Path, stack: Optional[str]) -> dict[str, str]:
-    """`requestrocket:apiUrl` and `requestrocket:token` from the stack configuration (decrypted)."""
-    proc = run_pulumi(["config", "--show-secrets", "--json", *(["--stack", stack] if stack else [])], cwd, 300)
-    if proc.returncode != 0:
-        return {}
-    try:
-        config = json.loads(proc.stdout)
-    except ValueError:
-        return {}
-    return {k: str(v.get("value")) for k, v in config.items() if isinstance(v, dict) and v.get("value") is not None}
-
-
-def api_lister(api_url: str, token: str) -> Callable[[str], Optional[list[dict[str, Any]]]]:
-    from .client import RequestRocketClient
+def api_lister(settings_for: Callable[[Optional[str]], rr_config.Settings]) -> Lister:
     from .errors import NotFound
+    from .pulumi_cli import api_client
 
-    client = RequestRocketClient(api_url, token)
+    clients: dict[Optional[str], Any] = {}  # one client (and rate budget) per profile
 
-    def list_items(path: str) -> Optional[list[dict[str, Any]]]:
+    def list_items(path: str, profile: Optional[str]) -> Optional[list[dict[str, Any]]]:
+        if profile not in clients:
+            clients[profile] = api_client(settings_for(profile))
         try:
-            return client.list(path)
+            return clients[profile].list(path)
         except NotFound:
             return None  # the parent is gone: already reported as deleted out of band
 
@@ -307,23 +387,23 @@ def api_lister(api_url: str, token: str) -> Callable[[str], Optional[list[dict[s
 
 
 def check(cwd: Path, stack: Optional[str] = None, api_url: Optional[str] = None,
-          token: Optional[str] = None) -> list[Difference]:
+          token: Optional[str] = None) -> Report:
     """Every difference between the stack's code and the account; raises CheckFailed when it cannot tell."""
-    from . import config as rr_config
-    from .errors import RequestRocketError
+    from .pulumi_cli import Pulumi
 
-    document = preview(cwd, stack)
-    diffs = differences_from_preview(document)
-    managed = managed_from_preview(document)
-    if not managed.by_kind:
-        return diffs
-    settings = stack_settings(cwd, stack)  # the provider's order: flags, then stack config, then environment
-    api_url = api_url or settings.get(rr_config.API_URL_KEY) or os.environ.get(rr_config.API_URL_ENV)
-    token = token or settings.get(rr_config.TOKEN_KEY) or os.environ.get(rr_config.TOKEN_ENV)
-    if not token:
-        raise CheckFailed(rr_config.MISSING_TOKEN)
     try:
-        diffs += unmanaged_objects(managed, api_lister(api_url or rr_config.DEFAULT_API_URL, token))
+        pulumi = Pulumi(Path(cwd), stack)
+        name = pulumi.stack_name()
+        pulumi.stack = name
+        settings_for = with_overrides(pulumi.connection_settings, Overrides(api_url, token))
+        settings_for(None)  # a malformed URL or rate limit fails here, before the long preview
+        document = pulumi.json("preview", "--refresh", "--json")
+        diffs = differences_from_preview(document)
+        managed = managed_from_preview(document)
     except RequestRocketError as exc:
-        raise CheckFailed(f"cannot list the account's objects: {exc}") from None
-    return diffs
+        raise CheckFailed(one_line(exc)) from None
+    try:
+        diffs += unmanaged_objects(managed, api_lister(settings_for))
+    except RequestRocketError as exc:
+        raise CheckFailed(f"cannot list the account's objects: {one_line(exc)}") from None
+    return Report(name, diffs)

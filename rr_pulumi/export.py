@@ -1,9 +1,15 @@
-"""`rr-pulumi export`: an existing client, read through the API, written as a runnable Pulumi program.
+"""`rr-pulumi export`: existing clients, read through the API, written as Pulumi projects ready to commit.
 
-The program declares one resource per object (client, credentials, targets, proxies, and the rules of each
+Each program declares one resource per object (client, credentials, targets, proxies, and the rules of each
 credential, target and proxy), refers to other objects through Python variables, and adopts every object by id
-(`adopt_id=`), so its first `pulumi up` creates nothing. The API never returns secrets: each credential's secret is
-a required secret config value, and `set-secrets.sh` lists the `pulumi config set --secret` commands to fill in.
+(`adopt_id=`), so its first `pulumi up` creates nothing. The API never returns secrets, and none is needed: a
+credential adopted without a declared secret keeps its live one, so the round trip export -> `pulumi up` writes
+nothing. Each credential may declare its secret from an optional secret config value (`set-secrets.sh` lists the
+commands, commented out, and refuses placeholders left unfilled); a declared secret is pushed only with
+`rotate_on_adopt=True`.
+
+`--all` writes one project folder per client the token can see (`<out>/<client-name>/`): each client is taken over,
+reviewed and deployed on its own, like one `deck dump` per workspace.
 """
 
 from __future__ import annotations
@@ -12,31 +18,22 @@ import builtins
 import json
 import keyword
 import re
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from . import kinds
 from .client import CLIENTS, RequestRocketClient, collection, item_id, rules_collection
-from .schema import (
-    PARENTS,
-    SECRET_SHAPES,
-    ClientSchema,
-    CredentialSchema,
-    ProxySchema,
-    RuleSchema,
-    TargetSchema,
-    from_wire,
-    input_fields,
-)
+from .config import Settings
+from .errors import RequestRocketError
+from .schema import SECRET_SHAPES, from_wire, input_fields
 
-KINDS = (("credentials", "Credential", CredentialSchema), ("targets", "Target", TargetSchema),
-         ("proxies", "Proxy", ProxySchema))  # fmt: skip
-RULE_PARENT_ARG = {segment: argument for argument, segment in PARENTS.items()}  # "proxies" -> "proxy_id"
 PROXY_REFERENCES = ("proxy_credential_id", "target_id", "target_credential_id")
+VIRTUALENV = "venv"  # relative to the project: the exported folder can be committed and used anywhere
+PLACEHOLDER = r"<[A-Za-z][A-Za-z0-9_]*>"  # an unfilled value in set-secrets.sh, e.g. <apiKey>
 
 
-class ExportError(Exception):
+class ExportError(RequestRocketError):
     """The client cannot be exported (not found, or not visible to this token)."""
 
 
@@ -57,14 +54,26 @@ def read_account(api: RequestRocketClient, client_id: str) -> Account:
     client = next((c for c in api.list(CLIENTS) if item_id(c, "clients") == client_id), None)
     if client is None:
         raise ExportError(f"client {client_id!r} does not exist or this token is not one of its members")
+    return read_client(api, client)
+
+
+def read_client(api: RequestRocketClient, client: dict[str, Any]) -> Account:
+    client_id = item_id(client, kinds.CLIENT.plural) or ""
     account = Account(client)
-    for plural, _, _ in KINDS:
-        params = {"includeTemporary": "true"} if plural == "credentials" else None
-        account.objects[plural] = api.list(collection(client_id, plural), params)
-        for item in account.objects[plural]:
-            parent_id = item_id(item, plural)
-            account.rules[(plural, parent_id)] = api.list(rules_collection(client_id, plural, parent_id))
+    for kind in kinds.CLIENT_CHILDREN:
+        params = {"includeTemporary": "true"} if kind is kinds.CREDENTIAL else None
+        account.objects[kind.plural] = api.list(collection(client_id, kind.plural), params)
+        for item in account.objects[kind.plural]:
+            parent_id = item_id(item, kind.plural) or ""
+            if kind in kinds.RULE_PARENTS:
+                account.rules[(kind.plural, parent_id)] = api.list(rules_collection(client_id, kind.plural,
+                                                                                    parent_id))
     return account
+
+
+def read_every_client(api: RequestRocketClient) -> list[Account]:
+    """Every client the token can see, with everything it owns."""
+    return [read_client(api, client) for client in api.list(CLIENTS)]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -75,7 +84,7 @@ class Names:
     """Unique Python variable names and Pulumi resource names, derived from the objects' own names."""
 
     def __init__(self) -> None:
-        self.used_vars: set[str] = {"pulumi", "config", "Client", "Credential", "Target", "Proxy", "Rule"}
+        self.used_vars: set[str] = {"pulumi", "config", *(k.name for k in kinds.KINDS)}
         self.used_resources: set[str] = set()
 
     @staticmethod
@@ -140,122 +149,203 @@ def _literal(value: Any) -> str:
     return repr(value)
 
 
-def program_for(account: Account) -> Program:
+def _config_key(var: str) -> str:
+    """`billing_token` -> `billingTokenSecret`: the stack config key of a credential's optional secret."""
+    return re.sub(r"_(\w)", lambda m: m.group(1).upper(), var) + "Secret"
+
+
+HEADER = '''\
+"""RequestRocket client {client_name!r} ({client_id}), exported by `rr-pulumi export`.
+
+Every resource adopts the existing object (adopt_id=...), so `pulumi up` creates nothing and, with nothing else
+changed, writes nothing. Credentials keep their live secrets: the API never returns them, and a credential adopted
+without a declared secret leaves its secret alone. To manage a secret in code, set its config value (see
+set-secrets.sh): it is recorded at adoption (sent at adoption only with `rotate_on_adopt=True`) and sent when the
+value changes later. Once adopted, the adopt_id markers may stay or go: they are used only at creation.
+"""
+
+import pulumi
+
+from rr_pulumi import Client, Credential, Proxy, Rule, Target
+
+config = pulumi.Config()
+
+'''
+
+
+def program_for(account: Account, profile: Optional[str] = None) -> Program:
+    """The program adopting one client; with a profile, every resource declares `profile=` (its connection)."""
     names = Names()
     client = account.client
-    client_id = item_id(client, "clients") or ""
-    client_var = names.variable(client.get("clientName", ""), "client")
-    blocks = [_call("Client", client_var, names.resource(client.get("clientName", ""), "client"), [
-        *((k, _literal(v)) for k, v in _declared_values(ClientSchema, client).items()),
+    client_id = item_id(client, kinds.CLIENT.plural) or ""
+    client_name = str(client.get(kinds.CLIENT.name_wire or "", ""))
+    client_var = names.variable(client_name, kinds.CLIENT.word)
+    common = [("profile", _literal(profile))] if profile else []
+    blocks = [_call(kinds.CLIENT.name, client_var, names.resource(client_name, kinds.CLIENT.word), [
+        *((k, _literal(v)) for k, v in _declared_values(kinds.CLIENT.schema, client).items()),
+        *common,
         ("adopt_id", _literal(client_id)),
     ])]  # fmt: skip
     ids_to_vars: dict[str, str] = {}
     secrets: list[tuple[str, str, str]] = []
-    for plural, kind, schema in KINDS:
-        for item in account.objects.get(plural, []):
-            id_ = item_id(item, plural) or ""
-            values = _declared_values(schema, item)
-            label = values.get(f"{kind.lower()}_name", kind.lower())
-            var = names.variable(label, kind.lower())
+    for kind in kinds.CLIENT_CHILDREN:
+        for item in account.objects.get(kind.plural, []):
+            id_ = item_id(item, kind.plural) or ""
+            values = _declared_values(kind.schema, item)
+            label = str(values.get(kind.name_field or "", kind.word))
+            var = names.variable(label, kind.word)
             ids_to_vars[id_] = var
             args = [("client_id", f"{client_var}.id")]
             for name, value in values.items():
-                if kind == "Proxy" and name in PROXY_REFERENCES and value in ids_to_vars:
+                if kind is kinds.PROXY and name in PROXY_REFERENCES and value in ids_to_vars:
                     args.append((name, f"{ids_to_vars[value]}.id"))
                 else:
                     args.append((name, _literal(value)))
-            if kind == "Credential" and values.get("credential_auth_type") != "none":
-                key = re.sub(r"_(\w)", lambda m: m.group(1).upper(), var) + "Secret"
-                secrets.append((key, str(label), str(values.get("credential_auth_type"))))
-                args.append(("credential_secret", f"config.require_secret_object({key!r})"))
-            args.append(("adopt_id", _literal(id_)))
-            blocks.append(_call(kind, var, names.resource(str(label), kind.lower()), args))
-    for plural, kind, _ in KINDS:
-        for parent in account.objects.get(plural, []):
-            parent_id = item_id(parent, plural) or ""
-            for n, rule in enumerate(account.rules.get((plural, parent_id), []), start=1):
+            if kind is kinds.CREDENTIAL and values.get("credential_auth_type") != "none":
+                key = _config_key(var)
+                secrets.append((key, label, str(values.get("credential_auth_type"))))
+                args.append(("credential_secret", f"config.get_secret_object({key!r})"))  # None when unset
+            args += [*common, ("adopt_id", _literal(id_))]
+            blocks.append(_call(kind.name, var, names.resource(label, kind.word), args))
+    for kind in kinds.RULE_PARENTS:
+        for parent in account.objects.get(kind.plural, []):
+            parent_id = item_id(parent, kind.plural) or ""
+            for n, rule in enumerate(account.rules.get((kind.plural, parent_id), []), start=1):
                 parent_var = ids_to_vars[parent_id]
-                var = names.variable(f"{parent_var}_rule_{n}", "rule")
-                args = [("client_id", f"{client_var}.id"), (RULE_PARENT_ARG[plural], f"{parent_var}.id")]
-                args += [(k, _literal(v)) for k, v in _declared_values(RuleSchema, rule).items()]
-                args.append(("adopt_id", _literal(item_id(rule, "rules") or "")))
-                blocks.append(_call("Rule", var, names.resource(var.replace("_", "-"), "rule"), args))
-    header = textwrap.dedent(f'''\
-        """RequestRocket client {client.get("clientName")!r} ({client_id}), exported by `rr-pulumi export`.
-
-        Every resource adopts the existing object (adopt_id=...), so `pulumi up` creates nothing; it applies the values
-        below, and pushes each credential's secret from the stack configuration (the API never returns secrets: set
-        them first, see set-secrets.sh). Once adopted, the adopt_id markers may stay or go: they are used only at
-        creation.
-        """
-
-        import pulumi
-
-        from rr_pulumi import Client, Credential, Proxy, Rule, Target
-
-        config = pulumi.Config()
-
-        ''')
+                var = names.variable(f"{parent_var}_rule_{n}", kinds.RULE.word)
+                args = [("client_id", f"{client_var}.id"), (str(kind.rule_parent_argument), f"{parent_var}.id")]
+                args += [(k, _literal(v)) for k, v in _declared_values(kinds.RULE.schema, rule).items()]
+                args += [*common, ("adopt_id", _literal(item_id(rule, kinds.RULE.plural) or ""))]
+                blocks.append(_call(kinds.RULE.name, var, names.resource(var.replace("_", "-"), kinds.RULE.word),
+                                    args))
+    header = HEADER.format(client_name=client_name, client_id=client_id)
     footer = f"\npulumi.export(\"client_id\", {client_var}.id)\n"
-    project = "-".join(w.lower() for w in Names._words(client.get("clientName", ""))) or "requestrocket"
-    return Program(header + "\n".join(blocks) + footer, secrets, project)
+    return Program(header + "\n".join(blocks) + footer, secrets, project_name(client_name))
 
 
-def set_secrets_script(program: Program, api_url: str) -> str:
+def project_name(client_name: str) -> str:
+    return "-".join(w.lower() for w in Names._words(client_name)) or "requestrocket"
+
+
+def set_secrets_script(program: Program, api_url: str, profile: Optional[str] = None) -> str:
+    """The stack configuration commands: connection settings, and (commented out) each credential's secret."""
+    if profile:
+        connection = [
+            f"pulumi config set --path 'requestrocket:profiles.{profile}.apiUrl' {api_url!r}",
+            f"pulumi config set --path --secret 'requestrocket:profiles.{profile}.token' \"$REQUESTROCKET_TOKEN\"",
+        ]
+    else:
+        connection = [
+            f"pulumi config set requestrocket:apiUrl {api_url!r}",
+            'pulumi config set --secret requestrocket:token "$REQUESTROCKET_TOKEN"',
+        ]
     lines = [
         "#!/bin/sh",
-        "# The secrets this program needs. The RequestRocket API never returns secrets, so fill in the values each",
-        "# credential uses today (including the optional keys it uses): `pulumi up` sends them to the API.",
+        "# The stack configuration of this program. Run it once in the project folder, after `pulumi stack init`.",
+        "#",
+        "# Credential secrets are optional: without them, adoption keeps each credential's live secret and",
+        "# `pulumi up` writes nothing. To manage a secret in code, uncomment its line and fill in the value the",
+        "# credential uses TODAY (every <placeholder>, and the optional keys it uses): it is recorded, not sent,",
+        "# unless the credential also has rotate_on_adopt=True in __main__.py (then `pulumi up` sends it).",
+        "# Lines with a <placeholder> left in are refused before anything is set.",
         "set -eu",
-        f"pulumi config set requestrocket:apiUrl {api_url!r}",
-        'pulumi config set --secret requestrocket:token "$REQUESTROCKET_TOKEN"',
+        f"unfilled=$(grep -nE '^[[:space:]]*set_secret .*\"{PLACEHOLDER}\"' \"$0\" || true)",
+        'if [ -n "$unfilled" ]; then',
+        '  echo "set-secrets.sh: fill in every <placeholder> first; nothing was set. Unfilled (line: key):" >&2',
+        "  printf '%s\\n' \"$unfilled\" | sed -E 's/^([0-9]+):[[:space:]]*set_secret ([^ ]+).*/  \\1: \\2/' >&2",
+        "  exit 1",
+        "fi",
+        'set_secret() { pulumi config set --secret "$1" "$2"; }',
+        ': "${REQUESTROCKET_TOKEN:?set REQUESTROCKET_TOKEN to your API token first}"',
+        *connection,
     ]
     for key, name, auth_type in program.secrets:
         required, optional = secret_template(auth_type)
         lines.append(f"# credential {name!r} ({auth_type})" + (f"; optional keys: {', '.join(optional)}" if optional
                                                                else ""))
-        lines.append(f"pulumi config set --secret {key} '{json.dumps(required)}'")
+        lines.append(f"# set_secret {key} '{json.dumps(required)}'")
     return "\n".join(lines) + "\n"
 
 
-def project_yaml(program: Program, virtualenv: Optional[str]) -> str:
-    runtime = "runtime: python\n"
-    if virtualenv:
-        runtime = f"runtime:\n  name: python\n  options:\n    virtualenv: {virtualenv}\n"
-    return f"name: {program.project}\ndescription: exported by rr-pulumi export\n{runtime}"
+def project_yaml(program: Program, virtualenv: str = VIRTUALENV) -> str:
+    return (f"name: {program.project}\ndescription: exported by rr-pulumi export\n"
+            f"runtime:\n  name: python\n  options:\n    virtualenv: {virtualenv}\n")
+
+
+def requirements_txt() -> str:
+    from importlib import metadata
+
+    try:
+        version = metadata.version("rr-pulumi")
+    except metadata.PackageNotFoundError:
+        return "rr-pulumi\n"
+    return f"rr-pulumi>={version}\n"
 
 
 README = """\
 # Exported RequestRocket client
 
-Written by `rr-pulumi export`. To take the client over with Pulumi:
+Written by `rr-pulumi export`; commit the folder as it is (`venv/` is ignored). To take the client over:
 
 ```sh
-pulumi stack init dev          # any stack name and backend
-sh set-secrets.sh              # after filling in every <placeholder> in it
+pulumi install                 # creates ./venv from requirements.txt
+pulumi stack init prod         # any stack name and backend
+sh set-secrets.sh              # API URL and token; credential secrets are optional (see the script)
 pulumi preview                 # every resource shows as "create": each one adopts its existing object
-pulumi up                      # adopts them: no new object; declared values and secrets are applied
+pulumi up                      # adopts them: no object is created, nothing is written
 pulumi preview --expect-no-changes
 ```
 
-Then check for drift on a schedule with `rr-pulumi drift` (see docs/drift-adopt-export.md in rr-pulumi).
+Credentials keep their live secrets. To push a declared secret at adoption, add `rotate_on_adopt=True` to that
+credential in `__main__.py` (the preview warns which credentials `up` will rotate).
+
+Then check for drift on a schedule with `rr-pulumi drift` (exit 0 no drift, 1 drift, 2 could not check).
 """
 
+GITIGNORE = "venv/\n__pycache__/\n*.pyc\n"
 
-def export_client(api_url: str, token: str, client_id: str, out: Path, virtualenv: Optional[str] = None) -> list[Path]:
-    """Read the client and write Pulumi.yaml, __main__.py, set-secrets.sh and README.md into `out`."""
-    account = read_account(RequestRocketClient(api_url, token), client_id)
-    program = program_for(account)
-    out.mkdir(parents=True, exist_ok=True)
-    files = {
-        "Pulumi.yaml": project_yaml(program, virtualenv),
+
+def project_files(program: Program, api_url: str, profile: Optional[str] = None) -> dict[str, str]:
+    return {
+        "Pulumi.yaml": project_yaml(program),
+        "requirements.txt": requirements_txt(),
         "__main__.py": program.main,
-        "set-secrets.sh": set_secrets_script(program, api_url),
+        "set-secrets.sh": set_secrets_script(program, api_url, profile),
         "README.md": README,
+        ".gitignore": GITIGNORE,
     }
+
+
+def write_project(out: Path, files: dict[str, str]) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in files.items():
         (out / name).write_text(text)
         written.append(out / name)
     (out / "set-secrets.sh").chmod(0o755)
+    return written
+
+
+def export(settings: Settings, out: Path, client_id: Optional[str] = None, every_client: bool = False,
+           profile: Optional[str] = None) -> list[Path]:
+    """Write one project for `client_id` into `out`, or (every_client) one project per client in `out/<name>/`."""
+    from .pulumi_cli import api_client
+
+    if bool(client_id) == bool(every_client):
+        raise ExportError("give either client_id or every_client=True (--client-id ID or --all)")
+    api = api_client(settings)
+    if client_id:
+        program = program_for(read_account(api, client_id), profile)
+        return write_project(out, project_files(program, settings.api_url, profile))
+    written: list[Path] = []
+    folders: set[str] = set()
+    for account in read_every_client(api):
+        program = program_for(account, profile)
+        folder, n = program.project, 2
+        while folder in folders:
+            folder, n = f"{program.project}-{n}", n + 1
+        folders.add(folder)
+        written += write_project(out / folder, project_files(program, settings.api_url, profile))
+    if not folders:
+        raise ExportError("this token sees no client: nothing to export")
     return written

@@ -8,13 +8,15 @@ skipping objects the stack already tracks, and rewrites the state (`pulumi stack
 a create that reached the API becomes a resource with its id (adopted), one that did not is dropped (the next `up`
 creates it). Then `pulumi refresh` reads the adopted objects and `pulumi up` finishes the job.
 
-Usage, in the project folder with the stack's environment (a file backend's lock left by the killed `pulumi` is
-removed with `pulumi cancel`; any other lock, run `pulumi cancel --yes` yourself first if you are sure):
+Usage, in the project folder with the environment of the stack's other `pulumi` commands:
 
-    python -m rr_pulumi.recovery [--stack NAME] [--dry-run]
+    rr-pulumi recover [--stack NAME] [--cwd DIR] [--dry-run]     (or: python -m rr_pulumi.recovery ...)
 
-The API URL, token and rate limit come from the stack configuration (as the provider reads them), else from the
-environment. Nothing secret is printed.
+The backend is the one `pulumi` itself uses, however it was chosen (`pulumi login`, PULUMI_BACKEND_URL, or
+`backend.url` in Pulumi.yaml). In a file backend, a lock left by a `pulumi` that is no longer running on this
+machine is lifted (`pulumi cancel`); a lock held by a live process or by another machine is left alone and recovery
+stops. The API URL, token and rate limit come from the stack configuration (and a resource's connection profile),
+as the provider reads them, else from the environment. Nothing secret is printed.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import json
 import os
 import pickle
 import socket
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -35,9 +36,8 @@ from typing import Any, Callable, Optional
 from urllib.parse import unquote, urlparse
 
 from . import client as rr_client
-from . import config as rr_config
-from .errors import NotFound
-from .ratelimit import RateBudget
+from .errors import NotFound, RequestRocketError
+from .pulumi_cli import Pulumi, api_client
 
 PROVIDER_MODULE = "rr_pulumi.provider."
 
@@ -84,9 +84,14 @@ def pending_creates(deployment: dict[str, Any]) -> list[PendingCreate]:
 
 
 def settle(
-    deployment: dict[str, Any], api: rr_client.RequestRocketClient, provider_for: Callable[[dict], Any] = provider_of
+    deployment: dict[str, Any],
+    api_for: Callable[[Optional[str]], rr_client.RequestRocketClient],
+    provider_for: Callable[[dict], Any] = provider_of,
 ) -> Settlement:
-    """Decide, for every pending create, which live object it made (newest natural-key match not yet tracked)."""
+    """Decide, for every pending create, which live object it made (newest natural-key match not yet tracked).
+
+    `api_for(profile)` is the API client for a resource's connection profile (None: the stack's own settings).
+    """
     tracked = {r.get("id") for r in deployment.get("resources") or [] if r.get("id")}
     result = Settlement([], [], [])
     for pending in pending_creates(deployment):
@@ -97,6 +102,7 @@ def settle(
         values = provider.canonical(pending.inputs)
         collection = provider.collection(values)
         plural = rr_client.plural_of(collection)
+        api = api_for(pending.inputs.get("profile") or None)
         try:
             items = api.list(collection, rr_client.listing_params(collection))
         except NotFound:
@@ -159,80 +165,120 @@ def repair_file_backend(backend_url: Optional[str]) -> list[str]:
     return removed
 
 
-def stale_locks(backend_url: Optional[str]) -> Optional[list[str]]:
-    """The lock files of a file backend, if every one was left by a dead process on this machine (else None).
+@dataclass
+class Locks:
+    """The lock files of one stack in a file backend."""
 
-    A killed `pulumi` leaves its lock behind; `pulumi cancel` removes it, but cannot run while the checkpoint is
-    unreadable, and must not be run while another `pulumi` is really working on the stack.
+    stale: list[str]  # left by a `pulumi` that is no longer running on this machine: safe to lift
+    held: Optional[str] = None  # why the lock must stay (a live process, another machine, unreadable)
+
+
+def _lock_verdict(lock: Path) -> Optional[str]:
+    """None when the lock was left by a dead process on this machine, else why it must stay."""
+    try:
+        holder = json.loads(lock.read_text())
+        pid, host = int(holder["pid"]), str(holder.get("hostname"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"the lock {lock} cannot be read"
+    if host != socket.gethostname():
+        return f"the stack is locked by `pulumi` (pid {pid}) on another machine, {host!r}"
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # the process exists, under another user
+    return f"the stack is locked by a running `pulumi` (pid {pid}): let it finish"
+
+
+def file_locks(backend_url: Optional[str], stack: Optional[str] = None) -> Locks:
+    """The locks of a file backend (of one stack, by its name) and whether they may be lifted.
+
+    A killed `pulumi` leaves its lock behind; `pulumi cancel` removes it, but must never be run while another
+    `pulumi` is really working on the stack, so a lock is lifted only when its pid is dead on this machine.
+    Other backends (Pulumi Cloud, S3, ...) keep their locks where this tool cannot judge them: none is listed.
     """
     if not backend_url or not backend_url.startswith("file://"):
-        return None
+        return Locks([])
     root = Path(unquote(urlparse(backend_url).path)) / ".pulumi" / "locks"
-    found = []
-    for lock in root.rglob("*.json") if root.is_dir() else []:
-        try:
-            holder = json.loads(lock.read_text())
-            if holder.get("hostname") != socket.gethostname():
-                return None
-            os.kill(int(holder["pid"]), 0)
-            return None  # alive: someone is working on a stack
-        except ProcessLookupError:
-            found.append(str(lock))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-    return found
+    name = stack.rsplit("/", 1)[-1] if stack else None
+    found = [lock for lock in (sorted(root.rglob("*.json")) if root.is_dir() else [])
+             if name is None or lock.parent.name == name]  # fmt: skip
+    for lock in found:
+        reason = _lock_verdict(lock)
+        if reason:
+            return Locks([], reason)
+    return Locks([str(lock) for lock in found])
 
 
-def _pulumi_json(*args: str, stack: Optional[str]) -> Any:
-    command = ["pulumi", *args, "--non-interactive", *(["--stack", stack] if stack else [])]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"`{' '.join(command)}` failed:\n{done.stderr.strip()}")
-    return json.loads(done.stdout or "{}")
-
-
-def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rr_pulumi.recovery", description=__doc__.split("\n\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cwd", default=".", help="the Pulumi project folder (default: .)")
     parser.add_argument("--stack", help="the stack (default: the selected one)")
     parser.add_argument("--dry-run", action="store_true", help="print what would be done, change nothing")
-    args = parser.parse_args(argv)
 
-    backend = os.environ.get("PULUMI_BACKEND_URL")
-    for path in repair_file_backend(backend):
-        print(f"removed an empty checkpoint attributes file left by the interruption: {path}")
-    if stale_locks(backend):
-        print("the stack is locked by a `pulumi` that is no longer running: `pulumi cancel --yes`", flush=True)
-        subprocess.run(["pulumi", "cancel", "--yes", "--non-interactive", *(["--stack", args.stack] if args.stack else [])])
-    export = _pulumi_json("stack", "export", stack=args.stack)
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def recover(pulumi: Pulumi, dry_run: bool = False) -> int:
+    """Settle the stack's pending operations and lift a dead `pulumi`'s lock; 0 when the stack is ready."""
+    backend = pulumi.whoami().get("url")  # the engine's own choice: PULUMI_BACKEND_URL, Pulumi.yaml or login
+    for path in [] if dry_run else repair_file_backend(backend):
+        _say(f"removed an empty checkpoint attributes file left by the interruption: {path}")
+    pulumi.stack = pulumi.stack_name()
+    locks = file_locks(backend, pulumi.stack)
+    if locks.held:
+        print(f"rr-pulumi recover: {locks.held}; nothing was changed", file=sys.stderr)
+        return 1
+    if locks.stale:
+        _say("the stack is locked by a `pulumi` that is no longer running: `pulumi cancel --yes`")
+        if not dry_run:
+            pulumi.run("cancel", "--yes")
+    export = pulumi.json("stack", "export")
     deployment = export.get("deployment", {})
     if not pending_creates(deployment):
-        print("no pending creates: nothing to recover")
+        _say("no pending creates: nothing to recover")
         return 0
-    config = _pulumi_json("config", "--json", "--show-secrets", stack=args.stack)
-    settings = rr_config.settings_from(lambda key: (config.get(key) or {}).get("value"))
-    per_minute = settings.rate_limit_per_minute
-    api = rr_client.RequestRocketClient(
-        settings.api_url, settings.require_token(), budget=RateBudget(per_minute) if per_minute else None
-    )
-    settlement = settle(deployment, api)
+    clients: dict[Optional[str], rr_client.RequestRocketClient] = {}
+
+    def api_for(profile: Optional[str]) -> rr_client.RequestRocketClient:
+        if profile not in clients:
+            clients[profile] = api_client(pulumi.connection_settings(profile))
+        return clients[profile]
+
+    settlement = settle(deployment, api_for)
     for urn, id_ in settlement.adopted:
-        print(f"created before the interruption, adopting: {urn} -> {id_}")
+        _say(f"created before the interruption, adopting: {urn} -> {id_}")
     for urn in settlement.not_created:
-        print(f"never created, dropping the pending create (the next `up` creates it): {urn}")
+        _say(f"never created, dropping the pending create (the next `up` creates it): {urn}")
     for urn in settlement.unknown:
-        print(f"not an rr-pulumi resource, dropping its pending create (check it yourself): {urn}")
-    if args.dry_run:
+        _say(f"not an rr-pulumi resource, dropping its pending create (check it yourself): {urn}")
+    if dry_run:
         return 0
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(settled_export(export, settlement), handle)
     try:
-        stack = ["--stack", args.stack] if args.stack else []
-        done = subprocess.run(["pulumi", "stack", "import", "--file", handle.name, "--non-interactive", *stack])
+        pulumi.run("stack", "import", "--file", handle.name)
     finally:
         os.unlink(handle.name)
-    if done.returncode == 0:
-        print("pending creates settled; now run `pulumi refresh`, then `pulumi up`")
-    return done.returncode
+    _say("pending creates settled; now run `pulumi refresh`, then `pulumi up`")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return recover(Pulumi(Path(args.cwd), args.stack), args.dry_run)
+    except RequestRocketError as exc:
+        print(f"rr-pulumi recover: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return 1
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="rr-pulumi recover", description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
 
 if __name__ == "__main__":
     sys.exit(main())

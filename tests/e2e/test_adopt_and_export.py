@@ -1,5 +1,6 @@
 """Taking over an organisation built directly through the API: adoption by natural key, and `rr-pulumi export`
-followed by `pulumi up` of the exported program. Neither creates an object; the next preview is empty."""
+followed by `pulumi up` of the exported program. Neither creates an object, adoption without `rotate_on_adopt`
+never sends a secret (the export round trip makes 0 API writes), and the next preview is empty."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 from rr_pulumi.engine.stack import LocalStack
+from rr_pulumi.kinds import CLIENT_CHILDREN
 
-KINDS = ("credentials", "targets", "proxies")
+KINDS = tuple(kind.plural for kind in CLIENT_CHILDREN)
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+RR_PULUMI = Path(sys.executable).parent / "rr-pulumi"
 CALLERS_SECRET = {"apiKey": "adopt-proxy-key-0001", "headerName": "X-API-Key"}
 UPSTREAM_SECRET = {"token": "adopt-upstream-token-0001"}
 
@@ -63,9 +68,9 @@ def snapshot(api, client_id: str) -> dict:
     return out
 
 
-def assert_unchanged(before: dict, after: dict) -> None:
-    """No object created or changed: adoption records declared secrets without pushing them (no rotate_on_adopt)."""
-    assert after == before
+def writes(emulator) -> int:
+    """Contract requests that may change something (the emulator's stats count every request it receives)."""
+    return sum(n for methods in emulator.stats()["routes"].values() for m, n in methods.items() if m in WRITES)
 
 
 ADOPTING_PROGRAM = """
@@ -103,7 +108,7 @@ pulumi.export("client_id", org.id)
 """
 
 
-def test_adopt_an_organisation_built_through_the_api(rr_stack, api):
+def test_adopt_an_organisation_built_through_the_api(rr_stack, api, emulator):
     org = build_org(api, "adopt-org")
     before = snapshot(api, org["client_id"])
     stack = rr_stack(ADOPTING_PROGRAM)
@@ -111,9 +116,11 @@ def test_adopt_an_organisation_built_through_the_api(rr_stack, api):
     stack.set_config("apiKey", CALLERS_SECRET["apiKey"], secret=True)
     stack.set_config("upstreamToken", UPSTREAM_SECRET["token"], secret=True)
 
+    written = writes(emulator)
     stack.up()
     assert stack.outputs()["client_id"] == org["client_id"]
-    assert_unchanged(before, snapshot(api, org["client_id"]))
+    # The declared values match and the declared secrets are recorded, not sent (no rotate_on_adopt): no write.
+    assert snapshot(api, org["client_id"]) == before and writes(emulator) == written
     stack.preview("--expect-no-changes")
     stack.preview("--refresh", "--expect-no-changes")
 
@@ -134,30 +141,123 @@ def test_adopt_an_organisation_built_through_the_api(rr_stack, api):
     assert api.get(api.base + f"/clients/{org['client_id']}").status_code == 404
 
 
-def test_export_round_trip(rr_stack, api, emulator, tmp_path):
-    org = build_org(api, "export-org")
+def export(emulator, token: str, out: Path, *which: str) -> subprocess.CompletedProcess:
+    """`rr-pulumi export` as a user runs it: the token in the environment."""
+    return subprocess.run([str(RR_PULUMI), "export", *which, "--out", str(out), "--api-url", emulator.url],
+                          env={**os.environ, "REQUESTROCKET_TOKEN": token}, capture_output=True, text=True,
+                          timeout=120)
+
+
+def exported_stack(folder: Path, state: Path, emulator, token: str) -> LocalStack:
+    """The exported project with a stack, configured by its own set-secrets.sh (nothing filled in)."""
+    (folder / "venv").symlink_to(sys.prefix)  # stands in for `pulumi install` into the project's relative venv
+    stack = LocalStack(folder, stack="test", backend_dir=state).init()
+    done = subprocess.run(["sh", "set-secrets.sh"], cwd=folder, env={**stack.env, "REQUESTROCKET_TOKEN": token},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return stack
+
+
+def test_export_round_trip_makes_no_write(api, emulator, tmp_path):
+    org = build_org(api, f"export-org-{uuid.uuid4().hex[:8]}")
     before = snapshot(api, org["client_id"])
     out = tmp_path / "exported"
-    script = Path(sys.executable).parent / "rr-pulumi"
-    result = subprocess.run(
-        [str(script), "export", "--client-id", org["client_id"], "--out", str(out), "--api-url", emulator.url],
-        env={**os.environ, "REQUESTROCKET_TOKEN": emulator.token("e2e")}, capture_output=True, text=True, timeout=120)
+    result = export(emulator, emulator.token("e2e"), out, "--client-id", org["client_id"])
     assert result.returncode == 0, result.stderr
     program = (out / "__main__.py").read_text()
     assert program.count("adopt_id='") == 8 and "proxy_credential_id=callers.id" in program
     assert "proxy_id=billing_gateway.id" in program and "target_id=billing_api.id" in program
+    assert "credential_secret=config.get_secret_object('callersSecret')" in program
+    assert "    virtualenv: venv\n" in (out / "Pulumi.yaml").read_text()
+    assert (out / "requirements.txt").read_text().startswith("rr-pulumi")
     commands = (out / "set-secrets.sh").read_text()
-    assert "pulumi config set --secret callersSecret" in commands and "upstreamAuthSecret" in commands
+    assert "# set_secret callersSecret" in commands and "# set_secret upstreamAuthSecret" in commands
 
-    stack = LocalStack(out, stack="test", backend_dir=tmp_path / "export-state").init()
-    stack.set_config("requestrocket:apiUrl", emulator.url)
-    stack.set_config("requestrocket:token", emulator.token("e2e"), secret=True)
-    stack.set_config("callersSecret", json.dumps(CALLERS_SECRET), secret=True)
-    stack.set_config("upstreamAuthSecret", json.dumps(UPSTREAM_SECRET), secret=True)
+    stack = exported_stack(out, tmp_path / "export-state", emulator, emulator.token("e2e"))
+    written = writes(emulator)
     stack.up()
-    assert_unchanged(before, snapshot(api, org["client_id"]))
+    assert writes(emulator) == written, "the round trip wrote to the API"
+    assert snapshot(api, org["client_id"]) == before  # secrets untouched: no credentialUpdatedAt moved
     stack.preview("--expect-no-changes")
-    drift = subprocess.run([str(script), "drift", "--stack", "test"], cwd=out, env=stack.env, capture_output=True,
+    drift = subprocess.run([str(RR_PULUMI), "drift", "--stack", "test"], cwd=out, env=stack.env, capture_output=True,
                            text=True, timeout=300)
     assert drift.returncode == 0 and "No drift" in drift.stdout, drift.stdout + drift.stderr
+    stack.destroy()
+
+
+def test_placeholders_are_refused_by_set_secrets_and_at_preview(api, emulator, tmp_path):
+    org = build_org(api, f"placeholder-org-{uuid.uuid4().hex[:8]}")
+    out = tmp_path / "exported"
+    assert export(emulator, emulator.token("e2e"), out, "--client-id", org["client_id"]).returncode == 0
+    stack = exported_stack(out, tmp_path / "state", emulator, emulator.token("e2e"))
+    config = stack.run("config", "--json", "--stack", "test").stdout
+
+    # Uncommented but not filled in: the script refuses before it sets anything.
+    script = out / "set-secrets.sh"
+    script.write_text(script.read_text().replace("# set_secret callersSecret", "set_secret callersSecret"))
+    done = subprocess.run(["sh", "set-secrets.sh"], cwd=out, env={**stack.env, "REQUESTROCKET_TOKEN": "u-x"},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "fill in every <placeholder> first; nothing was set" in done.stderr and "callersSecret" in done.stderr
+    assert stack.run("config", "--json", "--stack", "test").stdout == config
+
+    # Set by hand anyway: the provider refuses it at preview, naming the argument, before any API write.
+    stack.set_config("callersSecret", json.dumps({"apiKey": "<apiKey>"}), secret=True)
+    written = writes(emulator)
+    result = stack.preview(check=False)
+    assert result.code != 0 and "credential_secret" in result.output, result.output
+    assert writes(emulator) == written
+
+
+def test_export_all_writes_one_project_per_client(emulator, tmp_path):
+    user = f"exporter-{uuid.uuid4().hex[:8]}"
+    token = emulator.create_user(user)
+    import requests
+
+    with requests.Session() as session:
+        session.headers["Authorization"] = token
+        session.base = emulator.url + "/api"  # type: ignore[attr-defined]
+        first = build_org(session, "Acme Payments")
+        second = build_org(session, "Acme Billing")
+    out = tmp_path / "all"
+    result = export(emulator, token, out, "--all")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["acme-billing", "acme-payments"]
+    for folder, org in (("acme-payments", first), ("acme-billing", second)):
+        assert f"adopt_id='{org['client_id']}'" in (out / folder / "__main__.py").read_text()
+        assert (out / folder / "Pulumi.yaml").read_text().startswith(f"name: {folder}\n")
+    stack = exported_stack(out / "acme-billing", tmp_path / "state", emulator, token)
+    stack.up()
+    stack.preview("--expect-no-changes")
+    assert stack.outputs()["client_id"] == second["client_id"]
+    stack.destroy()
+
+
+def test_export_with_a_connection_profile(rr_stack, emulator, tmp_path):
+    """--profile reads the account from a stack's profile; the program declares it and adopts with 0 writes."""
+    token = emulator.create_user(f"profiled-{uuid.uuid4().hex[:8]}")
+    import requests
+
+    with requests.Session() as session:
+        session.headers["Authorization"] = token
+        session.base = emulator.url + "/api"  # type: ignore[attr-defined]
+        org = build_org(session, "Acme Profiled")
+    platform = rr_stack("import pulumi\n", name="platform")  # a stack whose config holds the profile
+    platform.run("config", "set", "--path", "requestrocket:profiles.acme.apiUrl", emulator.url)
+    platform.run("config", "set", "--path", "--secret", "requestrocket:profiles.acme.token", token)
+    out = tmp_path / "acme"
+    env = {k: v for k, v in platform.env.items() if k != "REQUESTROCKET_TOKEN"}
+    result = subprocess.run([str(RR_PULUMI), "export", "--all", "--profile", "acme", "--stack", platform.stack,
+                             "--out", str(out)], cwd=platform.project_dir, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    program = (out / "acme-profiled" / "__main__.py").read_text()
+    assert program.count("    profile='acme',\n") == program.count("adopt_id='") == 8
+    assert "requestrocket:profiles.acme.token" in (out / "acme-profiled" / "set-secrets.sh").read_text()
+
+    stack = exported_stack(out / "acme-profiled", tmp_path / "state", emulator, token)
+    written = writes(emulator)
+    stack.up()
+    assert writes(emulator) == written and stack.outputs()["client_id"] == org["client_id"]
+    stack.preview("--expect-no-changes")
     stack.destroy()

@@ -1,7 +1,8 @@
 """Drift detection through the real CLI: `pulumi preview --refresh --expect-no-changes` and `rr-pulumi drift`.
 
-One stack walks every case both ways: no drift; a field changed, a rule deleted, a secret rotated and objects
-added under managed parents, each out of band; then `pulumi up` (or removing the addition) and no drift again.
+One stack walks every case both ways: no drift; a field changed, a credential renamed, a rule deleted, a secret
+rotated and objects added under managed parents, each out of band; then `pulumi up --refresh` (or removing the
+addition) and no drift again. Every way of not being able to check exits 2 with a one-line reason.
 """
 
 from __future__ import annotations
@@ -82,23 +83,56 @@ def stack(rr_stack):
     stack.destroy(check=False)
 
 
+def drift_json(stack, *extra: str) -> tuple[int, dict]:
+    result = drift(stack, "--json", *extra)
+    return result.returncode, json.loads(result.stdout)  # exactly one JSON object, whatever happened
+
+
+def could_not_check(result: subprocess.CompletedProcess) -> str:
+    """The one-line reason of an exit 2 (no traceback, no pages of preview output)."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("COULD NOT CHECK for drift: "), result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    return lines[0].removeprefix("COULD NOT CHECK for drift: ")
+
+
 def test_drift_each_case_both_ways(stack, api, tmp_path):
     outs = stack.outputs()
     client = f"/clients/{outs['client_id']}"
     rules = f"{client}/proxies/{outs['proxy_id']}/rules"
+    callers = f"{client}/credentials/{outs['callers_id']}"
     assert_no_drift(stack)
     code, report, step_output = drift_script(stack, tmp_path)
     assert (code, step_output) == (0, "result=none") and "No drift" in report
+    assert drift_json(stack) == (0, {"stack": "test", "drift": False, "fix": None, "differences": []})
 
-    # A field changed out of band: the engine and the report see it, with its property path.
+    # A field changed out of band: the engine and the report see it, with its property path and both values.
     api.put(api.base + f"{client}/targets/{outs['target_id']}", json={"targetBaseURL": "https://evil.example.com"})
     assert engine_sees_drift(stack)
     code, report, step_output = drift_script(stack, tmp_path)
     assert (code, step_output) == (1, "result=drift"), report
-    assert "[field changed] Target upstream" in report
+    assert f"[field changed] Target upstream ({outs['target_id']})" in report
     assert 'target_base_url: live "https://evil.example.com", code "https://upstream.example.com"' in report
-    stack.up("--refresh")
+    assert "`pulumi up --refresh` makes the account match the code again" in report
+    code, document = drift_json(stack)
+    assert (code, document["stack"], document["drift"], document["fix"]) == (1, "test", True, "pulumi up --refresh")
+    [difference] = document["differences"]
+    assert difference["urn"].endswith("requestrocket:Target::upstream") and difference["id"] == outs["target_id"]
+    assert difference["changes"] == [{"path": "target_base_url", "live": "https://evil.example.com",
+                                      "declared": "https://upstream.example.com"}]
+    stack.up()  # a plain `up` compares the code with the recorded state: it does not fix drift
+    assert drift(stack).returncode == 1
+    stack.up("--refresh")  # the advised fix
     assert_no_drift(stack, engine=False)  # the same preview runs inside; the bare exit is checked at both ends
+
+    # A credential renamed out of band moves its updatedAt: a field change, not a secret rotation.
+    api.put(api.base + callers, json={"credentialName": "callers-renamed"}).raise_for_status()
+    code, document = drift_json(stack)
+    assert code == 1 and [(d["kind"], d["paths"]) for d in document["differences"]] == [
+        ("field changed", ["credential_name"])]
+    stack.up("--refresh")
+    assert_no_drift(stack, engine=False)
 
     # A managed rule deleted out of band.
     api.delete(api.base + f"{rules}/{outs['rule_id']}").raise_for_status()
@@ -107,15 +141,15 @@ def test_drift_each_case_both_ways(stack, api, tmp_path):
     assert result.returncode == 1 and "[deleted out of band] Rule no-deletes" in result.stdout, result.stdout
     stack.up("--refresh")
 
-    # A credential's secret rotated out of band: only credentialUpdatedAt shows it; never a secret value.
-    api.put(api.base + f"{client}/credentials/{outs['callers_id']}",
-            json={"credentialSecret": {"apiKey": "rotated-elsewhere"}}).raise_for_status()
+    # A credential's secret rotated out of band (a PUT of a new secret): reported as such, never with a value.
+    api.put(api.base + callers, json={"credentialSecret": {"apiKey": "rotated-elsewhere"}}).raise_for_status()
     assert engine_sees_drift(stack)
     result = drift(stack, "--json")
     assert result.returncode == 1
     report = json.loads(result.stdout)
-    assert [(d["kind"], d["resource"]) for d in report["differences"]] == [
-        ("secret rotated out of band", "Credential callers")
+    assert [(d["kind"], d["resource"], d["id"], d["changes"]) for d in report["differences"]] == [
+        ("secret rotated out of band", "Credential callers", outs["callers_id"],
+         [{"path": "credential_secret", "live": "[secret]", "declared": "[secret]"}])
     ]
     assert "rotated-elsewhere" not in result.stdout and "drift-proxy-key" not in result.stdout
     stack.up("--refresh")
@@ -137,9 +171,44 @@ def test_drift_each_case_both_ways(stack, api, tmp_path):
     assert_no_drift(stack)
 
 
-def test_drift_could_not_check_exits_2(stack):
-    result = drift(stack, "--api-url", "http://127.0.0.1:9", "--token", "u-nope")  # nothing listens on port 9
-    assert result.returncode == 2 and "COULD NOT CHECK" in result.stderr
+def test_drift_could_not_check_exits_2_with_one_line(stack, emulator, tmp_path):
+    # No stack of that name.
+    assert could_not_check(drift(stack, "--stack", "nope")) == "no stack named 'nope' found"
+    code, document = drift_json(stack, "--stack", "nope")
+    assert (code, document) == (2, {"stack": "nope", "drift": None, "error": "no stack named 'nope' found"})
+
+    # No project in the folder.
+    elsewhere = tmp_path / "empty"
+    elsewhere.mkdir()
+    reason = could_not_check(rr_pulumi(stack, "drift", "--cwd", str(elsewhere)))
+    assert reason.startswith("no Pulumi.yaml project file found")
+
+    # No engine: no `pulumi` on PATH, nothing cached, no Go to build one.
+    bare = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "RR_PULUMI_ENGINE_CACHE": str(tmp_path / "no-engine")}
+    script = Path(sys.executable).parent / "rr-pulumi"
+    result = subprocess.run([str(script), "drift"], cwd=stack.project_dir, env=bare, capture_output=True,
+                            text=True, timeout=120)
+    assert "`rr-pulumi-engine ensure`" in could_not_check(result)
+
+    # Broken configuration: an API URL that is no URL, and a passphrase that cannot decrypt the stack's secrets.
+    stack.set_config("requestrocket:apiUrl", "not-a-url")
+    assert could_not_check(drift(stack)) == "requestrocket:apiUrl must be an absolute http(s) URL, got 'not-a-url'"
+    wrong = subprocess.run([str(script), "drift", "--stack", stack.stack], cwd=stack.project_dir,
+                           env={**stack.env, "PULUMI_CONFIG_PASSPHRASE": "not-the-passphrase"},
+                           capture_output=True, text=True, timeout=300)
+    assert "passphrase" in could_not_check(wrong)
+
+    # The API is down (nothing listens on port 9): the client gives up after its retries.
+    stack.set_config("requestrocket:apiUrl", "http://127.0.0.1:9")
+    assert "could not reach the RequestRocket API" in could_not_check(drift(stack))
+    code, document = drift_json(stack)
+    assert code == 2 and "could not reach the RequestRocket API" in document["error"]
+
+    # A rejected token, in the stack's configuration or given on the command line.
+    stack.set_config("requestrocket:apiUrl", emulator.url)
+    assert "401" in could_not_check(drift(stack, "--token", "u-not-a-token"))
     stack.set_config("requestrocket:token", "u-wrong-token", secret=True)
-    result = drift(stack)
-    assert result.returncode == 2 and "COULD NOT CHECK" in result.stderr
+    reason = could_not_check(drift(stack))
+    assert "401" in reason and "u-wrong-token" not in reason
+    stack.set_config("requestrocket:token", emulator.token("e2e"), secret=True)
+    assert_no_drift(stack, engine=False)

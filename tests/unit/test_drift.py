@@ -33,7 +33,7 @@ def test_no_steps_but_refresh_and_same_is_no_drift():
                      {"op": "same", "urn": urn("Target", "api"), "oldState": state("Target", "api", "t1", TARGET),
                       "newState": state("Target", "api", "t1", TARGET)}]}
     assert drift.differences_from_preview(doc) == []
-    assert drift.render("prod", []) == "No drift: stack 'prod' matches the RequestRocket account.\n"
+    assert drift.render(drift.Report("prod", [])) == "No drift: stack 'prod' matches the RequestRocket account.\n"
 
 
 def test_field_changed_names_the_property_path_with_live_and_declared_values():
@@ -52,7 +52,10 @@ def test_field_changed_names_the_property_path_with_live_and_declared_values():
         (drift.FIELD_CHANGED, "Target api", ["target_default_rule_effect"]),
         (drift.FIELD_CHANGED, "Rule r", ["header_checks[0].name_pattern"]),
     ]
-    assert diffs[0].detail == 'target_default_rule_effect: live "deny", code "allow" (`pulumi up` updates it in place)'
+    assert diffs[0].detail == ('target_default_rule_effect: live "deny", code "allow" '
+                               '(`pulumi up --refresh` updates it in place)')
+    assert (diffs[0].urn, diffs[0].id) == (urn("Target", "api"), "t1")
+    assert [(c.path, c.live, c.declared) for c in diffs[1].changes] == [("header_checks[0].name_pattern", "^Y$", "^X$")]
     assert "replaces it" in diffs[1].detail
 
 
@@ -75,25 +78,42 @@ def test_deleted_out_of_band_versus_not_created_yet():
     assert "rule r1 no longer exists" in diffs[0].detail
 
 
-def test_a_moved_credential_updated_at_is_a_secret_rotated_out_of_band():
-    rotated = {**CRED, "credential_updated_at": "T2"}
-    doc = {"steps": [
-        refresh("Credential", "callers", "k1", CRED),
-        {"op": "update", "urn": urn("Credential", "callers"),
-         "oldState": state("Credential", "callers", "k1", rotated), "newState": state("Credential", "callers", "k1", CRED)},
+def credential_update(live, declared, rotation_before=1, rotation_declared=1):
+    """A refreshed preview planning an update of the credential `callers`."""
+    inputs = {**CRED, "credential_secret_rotation": rotation_before}
+    return {"steps": [
+        {"op": "refresh", "urn": urn("Credential", "callers"),
+         "oldState": state("Credential", "callers", "k1", CRED, inputs),
+         "newState": state("Credential", "callers", "k1", live)},
+        {"op": "update", "urn": urn("Credential", "callers"), "oldState": state("Credential", "callers", "k1", live),
+         "newState": state("Credential", "callers", "k1", {**declared, "credential_secret_rotation": rotation_declared})},
     ]}
-    [diff] = drift.differences_from_preview(doc)
-    assert (diff.kind, diff.resource, diff.paths) == (drift.SECRET_ROTATED, "Credential callers", ["credential_secret"])
-    assert "updated outside Pulumi at T2 (last known T1): its secret was rotated" in diff.detail
+
+
+def test_an_update_of_nothing_but_a_secret_the_code_kept_is_a_secret_rotated_out_of_band():
+    # The provider's `stale:` marker (a secret output, shown as [secret]) is what plans this update.
+    [diff] = drift.differences_from_preview(credential_update({**CRED, "credential_updated_at": "T2"}, CRED))
+    assert (diff.kind, diff.resource, diff.paths, diff.id) == (
+        drift.SECRET_ROTATED, "Credential callers", ["credential_secret"], "k1")
+    assert diff.changes[0].live == diff.changes[0].declared == "[secret]"
+    assert "changed outside Pulumi (updated at T2)" in diff.detail
+
+
+def test_a_visible_stale_marker_is_a_rotation_even_beside_a_field_change():
+    live = {**CRED, "credential_name": "renamed", "credential_secret_hash": "stale: credential updated at T2"}
+    diffs = drift.differences_from_preview(credential_update(live, CRED))
+    assert [d.kind for d in diffs] == [drift.FIELD_CHANGED, drift.SECRET_ROTATED]
+
+
+def test_a_rename_out_of_band_is_a_field_change_and_no_rotation():
+    live = {**CRED, "credential_name": "renamed", "credential_updated_at": "T2"}
+    [diff] = drift.differences_from_preview(credential_update(live, CRED))
+    assert (diff.kind, diff.paths) == (drift.FIELD_CHANGED, ["credential_name"])
+    assert diff.detail.startswith('credential_name: live "renamed", code "callers"')
 
 
 def test_a_secret_changed_in_the_code_is_a_field_change_without_its_value():
-    doc = {"steps": [
-        refresh("Credential", "callers", "k1", CRED),
-        {"op": "update", "urn": urn("Credential", "callers"), "oldState": state("Credential", "callers", "k1", CRED),
-         "newState": state("Credential", "callers", "k1", CRED)},
-    ]}
-    [diff] = drift.differences_from_preview(doc)
+    [diff] = drift.differences_from_preview(credential_update(CRED, CRED, rotation_declared=2))
     assert diff.kind == drift.FIELD_CHANGED and diff.detail.startswith("credential_secret: [secret] changed in the code")
 
 
@@ -110,18 +130,49 @@ def test_unmanaged_objects_under_managed_parents():
                                                               "methods": ["GET"], "pathPattern": "^/x"}],
     }
     managed = drift.managed_from_preview(doc)
-    diffs = drift.unmanaged_objects(managed, lambda path: listings.get(path, []))
+    seen_profiles = []
+    diffs = drift.unmanaged_objects(managed, lambda path, profile: seen_profiles.append(profile) or
+                                    listings.get(path, []))
     assert [(d.kind, d.resource, d.detail) for d in diffs] == [
         (drift.UNMANAGED, "Client org", "target t7 ('shadow') is in client c1 but in no resource of this stack"),
         (drift.UNMANAGED, "Proxy gw",
          "rule r2 (allow priority 5, methods GET, path '^/x') is on proxy p1 but in no resource of this stack"),
     ]
-    text = drift.render("prod", diffs)
+    assert seen_profiles and set(seen_profiles) == {None}
+    assert diffs[1].urn == urn("Proxy", "gw") and diffs[1].id == "r2"
+    text = drift.render(drift.Report("prod", diffs))
     assert text.startswith("DRIFT in stack 'prod': 2 differences")
     assert "  [unmanaged object added] Proxy gw\n      rule r2" in text
-    assert json.loads(drift.render_json("prod", diffs))["differences"][1]["kind"] == drift.UNMANAGED
+    document = json.loads(drift.render_json(drift.Report("prod", diffs)))
+    assert document["differences"][1]["kind"] == drift.UNMANAGED and document["fix"] == "pulumi up --refresh"
+
+
+def test_objects_of_a_profile_are_listed_with_that_profile():
+    doc = {"steps": [
+        {"op": "refresh", "urn": urn("Client", "org"),
+         "oldState": state("Client", "org", "c1", {"client_name": "Acme"}, {"client_name": "Acme", "profile": "acme"})},
+        {"op": "refresh", "urn": urn("Proxy", "gw"),
+         "oldState": state("Proxy", "gw", "p1", {"client_id": "c1"}, {"client_id": "c1", "profile": "acme"})},
+    ]}
+    calls = []
+    drift.unmanaged_objects(drift.managed_from_preview(doc), lambda path, profile: calls.append((path, profile)))
+    assert calls and {profile for _, profile in calls} == {"acme"}
+
+
+def test_a_failure_reason_is_one_line():
+    assert drift.one_line(drift.CheckFailed("no stack named 'x' found\nmore")) == "no stack named 'x' found"
+    assert drift.one_line(KeyError("k")) == "KeyError: 'k'"
+    assert json.loads(drift.render_error("bad token", "prod", as_json=True)) == {
+        "stack": "prod", "drift": None, "error": "bad token"}
 
 
 def test_a_gone_parent_is_skipped():
     managed = drift.managed_from_preview({"steps": [refresh("Proxy", "gw", "p1", {"client_id": "c1"})]})
-    assert drift.unmanaged_objects(managed, lambda path: None) == []
+    assert drift.unmanaged_objects(managed, lambda path, profile: None) == []
+
+
+def test_a_profile_changed_in_the_code_is_named_and_is_no_rotation():
+    doc = credential_update(CRED, {**CRED, "profile": "acme"})
+    [diff] = drift.differences_from_preview(doc)
+    assert (diff.kind, diff.paths) == (drift.FIELD_CHANGED, ["profile"])
+    assert [(c.live, c.declared) for c in diff.changes] == [(None, "acme")]

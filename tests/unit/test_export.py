@@ -47,8 +47,26 @@ def test_program_declares_each_object_once_with_references_and_markers():
     assert "target_test_path" not in program.main  # empty values are not declared
     assert program.main.count("adopt_id='") == 6
     assert program.secrets == [("callersSecret", "callers", "apiKey")]  # auth type none needs no secret
-    assert "config.require_secret_object('callersSecret')" in program.main
+    assert "credential_secret=config.get_secret_object('callersSecret')," in program.main  # optional
+    assert "profile=" not in program.main
     assert program.project == "acme-payments"
+
+
+def test_a_profile_is_declared_by_every_resource_and_set_under_its_name():
+    _, acct = account(FakeApi())
+    program = export.program_for(acct, profile="acme")
+    assert program.main.count("    profile='acme',\n") == program.main.count("adopt_id='") == 6
+    script = export.set_secrets_script(program, "https://api.example.com", profile="acme")
+    assert "pulumi config set --path 'requestrocket:profiles.acme.apiUrl' 'https://api.example.com'" in script
+    assert "pulumi config set --path --secret 'requestrocket:profiles.acme.token' \"$REQUESTROCKET_TOKEN\"" in script
+
+
+def test_the_project_is_ready_to_commit(tmp_path):
+    _, acct = account(FakeApi())
+    files = export.project_files(export.program_for(acct), "https://api.example.com")
+    assert "    virtualenv: venv\n" in files["Pulumi.yaml"]  # relative: works wherever the folder is checked out
+    assert files["requirements.txt"].startswith("rr-pulumi")
+    assert "venv/" in files[".gitignore"]
 
 
 def test_set_secrets_script_lists_each_secret_with_its_shape():
@@ -56,7 +74,7 @@ def test_set_secrets_script_lists_each_secret_with_its_shape():
     script = export.set_secrets_script(export.program_for(acct), "https://api.requestrocket.com")
     assert "pulumi config set requestrocket:apiUrl 'https://api.requestrocket.com'" in script
     assert "# credential 'callers' (apiKey); optional keys: headerName" in script
-    assert "pulumi config set --secret callersSecret '{\"apiKey\": \"<apiKey>\"}'" in script
+    assert "# set_secret callersSecret '{\"apiKey\": \"<apiKey>\"}'" in script  # optional: commented out
 
 
 def test_cli_export_needs_a_token(monkeypatch, capsys, tmp_path):
@@ -77,3 +95,37 @@ def test_every_page_is_read():
     program = export.program_for(acct)
     assert len(acct.objects["targets"]) == 130 and program.main.count(" = Target(") == 130
     assert "t129 = Target(" in program.main
+
+
+def run_script(tmp_path, script: str):
+    """set-secrets.sh with a stand-in `pulumi` that records its arguments."""
+    import os
+    import subprocess
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "pulumi").write_text(f'#!/bin/sh\necho "$*" >> {tmp_path}/calls\n')
+    (bin_dir / "pulumi").chmod(0o755)
+    (tmp_path / "set-secrets.sh").write_text(script)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "REQUESTROCKET_TOKEN": "u-token"}
+    done = subprocess.run(["sh", "set-secrets.sh"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    calls = (tmp_path / "calls").read_text().splitlines() if (tmp_path / "calls").exists() else []
+    return done, calls
+
+
+def test_set_secrets_refuses_unfilled_placeholders_before_setting_anything(tmp_path):
+    _, acct = account(FakeApi())
+    script = export.set_secrets_script(export.program_for(acct), "https://api.example.com")
+    done, calls = run_script(tmp_path, script)  # as written: connection settings only, no secret
+    assert done.returncode == 0 and calls == [
+        "config set requestrocket:apiUrl https://api.example.com", "config set --secret requestrocket:token u-token"]
+
+    (tmp_path / "calls").unlink()
+    uncommented = script.replace("# set_secret callersSecret", "set_secret callersSecret")
+    done, calls = run_script(tmp_path, uncommented)
+    assert done.returncode == 1 and calls == []
+    assert "fill in every <placeholder> first; nothing was set" in done.stderr and ": callersSecret" in done.stderr
+
+    filled = uncommented.replace('"<apiKey>"', '"k-live-0001"')
+    done, calls = run_script(tmp_path, filled)
+    assert done.returncode == 0 and calls[-1] == 'config set --secret callersSecret {"apiKey": "k-live-0001"}'

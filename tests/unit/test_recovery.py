@@ -9,7 +9,7 @@ import json
 import os
 import socket
 
-from rr_pulumi.recovery import provider_of, repair_file_backend, settle, settled_export, stale_locks
+from rr_pulumi.recovery import file_locks, provider_of, repair_file_backend, settle, settled_export
 
 TARGETS = collection("c1", "targets")
 PROVIDER = base64.b64encode(pickle.dumps(TargetProvider())).decode()
@@ -33,7 +33,7 @@ def test_adopts_what_was_created_and_drops_what_was_not(fake_api, api_client):
         "pending_operations": [pending("urn:a1", "a"), pending("urn:b", "b"),
                                {"type": "updating", "resource": {"urn": "urn:u"}}],
     }
-    settlement = settle(deployment, api_client)
+    settlement = settle(deployment, lambda profile: api_client)
     assert settlement.adopted == [("urn:a1", created["sKey"])] and settlement.not_created == ["urn:b"]
 
     export = settled_export({"version": 3, "deployment": deployment}, settlement)["deployment"]
@@ -61,7 +61,7 @@ def test_an_adopted_replacement_marks_the_old_object_for_deletion(fake_api, api_
     old = fake_api.put(TARGETS, {"targetName": "old-name"})
     new = fake_api.put(TARGETS, {"targetName": "a"})
     deployment = {"resources": [{"urn": "urn:t", "id": old["sKey"]}], "pending_operations": [pending("urn:t", "a")]}
-    settlement = settle(deployment, api_client)
+    settlement = settle(deployment, lambda profile: api_client)
     resources = settled_export({"deployment": deployment}, settlement)["deployment"]["resources"]
     assert [(r["id"], r.get("delete", False)) for r in resources] == [(old["sKey"], True), (new["sKey"], False)]
     assert "delete" not in deployment["resources"][0]  # the input export is left as it was
@@ -72,8 +72,11 @@ def test_only_locks_of_dead_local_processes_are_stale(tmp_path):
     locks.mkdir(parents=True)
     lock = locks / "a.json"
     lock.write_text(json.dumps({"pid": 2**22 + 12345, "hostname": socket.gethostname()}))
-    assert stale_locks(tmp_path.as_uri()) == [str(lock)]
+    assert file_locks(tmp_path.as_uri(), "dev").stale == [str(lock)]
+    assert file_locks(tmp_path.as_uri(), "prod").stale == []  # another stack's lock is not this stack's business
     lock.write_text(json.dumps({"pid": os.getpid(), "hostname": socket.gethostname()}))
-    assert stale_locks(tmp_path.as_uri()) is None
+    verdict = file_locks(tmp_path.as_uri(), "dev")
+    assert verdict.stale == [] and f"running `pulumi` (pid {os.getpid()})" in verdict.held
     lock.write_text(json.dumps({"pid": 2**22 + 12345, "hostname": "another-machine"}))
-    assert stale_locks(tmp_path.as_uri()) is None
+    assert "another machine, 'another-machine'" in file_locks(tmp_path.as_uri(), "dev").held
+    assert file_locks("s3://bucket", "dev").stale == [] and file_locks("s3://bucket", "dev").held is None
