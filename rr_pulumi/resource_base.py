@@ -318,8 +318,8 @@ class RequestRocketResource(dynamic.Resource):
         problems = reference_problems(label, specs, values, referenced)
         if problems:
             raise ProgramError("; ".join(problems))
-        values = {k: plain(v) for k, v in values.items()}
         values = _SHAPERS.get(kind.name, lambda _label, v: v)(label, values)
+        values = {k: plain(v) for k, v in values.items()}
         key = None if kind.name_field is None else tuple(
             _key_part(values.get(n)) for n in ("client_id", kind.name_field) if n in specs
         )
