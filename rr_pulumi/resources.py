@@ -636,7 +636,7 @@ class Credential(RequestRocketResource, kind_name="Credential"):
         :param adopt_id: Take over the existing object with this id instead of creating one.
         :param profile: Name of a connection profile in `requestrocket:profiles` (another account or user);
             changing it replaces the resource. Default: the stack's `requestrocket:apiUrl` and token.
-        :param rotate_on_adopt: With adopt/adopt_id and credential_secret: `pulumi up` rotates the adopted
+        :param rotate_on_adopt: With adopt/adopt_id and a credential_secret: `pulumi up` rotates the adopted
             credential's secret to the declared one (without it, adoption keeps the live secret). The
             preview warns.
         """

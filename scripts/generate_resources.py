@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 from rr_pulumi.kinds import KINDS
-from rr_pulumi.schema.public import Argument, NestedType, ResourceApi, nested_types, resource_api
+from rr_pulumi.schema.public import OPTIONS, Argument, NestedType, ResourceApi, nested_types, options_of, resource_api
 
 TARGET = Path(__file__).resolve().parent.parent / "rr_pulumi" / "resources.py"
 WIDTH = 116
@@ -56,17 +56,6 @@ from .resource_base import (
 )
 '''
 
-OPTIONS_DOC = {
-    "adopt": "Take over the existing object with the same natural key (its name within its client; for a rule, every "
-    "field within its parent) instead of creating one.",
-    "adopt_id": "Take over the existing object with this id instead of creating one.",
-    "profile": "Name of a connection profile in `requestrocket:profiles` (another account or user); changing it "
-    "replaces the resource. Default: the stack's `requestrocket:apiUrl` and token.",
-    "rotate_on_adopt": "With adopt/adopt_id and credential_secret: `pulumi up` rotates the adopted credential's "
-    "secret to the declared one (without it, adoption keeps the live secret). The preview warns.",
-}
-
-
 def wrap(text: str, indent: str) -> list[str]:
     return textwrap.wrap(text, WIDTH - len(indent), initial_indent=indent, subsequent_indent=indent + "    ")
 
@@ -85,14 +74,6 @@ def docstring(summary: str, body: list[str], indent: str) -> list[str]:
         lines.extend(body)
     lines.append(f'{indent}"""')
     return lines
-
-
-def options_of(api: ResourceApi) -> list[tuple[str, str, str]]:
-    """(name, annotation, default) of the keyword options beside the schema's arguments."""
-    options = [("adopt", "bool", "False"), ("adopt_id", "Optional[str]", "None"), ("profile", "Optional[str]", "None")]
-    if any(a.spec.secret for a in api.arguments):
-        options.append(("rotate_on_adopt", "bool", "False"))
-    return options
 
 
 def optional(text: str) -> str:
@@ -171,7 +152,7 @@ def render_resource(api: ResourceApi) -> list[str]:
     kind, name = api.kind, api.kind.name
     schema_doc = (kind.schema.__doc__ or "").strip()
     options = options_of(api)
-    option_params = [f"{o}: {t} = {d}" for o, t, d in options]
+    option_params = [f"{o.name}: {o.type} = {o.default}" for o in options]
     head = ["self", "resource_name: str"]
     outputs_doc = [line for o in api.outputs for line in wrap(f"{o.name}: {o.doc}", "    ")]
     lines = ["", "", "@checked_arguments", f'class {name}(RequestRocketResource, kind_name="{name}"):']
@@ -202,13 +183,13 @@ def render_resource(api: ResourceApi) -> list[str]:
     body += param_lines("args", f"All arguments as one {name}Args (instead of keyword arguments).", "        ")
     body += param_lines("opts", "Pulumi resource options.", "        ")
     body += [line for a in api.arguments for line in param_lines(a.name, a.doc, "        ")]
-    body += [line for o, _, _ in options for line in param_lines(o, OPTIONS_DOC[o], "        ")]
+    body += [line for o in options for line in param_lines(o.name, o.doc, "        ")]
     lines += docstring(f"Declare a {kind.word}: pass a {name}Args or keyword arguments.", body, "        ")
     lines += ["        self._declare("]
     lines += ["            resource_name,", "            args,", "            opts,", "            dict("]
     lines += [f"                {a.name}={a.name}," for a in api.arguments]
     lines += ["            ),"]
-    lines += [f"            {o}={o}," for o, _, _ in options]
+    lines += [f"            {o.name}={o.name}," for o in options]
     lines += ["        )", ""]
     # get: a read-only reference to an existing object.
     lookup_params = [argument_param(a, True) for a in api.lookup_arguments]
@@ -221,7 +202,7 @@ def render_resource(api: ResourceApi) -> list[str]:
     body += param_lines("id", f"Id of the existing {kind.word}.", "        ")
     body += param_lines("opts", "Pulumi resource options.", "        ")
     body += [line for a in api.lookup_arguments for line in param_lines(a.name, a.doc, "        ")]
-    body += param_lines("profile", OPTIONS_DOC["profile"], "        ")
+    body += param_lines("profile", next(o.doc for o in OPTIONS if o.name == "profile"), "        ")
     lines += docstring(
         f"Reference an existing {kind.word} by id, read-only: `pulumi up` reads it and never changes or deletes it.",
         body, "        ",

@@ -168,6 +168,34 @@ def _output(schema: type[SchemaModel], spec: FieldSpec) -> OutputProperty:
     return OutputProperty(spec.name, text, spec.description)
 
 
+@dataclass(frozen=True)
+class Option:
+    """A keyword option beside the schema's arguments: how to manage the object rather than what it is."""
+
+    name: str
+    type: str
+    default: str
+    doc: str
+
+
+OPTIONS = (
+    Option("adopt", "bool", "False", "Take over the existing object with the same natural key (its name within its "
+           "client; for a rule, every field within its parent) instead of creating one."),
+    Option("adopt_id", "Optional[str]", "None", "Take over the existing object with this id instead of creating one."),
+    Option("profile", "Optional[str]", "None", "Name of a connection profile in `requestrocket:profiles` (another "
+           "account or user); changing it replaces the resource. Default: the stack's `requestrocket:apiUrl` and token."),
+)
+ROTATE_ON_ADOPT = Option(
+    "rotate_on_adopt", "bool", "False", "With adopt/adopt_id and a credential_secret: `pulumi up` rotates the adopted "
+    "credential's secret to the declared one (without it, adoption keeps the live secret). The preview warns.",
+)
+
+
+def options_of(api: ResourceApi) -> list[Option]:
+    """The options a resource takes: every resource the common ones; one with a secret also rotate_on_adopt."""
+    return [*OPTIONS, *([ROTATE_ON_ADOPT] if any(a.spec.secret for a in api.arguments) else [])]
+
+
 @functools.cache
 def resource_api(kind: Kind) -> ResourceApi:
     schema = kind.schema
