@@ -69,7 +69,7 @@ def checked_arguments(cls: type[T]) -> type[T]:
 
     The signature and docstring stay the original's (`help()` and type checkers see the explicit arguments).
     """
-    init = cls.__init__  # type: ignore[misc]
+    init = cls.__init__
     signature = inspect.signature(init)
 
     @functools.wraps(init)
@@ -82,7 +82,7 @@ def checked_arguments(cls: type[T]) -> type[T]:
             raise ProgramError(binding_problem(label, signature, args, kwargs)) from None
         init(self, *args, **kwargs)
 
-    cls.__init__ = __init__  # type: ignore[misc]
+    cls.__init__ = __init__  # type: ignore[method-assign]
     return cls
 
 
@@ -351,7 +351,8 @@ class RequestRocketResource(dynamic.Resource):
                 )
             if not isinstance(args, self.args_class):
                 raise ProgramError(f"{label}: args must be a {self.args_class.__name__} (got {type(args).__name__})")
-            return {f.name: getattr(args, f.name) for f in dataclasses.fields(args) if getattr(args, f.name) is not None}
+            declared = {f.name: getattr(args, f.name) for f in dataclasses.fields(args)}  # type: ignore[arg-type]
+            return {k: v for k, v in declared.items() if v is not None}
         missing = [a.name for a in resource_api(self.kind).arguments if a.required and a.name not in passed]
         if missing:
             raise ProgramError(

@@ -39,11 +39,7 @@ from typing import Any, ClassVar, Mapping, Optional, Sequence, Union, overload
 import pulumi
 from typing_extensions import NotRequired, TypedDict
 
-from .provider.client import ClientProvider
-from .provider.credential import CredentialProvider
-from .provider.proxy import ProxyProvider
-from .provider.rule import RuleProvider
-from .provider.target import TargetProvider
+{provider_imports}
 from .resource_base import (
     AdoptionConflict,
     NestedValue,
@@ -226,7 +222,8 @@ def render() -> str:
         names += [t.dict_name] + ([] if t.output_only else [t.name])
     for api in apis:
         names += [api.kind.name, f"{api.kind.name}Args"]
-    lines = HEADER.splitlines() + ["", "__all__ = ["] + [f'    "{n}",' for n in sorted(set(names))] + ["]"]
+    imports = "\n".join(sorted(f"from .provider.{a.kind.word} import {a.kind.name}Provider" for a in apis))
+    lines = HEADER.replace("{provider_imports}", imports).splitlines() + ["", "__all__ = ["] + [f'    "{n}",' for n in sorted(set(names))] + ["]"]
     lines += ["", "", "# " + "-" * (WIDTH - 2), "# Nested values: secrets per auth type, rule checks, client members"]
     lines += render_nested_all()
     for api in apis:

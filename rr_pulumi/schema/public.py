@@ -24,7 +24,7 @@ from .rule import BodyCheck, NameCheck, TokenCheck
 
 # Nested models whose public names differ from the schema's (one model serves header and query checks).
 _RENAMED: dict[type[BaseModel], str] = {NameCheck: "HeaderCheck"}
-_SECRET_MODELS = {shape: auth_type for auth_type, shape in SECRET_SHAPES.items()}
+_SECRET_MODELS: dict[type[BaseModel], str] = {shape: auth_type for auth_type, shape in SECRET_SHAPES.items()}
 # Required by the API, but implied by another argument in the program: a typed secret says its auth type.
 IMPLIED_BY = {"credential_auth_type": "credential_secret"}
 
