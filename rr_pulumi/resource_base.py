@@ -24,7 +24,7 @@ from .kinds import TYPE_TOKEN_PREFIX, Kind, by_name
 from .provider.adopt import ADOPT, ADOPT_ID
 from .schema import FieldSpec, fields
 from .schema.public import resource_api
-from .schema.rule import PARENTS
+from .schema.rule import parent_failures
 
 MODULE = TYPE_TOKEN_PREFIX.removeprefix("pulumi-python:dynamic/").rstrip(":")
 PROFILE = "profile"  # the connection profile input (a name in requestrocket:profiles, never a token)
@@ -257,12 +257,9 @@ def _credential_values(label: str, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rule_values(label: str, values: dict[str, Any]) -> dict[str, Any]:
-    parents = [name for name in PARENTS if values.get(name) is not None]
-    if len(parents) != 1:
-        raise ProgramError(
-            f"{label}: a rule needs exactly one parent: set one of {', '.join(PARENTS)} "
-            f"(got {', '.join(parents) or 'none'})"
-        )
+    failures = parent_failures({name for name, value in values.items() if value is not None})
+    if failures:
+        raise ProgramError(f"{label}: {failures[0]}")
     return values
 
 
@@ -321,7 +318,7 @@ class RequestRocketResource(dynamic.Resource):
         values = _SHAPERS.get(kind.name, lambda _label, v: v)(label, values)
         values = {k: plain(v) for k, v in values.items()}
         key = None if kind.name_field is None else tuple(
-            _key_part(values.get(n)) for n in ("client_id", kind.name_field) if n in specs
+            _key_part(values.get(n)) for n in ("client_id", kind.name_field) if n in specs and not specs[n].computed
         )
         # Identical rules are interchangeable (the provider hands each adopter a different one): no key for rules.
         markers = _adoption(kind.word, resource_name, adopt, adopt_id, key)
@@ -376,6 +373,12 @@ class RequestRocketResource(dynamic.Resource):
                     f"requestrocket:profiles (got {profile!r})"
                 )
             values[PROFILE] = profile
+        if opts is not None and opts.import_:
+            # The engine would call the dynamic provider's read without its `__provider` input and fail obscurely.
+            raise ProgramError(
+                f"{self.kind.name} {resource_name!r}: ResourceOptions(import_=...) cannot work with dynamic providers: "
+                f"use adopt_id={opts.import_!r} to take the object over, or {self.kind.name}.get(...) to read it"
+            )
         specs = self._specs()
         # Every output name is a property, so the engine exposes it (unset ones as None).
         props: dict[str, Any] = {name: None for name in specs}

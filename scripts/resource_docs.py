@@ -59,7 +59,8 @@ never changes or deletes it (`pulumi destroy` only forgets it). Objects below a 
 also needs its parent (`credential_id`, `target_id` or `proxy_id`).
 
 `pulumi import` and `ResourceOptions(import_=...)` cannot work with Pulumi's dynamic providers (the engine has no
-provider to ask before the program runs, pulumi/pulumi#16175). To bring an existing object under management,
+provider to ask before the program runs, pulumi/pulumi#16175); rr-pulumi refuses `import_=` in one line that
+points here. To bring an existing object under management,
 declare it with `adopt=True` (found by its name within its client; a rule by all its fields) or `adopt_id="<id>"`;
 to bring a whole organisation, `rr-pulumi export --client-id <id>` writes the program for you (every object marked
 `adopt_id`). See [drift-adopt-export.md](drift-adopt-export.md).
