@@ -61,7 +61,8 @@ def binding_problem(label: str, signature: inspect.Signature, args: tuple, kwarg
     missing = [p.name for p in params if p.default is p.empty and p.name in names and p.name not in given]
     if missing:
         return f"{label}: missing required argument {', '.join(missing)}; valid arguments: {', '.join(names)}"
-    return f"{label}: takes at most {len(positional)} positional arguments ({', '.join(positional)}); pass the rest by keyword"
+    at_most = f"takes at most {len(positional)} positional arguments ({', '.join(positional)})"
+    return f"{label}: {at_most}; pass the rest by keyword"
 
 
 def checked_arguments(cls: type[T]) -> type[T]:

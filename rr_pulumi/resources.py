@@ -364,10 +364,20 @@ class ClientMember(TypedDict):
 
 QueryCheck = HeaderCheck
 QueryCheckDict = HeaderCheckDict
-CredentialSecretDict = Union[ApiKeySecretDict, BearerSecretDict, JwtSecretDict, BasicAuthSecretDict, OAuth2SecretDict, CustomTokenSecretDict, CustomSecretDict, NoneSecretDict, JwtVerifySecretDict]
+CredentialSecretDict = Union[
+    ApiKeySecretDict,
+    BearerSecretDict,
+    JwtSecretDict,
+    BasicAuthSecretDict,
+    OAuth2SecretDict,
+    CustomTokenSecretDict,
+    CustomSecretDict,
+    NoneSecretDict,
+    JwtVerifySecretDict,
+]
 """A credential secret as a dict, one shape per auth type (Python key names)."""
 CredentialSecretInput = Union[SecretValue, CredentialSecretDict, pulumi.Output[Any]]
-"""A typed secret (`ApiKeySecret(...)`), a dict of one shape, or an Output of one (a secret config object)."""
+"""A typed secret (`ApiKeySecret(...)`), a dict of one shape, or an Output of one (secret config)."""
 
 
 # ------------------------------------------------------------------------------------------------------------------

@@ -89,7 +89,11 @@ def render_nested(t: NestedType) -> list[str]:
     if t.output_only:
         return lines
     base = "SecretValue" if t.auth_type else "NestedValue"
-    body = [line for f in t.fields for line in param_lines(f.name, f.doc + (f" Default: {f.default}." if f.default else ""), "    ")]
+    body = [
+        line
+        for f in t.fields
+        for line in param_lines(f.name, f.doc + (f" Default: {f.default}." if f.default else ""), "    ")
+    ]
     lines += ["", "", "@checked_arguments", "@dataclass", f"class {t.name}({base}):"]
     lines += docstring(t.doc, body, "    ")
     lines.append("")
@@ -112,10 +116,10 @@ def render_nested_all() -> list[str]:
         lines += render_nested(t)
     secrets = [t for t in types_ if t.auth_type]
     lines += ["", "", "QueryCheck = HeaderCheck", "QueryCheckDict = HeaderCheckDict"]
-    lines += ["CredentialSecretDict = Union[" + ", ".join(t.dict_name for t in secrets) + "]"]
+    lines += ["CredentialSecretDict = Union["] + [f"    {t.dict_name}," for t in secrets] + ["]"]
     lines += ['"""A credential secret as a dict, one shape per auth type (Python key names)."""']
     lines += ["CredentialSecretInput = Union[SecretValue, CredentialSecretDict, pulumi.Output[Any]]"]
-    lines += ['"""A typed secret (`ApiKeySecret(...)`), a dict of one shape, or an Output of one (a secret config object)."""']
+    lines += ['"""A typed secret (`ApiKeySecret(...)`), a dict of one shape, or an Output of one (secret config)."""']
     return lines
 
 
@@ -131,7 +135,8 @@ def render_args(api: ResourceApi) -> list[str]:
     name = api.kind.name
     body = [line for a in api.arguments for line in param_lines(a.name, a.doc, "    ")]
     lines = ["", "", "@checked_arguments", "@dataclass", f"class {name}Args:"]
-    lines += docstring(f"The arguments of a {name}, as one object (the same names as {name}'s keyword arguments).", body, "    ")
+    summary = f"The arguments of a {name}, as one object (the same names as {name}'s keyword arguments)."
+    lines += docstring(summary, body, "    ")
     lines.append("")
     for a in api.arguments:
         lines.append(f"    {a.name}: {a.type}" if a.required else f"    {a.name}: {optional(a.type)} = None")
@@ -223,7 +228,8 @@ def render() -> str:
     for api in apis:
         names += [api.kind.name, f"{api.kind.name}Args"]
     imports = "\n".join(sorted(f"from .provider.{a.kind.word} import {a.kind.name}Provider" for a in apis))
-    lines = HEADER.replace("{provider_imports}", imports).splitlines() + ["", "__all__ = ["] + [f'    "{n}",' for n in sorted(set(names))] + ["]"]
+    lines = HEADER.replace("{provider_imports}", imports).splitlines()
+    lines += ["", "__all__ = ["] + [f'    "{n}",' for n in sorted(set(names))] + ["]"]
     lines += ["", "", "# " + "-" * (WIDTH - 2), "# Nested values: secrets per auth type, rule checks, client members"]
     lines += render_nested_all()
     for api in apis:

@@ -91,7 +91,8 @@ def render_resource(api: ResourceApi) -> list[str]:
     for o in options:
         default = "" if "Default:" in o.doc else f" Default: `{o.default}`."
         lines.append(f"| `{o.name}` | `{o.type}` | (option) | {cell(o.doc)}{default} |")
-    lines += ["", "| Output | Type | Description |", "|---|---|---|", "| `id` | `pulumi.Output[str]` | Id of the object. |"]
+    lines += ["", "| Output | Type | Description |", "|---|---|---|"]
+    lines += ["| `id` | `pulumi.Output[str]` | Id of the object. |"]
     for out in api.outputs:
         lines.append(f"| `{out.name}` | `pulumi.Output[{cell(out.type)}]` | {cell(out.doc)} |")
     return lines + [""]

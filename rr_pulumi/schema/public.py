@@ -183,7 +183,8 @@ OPTIONS = (
            "client; for a rule, every field within its parent) instead of creating one."),
     Option("adopt_id", "Optional[str]", "None", "Take over the existing object with this id instead of creating one."),
     Option("profile", "Optional[str]", "None", "Name of a connection profile in `requestrocket:profiles` (another "
-           "account or user); changing it replaces the resource. Default: the stack's `requestrocket:apiUrl` and token."),
+           "account or user); changing it replaces the resource. Default: the stack's `requestrocket:apiUrl` and "
+           "token."),
 )
 ROTATE_ON_ADOPT = Option(
     "rotate_on_adopt", "bool", "False", "With adopt/adopt_id and a credential_secret: `pulumi up` rotates the adopted "

@@ -104,9 +104,11 @@ def test_proxy_get_reads_an_object_created_over_http_and_writes_nothing(rr_stack
         return next(iter(v for k, v in response.json().items() if isinstance(v, list)))[0]
 
     cid = post("/clients", {"clientName": "lookup-org"})["clientId"]
-    cred = lambda name, ctype, secret: post(f"/clients/{cid}/credentials", {  # noqa: E731
-        "credentialName": name, "credentialType": ctype, "credentialAuthType": "apiKey", "credentialRegion": "us-east-1",
-        "credentialSecret": secret})["sKey"]
+    def cred(name: str, ctype: str, secret: dict) -> str:
+        return post(f"/clients/{cid}/credentials", {
+            "credentialName": name, "credentialType": ctype, "credentialAuthType": "apiKey",
+            "credentialRegion": "us-east-1", "credentialSecret": secret})["sKey"]
+
     callers, upstream = cred("c", "proxy", {"apiKey": "k"}), cred("u", "target", {"apiKey": "u"})
     target = post(f"/clients/{cid}/targets", {"targetName": "t", "targetBaseURL": "https://t.example.com",
                                               "targetRegion": "us-east-1"})["sKey"]

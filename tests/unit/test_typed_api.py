@@ -197,4 +197,5 @@ def test_reference_problems_name_the_argument_the_resource_and_the_fix():
         "declare them in the same region",
     ]
     unknown = Declared(kinds.CREDENTIAL, "later", {})  # values not known in the program: nothing to judge
-    assert reference_problems("Proxy 'gw'", specs, {"proxy_region": "us-east-1"}, {"proxy_credential_id": unknown}) == []
+    region = {"proxy_region": "us-east-1"}
+    assert reference_problems("Proxy 'gw'", specs, region, {"proxy_credential_id": unknown}) == []
