@@ -216,7 +216,7 @@ def _adoption(kind: str, resource_name: str, adopt: bool, adopt_id: Optional[str
         other = _declared.get(entry)
         if other is not None and (adopting or other[1]):
             what = f"id {adopt_id!r}" if entry[1] == "id" else "natural key " + ", ".join(
-                repr(p) for p in key if not isinstance(p, tuple)  # type: ignore[union-attr]
+                repr(p) for p in key if p is not None and not isinstance(p, tuple)  # type: ignore[union-attr]
             )
             raise AdoptionConflict(
                 f"{kind} {resource_name!r} and {kind} {other[0]!r} would both manage the {kind} with {what}: "
@@ -318,9 +318,10 @@ class RequestRocketResource(dynamic.Resource):
             raise ProgramError("; ".join(problems))
         values = _SHAPERS.get(kind.name, lambda _label, v: v)(label, values)
         values = {k: plain(v) for k, v in values.items()}
-        key = None if kind.name_field is None else tuple(
+        # One name may exist in two accounts: the profile is part of the natural key.
+        key = None if kind.name_field is None else (profile, *(
             _key_part(values.get(n)) for n in ("client_id", kind.name_field) if n in specs and not specs[n].computed
-        )
+        ))
         # Identical rules are interchangeable (the provider hands each adopter a different one): no key for rules.
         markers = _adoption(kind.word, resource_name, adopt, adopt_id, key)
         adopting = bool(markers)

@@ -109,3 +109,11 @@ def test_import_option_points_to_adoption(engine):
     with pytest.raises(ProgramError, match=r"^Client 'org': ResourceOptions\(import_=...\) cannot work with dynamic "
                                            r"providers: use adopt_id='c-1' to take the object over"):
         rr_pulumi.Client("org", client_name="acme", opts=pulumi.ResourceOptions(import_="c-1"))
+
+
+def test_one_name_may_be_adopted_in_two_accounts(engine):
+    rr_pulumi.Client("a", client_name="acme", profile="first", adopt=True)
+    rr_pulumi.Client("b", client_name="acme", profile="second", adopt=True)
+    with pytest.raises(resource_base.AdoptionConflict, match=r"client 'c' and client 'b' would both manage the client "
+                                                            r"with natural key 'second', 'acme'"):
+        rr_pulumi.Client("c", client_name="acme", profile="second", adopt=True)
