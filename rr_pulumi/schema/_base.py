@@ -317,23 +317,3 @@ def normalize(model: type[SchemaModel], values: dict[str, Any]) -> dict[str, Any
         if name in out and out[name] is not None and not contains_unknown(out[name]):
             out[name] = fn(out[name])
     return out
-
-
-def describe(model: type[SchemaModel]) -> str:
-    """A plain-text table of a schema's arguments, for docstrings."""
-    lines = []
-    for spec in fields(model).values():
-        tags = [
-            t
-            for t, on in (
-                ("required", spec.required),
-                ("replaces on change", spec.immutable),
-                ("secret", spec.secret),
-                ("output only", spec.computed),
-            )
-            if on
-        ]
-        default = "" if spec.default is None or spec.computed else f" Default: {spec.default!r}."
-        tag_text = f" [{', '.join(tags)}]" if tags else ""
-        lines.append(f"    {spec.name} (wire: {spec.wire}){tag_text}: {spec.description}{default}")
-    return "\n".join(lines)

@@ -9,7 +9,6 @@ from rr_pulumi.schema import (
     ProxySchema,
     RuleSchema,
     TargetSchema,
-    describe,
     fields,
     validate,
 )
@@ -202,9 +201,3 @@ def test_markers():
     rule = fields(RuleSchema)
     assert all(f.immutable for f in rule.values() if not f.computed)  # rules cannot be updated
     assert fields(ProxySchema)["proxy_credential_id"].wire == "proxyProxyCredentialId"
-
-
-def test_describe_lists_arguments_for_docs():
-    text = describe(ProxySchema)
-    assert "proxy_max_requests_per_minute (wire: proxyMaxRequestsPerMinute)" in text
-    assert "proxy_region (wire: proxyRegion) [required, replaces on change]" in text
