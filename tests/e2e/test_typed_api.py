@@ -134,3 +134,24 @@ pulumi.export("target_region", Target.get("t", "{target}", client_id="{cid}").ta
     stack.destroy()
     assert writes(emulator) == before  # read, previewed and destroyed: nothing written
     assert api.get(f"{api.base}/clients/{cid}/proxies/{proxy['sKey']}").status_code == 200
+
+
+def test_preview_warns_which_adopted_credential_up_will_rotate(rr_stack, emulator, api):
+    response = api.post(api.base + "/clients", json={"clientName": "rotation-org"})
+    cid = response.json()["clients"][0]["clientId"]
+    response = api.post(f"{api.base}/clients/{cid}/credentials", json={
+        "credentialName": "callers", "credentialType": "proxy", "credentialAuthType": "apiKey",
+        "credentialRegion": "us-east-1", "credentialSecret": {"apiKey": "live"}})
+    cred_id = response.json()["credentials"][0]["sKey"]
+    stack = rr_stack(f"""
+from rr_pulumi import ApiKeySecret, Credential
+Credential("rotated", client_id="{cid}", credential_name="callers", credential_type="proxy",
+           credential_region="us-east-1", credential_secret=ApiKeySecret(api_key="k-9f3e-new"),
+           adopt_id="{cred_id}", rotate_on_adopt=True)
+""")
+    before = writes(emulator)
+    result = stack.preview()
+    assert ("warning: Credential 'rotated' adopts an existing credential; `pulumi up` will rotate its secret to "
+            "the declared one") in result.output, result.output[-3000:]
+    assert "k-9f3e" not in result.output  # the secret itself is never shown
+    assert writes(emulator) == before
