@@ -79,7 +79,8 @@ def test_references_take_the_declared_resources(rr_stack, emulator, api):
     program = BASE + """
 gw = Proxy("gw", client_id=org, proxy_name="gw", proxy_region="us-east-1", proxy_credential_id=callers,
            target_id=api, target_credential_id=upstream)
-Rule("r", client_id=org, proxy_id=gw, effect="deny", priority=900, methods=["DELETE"])
+rule = Rule("r", client_id=org, proxy_id=gw, effect="deny", priority=900, methods=["DELETE"])
+pulumi.export("rule_created", rule.rule_created_at)
 pulumi.export("proxy", gw.id)
 pulumi.export("callers", callers.id)
 pulumi.export("client", org.id)
@@ -92,7 +93,7 @@ pulumi.export("client_created", org.client_created_at)
     proxy = api.get(f"{api.base}/clients/{outs['client']}/proxies/{outs['proxy']}").json()["proxies"][0]
     assert proxy["proxyProxyCredentialId"] == outs["callers"]
     assert outs["members"][0]["roles"] == ["owner", "admin"] and outs["members"][0]["user_id"]
-    assert outs["client_created"].endswith("Z")
+    assert outs["client_created"].endswith("Z") and outs["rule_created"].endswith("Z")
     assert stack.preview("--expect-no-changes", check=False).code == 0
     stack.destroy()
 
