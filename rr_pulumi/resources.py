@@ -485,8 +485,8 @@ class Client(RequestRocketResource, kind_name="Client"):
         :param resource_name: The Pulumi name of the reference, unique in the stack.
         :param id: Id of the existing client.
         :param opts: Pulumi resource options.
-        :param profile: Name of a connection profile in `requestrocket:profiles` (another account or user);
-            changing it replaces the resource. Default: the stack's `requestrocket:apiUrl` and token.
+        :param profile: Name of the connection profile in `requestrocket:profiles` to read with. Default:
+            the stack's `requestrocket:apiUrl` and token.
         """
         return Client._lookup(resource_name, id, opts, dict(
         ), profile)
@@ -683,10 +683,10 @@ class Credential(RequestRocketResource, kind_name="Credential"):
         :param resource_name: The Pulumi name of the reference, unique in the stack.
         :param id: Id of the existing credential.
         :param opts: Pulumi resource options.
-        :param client_id: Id of the client (organisation) that owns the credential. Required. Changing it
-            replaces the resource. Takes the id or the Client resource itself.
-        :param profile: Name of a connection profile in `requestrocket:profiles` (another account or user);
-            changing it replaces the resource. Default: the stack's `requestrocket:apiUrl` and token.
+        :param client_id: Id of the client (organisation) that owns the credential. Required. Takes the id
+            or the Client resource itself.
+        :param profile: Name of the connection profile in `requestrocket:profiles` to read with. Default:
+            the stack's `requestrocket:apiUrl` and token.
         """
         return Credential._lookup(resource_name, id, opts, dict(
             client_id=client_id,
@@ -883,10 +883,10 @@ class Target(RequestRocketResource, kind_name="Target"):
         :param resource_name: The Pulumi name of the reference, unique in the stack.
         :param id: Id of the existing target.
         :param opts: Pulumi resource options.
-        :param client_id: Id of the client (organisation) that owns the target. Required. Changing it
-            replaces the resource. Takes the id or the Client resource itself.
-        :param profile: Name of a connection profile in `requestrocket:profiles` (another account or user);
-            changing it replaces the resource. Default: the stack's `requestrocket:apiUrl` and token.
+        :param client_id: Id of the client (organisation) that owns the target. Required. Takes the id or
+            the Client resource itself.
+        :param profile: Name of the connection profile in `requestrocket:profiles` to read with. Default:
+            the stack's `requestrocket:apiUrl` and token.
         """
         return Target._lookup(resource_name, id, opts, dict(
             client_id=client_id,
@@ -1126,10 +1126,10 @@ class Proxy(RequestRocketResource, kind_name="Proxy"):
         :param resource_name: The Pulumi name of the reference, unique in the stack.
         :param id: Id of the existing proxy.
         :param opts: Pulumi resource options.
-        :param client_id: Id of the client (organisation) that owns the proxy. Required. Changing it
-            replaces the resource. Takes the id or the Client resource itself.
-        :param profile: Name of a connection profile in `requestrocket:profiles` (another account or user);
-            changing it replaces the resource. Default: the stack's `requestrocket:apiUrl` and token.
+        :param client_id: Id of the client (organisation) that owns the proxy. Required. Takes the id or the
+            Client resource itself.
+        :param profile: Name of the connection profile in `requestrocket:profiles` to read with. Default:
+            the stack's `requestrocket:apiUrl` and token.
         """
         return Proxy._lookup(resource_name, id, opts, dict(
             client_id=client_id,
@@ -1422,16 +1422,15 @@ class Rule(RequestRocketResource, kind_name="Rule"):
         :param resource_name: The Pulumi name of the reference, unique in the stack.
         :param id: Id of the existing rule.
         :param opts: Pulumi resource options.
-        :param client_id: Id of the owning client. Required. Changing it replaces the resource. Takes the id
-            or the Client resource itself.
-        :param credential_id: Id of the parent credential (set exactly one parent). Changing it replaces the
-            resource. Takes the id or the Credential resource itself.
-        :param target_id: Id of the parent target (set exactly one parent). Changing it replaces the
-            resource. Takes the id or the Target resource itself.
-        :param proxy_id: Id of the parent proxy (set exactly one parent). Changing it replaces the resource.
-            Takes the id or the Proxy resource itself.
-        :param profile: Name of a connection profile in `requestrocket:profiles` (another account or user);
-            changing it replaces the resource. Default: the stack's `requestrocket:apiUrl` and token.
+        :param client_id: Id of the owning client. Required. Takes the id or the Client resource itself.
+        :param credential_id: Id of the parent credential (set exactly one parent). Takes the id or the
+            Credential resource itself.
+        :param target_id: Id of the parent target (set exactly one parent). Takes the id or the Target
+            resource itself.
+        :param proxy_id: Id of the parent proxy (set exactly one parent). Takes the id or the Proxy resource
+            itself.
+        :param profile: Name of the connection profile in `requestrocket:profiles` to read with. Default:
+            the stack's `requestrocket:apiUrl` and token.
         """
         return Rule._lookup(resource_name, id, opts, dict(
             client_id=client_id,

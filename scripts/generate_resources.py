@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 from rr_pulumi.kinds import KINDS
-from rr_pulumi.schema.public import OPTIONS, Argument, NestedType, ResourceApi, nested_types, options_of, resource_api
+from rr_pulumi.schema.public import Argument, NestedType, ResourceApi, nested_types, options_of, resource_api
 
 TARGET = Path(__file__).resolve().parent.parent / "rr_pulumi" / "resources.py"
 WIDTH = 116
@@ -203,7 +203,8 @@ def render_resource(api: ResourceApi) -> list[str]:
     body += param_lines("id", f"Id of the existing {kind.word}.", "        ")
     body += param_lines("opts", "Pulumi resource options.", "        ")
     body += [line for a in api.lookup_arguments for line in param_lines(a.name, a.doc, "        ")]
-    body += param_lines("profile", next(o.doc for o in OPTIONS if o.name == "profile"), "        ")
+    body += param_lines("profile", "Name of the connection profile in `requestrocket:profiles` to read with. "
+                        "Default: the stack's `requestrocket:apiUrl` and token.", "        ")
     lines += docstring(
         f"Reference an existing {kind.word} by id, read-only: `pulumi up` reads it and never changes or deletes it.",
         body, "        ",

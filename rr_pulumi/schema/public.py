@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import types
 import typing
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal, Optional, Union, get_args, get_origin
 
@@ -204,7 +205,9 @@ def resource_api(kind: Kind) -> ResourceApi:
     arguments = [_argument(schema, s) for s in specs.values() if not s.computed]
     arguments.sort(key=lambda a: not a.required)  # required first, each group in schema order
     outputs = [_output(schema, s) for s in specs.values()]
-    lookup = [a for a in arguments if a.spec.path]
+    # `get` only reads: what a change would do does not apply.
+    lookup = [dataclasses.replace(a, doc=a.doc.replace(" Changing it replaces the resource.", ""))
+              for a in arguments if a.spec.path]
     return ResourceApi(kind, arguments, outputs, lookup)
 
 
