@@ -4,6 +4,7 @@ is a constructor argument and an output, the generated module is current, and `h
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import inspect
 import os
 import pydoc
@@ -48,7 +49,7 @@ Rule("r", client_id=org, proxy_id=proxy, effect="deny", priority=1)
 @pytest.fixture(scope="module")
 def mypy_report(tmp_path_factory) -> dict[int, str]:
     """mypy's messages on USER_PROGRAM, by line (as a user's editor or CI would run it)."""
-    pytest.importorskip("mypy")
+    assert importlib.util.find_spec("mypy"), "mypy is in the test extra: pip install -e '.[test]'"
     folder = tmp_path_factory.mktemp("typed")
     (folder / "program.py").write_text(USER_PROGRAM)
     env = dict(os.environ)
