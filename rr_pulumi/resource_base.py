@@ -47,7 +47,7 @@ class AdoptionConflict(ProgramError, ValueError):
 
 def binding_problem(label: str, signature: inspect.Signature, args: tuple, kwargs: dict[str, Any]) -> str:
     """Why a call does not fit the signature, in one line with the valid arguments and the closest match."""
-    params = [p for p in signature.parameters.values() if p.name != "self"]
+    params = [p for p in signature.parameters.values() if p.name != "self"]  # `args` excludes self too
     names = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     unknown = [k for k in kwargs if k not in names]
     if unknown:
@@ -70,21 +70,27 @@ def checked_arguments(cls: type[T]) -> type[T]:
 
     The signature and docstring stay the original's (`help()` and type checkers see the explicit arguments).
     """
-    init = cls.__init__
-    signature = inspect.signature(init)
-
-    @functools.wraps(init)
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        try:
-            signature.bind(self, *args, **kwargs)
-        except TypeError:
-            name = args[0] if args and isinstance(args[0], str) and isinstance(self, RequestRocketResource) else None
-            label = cls.__name__ + (f" {name!r}" if name else "")
-            raise ProgramError(binding_problem(label, signature, args, kwargs)) from None
-        init(self, *args, **kwargs)
-
-    cls.__init__ = __init__  # type: ignore[method-assign]
+    named = issubclass(cls, RequestRocketResource)  # the first argument is the resource's name
+    cls.__init__ = _checked(cls.__init__, cls.__name__, named, skip_self=True)  # type: ignore[method-assign]
+    if "get" in cls.__dict__:  # a resource's lookup
+        cls.get = staticmethod(_checked(cls.__dict__["get"].__func__, f"{cls.__name__}.get", True))  # type: ignore
     return cls
+
+
+def _checked(fn: Callable[..., Any], name: str, named: bool, skip_self: bool = False) -> Callable[..., Any]:
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError:
+            given = args[1:] if skip_self else args
+            label = name + (f" {given[0]!r}" if named and given and isinstance(given[0], str) else "")
+            raise ProgramError(binding_problem(label, signature, given, kwargs)) from None
+        return fn(*args, **kwargs)
+
+    return call
 
 
 # ------------------------------------------------------------------------------------------------------------------

@@ -173,6 +173,8 @@ def test_an_unknown_argument_is_one_line_with_the_valid_ones_and_the_close_match
         rr_pulumi.HeaderCheck(nme_pattern="x")  # type: ignore[call-arg]
     with pytest.raises(ProgramError, match=r"^RuleArgs: missing required argument client_id, effect, priority"):
         rr_pulumi.RuleArgs()  # type: ignore[call-arg]
+    with pytest.raises(ProgramError, match=r"^Proxy.get 'p': unknown argument client \(did you mean client_id\?\)"):
+        rr_pulumi.Proxy.get("p", "p-1", client="c1")  # type: ignore[call-arg]
 
 
 def test_program_errors_are_run_errors():
