@@ -1,6 +1,6 @@
 """The typed public API through the real CLI: a user's mistakes fail `pulumi preview` with one clean line and no
 API write; references take the declared resources; `Proxy.get` reads an object created over HTTP and changes
-nothing."""
+nothing (and so do Client.get, Credential.get, Target.get and Rule.get)."""
 
 from __future__ import annotations
 
@@ -116,21 +116,29 @@ def test_proxy_get_reads_an_object_created_over_http_and_writes_nothing(rr_stack
     proxy = post(f"/clients/{cid}/proxies", {
         "proxyName": "made-over-http", "proxyRegion": "us-east-1", "proxyProxyCredentialId": callers,
         "proxyTargetId": target, "proxyTargetCredentialId": upstream, "proxyMaxRequestsPerMinute": 42})
+    rule = post(f"/clients/{cid}/proxies/{proxy['sKey']}/rules", {"effect": "deny", "priority": 7, "methods": ["PUT"]})
     stack = rr_stack(f"""
 import pulumi
-from rr_pulumi import Proxy, Target
-found = Proxy.get("existing", "{proxy['sKey']}", client_id="{cid}")
+from rr_pulumi import Client, Credential, Proxy, Rule, Target
+org = Client.get("org", "{cid}")
+found = Proxy.get("existing", "{proxy['sKey']}", client_id=org)
 pulumi.export("name", found.proxy_name)
 pulumi.export("url", found.url)
 pulumi.export("rpm", found.proxy_max_requests_per_minute)
 pulumi.export("created", found.proxy_created_at)
 pulumi.export("target_region", Target.get("t", "{target}", client_id="{cid}").target_region)
+pulumi.export("client_name", org.client_name)
+pulumi.export("callers_type", Credential.get("c", "{callers}", client_id=org).credential_type)
+rule = Rule.get("r", "{rule['sKey']}", client_id=org, proxy_id=found)
+pulumi.export("rule", [rule.effect, rule.priority, rule.methods])
 """)
     before = writes(emulator)
     stack.up()
     outs = stack.outputs()
     assert outs["name"] == "made-over-http" and outs["rpm"] == 42 and outs["target_region"] == "us-east-1"
     assert outs["url"].endswith(f"/api/{proxy['sKey']}") and outs["created"] == proxy["proxyCreatedAt"]
+    assert outs["client_name"] == "lookup-org" and outs["callers_type"] == "proxy"
+    assert outs["rule"] == ["deny", 7, ["PUT"]]
     assert stack.preview("--expect-no-changes", check=False).code == 0
     stack.destroy()
     assert writes(emulator) == before  # read, previewed and destroyed: nothing written
