@@ -7,10 +7,10 @@ docs/resources.md, so a field added to a schema appears in the constructor, the 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import types
 import typing
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal, Optional, Union, get_args, get_origin
 

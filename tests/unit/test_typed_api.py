@@ -11,7 +11,6 @@ import pydoc
 import runpy
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
