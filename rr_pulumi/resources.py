@@ -959,8 +959,9 @@ class ProxyArgs:
     :param proxy_default_rule_effect: Effect when no rule of the proxy matches: allow or deny. Default: 'allow'.
     :param proxy_alias: Optional friendly alias: 1-100 characters from A-Z, a-z, 0-9, '-' and '_'.
     :param proxy_max_requests_per_minute: Rate limit per minute; when unset the server copies the client's
-        default.
+        default. Between 1 and 1000.
     :param proxy_max_requests_per_day: Rate limit per day; when unset the server copies the client's default.
+        Between 1 and 20000.
     """
 
     client_id: Union[pulumi.Input[str], Client]
@@ -1081,9 +1082,9 @@ class Proxy(RequestRocketResource, kind_name="Proxy"):
             'allow'.
         :param proxy_alias: Optional friendly alias: 1-100 characters from A-Z, a-z, 0-9, '-' and '_'.
         :param proxy_max_requests_per_minute: Rate limit per minute; when unset the server copies the
-            client's default.
+            client's default. Between 1 and 1000.
         :param proxy_max_requests_per_day: Rate limit per day; when unset the server copies the client's
-            default.
+            default. Between 1 and 20000.
         :param adopt: Take over the existing object with the same natural key (its name within its client;
             for a rule, every field within its parent) instead of creating one.
         :param adopt_id: Take over the existing object with this id instead of creating one.
@@ -1229,10 +1230,11 @@ class RuleArgs:
         Default: []. Changing it replaces the resource.
     :param path_pattern: Regex matched on the path. Changing it replaces the resource.
     :param path_presence: present or absent: whether path_pattern must match. Changing it replaces the resource.
-    :param header_checks: Header checks. Changing it replaces the resource.
-    :param query_checks: Query checks. Changing it replaces the resource.
-    :param body_checks: JSON body checks ($-rooted JSONPath). Changing it replaces the resource.
-    :param token_checks: JWT claim checks. Changing it replaces the resource.
+    :param header_checks: Header checks. At most 50 items. Changing it replaces the resource.
+    :param query_checks: Query checks. At most 50 items. Changing it replaces the resource.
+    :param body_checks: JSON body checks ($-rooted JSONPath). At most 50 items. Changing it replaces the
+        resource.
+    :param token_checks: JWT claim checks. At most 50 items. Changing it replaces the resource.
     :param regex_flags: Flags for every pattern, letters from 'imsx'. Changing it replaces the resource.
     :param notes: Free text. Changing it replaces the resource.
     """
@@ -1367,10 +1369,11 @@ class Rule(RequestRocketResource, kind_name="Rule"):
         :param path_pattern: Regex matched on the path. Changing it replaces the resource.
         :param path_presence: present or absent: whether path_pattern must match. Changing it replaces the
             resource.
-        :param header_checks: Header checks. Changing it replaces the resource.
-        :param query_checks: Query checks. Changing it replaces the resource.
-        :param body_checks: JSON body checks ($-rooted JSONPath). Changing it replaces the resource.
-        :param token_checks: JWT claim checks. Changing it replaces the resource.
+        :param header_checks: Header checks. At most 50 items. Changing it replaces the resource.
+        :param query_checks: Query checks. At most 50 items. Changing it replaces the resource.
+        :param body_checks: JSON body checks ($-rooted JSONPath). At most 50 items. Changing it replaces the
+            resource.
+        :param token_checks: JWT claim checks. At most 50 items. Changing it replaces the resource.
         :param regex_flags: Flags for every pattern, letters from 'imsx'. Changing it replaces the resource.
         :param notes: Free text. Changing it replaces the resource.
         :param adopt: Take over the existing object with the same natural key (its name within its client;

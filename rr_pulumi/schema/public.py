@@ -127,9 +127,23 @@ def _default_of(info: FieldInfo, spec: FieldSpec) -> Optional[str]:
     return None if spec.default is None else repr(spec.default)
 
 
-def argument_doc(spec: FieldSpec, default: Optional[str]) -> str:
+def bounds_text(info: FieldInfo) -> Optional[str]:
+    """The numeric bounds or list length of a field, when its description does not already say them."""
+    low = next((m.ge for m in info.metadata if hasattr(m, "ge")), None)
+    high = next((m.le for m in info.metadata if hasattr(m, "le")), None)
+    if low is not None and high is not None and f"{low}-{high}" not in (info.description or ""):
+        return f"Between {low} and {high}."
+    longest = next((m.max_length for m in info.metadata if hasattr(m, "max_length")), None)
+    if longest is not None and get_origin(_strip_optional(info.annotation)) is list:
+        return f"At most {longest} items."
+    return None
+
+
+def argument_doc(spec: FieldSpec, default: Optional[str], bounds: Optional[str] = None) -> str:
     """The argument's description, then what a user must know: required, default, replacement, secret, references."""
     parts = [spec.description.rstrip(".") + "."]
+    if bounds:
+        parts.append(bounds)
     if spec.required:
         parts.append("Required.")
     if default is not None:
@@ -154,7 +168,7 @@ def _argument(schema: type[SchemaModel], spec: FieldSpec) -> Argument:
         if spec.references:
             text = f"Union[{text}, {spec.references}]"
     default = _default_of(info, spec)
-    doc = argument_doc(spec, default)
+    doc = argument_doc(spec, default, bounds_text(info))
     if spec.name in IMPLIED_BY:
         doc = doc.replace("Required.", f"Required unless {IMPLIED_BY[spec.name]} is a typed secret, which implies it.")
     return Argument(spec.name, text, spec.required and spec.name not in IMPLIED_BY, default, doc, spec)
