@@ -3,16 +3,23 @@
     from rr_pulumi import Client, Credential, Target, Proxy, Rule
 
 The resource classes load on first use, so importing a submodule (the emulator, the engine helpers) does not pull
-in the Pulumi SDK.
+in the Pulumi SDK. Type checkers see them directly (the package ships `py.typed`).
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from .resources import *  # noqa: F403
+
+# rr_pulumi.resources.__all__ (a unit test keeps the two equal; listed here so no import is needed to know them).
 _PUBLIC = {
-    "Client", "ClientArgs", "Credential", "CredentialArgs", "Target", "TargetArgs", "Proxy", "ProxyArgs",
-    "Rule", "RuleArgs", "HeaderCheck", "QueryCheck", "BodyCheck", "TokenCheck",
-    "ApiKeySecret", "BearerSecret", "JwtSecret", "BasicAuthSecret", "OAuth2Secret", "CustomTokenSecret",
-    "CustomSecret", "NoneSecret", "JwtVerifySecret",
+    "AdoptionConflict", "ApiKeySecret", "ApiKeySecretDict", "BasicAuthSecret", "BasicAuthSecretDict", "BearerSecret",
+    "BearerSecretDict", "BodyCheck", "BodyCheckDict", "Client", "ClientArgs", "ClientMember", "Credential",
+    "CredentialArgs", "CredentialSecretDict", "CredentialSecretInput", "CustomSecret", "CustomSecretDict",
+    "CustomTokenSecret", "CustomTokenSecretDict", "HeaderCheck", "HeaderCheckDict", "JwtSecret", "JwtSecretDict",
+    "JwtVerifySecret", "JwtVerifySecretDict", "NoneSecret", "NoneSecretDict", "OAuth2Secret", "OAuth2SecretDict",
+    "ProgramError", "Proxy", "ProxyArgs", "QueryCheck", "QueryCheckDict", "Rule", "RuleArgs", "SecretValue",
+    "Target", "TargetArgs", "TokenCheck", "TokenCheckDict", "forget_declarations",
 }  # fmt: skip
 
 __all__ = sorted(_PUBLIC)

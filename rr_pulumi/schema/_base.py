@@ -8,7 +8,10 @@ wire names of the Core API (section 0 of the contract). Each field carries marke
 * ``secret``    the value is write-only on the API and always a Pulumi secret;
 * ``computed``  set by the server (or by the provider), never an input;
 * ``path``      part of the URL (the owning client, a rule's parent), not of the body;
-* ``server_default`` when unset the server chooses the value (unset means "no opinion", never "clear").
+* ``server_default`` when unset the server chooses the value (unset means "no opinion", never "clear");
+* ``references`` the kind (`Client`, `Credential`, ...) whose id the field holds: the public constructor also takes
+  the declared resource itself; ``requires`` the values that resource must have (a proxy credential);
+  ``same_region`` the field of this schema whose region the referenced object must share.
 
 An optional field without a default and without ``server_default`` is cleared (sent as null) when the user
 removes it.
@@ -57,11 +60,14 @@ def prop(
     computed: bool = False,
     path: bool = False,
     server_default: bool = False,
+    references: Optional[str] = None,
+    requires: Optional[dict[str, str]] = None,
+    same_region: Optional[str] = None,
     description: str = "",
     **constraints: Any,
 ) -> Any:
     """A schema field: its wire name, its markers and its pydantic constraints."""
-    markers = {
+    markers: dict[str, Any] = {
         "required": required,
         "immutable": immutable,
         "secret": secret,
@@ -69,6 +75,8 @@ def prop(
         "path": path,
         "server_default": server_default,
     }
+    if references:
+        markers.update(references=references, requires=dict(requires or {}), same_region=same_region)
     if "default_factory" not in constraints:
         constraints["default"] = default
     return Field(alias=wire, description=description, json_schema_extra=markers, **constraints)
@@ -107,6 +115,9 @@ class FieldSpec:
     server_default: bool
     default: Any
     description: str
+    references: Optional[str] = None
+    requires: tuple[tuple[str, str], ...] = ()
+    same_region: Optional[str] = None
 
     @property
     def clearable(self) -> bool:
@@ -141,6 +152,9 @@ def fields(model: type[SchemaModel]) -> dict[str, FieldSpec]:
             server_default=bool(markers.get("server_default")),
             default=None if info.default_factory is not None else info.default,
             description=info.description or "",
+            references=markers.get("references"),
+            requires=tuple(sorted((markers.get("requires") or {}).items())),
+            same_region=markers.get("same_region"),
         )
     return specs
 
@@ -303,23 +317,3 @@ def normalize(model: type[SchemaModel], values: dict[str, Any]) -> dict[str, Any
         if name in out and out[name] is not None and not contains_unknown(out[name]):
             out[name] = fn(out[name])
     return out
-
-
-def describe(model: type[SchemaModel]) -> str:
-    """A plain-text table of a schema's arguments, for docstrings."""
-    lines = []
-    for spec in fields(model).values():
-        tags = [
-            t
-            for t, on in (
-                ("required", spec.required),
-                ("replaces on change", spec.immutable),
-                ("secret", spec.secret),
-                ("output only", spec.computed),
-            )
-            if on
-        ]
-        default = "" if spec.default is None or spec.computed else f" Default: {spec.default!r}."
-        tag_text = f" [{', '.join(tags)}]" if tags else ""
-        lines.append(f"    {spec.name} (wire: {spec.wire}){tag_text}: {spec.description}{default}")
-    return "\n".join(lines)

@@ -73,6 +73,7 @@ def client_id_prop(resource: str) -> Optional[str]:
         immutable=True,
         path=True,
         min_length=1,
+        references="Client",
         description=f"Id of the client (organisation) that owns the {resource}.",
     )
 

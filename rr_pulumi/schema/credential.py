@@ -37,54 +37,76 @@ def _text(wire: str, required: bool = True, **kw: Any) -> Any:
 
 
 class ApiKeyShape(_Shape):
-    api_key: str = _text("apiKey")
-    header_name: Optional[str] = _text("headerName", required=False)
+    """apiKey: the key, and the header it travels in (e.g. X-API-Key)."""
+
+    api_key: str = _text("apiKey", description="The API key.")
+    header_name: Optional[str] = _text("headerName", required=False, description="Header carrying the key.")
 
 
 class BearerShape(_Shape):
-    token: str = _text("token")
-    prefix: Optional[str] = _text("prefix", required=False, max_length=100)
+    """bearer: a token and an optional prefix (`Bearer `, `Token `, ...)."""
+
+    token: str = _text("token", description="The bearer token.")
+    prefix: Optional[str] = _text("prefix", required=False, max_length=100, description="Text before the token.")
 
 
 class JwtShape(_Shape):
-    token: str = _text("token")
+    """jwt: a JWT that you supply."""
+
+    token: str = _text("token", description="The JWT.")
 
 
 class BasicAuthShape(_Shape):
-    username: str = _text("username")
-    password: str = _text("password")
+    """basicAuth: username and password."""
+
+    username: str = _text("username", description="The user name.")
+    password: str = _text("password", description="The password.")
 
 
 class OAuth2Shape(_Shape):
-    grant_type: GrantType = Field(alias="grantType")
-    client_id: str = _text("clientId")
-    client_secret: str = _text("clientSecret")
-    token_url: HttpUrl = Field(alias="tokenUrl")
-    authorization_url: Optional[HttpUrl] = Field(None, alias="authorizationUrl")
-    scope: Optional[str] = _text("scope", required=False)
+    """oauth2 (target only): client credentials and endpoints."""
+
+    grant_type: GrantType = Field(
+        alias="grantType", description="authorization_code, client_credentials or pkce."
+    )
+    client_id: str = _text("clientId", description="OAuth client id.")
+    client_secret: str = _text("clientSecret", description="OAuth client secret.")
+    token_url: HttpUrl = Field(alias="tokenUrl", description="Token endpoint (absolute http(s) URL).")
+    authorization_url: Optional[HttpUrl] = Field(
+        None, alias="authorizationUrl", description="Authorization endpoint (absolute http(s) URL)."
+    )
+    scope: Optional[str] = _text("scope", required=False, description="Scopes requested.")
 
 
 class CustomTokenShape(_Shape):
-    url: HttpUrl = Field(alias="url")
-    method: HttpMethod = Field(alias="method")
-    headers: Optional[dict[str, str]] = Field(None, alias="headers")
-    body: Optional[Union[str, dict[str, Any]]] = Field(None, alias="body")
-    token_path: str = _text("tokenPath")
+    """customToken (target only): RequestRocket fetches the token with this HTTP request."""
+
+    url: HttpUrl = Field(alias="url", description="URL of the token request.")
+    method: HttpMethod = Field(alias="method", description="HTTP method of the token request.")
+    headers: Optional[dict[str, str]] = Field(None, alias="headers", description="Headers of the token request.")
+    body: Optional[Union[str, dict[str, Any]]] = Field(None, alias="body", description="Body of the token request.")
+    token_path: str = _text("tokenPath", description="JSONPath of the token in the response.")
 
 
 class CustomShape(_Shape):
-    headers: dict[str, str] = Field(alias="headers", min_length=1)
+    """custom (target only): headers sent as they are."""
+
+    headers: dict[str, str] = Field(alias="headers", min_length=1, description="Headers sent upstream.")
 
 
 class NoneShape(_Shape):
-    pass
+    """none (target only): no upstream authentication."""
 
 
 class JwtVerifyShape(_Shape):
-    jwks_uri: Optional[HttpUrl] = Field(None, alias="jwksUri")
-    shared_secret: Optional[str] = Field(None, alias="sharedSecret", min_length=1)
-    audience: Optional[str] = _text("audience", required=False)
-    issuer: Optional[str] = _text("issuer", required=False)
+    """jwtVerify (proxy only): verify callers' JWTs with a JWKS endpoint or a shared secret (exactly one)."""
+
+    jwks_uri: Optional[HttpUrl] = Field(None, alias="jwksUri", description="JWKS endpoint of the issuer.")
+    shared_secret: Optional[str] = Field(
+        None, alias="sharedSecret", min_length=1, description="Shared HMAC secret."
+    )
+    audience: Optional[str] = _text("audience", required=False, description="Expected audience.")
+    issuer: Optional[str] = _text("issuer", required=False, description="Expected issuer.")
 
     @model_validator(mode="after")
     def _one_key_source(self) -> "JwtVerifyShape":
@@ -150,6 +172,10 @@ def secret_hash(secret: Optional[dict[str, Any]]) -> str:
 
 
 class CredentialSchema(SchemaModel):
+    """A credential: `proxy` (callers authenticate to RequestRocket) or `target` (RequestRocket authenticates
+    upstream). Its secret is always a Pulumi secret in the state and outputs, and write-only on the API; changing it
+    rotates it in place."""
+
     client_id: Optional[str] = client_id_prop("credential")
     credential_name: Optional[str] = name_prop("credentialName", "credential")
     credential_type: Optional[CredentialType] = prop(

@@ -12,6 +12,9 @@ MAX_REQUESTS_PER_DAY = 20000
 
 
 class ProxySchema(SchemaModel):
+    """A proxy: callers present `proxy_credential_id`, requests go to `target_id` with `target_credential_id`.
+    `url` is its data-plane URL. Changing its region replaces it."""
+
     client_id: Optional[str] = client_id_prop("proxy")
     proxy_name: Optional[str] = name_prop("proxyName", "proxy")
     proxy_region: Optional[Region] = prop(
@@ -25,16 +28,28 @@ class ProxySchema(SchemaModel):
         required=True,
         min_length=1,
         max_length=ID_MAX,
+        references="Credential",
+        requires={"credential_type": "proxy"},
+        same_region="proxy_region",
         description="Id of the credential (type proxy) that callers present to the proxy.",
     )
     target_id: Optional[str] = prop(
-        "proxyTargetId", required=True, min_length=1, max_length=ID_MAX, description="Id of the target the proxy forwards to."
+        "proxyTargetId",
+        required=True,
+        min_length=1,
+        max_length=ID_MAX,
+        references="Target",
+        same_region="proxy_region",
+        description="Id of the target the proxy forwards to.",
     )
     target_credential_id: Optional[str] = prop(
         "proxyTargetCredentialId",
         required=True,
         min_length=1,
         max_length=ID_MAX,
+        references="Credential",
+        requires={"credential_type": "target"},
+        same_region="proxy_region",
         description="Id of the credential (type target) the proxy uses towards the target.",
     )
     proxy_active: Optional[bool] = prop("proxyActive", True, description="Inactive proxies process no requests.")

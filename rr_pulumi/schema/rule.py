@@ -10,9 +10,9 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..kinds import RULE_PARENTS
+from ..kinds import CREDENTIAL, PROXY, RULE_PARENTS, TARGET, Kind
 from ._base import Failure, SchemaModel, prop
-from .common import HttpMethod, Presence, Regex, RuleEffect
+from .common import HttpMethod, Presence, Regex, RuleEffect, timestamp_prop
 
 PRIORITY_MIN, PRIORITY_MAX = 0, 1000
 REGEX_FLAGS = "imsx"  # the emulator compiles patterns with Python's re: i, m, s, x
@@ -27,16 +27,24 @@ class _Check(BaseModel):
     model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, loc_by_alias=False, extra="ignore")
 
 
-class NameCheck(_Check):
-    """A header or query parameter check."""
+_VALUE_PATTERN = "Regex the value must match (any value when unset)."
+_PRESENCE = "present or absent: whether a match must be there or must not be."
 
-    name_pattern: Regex = Field(alias="namePattern")
-    value_pattern: Optional[Regex] = Field(None, alias="valuePattern")
-    presence: Presence = Field(alias="presence")
+
+class NameCheck(_Check):
+    """A header (or query parameter) check: name and value regexes, and whether it must be present or absent."""
+
+    name_pattern: Regex = Field(alias="namePattern", description="Regex matched on the header (parameter) name.")
+    value_pattern: Optional[Regex] = Field(None, alias="valuePattern", description=_VALUE_PATTERN)
+    presence: Presence = Field("present", alias="presence", description=_PRESENCE)
 
 
 class BodyCheck(_Check):
-    json_path: str = Field(alias="jsonPath", min_length=1, max_length=1000)
+    """A JSON body check: a $-rooted JSONPath, a value regex, and whether it must be present or absent."""
+
+    json_path: str = Field(
+        alias="jsonPath", min_length=1, max_length=1000, description="JSONPath into the body, starting with '$'."
+    )
 
     @field_validator("json_path")
     @classmethod
@@ -44,14 +52,17 @@ class BodyCheck(_Check):
         if not value.startswith("$"):
             raise ValueError(f"must be a JSONPath starting with '$' (got {value!r})")
         return value
-    value_pattern: Optional[Regex] = Field(None, alias="valuePattern")
-    presence: Presence = Field(alias="presence")
+
+    value_pattern: Optional[Regex] = Field(None, alias="valuePattern", description=_VALUE_PATTERN)
+    presence: Presence = Field("present", alias="presence", description=_PRESENCE)
 
 
 class TokenCheck(_Check):
-    claim: str = Field(alias="claim", min_length=1, max_length=200)
-    value_pattern: Optional[Regex] = Field(None, alias="valuePattern")
-    presence: Presence = Field(alias="presence")
+    """A JWT claim check: the claim, a value regex, and whether it must be present or absent."""
+
+    claim: str = Field(alias="claim", min_length=1, max_length=200, description="Name of the claim.")
+    value_pattern: Optional[Regex] = Field(None, alias="valuePattern", description=_VALUE_PATTERN)
+    presence: Presence = Field("present", alias="presence", description=_PRESENCE)
 
 
 def normalize_methods(methods: Any) -> Any:
@@ -61,17 +72,33 @@ def normalize_methods(methods: Any) -> Any:
     return sorted({str(m).upper() for m in methods})
 
 
-def _parent(description: str) -> Any:
-    return prop(None, immutable=True, path=True, min_length=1, description=description)
+def _parent(kind: Kind) -> Any:
+    return prop(
+        None,
+        immutable=True,
+        path=True,
+        min_length=1,
+        references=kind.name,
+        description=f"Id of the parent {kind.word} (set exactly one parent).",
+    )
 
 
 class RuleSchema(SchemaModel):
+    """An authorization rule on exactly one parent: `credential_id`, `target_id` or `proxy_id`. The API cannot
+    update rules: any change replaces the rule."""
+
     client_id: Optional[str] = prop(
-        "clientId", required=True, immutable=True, path=True, min_length=1, description="Id of the owning client."
+        "clientId",
+        required=True,
+        immutable=True,
+        path=True,
+        min_length=1,
+        references="Client",
+        description="Id of the owning client.",
     )
-    credential_id: Optional[str] = _parent("Id of the parent credential (set exactly one parent).")
-    target_id: Optional[str] = _parent("Id of the parent target (set exactly one parent).")
-    proxy_id: Optional[str] = _parent("Id of the parent proxy (set exactly one parent).")
+    credential_id: Optional[str] = _parent(CREDENTIAL)
+    target_id: Optional[str] = _parent(TARGET)
+    proxy_id: Optional[str] = _parent(PROXY)
     effect: Optional[RuleEffect] = prop("effect", required=True, immutable=True, description="allow or deny.")
     priority: Optional[int] = prop(
         "priority",
@@ -107,6 +134,8 @@ class RuleSchema(SchemaModel):
         "regexFlags", immutable=True, description=f"Flags for every pattern, letters from {REGEX_FLAGS!r}."
     )
     notes: Optional[str] = prop("notes", immutable=True, max_length=NOTES_MAX, description="Free text.")
+    rule_created_at: Optional[str] = timestamp_prop("ruleCreatedAt", "rule was created")
+    rule_updated_at: Optional[str] = timestamp_prop("ruleUpdatedAt", "rule was last updated")
 
     normalizers = {"methods": normalize_methods}
 

@@ -9,6 +9,8 @@ from .common import HttpUrl, Region, RuleEffect, UrlPath, client_id_prop, name_p
 
 
 class TargetSchema(SchemaModel):
+    """A target: the upstream API that proxies forward to. Changing its region replaces it."""
+
     client_id: Optional[str] = client_id_prop("target")
     target_name: Optional[str] = name_prop("targetName", "target")
     target_base_url: Optional[HttpUrl] = prop(

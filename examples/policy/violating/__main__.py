@@ -11,12 +11,17 @@ from rr_pulumi import ApiKeySecret, Client, Credential, NoneSecret, Proxy, Rule,
 
 org = Client("org", client_name="policy-example")
 
+# Regions known only to the engine (as from a StackReference): the program's own preview check compares the literal
+# regions of a proxy and its parts, so these reach the policy pack instead.
+callers_region = pulumi.Output.from_input("us-east-1")
+api_region = pulumi.Output.from_input("ap-south-1")
+
 callers = Credential(
     "callers",
     client_id=org.id,
     credential_name="payments-callers",
     credential_type="proxy",
-    credential_region="us-east-1",  # proxy-parts-share-region: the proxy is in eu-west-1
+    credential_region=callers_region,  # proxy-parts-share-region: the proxy is in eu-west-1
     credential_secret=ApiKeySecret(api_key=pulumi.Config().get_secret("callerKey") or "example-key-123"),
 )
 upstream = Credential(
@@ -32,7 +37,7 @@ api = Target(
     client_id=org.id,
     target_name="payments-api",
     target_base_url="http://payments.example.com",  # target-https
-    target_region="ap-south-1",  # allowed-regions (and not the proxy's region either)
+    target_region=api_region,  # allowed-regions (and not the proxy's region either)
 )
 gateway = Proxy(
     "gateway",

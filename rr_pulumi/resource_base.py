@@ -1,0 +1,424 @@
+"""What every public resource class shares (the classes themselves are generated into `rr_pulumi/resources.py`).
+
+Declaring a resource binds its arguments (a user's Python mistake becomes one line naming the valid arguments),
+resolves references to declared resources (`client_id=org` as well as `client_id=org.id`), refuses at preview what
+the program already knows to be wrong (a proxy credential where a target one is needed, a region mismatch), turns
+typed nested values into plain dicts, adds the adoption markers and the connection profile, and registers the
+dynamic resource. `get` references an existing object by id instead (the engine then calls the provider's `read`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Mapping, Optional, TypeVar
+
+import pulumi
+from pulumi import dynamic
+
+from .errors import RequestRocketError
+from .kinds import TYPE_TOKEN_PREFIX, Kind, by_name
+from .provider.adopt import ADOPT, ADOPT_ID
+from .schema import FieldSpec, fields
+from .schema.public import resource_api
+from .schema.rule import parent_failures
+
+MODULE = TYPE_TOKEN_PREFIX.removeprefix("pulumi-python:dynamic/").rstrip(":")
+PROFILE = "profile"  # the connection profile input (a name in requestrocket:profiles, never a token)
+ROTATE_ON_ADOPT = "rotate_on_adopt"
+
+T = TypeVar("T")
+
+
+class ProgramError(RequestRocketError, pulumi.RunError):
+    """A mistake in the program, found before anything is sent; Pulumi prints a RunError as one line."""
+
+
+class AdoptionConflict(ProgramError, ValueError):
+    """Two resources of one program would manage the same existing object."""
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# A user's Python mistakes: unknown or missing arguments
+
+
+def binding_problem(label: str, signature: inspect.Signature, args: tuple, kwargs: dict[str, Any]) -> str:
+    """Why a call does not fit the signature, in one line with the valid arguments and the closest match."""
+    params = [p for p in signature.parameters.values() if p.name != "self"]  # `args` excludes self too
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    unknown = [k for k in kwargs if k not in names]
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, names, n=1)
+            hints.append(f"{name} (did you mean {close[0]}?)" if close else name)
+        return f"{label}: unknown argument {', '.join(hints)}; valid arguments: {', '.join(names)}"
+    positional = [p.name for p in params if p.kind == p.POSITIONAL_OR_KEYWORD]
+    given = set(kwargs) | set(positional[: len(args)])
+    missing = [p.name for p in params if p.default is p.empty and p.name in names and p.name not in given]
+    if missing:
+        return f"{label}: missing required argument {', '.join(missing)}; valid arguments: {', '.join(names)}"
+    at_most = f"takes at most {len(positional)} positional arguments ({', '.join(positional)})"
+    return f"{label}: {at_most}; pass the rest by keyword"
+
+
+def checked_arguments(cls: type[T]) -> type[T]:
+    """Wrap `cls.__init__` so a call that does not fit its signature raises a one-line ProgramError.
+
+    The signature and docstring stay the original's (`help()` and type checkers see the explicit arguments).
+    """
+    named = issubclass(cls, RequestRocketResource)  # the first argument is the resource's name
+    cls.__init__ = _checked(cls.__init__, cls.__name__, named, skip_self=True)  # type: ignore[method-assign]
+    if "get" in cls.__dict__:  # a resource's lookup
+        cls.get = staticmethod(_checked(cls.__dict__["get"].__func__, f"{cls.__name__}.get", True))  # type: ignore
+    return cls
+
+
+def _checked(fn: Callable[..., Any], name: str, named: bool, skip_self: bool = False) -> Callable[..., Any]:
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError:
+            given = args[1:] if skip_self else args
+            label = name + (f" {given[0]!r}" if named and given and isinstance(given[0], str) else "")
+            raise ProgramError(binding_problem(label, signature, given, kwargs)) from None
+        return fn(*args, **kwargs)
+
+    return call
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Typed nested values (secrets, rule checks): dataclasses generated from the schema's shapes
+
+
+@dataclass
+class NestedValue:
+    """A typed nested value; it reaches the provider as a dict of its set fields."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
+        return {k: v for k, v in out.items() if v is not None}
+
+
+@dataclass
+class SecretValue(NestedValue):
+    """A credential secret of one auth type; `extra` keys are kept, as the API keeps them."""
+
+    auth_type: ClassVar[str]
+    extra: Optional[Mapping[str, pulumi.Input[Any]]] = field(default=None, kw_only=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), **dict(self.extra or {})}
+
+
+def plain(value: Any) -> Any:
+    """Typed nested values as dicts, at any depth of lists; everything else unchanged."""
+    if isinstance(value, NestedValue):
+        return value.to_dict()
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# References and the checks the program can make
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A resource of this program as a reference sees it: its kind, name and literal input values."""
+
+    kind: Kind
+    name: str
+    values: Mapping[str, Any]
+
+
+def literal_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if isinstance(v, (str, int, float, bool))}
+
+
+def reference_problems(label: str, specs: Mapping[str, FieldSpec], values: Mapping[str, Any],
+                       referenced: Mapping[str, Declared]) -> list[str]:
+    """What is wrong with the declared resources an argument refers to, each with its fix."""
+    problems = []
+    for argument, other in referenced.items():
+        spec = specs[argument]
+        what = f"{argument} is {other.kind.name} {other.name!r}"
+        for name, wanted in spec.requires:
+            got = other.values.get(name)
+            if isinstance(got, str) and got != wanted:
+                problems.append(
+                    f"{label}: {what} with {name}={got!r}, but {argument} needs {name}={wanted!r}: "
+                    f"pass a {other.kind.name} declared with {name}={wanted!r}"
+                )
+        if spec.same_region:
+            mine, theirs = values.get(spec.same_region), other.values.get(f"{other.kind.word}_region")
+            if isinstance(mine, str) and isinstance(theirs, str) and mine != theirs:
+                problems.append(
+                    f"{label}: {what} in region {theirs!r}, but {spec.same_region} is {mine!r}: "
+                    "declare them in the same region"
+                )
+    return problems
+
+
+# Every resource this program run declared or looked up, by the identity of its `id` Output, so `org.id` is
+# recognised as well as `org` itself.
+_by_id_output: dict[int, "RequestRocketResource"] = {}
+
+
+def _referenced(value: Any) -> Optional["RequestRocketResource"]:
+    if isinstance(value, RequestRocketResource):
+        return value
+    return _by_id_output.get(id(value)) if isinstance(value, pulumi.Output) else None
+
+
+def resolve_references(label: str, specs: Mapping[str, FieldSpec], values: dict[str, Any]) -> dict[str, Declared]:
+    """Replace each referenced resource by its id (in place); return what they are, for the checks."""
+    found: dict[str, Declared] = {}
+    for name, spec in specs.items():
+        if not spec.references or name not in values:
+            continue
+        resource = _referenced(values[name])
+        if resource is None:
+            continue  # an id: a literal, or an Output of something else
+        if resource.kind.name != spec.references:
+            raise ProgramError(
+                f"{label}: {name} takes a {spec.references} (or its id), but got {resource.kind.name} "
+                f"{resource.rr_name!r}: pass a {spec.references}"
+            )
+        values[name] = resource.id
+        found[name] = Declared(resource.kind, resource.rr_name, resource.rr_declared)
+    return found
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Adoption markers, with the program-side guard against two resources adopting one object
+
+
+# Natural key or id -> the resource that declared it, for this program run (one process per `pulumi up`).
+_declared: dict[tuple, tuple[str, bool]] = {}
+
+
+def _key_part(value: Any) -> Any:
+    """A literal stays itself; an Output (e.g. `org.id`) is told apart by identity, the best a program can do."""
+    return value if isinstance(value, (str, int, float, bool, type(None))) else ("output", id(value))
+
+
+def _adoption(kind: str, resource_name: str, adopt: bool, adopt_id: Optional[str], key: Optional[tuple]) -> dict:
+    """The adoption markers for a resource's inputs, after checking no other resource manages the same object."""
+    if adopt and adopt_id:
+        raise AdoptionConflict(f"{kind} {resource_name!r}: set adopt=True or adopt_id, not both")
+    adopting = bool(adopt or adopt_id)
+    entries = [(kind, "id", adopt_id)] if adopt_id else []
+    if key is not None:
+        entries.append((kind, "key", *key))
+    for entry in entries:
+        other = _declared.get(entry)
+        if other is not None and (adopting or other[1]):
+            what = f"id {adopt_id!r}" if entry[1] == "id" else "natural key " + ", ".join(
+                repr(p) for p in key if p is not None and not isinstance(p, tuple)  # type: ignore[union-attr]
+            )
+            raise AdoptionConflict(
+                f"{kind} {resource_name!r} and {kind} {other[0]!r} would both manage the {kind} with {what}: "
+                "an existing object can be adopted by one resource only"
+            )
+        _declared[entry] = (resource_name, adopting)
+    markers: dict[str, Any] = {}
+    if adopt:
+        markers[ADOPT] = True
+    if adopt_id:
+        markers[ADOPT_ID] = adopt_id
+    return markers
+
+
+def forget_declarations() -> None:
+    """Start a new program run (tests that declare resources several times in one process)."""
+    _declared.clear()
+    _by_id_output.clear()
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Kind-specific shaping of the values
+
+
+def _credential_values(label: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A typed secret implies its auth type; the secret always travels as a Pulumi secret."""
+    secret, auth_type = values.get("credential_secret"), values.get("credential_auth_type")
+    if isinstance(secret, SecretValue):
+        if isinstance(auth_type, str) and auth_type != secret.auth_type:
+            raise ProgramError(
+                f"{label}: credential_auth_type {auth_type!r} does not match credential_secret "
+                f"{type(secret).__name__} (auth type {secret.auth_type!r}): leave credential_auth_type out, "
+                "or pass the secret class of that auth type"
+            )
+        values["credential_auth_type"] = secret.auth_type
+    if secret is not None:
+        values["credential_secret"] = pulumi.Output.secret(plain(secret))
+    return values
+
+
+def _rule_values(label: str, values: dict[str, Any]) -> dict[str, Any]:
+    failures = parent_failures({name for name, value in values.items() if value is not None})
+    if failures:
+        raise ProgramError(f"{label}: {failures[0]}")
+    return values
+
+
+_SHAPERS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
+    "Credential": _credential_values,
+    "Rule": _rule_values,
+}
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The base class
+
+
+class RequestRocketResource(dynamic.Resource):
+    """Base of the generated resource classes: `kind` says which of the five kinds it is."""
+
+    kind: ClassVar[Kind]
+    provider_class: ClassVar[type]
+    args_class: ClassVar[type]
+    rr_name: str
+    rr_declared: Mapping[str, Any]
+
+    def __init_subclass__(cls, kind_name: Optional[str] = None, **kwargs: Any) -> None:
+        if kind_name is None:
+            super().__init_subclass__(**kwargs)
+            return
+        kind = by_name(kind_name)
+        assert kind is not None, kind_name
+        super().__init_subclass__(module=MODULE, name=kind.name)
+        cls.kind = kind
+
+    @classmethod
+    def _specs(cls) -> dict[str, FieldSpec]:
+        return fields(cls.kind.schema)
+
+    def _declare(
+        self,
+        resource_name: str,
+        args: Any,
+        opts: Optional[pulumi.ResourceOptions],
+        given: dict[str, Any],
+        *,
+        adopt: bool = False,
+        adopt_id: Optional[str] = None,
+        profile: Optional[str] = None,
+        rotate_on_adopt: bool = False,
+    ) -> None:
+        """Check and shape the arguments, then register the resource (see the module docstring)."""
+        kind, specs = self.kind, self._specs()
+        label = f"{kind.name} {resource_name!r}"
+        values = self._bind(label, args, given)
+        referenced = resolve_references(label, specs, values)
+        problems = reference_problems(label, specs, values, referenced)
+        if problems:
+            raise ProgramError("; ".join(problems))
+        values = _SHAPERS.get(kind.name, lambda _label, v: v)(label, values)
+        values = {k: plain(v) for k, v in values.items()}
+        # One name may exist in two accounts: the profile is part of the natural key.
+        key = None if kind.name_field is None else (profile, *(
+            _key_part(values.get(n)) for n in ("client_id", kind.name_field) if n in specs and not specs[n].computed
+        ))
+        # Identical rules are interchangeable (the provider hands each adopter a different one): no key for rules.
+        markers = _adoption(kind.word, resource_name, adopt, adopt_id, key)
+        adopting = bool(markers)
+        if rotate_on_adopt:
+            if not adopting:
+                raise ProgramError(f"{label}: rotate_on_adopt=True applies only with adopt=True or adopt_id: remove it")
+            if values.get("credential_secret") is None:
+                raise ProgramError(f"{label}: rotate_on_adopt=True needs credential_secret (the secret to rotate to)")
+            markers[ROTATE_ON_ADOPT] = True
+        self._register(resource_name, opts, {**values, **markers}, profile, literal_values(values))
+        if rotate_on_adopt and pulumi.runtime.is_dry_run():
+            pulumi.log.warn(
+                f"{kind.name} {resource_name!r} adopts an existing credential; "
+                "`pulumi up` will rotate its secret to the declared one",
+                resource=self,
+            )
+
+    def _bind(self, label: str, args: Any, given: dict[str, Any]) -> dict[str, Any]:
+        """The declared values by Python name, from the *Args object or the keyword arguments (not both)."""
+        passed = {k: v for k, v in given.items() if v is not None}
+        if args is not None:
+            if passed:
+                raise ProgramError(
+                    f"{label}: pass either a {self.args_class.__name__} or keyword arguments "
+                    f"({', '.join(passed)}), not both"
+                )
+            if not isinstance(args, self.args_class):
+                raise ProgramError(f"{label}: args must be a {self.args_class.__name__} (got {type(args).__name__})")
+            declared = {f.name: getattr(args, f.name) for f in dataclasses.fields(args)}  # type: ignore[arg-type]
+            return {k: v for k, v in declared.items() if v is not None}
+        missing = [a.name for a in resource_api(self.kind).arguments if a.required and a.name not in passed]
+        if missing:
+            raise ProgramError(
+                f"{label}: missing required argument {', '.join(missing)}; "
+                f"valid arguments: {', '.join(given)}"
+            )
+        return passed
+
+    def _register(
+        self,
+        resource_name: str,
+        opts: Optional[pulumi.ResourceOptions],
+        values: dict[str, Any],
+        profile: Optional[str],
+        declared: Mapping[str, Any],
+    ) -> None:
+        if profile is not None:
+            if not isinstance(profile, str) or not profile:
+                raise ProgramError(
+                    f"{self.kind.name} {resource_name!r}: profile must be the name of a profile in "
+                    f"requestrocket:profiles (got {profile!r})"
+                )
+            values[PROFILE] = profile
+        if opts is not None and opts.import_:
+            # The engine would call the dynamic provider's read without its `__provider` input and fail obscurely.
+            raise ProgramError(
+                f"{self.kind.name} {resource_name!r}: ResourceOptions(import_=...) cannot work with dynamic providers: "
+                f"use adopt_id={opts.import_!r} to take the object over, or {self.kind.name}.get(...) to read it"
+            )
+        specs = self._specs()
+        # Every output name is a property, so the engine exposes it (unset ones as None).
+        props: dict[str, Any] = {name: None for name in specs}
+        props.update(values)
+        secrets = [n for n, s in specs.items() if s.secret] + [f"{n}_hash" for n, s in specs.items() if s.secret]
+        if secrets:
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=secrets))
+        self.rr_name, self.rr_declared = resource_name, declared
+        dynamic.Resource.__init__(self, self.provider_class(), resource_name, props, opts)
+        _by_id_output[id(self.id)] = self
+
+    @classmethod
+    def _lookup(
+        cls: type[T],
+        resource_name: str,
+        id: pulumi.Input[str],
+        opts: Optional[pulumi.ResourceOptions],
+        given: dict[str, Any],
+        profile: Optional[str],
+    ) -> T:
+        """A read-only resource for an existing object: the engine reads it with the provider and never writes."""
+        self: Any = cls.__new__(cls)
+        label = f"{self.kind.name} {resource_name!r} (get)"
+        values = {k: v for k, v in given.items() if v is not None}
+        specs = self._specs()
+        missing = [n for n in given if specs[n].required and n not in values]
+        if missing:
+            raise ProgramError(f"{label}: missing required argument {', '.join(missing)}")
+        resolve_references(label, specs, values)
+        values = _SHAPERS.get(self.kind.name, lambda _label, v: v)(label, values)
+        if id is None or (isinstance(id, str) and not id):
+            raise ProgramError(f"{label}: id must be the id of an existing {self.kind.word}")
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
+        self._register(resource_name, opts, values, profile, {})
+        return self
