@@ -6,7 +6,13 @@ The resource classes load on first use, so importing a submodule (the emulator, 
 in the Pulumi SDK.
 """
 
+from importlib import metadata as _metadata
 from typing import Any
+
+try:
+    __version__ = _metadata.version("rr-pulumi")
+except _metadata.PackageNotFoundError:  # running from a checkout that was never installed
+    __version__ = "0+unknown"
 
 _PUBLIC = {
     "Client", "ClientArgs", "Credential", "CredentialArgs", "Target", "TargetArgs", "Proxy", "ProxyArgs",

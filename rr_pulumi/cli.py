@@ -73,6 +73,7 @@ def parser() -> argparse.ArgumentParser:
                         help="the Python environment the program runs with (default: the one running rr-pulumi)")
     api_flags(export)
     export.set_defaults(run=_export)
+    from .scaffold import add_parser as add_new_command; add_new_command(commands)  # noqa: E702 (wheel's one line)
     return top
 
 
