@@ -220,3 +220,34 @@ def test_a_second_install_reuses_the_engine(tmp_path, user_env, wheel, engine_bi
         assert ensure.stdout.strip() == str(engine.engine_folder() / "bin")
         assert "building" not in ensure.stderr
     assert sorted(p.name for p in engine.cache_root().iterdir()) == folders_before
+
+
+OLDEST_SDK = re.search(r'"pulumi>=([\d.]+),<4"', (ROOT / "pyproject.toml").read_text()).group(1)
+
+
+def test_the_oldest_supported_sdk_runs_a_lifecycle(tmp_path, wheel, emulator, engine_bin):
+    """The wheel with `pulumi==<the range's lower bound>` in a fresh virtualenv made by `pulumi install`: up, an
+    empty preview, refresh (ReadResult inputs, the newest SDK feature rr-pulumi needs), an empty preview, destroy."""
+    from rr_pulumi import scaffold
+    from rr_pulumi.engine.stack import LocalStack
+
+    project = tmp_path / "oldest"
+    scaffold.create(project, emulator=emulator.url,
+                    requirement_line=f"rr-pulumi @ {wheel.as_uri()}\npulumi=={OLDEST_SDK}")
+    stack = LocalStack(project, stack="dev", backend_dir=tmp_path / "state").init()
+    stack.run("install")
+    sdk = subprocess.run([str(project / "venv" / "bin" / "python"), "-c",
+                          "import importlib.metadata as m, rr_pulumi; print(m.version('pulumi'), rr_pulumi.__file__)"],
+                         capture_output=True, text=True, check=True, cwd=tmp_path).stdout.split()
+    assert sdk[0] == OLDEST_SDK and sdk[1].startswith(str(project / "venv"))
+    stack.set_config("requestrocket:token", emulator.token("e2e"), secret=True)
+    stack.set_config("callerKey", "oldest-sdk-caller-key", secret=True)
+    stack.set_config("upstreamToken", "oldest-sdk-upstream-token", secret=True)
+    stack.set_config("clientName", f"oldest-sdk-{tmp_path.name}")
+
+    stack.up()
+    assert stack.preview("--expect-no-changes", check=False).code == 0
+    stack.refresh()
+    assert stack.preview("--expect-no-changes", check=False).code == 0
+    stack.destroy()
+    assert stack.resources() == []
