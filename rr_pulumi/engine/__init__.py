@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rr_pulumi.cache import cache_folder
+from rr_pulumi.errors import RequestRocketError
 
 GO_SOURCES = Path(__file__).parent / "gosrc"
 LAUNCHERS = Path(__file__).parent / "launchers"
@@ -34,11 +35,11 @@ DEMO_PASSPHRASE = "rr-pulumi-demo-only"
 """The passphrase of the demo and test stacks. It protects nothing: never use it for a real stack."""
 PULUMI_MODULE = "github.com/pulumi/pulumi/pkg/v3"
 
-CLI_PACKAGE = "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
+CLI_PACKAGE = f"{PULUMI_MODULE}/cmd/pulumi"
 VERSION_SYMBOL = "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
 
 
-class EngineError(RuntimeError):
+class EngineError(RequestRocketError):
     """The engine could not be found or built."""
 
 
