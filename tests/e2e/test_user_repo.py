@@ -165,7 +165,8 @@ def test_from_the_wheel_to_scheduled_drift(tmp_path, user_env, wheel, engine_bin
 
         about = shell.run("pulumi", "about")
         assert about.returncode == 0, about.stdout + about.stderr
-        assert re.search(r"^rr-pulumi\s+\d", about.stdout, re.M), about.stdout
+        assert f"executable='{shell.cwd / 'venv' / 'bin' / 'python'}'" in about.stdout, about.stdout
+        assert re.search(r"^rr-pulumi\s+\d", about.stdout, re.M), about.stdout  # the dependency list
 
         preview = shell.run("pulumi", "preview", "--expect-no-changes")
         assert preview.returncode == 0, preview.stdout + preview.stderr
@@ -251,3 +252,31 @@ def test_the_oldest_supported_sdk_runs_a_lifecycle(tmp_path, wheel, emulator, en
     assert stack.preview("--expect-no-changes", check=False).code == 0
     stack.destroy()
     assert stack.resources() == []
+
+
+def test_the_wheel_and_sdist_carry_what_users_and_packagers_need(wheel):
+    import tarfile
+    import zipfile
+    from email.parser import Parser
+
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        [metadata_name] = [n for n in names if n.endswith(".dist-info/METADATA")]
+        meta = Parser().parsestr(archive.read(metadata_name).decode())
+    assert {"rr_pulumi/py.typed", "rr_pulumi/templates/project/__main__.py",
+            "rr_pulumi/templates/github/scripts/preview_comment.py",
+            "rr_pulumi/engine/gosrc/languagehost/exec.py", "rr_pulumi/engine/launchers/rr-pulumi-python-module"} <= names
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    assert not any("__pycache__" in n for n in names)
+    assert meta["License-Expression"] == "Apache-2.0"
+    assert "Typing :: Typed" in meta.get_all("Classifier")
+    assert "Source, https://github.com/requestrocket/rr-pulumi" in meta.get_all("Project-URL")
+    assert "pulumi<4,>=3.216.0" in meta.get_all("Requires-Dist")
+    description = meta.get_payload()
+    assert description.startswith("# rr-pulumi") and not re.search(r"\]\((?!https?://|#)", description)
+
+    [sdist] = wheel.parent.glob("rr_pulumi-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        tops = {name.split("/")[1] for name in archive.getnames() if name.count("/") >= 1}
+        assert not any("__pycache__" in name for name in archive.getnames())
+    assert {"LICENSE", "README.md", "tests", "docs", "examples", "rr_pulumi", "pyproject.toml"} <= tops
