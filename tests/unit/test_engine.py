@@ -126,3 +126,16 @@ def test_shell_prints_only_the_path_export(isolated, monkeypatch, capsys):
     result = subprocess.run(["sh", "-c", f'{out.strip()}; echo "$PATH"; echo "$PULUMI_CONFIG_PASSPHRASE"'],
                             capture_output=True, text=True, check=True)
     assert result.stdout.split() == [f"{folder}:/usr/bin:/bin", "the-users-own"]
+
+
+def test_prune_skips_a_folder_whose_build_is_running(isolated):
+    import fcntl
+
+    building = isolated / "cache" / "v3.1.0-cccc"
+    building.mkdir(parents=True)
+    with open(building / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        assert engine.remove_folder(building) is False
+        assert building.exists()
+    assert engine.remove_folder(building) is True
+    assert not building.exists()
