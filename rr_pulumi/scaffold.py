@@ -14,6 +14,7 @@ import re
 import sys
 from importlib import metadata
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from . import config as rr_config
 
@@ -53,7 +54,7 @@ def project_files(name: str, stack: str, api_url: str, emulator: bool, requireme
     """Every file of a new project, by path relative to its folder."""
     if emulator:
         token_hint = (f"#   pulumi config set --secret requestrocket:token {EMULATOR_TOKEN}   # the emulator's user, "
-                      f"started with: rr-emulator --port {api_url.rsplit(':', 1)[-1]} --user me={EMULATOR_TOKEN}")
+                      f"started with: rr-emulator --port {urlsplit(api_url).port or 80} --user me={EMULATOR_TOKEN}")
     else:
         token_hint = "#   pulumi config set --secret requestrocket:token u-...   # your RequestRocket user token"
     workflow = {path.name: path.read_text().replace("__STACK__", stack)
