@@ -6,10 +6,16 @@ The resource classes load on first use, so importing a submodule (the emulator, 
 in the Pulumi SDK. Type checkers see them directly (the package ships `py.typed`).
 """
 
+from importlib import metadata as _metadata
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .resources import *  # noqa: F403
+
+try:
+    __version__ = _metadata.version("rr-pulumi")
+except _metadata.PackageNotFoundError:  # running from a checkout that was never installed
+    __version__ = "0+unknown"
 
 # rr_pulumi.resources.__all__ (a unit test keeps the two equal; listed here so no import is needed to know them).
 _PUBLIC = {

@@ -119,6 +119,10 @@ def parser() -> argparse.ArgumentParser:
     recover = commands.add_parser("recover", help="repair a stack after `pulumi` was killed mid-`up`")
     add_arguments(recover)
     recover.set_defaults(run=_recover)
+
+    from .scaffold import add_parser as add_new_command
+
+    add_new_command(commands)
     return top
 
 

@@ -43,6 +43,7 @@ def parse_faults(text: str) -> FaultSpec:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rr-emulator", description="Local RequestRocket Core API emulator.")
+    p.add_argument("--version", action="version", version=f"rr-emulator {_version()}")
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default 0)")
     p.add_argument("--db", default=None, help=f"SQLite file, or :memory: (default {default_db_path()})")
@@ -72,6 +73,12 @@ def bind(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+def _version() -> str:
+    from rr_pulumi import __version__
+
+    return __version__
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,8 +1,11 @@
 """The Pulumi engine that rr-pulumi drives: found on PATH, or built from Pulumi's Go modules and cached.
 
 `ensure_engine()` returns a folder holding `pulumi`, the Python language host and the launchers the engine
-looks up for Python dynamic providers and policy packs. `engine_env()` is the environment every `pulumi` run
-here uses: a local file backend, a passphrase secrets provider, no update checks, no plugin downloads.
+looks up for Python dynamic providers and policy packs. The engine's version is `engine_version()` (from our
+go.mod), chosen independently of the `pulumi` Python package installed beside rr-pulumi.
+
+`engine_env()` and `DEMO_PASSPHRASE` belong to the demo, the tests and the benchmarks only: they choose a backend
+and a passphrase, which a user's own runs never do.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -18,28 +22,34 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from importlib import metadata
 from pathlib import Path
 
 from rr_pulumi.cache import cache_folder
+from rr_pulumi.errors import RequestRocketError
 
 GO_SOURCES = Path(__file__).parent / "gosrc"
 LAUNCHERS = Path(__file__).parent / "launchers"
-EXECUTABLES = ("pulumi", "pulumi-language-python", "pulumi-resource-pulumi-python", "pulumi-analyzer-policy-python")
+LAUNCHER_NAMES = ("pulumi-resource-pulumi-python", "pulumi-analyzer-policy-python", "rr-pulumi-python-module")
+EXECUTABLES = ("pulumi", "pulumi-language-python", *LAUNCHER_NAMES)
 DEMO_PASSPHRASE = "rr-pulumi-demo-only"
 """The passphrase of the demo and test stacks. It protects nothing: never use it for a real stack."""
+PULUMI_MODULE = "github.com/pulumi/pulumi/pkg/v3"
 
-CLI_PACKAGE = "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
+CLI_PACKAGE = f"{PULUMI_MODULE}/cmd/pulumi"
 VERSION_SYMBOL = "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
 
 
-class EngineError(RuntimeError):
+class EngineError(RequestRocketError):
     """The engine could not be found or built."""
 
 
-def pinned_version() -> str:
-    """The version of the installed `pulumi` Python package, which the engine must match."""
-    return metadata.version("pulumi")
+def engine_version() -> str:
+    """The Pulumi engine version rr-pulumi builds and accepts: the `pkg/v3` version required by gosrc/go.mod."""
+    for line in (GO_SOURCES / "go.mod").read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] == PULUMI_MODULE:
+            return parts[1].lstrip("v")
+    raise EngineError(f"gosrc/go.mod does not require {PULUMI_MODULE}")
 
 
 def cache_root() -> Path:
@@ -60,14 +70,33 @@ def _version_of(pulumi: str) -> str | None:
     return out.stdout.strip().lstrip("v") or None
 
 
+def is_engine_source(relative: Path) -> bool:
+    """Whether a file (relative to the engine package) determines the engine: an allow-list, so compiled or
+    generated files (__pycache__, .pyc written by pip at install time) never change the cache key."""
+    parts = relative.parts
+    if parts[0] == "launchers":
+        return len(parts) == 2 and parts[1] in LAUNCHER_NAMES
+    if parts[0] != "gosrc" or "__pycache__" in parts:
+        return False
+    name = parts[-1]
+    return (name in ("go.mod", "go.sum", "exec.py") or name.endswith(".go")) and not name.endswith("_test.go")
+
+
 def sources_digest() -> str:
     """A digest of our Go sources and launchers, so a changed language host or launcher is rebuilt."""
     digest = hashlib.sha256()
+    root = GO_SOURCES.parent
     for path in sorted([*GO_SOURCES.rglob("*"), *LAUNCHERS.iterdir()]):
-        if path.is_file():
-            digest.update(path.relative_to(GO_SOURCES.parent).as_posix().encode())
+        relative = path.relative_to(root)
+        if path.is_file() and is_engine_source(relative):
+            digest.update(relative.as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
+
+
+def engine_folder() -> Path:
+    """The cache folder of this release's engine: one per engine version and digest, shared by every install."""
+    return cache_root() / f"v{engine_version()}-{sources_digest()}"
 
 
 def _complete(folder: Path) -> bool:
@@ -75,12 +104,12 @@ def _complete(folder: Path) -> bool:
 
 
 def ensure_engine(verbose: bool = True) -> Path:
-    """Return a folder with a `pulumi` matching the pinned SDK, building and caching it if needed."""
-    version = pinned_version()
+    """Return a folder with the `pulumi` of `engine_version()` and our language host, building it if needed."""
+    version = engine_version()
     on_path = shutil.which("pulumi")
-    if on_path and _version_of(on_path) == version and _complete(Path(on_path).parent):
+    if on_path and _complete(Path(on_path).parent) and _version_of(on_path) == version:
         return Path(on_path).parent
-    folder = cache_root() / f"v{version}-{sources_digest()}" / "bin"
+    folder = engine_folder() / "bin"
     if _complete(folder):
         return folder
     with _build_lock(folder.parent):
@@ -100,21 +129,10 @@ def _build_lock(folder: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _pinned_in_go_mod() -> str:
-    for line in (GO_SOURCES / "go.mod").read_text().splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0] == "github.com/pulumi/pulumi/pkg/v3":
-            return parts[1].lstrip("v")
-    raise EngineError("gosrc/go.mod does not require github.com/pulumi/pulumi/pkg/v3")
-
-
 def _build(version: str, folder: Path, verbose: bool) -> None:
     go = shutil.which("go")
     if go is None:
         raise EngineError(f"no `pulumi` v{version} on PATH and no Go toolchain to build one; install Go >= 1.26")
-    if _pinned_in_go_mod() != version:
-        raise EngineError(f"the pulumi Python package is v{version} but the engine sources pin "
-                          f"v{_pinned_in_go_mod()}; reinstall rr-pulumi so both match")
     started = time.monotonic()
     _say(f"building the Pulumi engine v{version} from Go modules into {folder} (cold: about 5 minutes on 2 cores)")
     staging = Path(tempfile.mkdtemp(prefix="build-", dir=folder.parent))
@@ -131,9 +149,9 @@ def _build(version: str, folder: Path, verbose: bool) -> None:
         ]
         for label, command in steps:
             _run_with_progress(label, command, source, started, verbose)
-        for launcher in LAUNCHERS.iterdir():
-            shutil.copy2(launcher, out / launcher.name)
-            (out / launcher.name).chmod(0o755)
+        for name in LAUNCHER_NAMES:
+            shutil.copy2(LAUNCHERS / name, out / name)
+            (out / name).chmod(0o755)
         took = time.monotonic() - started
         (out / "BUILD-INFO.json").write_text(json.dumps(
             {"pulumi": version, "go": subprocess.run([go, "version"], capture_output=True, text=True).stdout.strip(),
@@ -168,8 +186,37 @@ def _run_with_progress(label: str, command: list[str], cwd: Path, started: float
         _say(f"{label}: done at {time.monotonic() - started:.0f} s")
 
 
+def stale_folders() -> list[Path]:
+    """Engine folders in the cache other than this release's (other releases may still use theirs)."""
+    root, current = cache_root(), engine_folder()
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("v") and p != current)
+
+
+def remove_folder(folder: Path) -> bool:
+    """Remove one engine folder unless a build holds its lock; True when removed."""
+    lock = folder / ".lock"
+    if not lock.exists():
+        shutil.rmtree(folder)
+        return True
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        shutil.rmtree(folder)
+        return True
+
+
+def path_export(bin_dir: Path) -> str:
+    """The one shell line that puts the engine first on PATH (for `eval "$(rr-pulumi-engine shell)"`)."""
+    return f'export PATH={shlex.quote(str(bin_dir))}:"$PATH"'
+
+
 def engine_env(backend_dir: Path | str, passphrase: str = DEMO_PASSPHRASE, base: dict | None = None) -> dict:
-    """The environment for running `pulumi` with a local file backend and a passphrase secrets provider."""
+    """Demo and tests only: the environment for running `pulumi` with a throw-away local file backend and the
+    demo passphrase. Never hand this to a user's stack: it replaces their backend, passphrase and PULUMI_HOME."""
     bin_dir = ensure_engine()
     backend = Path(backend_dir).resolve()
     backend.mkdir(parents=True, exist_ok=True)

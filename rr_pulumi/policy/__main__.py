@@ -33,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
         print(SHIPPED)
     elif command == "list":
         print(describe())
+    elif command in ("-h", "--help"):
+        print(__doc__)
+    elif command == "--version":
+        from rr_pulumi import __version__
+
+        print(f"rr-pulumi-policy {__version__}")
     else:
         print(__doc__, file=sys.stderr)
         return 2

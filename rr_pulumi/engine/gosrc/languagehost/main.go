@@ -14,9 +14,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
@@ -24,7 +25,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
-	"google.golang.org/protobuf/types/known/structpb"
 )
 
 //go:embed exec.py
@@ -39,16 +39,24 @@ const bailExitCode = 32
 type host struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
 	engineAddress string
+
+	mu       sync.Mutex
+	children map[*exec.Cmd]struct{} // running Python processes, killed when the engine goes away
 }
 
 func main() {
 	engineAddress := ""
 	for _, arg := range os.Args[1:] {
+		if arg == "-version" || arg == "--version" {
+			fmt.Println(version)
+			return
+		}
 		if !strings.HasPrefix(arg, "-") {
 			engineAddress = arg // the engine passes its address as the last positional argument
 		}
 	}
-	h := &host{engineAddress: engineAddress}
+	h := &host{engineAddress: engineAddress, children: map[*exec.Cmd]struct{}{}}
+	go h.exitWithParent(os.Getppid())
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
 		Init: func(srv *grpc.Server) error {
 			pulumirpc.RegisterLanguageRuntimeServer(srv, h)
@@ -64,6 +72,36 @@ func main() {
 		fmt.Fprintf(os.Stderr, "pulumi-language-python: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// exitWithParent ends the host and its Python processes once the engine that started it is gone (for example
+// a SIGKILLed `pulumi`): the kernel then hands this process to another parent.
+func (h *host) exitWithParent(parent int) {
+	for range time.Tick(250 * time.Millisecond) {
+		if os.Getppid() != parent {
+			h.mu.Lock()
+			for cmd := range h.children {
+				_ = cmd.Process.Kill()
+			}
+			os.Exit(1)
+		}
+	}
+}
+
+// run runs a command as a child the host kills when the engine goes away.
+func (h *host) run(cmd *exec.Cmd) error {
+	h.mu.Lock()
+	if err := cmd.Start(); err != nil {
+		h.mu.Unlock()
+		return err
+	}
+	h.children[cmd] = struct{}{}
+	h.mu.Unlock()
+	err := cmd.Wait()
+	h.mu.Lock()
+	delete(h.children, cmd)
+	h.mu.Unlock()
+	return err
 }
 
 func (h *host) Handshake(_ context.Context, req *pulumirpc.LanguageHandshakeRequest,
@@ -87,59 +125,32 @@ func (h *host) GetRequiredPackages(context.Context, *pulumirpc.GetRequiredPackag
 	return &pulumirpc.GetRequiredPackagesResponse{}, nil
 }
 
-func (h *host) GetProgramDependencies(context.Context, *pulumirpc.GetProgramDependenciesRequest,
-) (*pulumirpc.GetProgramDependenciesResponse, error) {
-	return &pulumirpc.GetProgramDependenciesResponse{}, nil
-}
-
-func (h *host) About(_ context.Context, req *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
+// About is the language section of `pulumi about`: the interpreter the program runs with and its version.
+func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
+	if err := missingInterpreter(req.GetInfo()); err != nil {
+		return nil, status.Error(codes.FailedPrecondition, err.Error())
+	}
 	python := pythonFor(req.GetInfo())
-	out, err := exec.Command(python, "--version").Output()
+	out, err := exec.CommandContext(ctx, python, "-c",
+		"import platform, sys; print(sys.executable); print(platform.python_version())").Output()
 	if err != nil {
 		return nil, status.Errorf(codes.FailedPrecondition, "cannot run %s: %v", python, err)
 	}
-	v := strings.TrimSpace(strings.TrimPrefix(string(out), "Python "))
-	return &pulumirpc.AboutResponse{Executable: python, Version: v}, nil
-}
-
-// pythonFor picks the interpreter: the `virtualenv` runtime option, then PULUMI_PYTHON_CMD, then python3.
-func pythonFor(info *pulumirpc.ProgramInfo) string {
-	if venv := runtimeOption(info, "virtualenv"); venv != "" {
-		if !filepath.IsAbs(venv) {
-			venv = filepath.Join(info.GetRootDirectory(), venv)
-		}
-		return filepath.Join(venv, "bin", "python")
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 2 {
+		return nil, status.Errorf(codes.Internal, "unexpected output from %s: %q", python, out)
 	}
-	if cmd := os.Getenv("PULUMI_PYTHON_CMD"); cmd != "" {
-		return cmd
+	metadata := map[string]string{"toolchain": "pip"}
+	if venv := virtualenvPath(req.GetInfo()); venv != "" {
+		metadata["virtualenv"] = venv
 	}
-	return "python3"
-}
-
-func runtimeOption(info *pulumirpc.ProgramInfo, key string) string {
-	if info == nil || info.GetOptions() == nil {
-		return ""
-	}
-	if v, ok := info.GetOptions().GetFields()[key]; ok {
-		if s, ok := v.GetKind().(*structpb.Value_StringValue); ok {
-			return s.StringValue
-		}
-	}
-	return ""
-}
-
-func programPath(info *pulumirpc.ProgramInfo, fallback string) string {
-	if info == nil {
-		return fallback
-	}
-	entry := info.GetEntryPoint()
-	if entry == "" {
-		entry = "."
-	}
-	return filepath.Join(info.GetProgramDirectory(), entry)
+	return &pulumirpc.AboutResponse{Executable: lines[0], Version: lines[1], Metadata: metadata}, nil
 }
 
 func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
+	if err := missingInterpreter(req.GetInfo()); err != nil {
+		return &pulumirpc.RunResponse{Error: err.Error()}, nil
+	}
 	configMap := req.GetConfig()
 	if configMap == nil {
 		configMap = map[string]string{} // the SDK expects an object, never null
@@ -178,7 +189,7 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 		"PULUMI_MONITOR="+req.GetMonitorAddress(),
 		"PULUMI_ENGINE="+h.engineAddress,
 	)
-	err = cmd.Run()
+	err = h.run(cmd)
 	var exitErr *exec.ExitError
 	switch {
 	case err == nil:
@@ -188,13 +199,17 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	case errors.As(err, &exitErr):
 		return &pulumirpc.RunResponse{Error: fmt.Sprintf("python program exited with code %d", exitErr.ExitCode())}, nil
 	default:
-		return &pulumirpc.RunResponse{Error: fmt.Sprintf("cannot start python: %v", err)}, nil
+		return &pulumirpc.RunResponse{Error: fmt.Sprintf("cannot start %s: %v; set the `virtualenv` runtime option "+
+			"in Pulumi.yaml and run `pulumi install`, or set PULUMI_PYTHON_CMD", pythonFor(req.GetInfo()), err)}, nil
 	}
 }
 
 // RunPlugin runs a Python plugin: a policy pack through `python -m pulumi.policy <engine> <pack>`, any other
 // plugin as `python <program> <args>`; output streams back to the engine.
 func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
+	if err := missingInterpreter(req.GetInfo()); err != nil {
+		return err
+	}
 	program := programPath(req.GetInfo(), req.GetPwd())
 	args := append([]string{"-u", program}, req.GetArgs()...)
 	if req.GetKind() == "analyzer" {
@@ -210,7 +225,7 @@ func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.Langu
 		return server.Send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stderr{Stderr: b}})
 	})
 	code := 0
-	if err := cmd.Run(); err != nil {
+	if err := h.run(cmd); err != nil {
 		var exitErr *exec.ExitError
 		if !errors.As(err, &exitErr) {
 			return err

@@ -1,0 +1,144 @@
+"""`rr-pulumi new [DIR]`: a ready RequestRocket project, offline (what `pulumi new` would do with a template).
+
+It writes Pulumi.yaml (a virtualenv `venv` inside the project, created by `pulumi install`), requirements.txt
+(rr-pulumi as it was installed here), a program declaring a small organisation, .gitignore, Pulumi.<stack>.yaml
+with the settings and the secrets to set, and two GitHub workflows: a pull-request preview comment and a scheduled
+drift check, both with the engine cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from . import config as rr_config
+
+TEMPLATES = Path(__file__).parent / "templates"
+EMULATOR_URL = "http://127.0.0.1:8787"
+EMULATOR_TOKEN = "u-local-dev-token"
+VIRTUALENV = "venv"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")  # Pulumi's rule for project and stack names
+
+
+class ScaffoldError(ValueError):
+    """`rr-pulumi new` refused: nothing was written."""
+
+
+def project_name(folder: Path) -> str:
+    """A Pulumi project name from a folder name (letters, digits, `-`, `_`, `.`)."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", folder.resolve().name).strip("-.")
+    return name or "requestrocket"
+
+
+def requirement(dist_name: str = "rr-pulumi") -> str:
+    """rr-pulumi as it was installed here, as a requirements.txt line: the wheel file or git URL it came from
+    (PEP 610's direct_url.json), else the version from the package index."""
+    dist = metadata.distribution(dist_name)
+    recorded = dist.read_text("direct_url.json")
+    if not recorded:
+        return f"rr-pulumi=={dist.version}"
+    origin = json.loads(recorded)
+    url = origin["url"]
+    vcs = origin.get("vcs_info")
+    if vcs:
+        url = f"{vcs['vcs']}+{url}@{vcs.get('commit_id') or vcs.get('requested_revision')}"
+    return f"rr-pulumi @ {url}"
+
+
+def project_files(name: str, stack: str, api_url: str, emulator: bool, requirement_line: str) -> dict[str, str]:
+    """Every file of a new project, by path relative to its folder."""
+    if emulator:
+        token_hint = (f"#   pulumi config set --secret requestrocket:token {EMULATOR_TOKEN}   # the emulator's user, "
+                      f"started with: rr-emulator --port {urlsplit(api_url).port or 80} --user me={EMULATOR_TOKEN}")
+    else:
+        token_hint = "#   pulumi config set --secret requestrocket:token u-...   # your RequestRocket user token"
+    workflow = {path.name: path.read_text().replace("__STACK__", stack)
+                for path in sorted((TEMPLATES / "github" / "workflows").glob("*.yml"))}
+    return {
+        "Pulumi.yaml": (f"name: {name}\n"
+                        "description: A RequestRocket organisation as code (rr-pulumi)\n"
+                        "runtime:\n"
+                        "  name: python\n"
+                        "  options:\n"
+                        f"    virtualenv: {VIRTUALENV}   # created by `pulumi install` from requirements.txt\n"),
+        f"Pulumi.{stack}.yaml": (
+            f"# Stack {stack}. Plain settings live here; secrets only through `pulumi config set --secret`, which\n"
+            "# stores them encrypted with this stack's passphrase or secrets provider:\n"
+            f"{token_hint}\n"
+            "#   pulumi config set --secret callerKey <the API key callers send to the proxy>\n"
+            "#   pulumi config set --secret upstreamToken <the bearer token of the upstream API>\n"
+            "# Optional: clientName (default Example Org), region (default eu-west-1),\n"
+            "# requestrocket:rateLimitPerMinute (your plan's limit; default 100).\n"
+            "config:\n"
+            f"  requestrocket:apiUrl: {api_url}\n"),
+        "requirements.txt": ("# rr-pulumi as installed where this project was made (a wheel file or a git URL);\n"
+                             "# once rr-pulumi is published on PyPI this line becomes: rr-pulumi>=0.1\n"
+                             f"{requirement_line}\n"),
+        "__main__.py": (TEMPLATES / "project" / "__main__.py").read_text(),
+        ".gitignore": f"{VIRTUALENV}/\n__pycache__/\n*.pyc\n",
+        ".github/workflows/rr-preview.yml": workflow["rr-preview.yml"],
+        ".github/workflows/rr-drift.yml": workflow["rr-drift.yml"],
+        ".github/scripts/preview_comment.py": (TEMPLATES / "github" / "scripts" / "preview_comment.py").read_text(),
+    }
+
+
+def create(folder: Path, stack: str = "dev", api_url: str | None = None, emulator: str | None = None,
+           force: bool = False, requirement_line: str | None = None) -> list[Path]:
+    """Write a new project into `folder`; refuse a non-empty folder unless `force`. Returns the written paths."""
+    if not NAME_PATTERN.match(stack):
+        raise ScaffoldError(f"--stack {stack!r}: use letters, digits, '-', '_' or '.'")
+    if api_url and emulator:
+        raise ScaffoldError("--api-url and --emulator: choose one (--emulator sets the emulator's URL)")
+    if folder.exists() and not folder.is_dir():
+        raise ScaffoldError(f"{folder} exists and is not a folder")
+    present = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    if present and not force:
+        shown = ", ".join(present[:5]) + (", ..." if len(present) > 5 else "")
+        raise ScaffoldError(f"{folder} is not empty ({shown}); choose an empty or new folder, or pass --force to "
+                            "write the project's files over it (other files are left as they are)")
+    files = project_files(project_name(folder), stack, emulator or api_url or rr_config.DEFAULT_API_URL,
+                          emulator is not None, requirement_line or requirement())
+    written = []
+    for relative, text in files.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        written.append(path)
+    return written
+
+
+def _run(args: argparse.Namespace) -> int:
+    folder = Path(args.dir)
+    try:
+        create(folder, stack=args.stack, api_url=args.api_url, emulator=args.emulator, force=args.force,
+               requirement_line=args.requirement)
+    except ScaffoldError as exc:
+        print(f"rr-pulumi new: {exc}", file=sys.stderr)
+        return 2
+    venv = folder / VIRTUALENV
+    print(f"Created a RequestRocket project in {folder}. Next:\n"
+          f"  cd {folder}\n"
+          f"  pulumi install                 # creates {venv.name}/ and installs requirements.txt\n"
+          f"  pulumi stack init {args.stack}\n"
+          f"  (set the secrets listed in Pulumi.{args.stack}.yaml, then) pulumi up")
+    return 0
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """Register `rr-pulumi new` on rr-pulumi's sub-command parser."""
+    new = commands.add_parser("new", help="write a ready RequestRocket project (offline `pulumi new`)",
+                              description=__doc__.split("\n\n")[1], formatter_class=argparse.RawTextHelpFormatter)
+    new.add_argument("dir", nargs="?", default=".", help="the project folder, empty or new (default: .)")
+    new.add_argument("--stack", default="dev", help="the first stack's name (default: dev)")
+    new.add_argument("--api-url", help=f"the Core API URL (default: {rr_config.DEFAULT_API_URL})")
+    new.add_argument("--emulator", nargs="?", const=EMULATOR_URL, metavar="URL",
+                     help=f"set up for a local `rr-emulator` (default URL {EMULATOR_URL})")
+    new.add_argument("--requirement", metavar="SPEC",
+                     help="the requirements.txt line for rr-pulumi (default: how rr-pulumi was installed here)")
+    new.add_argument("--force", action="store_true", help="write into a non-empty folder")
+    new.set_defaults(run=_run)

@@ -1,0 +1,53 @@
+"""Turn `pulumi preview --diff` output into a pull-request comment (Markdown) for the GitOps workflow.
+
+    python preview_comment.py preview.txt EXIT_CODE STACK > comment.md
+
+The comment starts with a hidden marker so the workflow edits its previous comment instead of adding one per push.
+Pulumi prints `[secret]` for every secret value, so the text can be posted as it is.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+MARKER = "<!-- rr-pulumi-preview -->"
+LIMIT = 60000  # GitHub refuses comments above 65536 characters
+
+
+def summary(text: str) -> str:
+    """The `Resources:` block at the end of a preview (what will be created, updated, replaced, deleted)."""
+    match = re.search(r"^Resources:\n((?:    .*\n?)+)", text, re.M)
+    return match.group(1).rstrip() if match else "(no summary: the preview failed)"
+
+
+def comment(text: str, code: int, stack: str) -> str:
+    status = "succeeded" if code == 0 else f"FAILED (exit {code})"
+    body = text if len(text) <= LIMIT else text[:LIMIT] + "\n... (truncated: see the job log)"
+    return "\n".join([
+        MARKER,
+        f"### `pulumi preview --diff` on stack `{stack}`: {status}",
+        "",
+        "```",
+        summary(text),
+        "```",
+        "",
+        "<details><summary>Property-level changes</summary>",
+        "",
+        "```diff",
+        body.rstrip(),
+        "```",
+        "</details>",
+        "",
+    ])
+
+
+def main(argv: list[str]) -> int:
+    path, code, stack = argv[1], int(argv[2]), argv[3]
+    with open(path, encoding="utf-8") as handle:
+        sys.stdout.write(comment(handle.read(), code, stack))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
