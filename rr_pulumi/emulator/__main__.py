@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .app import EmulatorApp
     from .backend import ApiError, Backend
+    from .dataplane import data_plane_url
     from .store import Store
 
     regions = tuple(r.strip() for r in args.regions.split(",") if r.strip())
@@ -96,9 +97,6 @@ def main(argv: list[str] | None = None) -> int:
         except ApiError as exc:
             parser().error(f"--user {name}: {exc.message}")
     admin_token = args.admin_token or "a-" + secrets.token_hex(20)
-    app = EmulatorApp(backend, Faults(args.faults, args.seed), admin_token, log_requests=args.log_requests,
-                      data_plane_url=args.data_plane_url)
-
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:
@@ -107,7 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     lines = [f"http://{shown}:{port}"]
+    data_plane = args.data_plane_url or data_plane_url(lines[0])  # served by this same server (dataplane.py)
+    app = EmulatorApp(backend, Faults(args.faults, args.seed), admin_token, log_requests=args.log_requests,
+                      data_plane_url=data_plane)
     lines += [f"user {user.name} {user.plan} {token}" for user, token in users]
+    lines.append(f"dataplane {data_plane}")
     lines.append(f"admin {admin_token}")
     print("\n".join(lines), flush=True)
 

@@ -184,8 +184,12 @@ class EmulatorApp:
         self.log_requests = log_requests
         self.log = log
         self.admin = build_admin_app(self, admin_token, data_plane_url)
+        from .dataplane import DataPlane  # the data plane: its own module, mounted here (docs/emulator.md)
+        self.dataplane = DataPlane(backend.store, admin_token, log)
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and self.dataplane.serves(scope["path"]):
+            return await self.dataplane(scope, receive, send)
         if scope["type"] != "http" or scope["path"].startswith("/_emulator") or scope["path"] == "/openapi.json":
             await self.admin(scope, receive, send)
             return
