@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Mapping, Optional, Sequence, TypeVar, Union
 import pulumi
 from pulumi import dynamic
 
+from . import rollout
 from .provider.adopt import ADOPT, ADOPT_ID
 from .provider.client import ClientProvider
 from .provider.credential import CredentialProvider
@@ -412,12 +413,15 @@ class Proxy(dynamic.Resource, module=MODULE, name="Proxy"):
         *,
         adopt: bool = False,
         adopt_id: Optional[str] = None,
+        activate_after_rules: bool = True,  # rollout: False lets the proxy serve before its rules exist
         **kwargs: Any,
     ) -> None:
         args = _args(ProxyArgs, args, kwargs)
         key = (_key_part(args.client_id), _key_part(args.proxy_name))
         markers = _adoption("proxy", resource_name, adopt, adopt_id, key)
+        markers.update(rollout.marker(activate_after_rules, bool(markers)))  # rollout: staged unless opted out
         super().__init__(ProxyProvider(), resource_name, {**_props(ProxySchema, args), **markers}, opts)
+        rollout.activate_after_rules(self, resource_name, args, markers)  # rollout: turned on after the rules
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -527,3 +531,4 @@ class Rule(dynamic.Resource, module=MODULE, name="Rule"):
         }
         props = {**_props(RuleSchema, args, **overrides), **markers}
         super().__init__(RuleProvider(), resource_name, props, opts)
+        rollout.track_rule(self)  # rollout: the program's proxy activations wait for this rule

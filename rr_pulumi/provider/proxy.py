@@ -6,6 +6,7 @@ from typing import Any
 
 from ..client import collection
 from ..schema import ProxySchema
+from . import activation
 from ._base import SchemaProvider
 
 
@@ -21,6 +22,16 @@ class ProxyProvider(SchemaProvider):
 
     def natural_key_text(self, values: dict[str, Any]) -> str:
         return f"proxy_name {values.get('proxy_name')!r}"
+
+    # -- staged rollout (rr_pulumi/rollout.py): created inactive, turned on by its ProxyActivation after the rules
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> Any:
+        return activation.keep_marker(super().check(olds, news), news)
+
+    def create(self, props: dict[str, Any]) -> Any:
+        if activation.staged(props):
+            return activation.report_declared(super().create(activation.inactive(props)), props)
+        return super().create(props)
+    # -- end staged rollout
 
     def extra_outputs(self, id_: str, values: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
         region = values.get("proxy_region")
