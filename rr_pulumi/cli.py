@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import config as rr_config
+from . import explain as rules_explain
 
 
 def _drift(args: argparse.Namespace) -> int:
@@ -73,6 +74,7 @@ def parser() -> argparse.ArgumentParser:
                         help="the Python environment the program runs with (default: the one running rr-pulumi)")
     api_flags(export)
     export.set_defaults(run=_export)
+    rules_explain.add_parser(commands)  # `rr-pulumi rules explain` (rr_pulumi/explain.py)
     return top
 
 

@@ -56,7 +56,7 @@ class Difference:
 
 def _kind_and_name(urn: str) -> tuple[str, str]:
     type_, name = urn.split("::")[-2:]
-    return type_.removeprefix(TYPE_PREFIX), name
+    return type_.rsplit("$", 1)[-1].removeprefix(TYPE_PREFIX), name  # a component's child: its own type is last
 
 
 def _shown(value: Any) -> str:
