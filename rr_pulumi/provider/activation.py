@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi.dynamic import CheckResult, ConfigureRequest, CreateResult, DiffResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import (
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
 
 from .. import client as rr_client
 from .. import config as rr_config
@@ -68,6 +76,13 @@ class ActivationProvider(ResourceProvider):
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(self._apply(news))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Gone with its proxy (refresh drops it); else the live state, so a proxy turned off elsewhere shows."""
+        item = rr_client.shared_client().find(rr_client.collection(props["client_id"], "proxies"), props["proxy_id"])
+        if item is None:
+            return ReadResult("", {})
+        return ReadResult(id_, {**{k: props.get(k) for k in WATCHED}, "active": item.get("proxyActive") is not False})
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Nothing to undo: the proxy's own deletion (or its next activation) decides its state."""
