@@ -1,6 +1,7 @@
 """`rr-emulator` / `python -m rr_pulumi.emulator`: start the local RequestRocket Core API emulator.
 
-Stdout, flushed before serving: the bound base URL, then `user NAME PLAN TOKEN` per --user, then `admin TOKEN`.
+Stdout, flushed before serving: the bound base URL, then `user NAME PLAN TOKEN` per --user, then `admin TOKEN`,
+then `dataplane URL` (the data-plane base URL, served by this same server).
 """
 from __future__ import annotations
 
@@ -109,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     app = EmulatorApp(backend, Faults(args.faults, args.seed), admin_token, log_requests=args.log_requests,
                       data_plane_url=data_plane)
     lines += [f"user {user.name} {user.plan} {token}" for user, token in users]
-    lines.append(f"dataplane {data_plane}")
     lines.append(f"admin {admin_token}")
+    lines.append(f"dataplane {data_plane}")
     print("\n".join(lines), flush=True)
 
     http = "httptools" if _has("httptools") else "h11"

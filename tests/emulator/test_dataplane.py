@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import time
 import uuid
 
@@ -90,6 +92,19 @@ def denied(r: requests.Response, rule_id: str | None, scope: str) -> None:
     assert r.status_code == 403, r.text
     body = r.json()
     assert (body["code"], body["ruleId"], body["scope"], body["status"]) == ("RULE_DENIED", rule_id, scope, 403)
+
+
+def test_the_data_plane_url_is_printed_at_start_and_reported_by_health(emu):
+    proc = subprocess.Popen([sys.executable, "-m", "rr_pulumi.emulator", "--db", ":memory:", "--admin-token", "a"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        lines = [proc.stdout.readline().strip() for _ in range(3)]
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+    assert lines[1:] == ["admin a", f"dataplane {lines[0]}/dataplane"]
+    assert requests.get(emu.url + "/_emulator/health", timeout=10).json()["dataPlaneUrl"] == data_plane_url(emu.url)
 
 
 # -- authentication -------------------------------------------------------------------------------------------------
