@@ -57,6 +57,10 @@ class Deployment:
         """Pulumi resource name → RequestRocket id, for one kind (rules by default)."""
         return {name: r["id"] for name, r in self._named(kind).items()}
 
+    def outputs_of(self, kind, name: str) -> dict[str, Any]:
+        """The recorded outputs of one resource of a kind (`rr_pulumi.kinds.PROXY`, ...) by its Pulumi name."""
+        return self._named(kind)[name].get("outputs") or {}
+
     def gateway(self, proxy: str) -> Gateway:
         """The Gateway of a Proxy, by its Pulumi resource name."""
         proxies = self._named(PROXY)

@@ -12,8 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from rr_pulumi.engine.stack import LocalStack
+from rr_pulumi.kinds import PROXY
 from rr_pulumi.testing import api_key, signed_jwt
 from rr_pulumi.testing.environment import RulesTestEnvironment, copy_project
 
@@ -106,3 +108,25 @@ def test_the_policy_pack_passes_secure_proxies_without_a_warning(deployed, tmp_p
     assert result.code == 0, result.output[-4000:]
     assert "✅ rr-guardrails@" in result.stdout and not re.search(r"\[(advisory|mandatory)\]", result.stdout), \
         result.stdout
+
+
+def test_drift_understands_secure_proxy_children(deployed):
+    """Last in this module: it changes the account behind the stack's back."""
+    env, deployment = deployed
+    stack = deployment.stack
+
+    def drift() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "rr_pulumi.cli", "drift", "--stack", stack.stack, "--json"],
+                              capture_output=True, text=True, cwd=stack.project_dir, env=stack.env, timeout=600)
+
+    clean = drift()
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    rule_id = deployment.ids()["partners-no-deletes"]
+    proxy_id = deployment.ids(PROXY)["partners"]
+    client_id = deployment.outputs_of(PROXY, "partners")["client_id"]
+    api = requests.Session()
+    api.headers["Authorization"] = env.emulator.token("rules-test")
+    api.delete(f"{env.emulator.url}/api/clients/{client_id}/proxies/{proxy_id}/rules/{rule_id}").raise_for_status()
+    found = drift()
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert "partners-no-deletes" in found.stdout and "Rule" in found.stdout, found.stdout
