@@ -420,8 +420,9 @@ class Proxy(dynamic.Resource, module=MODULE, name="Proxy"):
         key = (_key_part(args.client_id), _key_part(args.proxy_name))
         markers = _adoption("proxy", resource_name, adopt, adopt_id, key)
         markers.update(rollout.marker(activate_after_rules, bool(markers)))  # rollout: staged unless opted out
-        super().__init__(ProxyProvider(), resource_name, {**_props(ProxySchema, args), **markers}, opts)
-        rollout.activate_after_rules(self, resource_name, args, markers)  # rollout: turned on after the rules
+        props = {**_props(ProxySchema, args), **markers}
+        super().__init__(ProxyProvider(), resource_name, props, opts)
+        rollout.activate_after_rules(self, resource_name, props)  # rollout: turned on after the rules
 
 
 # ------------------------------------------------------------------------------------------------------------------

@@ -54,18 +54,22 @@ class ProxyActivation(dynamic.Resource, module="rr-rollout", name="ProxyActivati
     active: pulumi.Output[bool]
 
     def __init__(self, resource_name: str, client_id: pulumi.Input[str], proxy_id: pulumi.Input[str],
-                 active: pulumi.Input[Optional[bool]], opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        active_value = pulumi.Output.from_input(active).apply(lambda a: a is not False)
-        super().__init__(ActivationProvider(), resource_name,
-                         {"client_id": client_id, "proxy_id": proxy_id, "active": active_value}, opts)
+                 active: pulumi.Input[Optional[bool]], profile: Optional[str] = None,
+                 opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        props: dict[str, Any] = {"client_id": client_id, "proxy_id": proxy_id,
+                                 "active": pulumi.Output.from_input(active).apply(lambda a: a is not False)}
+        if profile:
+            props["profile"] = profile
+        super().__init__(ActivationProvider(), resource_name, props, opts)
 
 
-def activate_after_rules(proxy: pulumi.CustomResource, resource_name: str, args: Any,
-                         props: dict[str, Any]) -> Optional[ProxyActivation]:
-    """The proxy's activation, when it is staged (its inputs carry the marker)."""
+def activate_after_rules(proxy: pulumi.CustomResource, resource_name: str, props: dict[str, Any],
+                         profile: Optional[str] = None) -> Optional[ProxyActivation]:
+    """The proxy's activation, when it is staged (its inputs `props` carry the marker); `props` also give the
+    client id and the declared `proxy_active`."""
     if not props.get(STAGED):
         return None
     return ProxyActivation(
-        f"{resource_name}-activation", args.client_id, proxy.id, args.proxy_active,
+        f"{resource_name}-activation", props["client_id"], proxy.id, props.get("proxy_active"), profile,
         pulumi.ResourceOptions(parent=proxy, depends_on=_rules_of_program()),
     )

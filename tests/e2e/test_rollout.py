@@ -105,11 +105,15 @@ def test_no_request_gets_through_between_the_proxy_and_its_last_rule(make_stack,
     assert state["gateway"]["outputs"]["proxy_active"] is True
     stack.preview("--expect-no-changes")                                       # the state matches the account
 
-    # A replacement (another region: everything is replaced) follows the same order.
+    # A replacement (another region: everything is replaced) follows the same order, and the old proxy is switched
+    # off before its rules are deleted; so is a destroyed one.
     stack.set_config("region", "eu-central-1")
     with Hammer(slow_emulator, name) as hammer:
         stack.up()
     assert hammer.codes.get("PROXY_INACTIVE", 0) > 0, hammer.codes
+    assert hammer.codes.get("FORWARDED", 0) == 0 and not echo.received(f"/{name}"), hammer.codes
+    with Hammer(slow_emulator, name) as hammer:
+        stack.destroy()
     assert hammer.codes.get("FORWARDED", 0) == 0 and not echo.received(f"/{name}"), hammer.codes
 
 
