@@ -165,6 +165,10 @@ def render(view: StackView, request: Request, decision: Decision) -> str:
                      "403 RULE_DENIED.")
     if not view.proxy_active:
         lines.append("Note: the proxy is inactive; the data plane answers 403 PROXY_INACTIVE before any rule.")
+    for s in decision.scopes:
+        if s.object_id not in view.names:
+            lines.append(f"Note: the {s.scope} {s.object_id} is not in this stack; its rules and default effect are "
+                         "unknown here (taken as none and allow).")
     return "\n".join(lines) + "\n"
 
 

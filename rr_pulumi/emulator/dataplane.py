@@ -14,6 +14,7 @@ import math
 import sys
 import threading
 import time
+import traceback
 import uuid
 from collections import deque
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any, Optional
 from urllib.parse import parse_qsl, urlencode
 
 from ..rule_evaluation import NO_BODY, Decision, Request, Scope, evaluate
+from ..schema.proxy import MAX_REQUESTS_PER_DAY, MAX_REQUESTS_PER_MINUTE
 from . import proxy_auth, upstream
 from .app import MAX_BODY, read_body
 from .backend import ApiError
@@ -150,8 +152,6 @@ class DataPlane:
         try:
             status, headers, payload = await self._proxy(scope, receive)
         except Exception:  # never a stack trace to the caller
-            import traceback
-
             traceback.print_exc(file=self.log)
             error = ApiError(500, "INTERNAL_ERROR", "unexpected data-plane error")
             status, headers, payload = 500, [("content-type", "application/json")], json.dumps(error.body()).encode()
@@ -198,8 +198,9 @@ class DataPlane:
         if not setup.proxy.get("proxyActive", True):
             raise Refused(ApiError(403, "PROXY_INACTIVE", "the proxy is inactive and processes no requests"),
                           "inactive")
-        limited = self.limits.take(proxy_id, int(setup.proxy.get("proxyMaxRequestsPerMinute") or 1000),
-                                   int(setup.proxy.get("proxyMaxRequestsPerDay") or 20000))
+        limited = self.limits.take(proxy_id,
+                                   int(setup.proxy.get("proxyMaxRequestsPerMinute") or MAX_REQUESTS_PER_MINUTE),
+                                   int(setup.proxy.get("proxyMaxRequestsPerDay") or MAX_REQUESTS_PER_DAY))
         if limited is not None:
             window, retry_after = limited
             raise Refused(ApiError(429, "RATE_LIMITED", f"the proxy's per-{window} request limit is reached",
@@ -285,14 +286,14 @@ class DataPlane:
 def _split(scope) -> tuple[str, str, str]:
     """(proxy id, decoded path below the proxy, raw path below the proxy) of `/dataplane/api/{proxyId}/...`."""
     decoded = scope["path"][len(BASE_PATH):]
-    raw = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1").split("?", 1)[0][len(BASE_PATH):]
     parts = decoded.split("/", 3)
     if len(parts) < 3 or parts[1] != "api" or not parts[2]:
-        return "", decoded or "/", raw
-    prefix = f"/api/{parts[2]}"
-    raw_prefix_end = raw.find("/", len("/api/")) if raw.startswith("/api/") else -1
-    raw_rest = raw[raw_prefix_end:] if raw_prefix_end >= 0 else "/"
-    return parts[2], decoded[len(prefix):] or "/", raw_rest
+        return "", decoded or "/", decoded or "/"
+    prefix = f"{BASE_PATH}/api/{parts[2]}"
+    raw = (scope.get("raw_path") or b"").decode("latin-1")
+    below = decoded[len(prefix) - len(BASE_PATH):] or "/"
+    raw_below = raw[len(prefix):] if raw.startswith(prefix) else below  # forwarded with its own encoding
+    return parts[2], below, raw_below or "/"
 
 
 async def _send(send, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
