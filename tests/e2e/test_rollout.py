@@ -133,3 +133,16 @@ def test_a_proxy_declared_inactive_stays_inactive(make_stack, slow_emulator, ech
     assert r.status_code == 403 and r.json()["code"] == "PROXY_INACTIVE"
     state = {r["urn"].rsplit("::", 1)[1]: r for r in stack.resources()}
     assert state["gateway"]["outputs"]["proxy_active"] is False
+
+
+def test_a_proxy_switched_off_elsewhere_shows_and_is_switched_on_again(make_stack, emulator, echo, api):
+    stack, name = _stack(make_stack, emulator, echo, staged=True)
+    stack.up()
+    proxy = next(r for r in stack.resources() if r["type"].endswith(":Proxy"))
+    path = f"{api.base}/clients/{proxy['outputs']['client_id']}/proxies/{proxy['id']}"
+    api.put(path, json={"proxyActive": False}).raise_for_status()
+    stack.refresh()
+    assert stack.preview("--expect-no-changes", check=False).code != 0
+    stack.up()
+    assert api.get(path).json()["proxies"][0]["proxyActive"] is True
+    stack.preview("--expect-no-changes")
