@@ -173,6 +173,19 @@ def render(view: StackView, request: Request, decision: Decision) -> str:
 
 
 def stack_resources(cwd: Path, stack: Optional[str]) -> list[dict[str, Any]]:
+    """The resources of the stack's checkpoint (`pulumi stack export`)."""
+    try:
+        from .pulumi_cli import Pulumi, PulumiFailed  # the one way rr-pulumi's tools run `pulumi`, where present
+    except ImportError:
+        return _export_with_drift_runner(cwd, stack)
+    try:
+        document = Pulumi(cwd, stack).json("stack", "export")
+    except PulumiFailed as exc:
+        raise ExplainError(str(exc)) from None
+    return document.get("deployment", {}).get("resources") or []
+
+
+def _export_with_drift_runner(cwd: Path, stack: Optional[str]) -> list[dict[str, Any]]:
     from .drift import run_pulumi
 
     args = ["stack", "export", *(["--stack", stack] if stack else [])]

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlencode
 from ..rule_evaluation import NO_BODY, Decision, Request, Scope, evaluate
 from ..schema.proxy import MAX_REQUESTS_PER_DAY, MAX_REQUESTS_PER_MINUTE
 from . import proxy_auth, upstream
-from .app import MAX_BODY, read_body
+from .app import read_body
 from .backend import ApiError
 from .store import Store
 
@@ -34,6 +34,7 @@ RECORDS_PER_PROXY = 1000
 REDACTED = "[REDACTED]"            # the caller's credential in a record
 INJECTED = "[INJECTED]"            # the target credential in a record
 RULES_MAX = 100_000
+MAX_BODY = 1024 * 1024             # the same bound as the Core API's bodies
 
 
 def data_plane_url(emulator_url: str) -> str:
@@ -206,7 +207,7 @@ class DataPlane:
             raise Refused(ApiError(429, "RATE_LIMITED", f"the proxy's per-{window} request limit is reached",
                                    {"Retry-After": str(retry_after)}), "rate_limited")
         try:
-            body = await read_body(receive, dict(scope["headers"]).get(b"content-length"))
+            body = await read_body(receive, _declared_length(dict(scope["headers"]).get(b"content-length")))
         except ApiError as exc:
             raise Refused(exc, "rejected") from None
 
@@ -281,6 +282,16 @@ class DataPlane:
                 self.records.clear()
             return 200, {"message": "Success"}
         return 404, ApiError(404, "NOT_FOUND", f"no admin route {scope['method']} {scope['path']}").body()
+
+
+def _declared_length(value: Optional[bytes]) -> Optional[int]:
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise ApiError(400, "BAD_REQUEST", "bad Content-Length")
+    if int(value) > MAX_BODY:
+        raise ApiError(413, "PAYLOAD_TOO_LARGE", f"body: larger than {MAX_BODY} bytes")
+    return int(value)
 
 
 def _split(scope) -> tuple[str, str, str]:
