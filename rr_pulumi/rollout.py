@@ -63,13 +63,13 @@ class ProxyActivation(dynamic.Resource, module="rr-rollout", name="ProxyActivati
         super().__init__(ActivationProvider(), resource_name, props, opts)
 
 
-def activate_after_rules(proxy: pulumi.CustomResource, resource_name: str, props: dict[str, Any],
-                         profile: Optional[str] = None) -> Optional[ProxyActivation]:
+def activate_after_rules(proxy: pulumi.CustomResource, resource_name: str,
+                         props: dict[str, Any]) -> Optional[ProxyActivation]:
     """The proxy's activation, when it is staged (its inputs `props` carry the marker); `props` also give the
-    client id and the declared `proxy_active`."""
+    client id, the declared `proxy_active` and the connection `profile`."""
     if not props.get(STAGED):
         return None
     return ProxyActivation(
-        f"{resource_name}-activation", props["client_id"], proxy.id, props.get("proxy_active"), profile,
+        f"{resource_name}-activation", props["client_id"], proxy.id, props.get("proxy_active"), props.get("profile"),
         pulumi.ResourceOptions(parent=proxy, depends_on=_rules_of_program()),
     )
