@@ -117,6 +117,8 @@ def _verified_claims(token: str, secret: dict[str, Any], jwks: "JwksCache") -> d
         raise AuthFailed("JWT audience does not match") from None
     except jwt.InvalidIssuerError:
         raise AuthFailed("JWT issuer does not match") from None
+    except jwt.PyJWKClientConnectionError:
+        raise AuthFailed("JWT cannot be verified: the JWKS could not be fetched") from None
     except jwt.PyJWKClientError:
         raise AuthFailed("JWT cannot be verified: no matching key in the JWKS") from None
     except (jwt.PyJWTError, ValueError, TypeError):

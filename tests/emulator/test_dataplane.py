@@ -169,6 +169,9 @@ def test_jwt_verify_with_a_jwks(emu, api, echo):
     assert gw.call(auth=jwt.encode({"sub": "x"}, other, algorithm="RS256", headers={"kid": "k1"})).status_code == 401
     assert gw.call(auth=jwt.encode({"sub": "x"}, other, algorithm="RS256", headers={"kid": "nope"})).status_code == 401
     assert gw.call(auth=_hs({"sub": "x"}, kid="k1")).status_code == 401   # HS256 with a key-based verifier
+    unreachable = Gateway(emu, api, echo, proxy_auth="jwtVerify", proxy_secret={"jwksUri": "http://127.0.0.1:9/jwks"})
+    r = unreachable.call(auth=token)
+    assert r.status_code == 401 and "could not be fetched" in r.json()["message"]
 
 
 # -- rules ----------------------------------------------------------------------------------------------------------
