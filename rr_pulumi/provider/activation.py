@@ -1,7 +1,8 @@
 """The provider side of the no-open-window rollout (see rr_pulumi/rollout.py for the program side).
 
-A staged Proxy carries the marker input `activate_after_rules: true`: its provider creates it inactive and records
-the declared `proxy_active`, so the state matches the account once the rollout is done. Its `ProxyActivation` (a
+A staged Proxy carries the marker input `activate_after_rules: true`: its provider creates it inactive (and an
+update never switches it from off to on) and records the declared `proxy_active`, so the state matches the account
+once the rollout is done. Its `ProxyActivation` (a
 separate resource that waits for every rule of the program) then PUTs the declared `proxyActive`; deleting the
 activation (which the engine does before deleting the proxy's rules) switches the proxy off. The marker never
 reaches the API and never causes a diff.
@@ -51,6 +52,17 @@ def declared_active(props: dict[str, Any]) -> bool:
 def report_declared(result: CreateResult, props: dict[str, Any]) -> CreateResult:
     """The proxy is inactive until its activation runs, later in the same update: record the declared value."""
     return CreateResult(result.id, {**(result.outs or {}), "proxy_active": declared_active(props)})
+
+
+def still_off(olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+    """An update never turns a staged proxy on (its activation does, after the rules): it keeps the recorded state."""
+    if declared_active(news) and olds.get("proxy_active") is False:
+        return {**news, "proxy_active": False}
+    return news
+
+
+def report_declared_update(result: UpdateResult, news: dict[str, Any]) -> UpdateResult:
+    return UpdateResult({**(result.outs or {}), "proxy_active": declared_active(news)})
 
 
 def _proxy_provider() -> Any:

@@ -31,6 +31,11 @@ class ProxyProvider(SchemaProvider):
         if activation.staged(props):
             return activation.report_declared(super().create(activation.inactive(props)), props)
         return super().create(props)
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> Any:
+        if activation.staged(news):
+            return activation.report_declared_update(super().update(id_, olds, activation.still_off(olds, news)), news)
+        return super().update(id_, olds, news)
     # -- end staged rollout
 
     def extra_outputs(self, id_: str, values: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:

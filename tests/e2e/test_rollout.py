@@ -34,7 +34,8 @@ api = Target("api", client_id=org.id, target_name="api", target_base_url=config.
 proxy = Proxy("gateway", client_id=org.id, proxy_name=config.require("proxyName"), proxy_region=region,
               proxy_credential_id=callers.id, target_id=api.id, target_credential_id=upstream.id,
               proxy_active=config.get_bool("active"), activate_after_rules=config.get_bool("staged"))
-Rule("deny-everything", client_id=org.id, proxy_id=proxy.id, effect="deny", priority=1000)
+if config.get_bool("guarded") is not False:
+    Rule("deny-everything", client_id=org.id, proxy_id=proxy.id, effect="deny", priority=1000)
 pulumi.export("url", proxy.url)
 """
 
@@ -146,3 +147,20 @@ def test_a_proxy_switched_off_elsewhere_shows_and_is_switched_on_again(make_stac
     stack.up()
     assert api.get(path).json()["proxies"][0]["proxyActive"] is True
     stack.preview("--expect-no-changes")
+
+
+@pytest.mark.parametrize("staged", [True, False])
+def test_switching_a_proxy_on_with_its_first_rule(make_stack, slow_emulator, echo, staged):
+    """An existing proxy, off and without rules, is switched on in the update that adds its rule: on only after it."""
+    stack, name = _stack(make_stack, slow_emulator, echo, staged=staged, active="false", guarded="false")
+    stack.up()
+    stack.set_config("active", "true")
+    stack.set_config("guarded", "true")
+    with Hammer(slow_emulator, name) as hammer:
+        stack.up()
+    assert hammer.codes.get("PROXY_INACTIVE", 0) > 0, hammer.codes
+    if staged:
+        assert hammer.codes.get("FORWARDED", 0) == 0 and not echo.received(f"/{name}"), hammer.codes
+        stack.preview("--expect-no-changes")
+    else:
+        assert hammer.codes.get("FORWARDED", 0) > 0, hammer.codes      # the window the staging closes

@@ -43,3 +43,16 @@ def test_an_unstaged_proxy_is_created_as_declared(provider_env):
     ProxyProvider().create(checked(ProxyProvider(), proxy_inputs(cid)))
     assert api.requests[-1][2]["proxyActive"] is True
     assert STAGED not in checked(ProxyProvider(), proxy_inputs(cid))
+
+
+def test_an_update_never_switches_a_staged_proxy_on(provider_env):
+    api = provider_env
+    cid = ClientProvider().create(checked(ClientProvider(), {"client_name": "Acme"})).id
+    off = checked(ProxyProvider(), {**proxy_inputs(cid, proxy_active=False), STAGED: True})
+    created = ProxyProvider().create(off)
+    on = checked(ProxyProvider(), {**proxy_inputs(cid), STAGED: True})
+    updated = ProxyProvider().update(created.id, created.outs, on)
+    assert api.requests[-1][2]["proxyActive"] is False and updated.outs["proxy_active"] is True
+    switched_off = checked(ProxyProvider(), {**proxy_inputs(cid, proxy_active=False), STAGED: True})
+    ProxyProvider().update(created.id, updated.outs, switched_off)
+    assert api.requests[-1][2]["proxyActive"] is False                # switching off is immediate
