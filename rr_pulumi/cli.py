@@ -123,6 +123,10 @@ def parser() -> argparse.ArgumentParser:
     from .scaffold import add_parser as add_new_command
 
     add_new_command(commands)
+
+    from . import explain as rules_explain
+
+    rules_explain.add_parser(commands)  # `rr-pulumi rules explain`
     return top
 
 

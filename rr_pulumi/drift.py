@@ -84,7 +84,7 @@ class Report:
 
 def _kind_and_name(urn: str) -> tuple[str, str]:
     type_, name = urn.split("::")[-2:]
-    return type_.removeprefix(kinds.TYPE_TOKEN_PREFIX), name
+    return type_.rsplit("$", 1)[-1].removeprefix(kinds.TYPE_TOKEN_PREFIX), name  # a component child: own type last
 
 
 def _value(value: Any) -> Any:

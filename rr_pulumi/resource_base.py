@@ -19,6 +19,7 @@ from typing import Any, Callable, ClassVar, Mapping, Optional, TypeVar
 import pulumi
 from pulumi import dynamic
 
+from . import rollout
 from .errors import RequestRocketError
 from .kinds import TYPE_TOKEN_PREFIX, Kind, by_name
 from .provider.adopt import ADOPT, ADOPT_ID
@@ -241,6 +242,7 @@ def forget_declarations() -> None:
     """Start a new program run (tests that declare resources several times in one process)."""
     _declared.clear()
     _by_id_output.clear()
+    rollout.forget_rules()
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -313,6 +315,7 @@ class RequestRocketResource(dynamic.Resource):
         adopt_id: Optional[str] = None,
         profile: Optional[str] = None,
         rotate_on_adopt: bool = False,
+        activate_after_rules: bool = True,
     ) -> None:
         """Check and shape the arguments, then register the resource (see the module docstring)."""
         kind, specs = self.kind, self._specs()
@@ -337,7 +340,14 @@ class RequestRocketResource(dynamic.Resource):
             if values.get("credential_secret") is None:
                 raise ProgramError(f"{label}: rotate_on_adopt=True needs credential_secret (the secret to rotate to)")
             markers[ROTATE_ON_ADOPT] = True
-        self._register(resource_name, opts, {**values, **markers}, profile, literal_values(values))
+        if kind.name == "Proxy":
+            markers.update(rollout.marker(activate_after_rules, adopting))  # staged unless opted out or adopted
+        inputs = {**values, **markers}
+        self._register(resource_name, opts, inputs, profile, literal_values(values))
+        if kind.name == "Proxy":
+            rollout.activate_after_rules(self, resource_name, inputs)  # turned on after the program's rules
+        elif kind.name == "Rule":
+            rollout.track_rule(self)  # the program's proxy activations wait for this rule
         if rotate_on_adopt and pulumi.runtime.is_dry_run():
             pulumi.log.warn(
                 f"{kind.name} {resource_name!r} adopts an existing credential; "

@@ -1013,6 +1013,7 @@ class Proxy(RequestRocketResource, kind_name="Proxy"):
         adopt: bool = False,
         adopt_id: Optional[str] = None,
         profile: Optional[str] = None,
+        activate_after_rules: bool = True,
     ) -> None: ...
 
     @overload
@@ -1036,6 +1037,7 @@ class Proxy(RequestRocketResource, kind_name="Proxy"):
         adopt: bool = False,
         adopt_id: Optional[str] = None,
         profile: Optional[str] = None,
+        activate_after_rules: bool = True,
     ) -> None: ...
 
     def __init__(
@@ -1058,6 +1060,7 @@ class Proxy(RequestRocketResource, kind_name="Proxy"):
         adopt: bool = False,
         adopt_id: Optional[str] = None,
         profile: Optional[str] = None,
+        activate_after_rules: bool = True,
     ) -> None:
         """Declare a proxy: pass a ProxyArgs or keyword arguments.
 
@@ -1090,6 +1093,9 @@ class Proxy(RequestRocketResource, kind_name="Proxy"):
         :param adopt_id: Take over the existing object with this id instead of creating one.
         :param profile: Name of a connection profile in `requestrocket:profiles` (another account or user);
             changing it replaces the resource. Default: the stack's `requestrocket:apiUrl` and token.
+        :param activate_after_rules: No open window: a new or replacing proxy is created inactive and turned
+            on (unless proxy_active is false) only after every rule of the program exists. False serves at
+            once.
         """
         self._declare(
             resource_name,
@@ -1111,6 +1117,7 @@ class Proxy(RequestRocketResource, kind_name="Proxy"):
             adopt=adopt,
             adopt_id=adopt_id,
             profile=profile,
+            activate_after_rules=activate_after_rules,
         )
 
     @staticmethod

@@ -1,6 +1,7 @@
 """`rr-emulator` / `python -m rr_pulumi.emulator`: start the local RequestRocket Core API emulator.
 
-Stdout, flushed before serving: the bound base URL, then `user NAME PLAN TOKEN` per --user, then `admin TOKEN`.
+Stdout, flushed before serving: the bound base URL, then `user NAME PLAN TOKEN` per --user, then `admin TOKEN`,
+then `dataplane URL` (the data-plane base URL, served by this same server).
 """
 from __future__ import annotations
 
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     from .app import EmulatorApp
     from .backend import ApiError, Backend
     from .encryption import SecretKeyError
+    from .dataplane import data_plane_url
     from .store import Store
 
     regions = tuple(r.strip() for r in args.regions.split(",") if r.strip())
@@ -109,9 +111,6 @@ def main(argv: list[str] | None = None) -> int:
         except ApiError as exc:
             parser().error(f"--user {name}: {exc.message}")
     admin_token = args.admin_token or "a-" + secrets.token_hex(20)
-    app = EmulatorApp(backend, Faults(args.faults, args.seed), admin_token, log_requests=args.log_requests,
-                      data_plane_url=args.data_plane_url)
-
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:
@@ -120,8 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     lines = [f"http://{shown}:{port}"]
+    data_plane = args.data_plane_url or data_plane_url(lines[0])  # served by this same server (dataplane.py)
+    app = EmulatorApp(backend, Faults(args.faults, args.seed), admin_token, log_requests=args.log_requests,
+                      data_plane_url=data_plane)
     lines += [f"user {user.name} {user.plan} {token}" for user, token in users]
     lines.append(f"admin {admin_token}")
+    lines.append(f"dataplane {data_plane}")
     print("\n".join(lines), flush=True)
 
     http = "httptools" if _has("httptools") else "h11"

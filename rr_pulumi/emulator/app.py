@@ -211,7 +211,13 @@ class EmulatorApp:
         self.log_requests = log_requests
         self.log = log
         self.mounts: list[tuple[str, Any]] = []
+        from .dataplane import ADMIN_PATH, BASE_PATH, DataPlane  # its own module (docs/emulator.md)
+
+        self.dataplane = DataPlane(backend.store, admin_token, log)
+        self.mount(BASE_PATH, self.dataplane)  # before the admin API: its admin routes live under /_emulator
+        self.mount(ADMIN_PATH, self.dataplane)
         admin = build_admin_app(self, admin_token, data_plane_url)
+        self.admin = admin  # also serves the server's lifespan events
         self.mount("/_emulator", admin)
         self.mount("/openapi.json", admin)
 
@@ -225,7 +231,7 @@ class EmulatorApp:
     async def __call__(self, scope, receive, send):
         mounted = next((app for prefix, app in self.mounts if scope.get("path", "").startswith(prefix)), None)
         if scope["type"] != "http" or mounted is not None:
-            await (mounted or self.mounts[0][1])(scope, receive, send)
+            await (mounted or self.admin)(scope, receive, send)
             return
         started = time.perf_counter()
         method = scope["method"]

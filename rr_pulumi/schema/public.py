@@ -206,10 +206,20 @@ ROTATE_ON_ADOPT = Option(
     "credential's secret to the declared one (without it, adoption keeps the live secret). The preview warns.",
 )
 
+ACTIVATE_AFTER_RULES = Option(
+    "activate_after_rules", "bool", "True", "No open window: a new or replacing proxy is created inactive and turned "
+    "on (unless proxy_active is false) only after every rule of the program exists. False serves at once.",
+)
+
 
 def options_of(api: ResourceApi) -> list[Option]:
-    """The options a resource takes: every resource the common ones; one with a secret also rotate_on_adopt."""
-    return [*OPTIONS, *([ROTATE_ON_ADOPT] if any(a.spec.secret for a in api.arguments) else [])]
+    """The options a resource takes: every resource the common ones; one with a secret also rotate_on_adopt;
+    a proxy also activate_after_rules."""
+    return [
+        *OPTIONS,
+        *([ROTATE_ON_ADOPT] if any(a.spec.secret for a in api.arguments) else []),
+        *([ACTIVATE_AFTER_RULES] if api.kind.name == "Proxy" else []),
+    ]
 
 
 @functools.cache

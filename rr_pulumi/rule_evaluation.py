@@ -1,0 +1,276 @@
+"""How a request is judged by the rules of a proxy: the one evaluation used by the emulator's data plane and by
+`rr-pulumi rules explain`, so the two cannot disagree.
+
+Four independent scopes, in this order: proxy credential, target credential, proxy, target. Each scope collects
+every rule that matches; a matching deny wins within the scope, a matching allow allows, no match falls back to the
+scope's default effect. The request passes only if every scope allows. Rules are wire-shaped dicts (`effect`,
+`priority`, `methods`, `pathPattern`, `pathPresence`, `headerChecks`, `queryChecks`, `bodyChecks`, `tokenChecks`,
+`regexFlags`, and the id in `sKey`). Pure: no I/O. The decisions where the documentation conflicts are in
+docs/emulator.md ("The data plane").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Iterable, Optional, Sequence
+
+try:  # `regex` can stop a runaway pattern; plain `re` (without the emulator extra) cannot
+    import regex as _regex_engine
+
+    _TIMEOUT_SUPPORTED = True
+except ImportError:  # pragma: no cover - the emulator extra installs it
+    _regex_engine = re  # type: ignore[assignment]
+    _TIMEOUT_SUPPORTED = False
+
+SCOPES = ("proxy credential", "target credential", "proxy", "target")
+PATTERN_TIMEOUT = 0.05  # seconds one pattern may take on one value before it counts as failing closed
+FLAGS = {"i": "IGNORECASE", "m": "MULTILINE", "s": "DOTALL", "x": "VERBOSE"}  # `g` (JavaScript) has no meaning here
+PRESENCE_WORDS = {"present": "present", "must_exist": "present", "absent": "absent", "must_not_exist": "absent"}
+NO_BODY = object()
+
+
+class PatternTimeout(Exception):
+    """A pattern took longer than PATTERN_TIMEOUT on a value."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the rules see of a request. `path` is the part after `/api/{proxyId}` (`/invoices/1`, or `/`)."""
+
+    method: str
+    path: str
+    headers: Sequence[tuple[str, str]] = ()
+    query: Sequence[tuple[str, str]] = ()
+    body: Any = NO_BODY  # the parsed JSON body, or NO_BODY (absent or not JSON)
+    claims: Optional[dict[str, Any]] = None  # the caller's JWT claims, when the proxy credential carries a JWT
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One scope's object: which scope, its id and name, its default effect and its rules."""
+
+    scope: str  # one of SCOPES
+    object_id: str
+    default_effect: str
+    rules: Sequence[dict[str, Any]]
+    name: Optional[str] = None
+
+
+@dataclass
+class ScopeResult:
+    scope: str
+    object_id: str
+    default_effect: str
+    matched: list[dict[str, Any]]  # every matching rule, highest priority first
+    effect: str
+    deciding_rule: Optional[dict[str, Any]]  # None when the default effect decided
+    name: Optional[str] = None
+    timeouts: list[str] = field(default_factory=list)  # ids of rules whose pattern timed out
+
+    @property
+    def deciding_rule_id(self) -> Optional[str]:
+        return rule_id(self.deciding_rule) if self.deciding_rule else None
+
+
+@dataclass
+class Decision:
+    allowed: bool
+    scopes: list[ScopeResult]
+
+    @property
+    def deciding(self) -> Optional[ScopeResult]:
+        """The scope that denied: the first denied by a rule, else the first denied by its default effect."""
+        denied = [s for s in self.scopes if s.effect == "deny"]
+        by_rule = [s for s in denied if s.deciding_rule is not None]
+        return (by_rule or denied or [None])[0]
+
+    @property
+    def rule_id(self) -> Optional[str]:
+        deciding = self.deciding
+        return deciding.deciding_rule_id if deciding else None
+
+
+def rule_id(rule: dict[str, Any]) -> Optional[str]:
+    return rule.get("sKey") or rule.get("ruleId") or rule.get("id")
+
+
+# -- patterns -------------------------------------------------------------------------------------------------------
+
+def regex_flags(text: Optional[str]) -> int:
+    flags = 0
+    for letter in text or "":
+        if letter in FLAGS:
+            flags |= getattr(_regex_engine, FLAGS[letter])
+    return flags
+
+
+@lru_cache(maxsize=4096)
+def _compiled(pattern: str, flags: int) -> Any:
+    return _regex_engine.compile(pattern, flags)
+
+
+def search(pattern: str, flags: int, text: str) -> bool:
+    """Whether `pattern` is found anywhere in `text` (anchor it with ^...$ to match the whole value)."""
+    try:
+        compiled = _compiled(pattern, flags)
+    except Exception:  # a pattern the API would have refused: it matches nothing
+        return False
+    if not _TIMEOUT_SUPPORTED:
+        return compiled.search(text) is not None
+    try:
+        return compiled.search(text, timeout=PATTERN_TIMEOUT) is not None
+    except TimeoutError:
+        raise PatternTimeout(pattern) from None
+
+
+# -- JSON paths into the body and claims ----------------------------------------------------------------------------
+
+_STEP = re.compile(r"\.\.(\*|[A-Za-z_$][\w$-]*)|\.(\*|[A-Za-z_$][\w$-]*)|\[(\*|-?\d+|'[^']*'|\"[^\"]*\")\]")
+
+
+def json_path(document: Any, path: str) -> list[Any]:
+    """The values a JSONPath selects: `$`, `.name`, `['name']`, `[0]`, `[*]`, `.*` and `..name`. Unsupported
+    syntax selects nothing."""
+    if not path.startswith("$"):
+        return []
+    nodes, position = [document], 1
+    while position < len(path):
+        step = _STEP.match(path, position)
+        if step is None:
+            return []
+        position = step.end()
+        deep, name, bracket = step.groups()
+        if deep is not None:
+            nodes = [v for n in nodes for v in _descendants(n) for v in _children(v, deep)]
+        elif name is not None:
+            nodes = [v for n in nodes for v in _children(n, name)]
+        else:
+            key: Any = bracket
+            if bracket[0] in "'\"":
+                key = bracket[1:-1]
+            elif bracket != "*":
+                key = int(bracket)
+            nodes = [v for n in nodes for v in _children(n, key)]
+    return nodes
+
+
+def _children(node: Any, key: Any) -> list[Any]:
+    if key == "*":
+        return list(node.values()) if isinstance(node, dict) else list(node) if isinstance(node, list) else []
+    if isinstance(key, int):
+        return [node[key]] if isinstance(node, list) and -len(node) <= key < len(node) else []
+    return [node[key]] if isinstance(node, dict) and key in node else []
+
+
+def _descendants(node: Any) -> Iterable[Any]:
+    yield node
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+    for child in children:
+        yield from _descendants(child)
+
+
+def as_text(value: Any) -> str:
+    """How a JSON value is matched by a value pattern: strings as they are, everything else as compact JSON."""
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+def claim_values(claims: Optional[dict[str, Any]], claim: str) -> list[Any]:
+    """The values of a claim (`role`, or a dotted path `realm_access.roles`); a list claim gives its elements."""
+    if not claims:
+        return []
+    node: Any = claims
+    for part in claim.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return []
+        node = node[part]
+    return list(node) if isinstance(node, list) else [node]
+
+
+# -- one rule -------------------------------------------------------------------------------------------------------
+
+def presence(word: Any) -> str:
+    return PRESENCE_WORDS.get(str(word or "present"), "present")
+
+
+def _check(candidates: Iterable[str], value_pattern: Optional[str], word: Any, flags: int) -> bool:
+    hits = [c for c in candidates if value_pattern is None or search(value_pattern, flags, c)]
+    return bool(hits) == (presence(word) == "present")
+
+
+def _named(items: Sequence[tuple[str, str]], check: dict[str, Any], flags: int, case_blind: bool) -> bool:
+    name_flags = flags | (_regex_engine.IGNORECASE if case_blind else 0)
+    values = [v for n, v in items if search(check.get("namePattern") or "", name_flags, n)]
+    return _check(values, check.get("valuePattern"), check.get("presence"), flags)
+
+
+def _path_matches(rule: dict[str, Any], path: str, flags: int) -> bool:
+    pattern, word = rule.get("pathPattern"), rule.get("pathPresence")
+    if pattern:
+        return search(pattern, flags, path) == (presence(word) == "present")
+    if word:  # without a pattern, presence says whether the request names a path below the proxy at all
+        return (path not in ("", "/")) == (presence(word) == "present")
+    return True
+
+
+def matches(rule: dict[str, Any], request: Request) -> bool:
+    """Whether every criterion of the rule holds for the request (an empty criterion matches anything).
+    Raises PatternTimeout when a pattern runs away."""
+    flags = regex_flags(rule.get("regexFlags"))
+    methods = rule.get("methods") or []
+    if methods and request.method.upper() not in {str(m).upper() for m in methods}:
+        return False
+    if not _path_matches(rule, request.path, flags):
+        return False
+    if not all(_named(request.headers, c, flags, True) for c in rule.get("headerChecks") or []):
+        return False
+    if not all(_named(request.query, c, flags, False) for c in rule.get("queryChecks") or []):
+        return False
+    for check in rule.get("bodyChecks") or []:
+        values = [] if request.body is NO_BODY else json_path(request.body, check.get("jsonPath") or "")
+        if not _check([as_text(v) for v in values], check.get("valuePattern"), check.get("presence"), flags):
+            return False
+    for check in rule.get("tokenChecks") or []:
+        values = [as_text(v) for v in claim_values(request.claims, check.get("claim") or "")]
+        if not _check(values, check.get("valuePattern"), check.get("presence"), flags):
+            return False
+    return True
+
+
+# -- scopes and the decision ----------------------------------------------------------------------------------------
+
+def _priority(rule: dict[str, Any]) -> float:
+    try:
+        return float(rule.get("priority") or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def evaluate_scope(scope: Scope, request: Request) -> ScopeResult:
+    matched, timeouts = [], []
+    for rule in scope.rules:
+        try:
+            hit = matches(rule, request)
+        except PatternTimeout:  # fail closed: a runaway pattern counts as matching a deny, not an allow
+            timeouts.append(rule_id(rule) or "?")
+            hit = rule.get("effect") == "deny"
+        if hit:
+            matched.append(rule)
+    matched.sort(key=_priority, reverse=True)  # stable: equal priorities keep creation order
+    denies = [r for r in matched if r.get("effect") == "deny"]
+    allows = [r for r in matched if r.get("effect") == "allow"]
+    if denies:
+        effect, deciding = "deny", denies[0]
+    elif allows:
+        effect, deciding = "allow", allows[0]
+    else:
+        effect, deciding = ("deny" if scope.default_effect == "deny" else "allow"), None
+    return ScopeResult(scope.scope, scope.object_id, scope.default_effect, matched, effect, deciding, scope.name,
+                       timeouts)
+
+
+def evaluate(scopes: Sequence[Scope], request: Request) -> Decision:
+    results = [evaluate_scope(s, request) for s in scopes]
+    return Decision(all(r.effect == "allow" for r in results), results)

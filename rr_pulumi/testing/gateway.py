@@ -1,0 +1,146 @@
+"""Calls to a deployed proxy through the emulated data plane, and what a rule test may assert about each call.
+
+    result = gateway.call("DELETE", "/invoices/1", as_=partner_key)
+    assert result.denied_by == "no-deletes"                      # a Rule's Pulumi resource name (or its id)
+    assert gateway.call("GET", "/invoices", as_=partner_key).forwarded_with_header("Authorization")
+"""
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional
+
+import requests
+
+from .echo import EchoServer, Received
+
+CALL_HEADER = "X-RR-Test-Call"   # ties a call to what the upstream received
+
+
+def api_key(key: str) -> str:
+    """An apiKey proxy credential as a caller sends it (the raw key)."""
+    return key
+
+
+def bearer(token: str, prefix: str = "Bearer ") -> str:
+    return f"{prefix}{token}"
+
+
+def basic(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def signed_jwt(claims: Mapping[str, Any], shared_secret: str, algorithm: str = "HS256") -> str:
+    """A JWT for a jwtVerify proxy credential with a shared secret (needs PyJWT, in the emulator extra)."""
+    import jwt
+
+    return jwt.encode(dict(claims), shared_secret, algorithm=algorithm)
+
+
+class RuleRef(str):
+    """The rule that denied a call: equal to its Pulumi resource name and to its RequestRocket id."""
+
+    def __new__(cls, name: str, rule_id: Optional[str]):
+        ref = super().__new__(cls, name)
+        ref.id = rule_id
+        return ref
+
+    def __eq__(self, other: object) -> bool:
+        return str.__eq__(self, other) or (self.id is not None and other == self.id)
+
+    __hash__ = str.__hash__
+
+
+@dataclass
+class CallResult:
+    status: int
+    headers: Mapping[str, str]  # case-insensitive names
+    body: bytes = field(repr=False)
+    record: Optional[dict[str, Any]] = field(repr=False)
+    upstream: Optional[Received] = field(repr=False)
+    rule_names: Mapping[str, str] = field(repr=False, default_factory=dict)
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body)
+
+    @property
+    def code(self) -> Optional[str]:
+        """The data plane's error code (RULE_DENIED, UNAUTHORIZED, RATE_LIMITED, ...); None when forwarded."""
+        if self.forwarded:
+            return None
+        try:
+            return self.json().get("code")
+        except ValueError:
+            return None
+
+    @property
+    def forwarded(self) -> bool:
+        """The call passed authentication, limits and every rule scope, and went to the target."""
+        return bool(self.record and self.record.get("outcome") == "forwarded")
+
+    allowed = forwarded
+
+    @property
+    def denied(self) -> bool:
+        return self.status == 403 and self.code == "RULE_DENIED"
+
+    @property
+    def denied_by(self) -> Optional[RuleRef]:
+        """The deny rule that decided (its Pulumi name, also equal to its id), `default:<scope>` when a scope's
+        default effect denied, None when the call was not denied by the rules."""
+        if not self.denied:
+            return None
+        body = self.json()
+        rule_id = body.get("ruleId")
+        if rule_id is None:
+            return RuleRef(f"default:{body.get('scope')}", None)
+        return RuleRef(self.rule_names.get(rule_id, rule_id), rule_id)
+
+    def forwarded_with_header(self, name: str, value: Optional[str] = None) -> bool:
+        """The target received this header (with this value, if given): the caller's own or the injected one."""
+        if not self.forwarded or self.upstream is None:
+            return False
+        received = self.upstream.header(name)
+        return received is not None and (value is None or received == value)
+
+    @property
+    def injected_headers(self) -> list[str]:
+        """The headers the data plane injected for the target credential (names only)."""
+        return list((self.record or {}).get("forwarded", {}).get("injectedHeaders", []))
+
+
+class Gateway:
+    """One deployed proxy, called through the data plane like a client of the real service would."""
+
+    def __init__(self, url: str, upstream: EchoServer, records: Callable[[str], list[dict[str, Any]]],
+                 rule_names: Optional[Mapping[str, str]] = None):
+        self.url = url.rstrip("/")
+        self.proxy_id = self.url.rsplit("/", 1)[1]
+        self.upstream = upstream
+        self._records = records
+        self.rule_names = dict(rule_names or {})
+        self.session = requests.Session()
+
+    def call(self, method: str, path: str = "/", as_: Optional[str] = None, *, headers: Optional[Mapping[str, str]] = None,
+             query: Optional[Mapping[str, str]] = None, json: Any = None, body: Optional[bytes] = None,
+             credential_in_query: bool = False) -> CallResult:
+        """Send one request; `as_` is the proxy credential as the caller presents it (see api_key, bearer, basic,
+        signed_jwt), None to send none."""
+        marker = uuid.uuid4().hex
+        sent_headers = {**(headers or {}), CALL_HEADER: marker}
+        params = dict(query or {})
+        if as_ is not None:
+            if credential_in_query:
+                params["Authorization"] = as_
+            else:
+                sent_headers["Authorization"] = as_
+        response = self.session.request(method, self.url + (path if path.startswith("/") else "/" + path),
+                                        headers=sent_headers, params=params, json=json, data=body, timeout=60)
+        request_id = response.headers.get("x-requestrocket-request-id")
+        record = next((r for r in reversed(self._records(self.proxy_id)) if r.get("requestId") == request_id), None)
+        upstream = next((r for r in reversed(self.upstream.received()) if r.header(CALL_HEADER) == marker), None)
+        return CallResult(response.status_code, response.headers, response.content, record, upstream,
+                          self.rule_names)
