@@ -53,6 +53,7 @@ class Poller:
                 self.answered.set()
                 if status != 200:
                     self.failures.append(status)
+                self.stop.wait(0.02)   # a poll every ~20 ms, as a monitoring client would, not a busy loop
 
     def __enter__(self) -> "Poller":
         self.thread.start()
