@@ -10,7 +10,8 @@ demo: $(STAMP) engine  ## the main job: emulator + `pulumi up` of the root stack
 	$(PY) scripts/demo.py
 
 test: $(STAMP) engine  ## the whole suite: unit, emulator contract over HTTP, end-to-end through the real CLI
-	$(PY) -m pytest -n 2 -q tests
+	$(PY) -m pytest -q -m alone tests
+	$(PY) -m pytest -n 2 -q -m "not alone" tests
 
 unit: $(STAMP)  ## the pure tests: no Go, no Pulumi engine, no servers
 	$(PY) -m pytest -q tests/unit tests/fuzz/test_check_diff_properties.py

@@ -70,6 +70,7 @@ def heavy_rule(patterns: int) -> dict:
     return {"effect": "deny", "priority": 1, "regexFlags": "i", "headerChecks": checks}
 
 
+@pytest.mark.alone  # a latency bound: `make test` runs it before the parallel suite, with nothing beside it
 @pytest.mark.parametrize("patterns, refusal, overlapping_polls", [
     (21, "add up to", 0),           # the 21 KB body: over the per-rule pattern size limit, refused at once
     (5, "take more than", 5),       # under the size limit, over the compile time budget: polled meanwhile
