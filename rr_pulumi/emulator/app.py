@@ -237,6 +237,9 @@ class EmulatorApp:
         method = scope["method"]
         route, params = match(self.routes, raw_path(scope))
         self.stats.count(route.template if route else "<unmatched>", method)
+        # The whole body is taken in before any injected delay, as a server's front end buffers it: a client that
+        # goes away after sending it has still made its request (the ambiguous case retries and recovery handle).
+        body = await self._buffer(scope, receive, method)
         decision = self.faults.draw()
         if decision is not NO_FAULT:
             if decision.delay:
@@ -244,12 +247,12 @@ class EmulatorApp:
             if decision.inject:
                 await self._inject(send, decision.inject)
                 return
-        status, body, headers, raw = await self._handle(scope, receive, method, route, params)
+        status, answer, headers, raw = await self._handle(scope, body, method, route, params)
         if decision.drop_after:
             self.stats.injected["drop_after"] += 1
             await drop_connection(send)
             return
-        await self._send(send, status, body, headers)
+        await self._send(send, status, answer, headers)
         if self.log_requests:
             self._log(scope, status, raw, started)
 
@@ -264,16 +267,28 @@ class EmulatorApp:
                  }[fault]
         await self._send(send, error.status, json.dumps(error.body()), error.headers)
 
-    async def _handle(self, scope, receive, method: str, route: Route | None, params: dict):
+    @staticmethod
+    async def _buffer(scope, receive, method: str) -> bytes | ApiError:
+        """The request's whole body, or the error reading it gave (answered in its turn, after 401 and 429)."""
+        headers = dict(scope["headers"])
+        try:
+            length = declared_length(headers.get(b"content-length"))
+            if length is not None or b"transfer-encoding" in headers or method not in ("GET", "HEAD", "DELETE"):
+                return await read_body(receive, length)
+        except ApiError as exc:
+            return exc
+        return b""
+
+    async def _handle(self, scope, body: bytes | ApiError, method: str, route: Route | None, params: dict):
         raw = b""
         try:
             headers = dict(scope["headers"])
             token = headers[b"authorization"].decode("latin-1") if b"authorization" in headers else None
             user = self.backend.authenticate(token)
             self.backend.throttle(token, user)
-            length = declared_length(headers.get(b"content-length"))
-            if length is not None or b"transfer-encoding" in headers or method not in ("GET", "HEAD", "DELETE"):
-                raw = await read_body(receive, length)
+            if isinstance(body, ApiError):
+                raise body
+            raw = body
             handler = self._handler(scope, method, route)
             query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
             call = Call(user, params, query, raw)
