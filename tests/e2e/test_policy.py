@@ -126,8 +126,16 @@ def test_a_compliant_stack_passes_every_policy(rr_stack, pack, config_file):
     assert "proxy_max_requests_per_minute is 120, above the ceiling of 100 per minute" in result.stdout
 
 
-def test_the_violating_example_fires_every_policy(rr_stack, pack):
+def violating_stack(rr_stack):
+    """The violating example, with the provider's region list widened as docs/policy.md says: the policy's
+    stricter `allowedRegions`, not the provider's check, is what must catch its `ap-south-1`."""
     stack = rr_stack((EXAMPLE / "violating" / "__main__.py").read_text())
+    stack.set_config("requestrocket:regions", "us-east-1,us-west-2,eu-west-1,eu-central-1,ap-southeast-2,ap-south-1")
+    return stack
+
+
+def test_the_violating_example_fires_every_policy(rr_stack, pack):
+    stack = violating_stack(rr_stack)
     result = preview(stack, pack, str(EXAMPLE / "policy-config.json"))
     assert result.code != 0
     assert violations(result.stdout) == EXPECTED
@@ -145,7 +153,7 @@ def test_the_violating_example_fires_every_policy(rr_stack, pack):
 
 
 def test_configuration_sets_each_policy_level(rr_stack, pack, config_file):
-    stack = rr_stack((EXAMPLE / "violating" / "__main__.py").read_text())
+    stack = violating_stack(rr_stack)
 
     advisory = preview(stack, pack, config_file({"all": "advisory"}))
     assert advisory.code == 0, advisory.output[-4000:]
