@@ -1223,8 +1223,8 @@ class Proxy(RequestRocketResource, kind_name="Proxy"):
 class RuleArgs:
     """The arguments of a Rule, as one object (the same names as Rule's keyword arguments).
 
-    :param client_id: Id of the owning client. Required. Changing it replaces the resource. Takes the id or the
-        Client resource itself.
+    :param client_id: Id of the client (organisation) that owns the rule. Required. Changing it replaces the
+        resource. Takes the id or the Client resource itself.
     :param effect: allow or deny. Required. Changing it replaces the resource.
     :param priority: 0-1000, higher evaluated first. Required. Changing it replaces the resource.
     :param credential_id: Id of the parent credential (set exactly one parent). Changing it replaces the
@@ -1270,7 +1270,7 @@ class Rule(RequestRocketResource, kind_name="Rule"):
 
     Type token `pulumi-python:dynamic/requestrocket:Rule`. Outputs (typed properties; `id` is the object's id):
 
-        client_id: Id of the owning client.
+        client_id: Id of the client (organisation) that owns the rule.
         credential_id: Id of the parent credential (set exactly one parent).
         target_id: Id of the parent target (set exactly one parent).
         proxy_id: Id of the parent proxy (set exactly one parent).
@@ -1361,8 +1361,8 @@ class Rule(RequestRocketResource, kind_name="Rule"):
         :param resource_name: The Pulumi name of the resource, unique in the stack.
         :param args: All arguments as one RuleArgs (instead of keyword arguments).
         :param opts: Pulumi resource options.
-        :param client_id: Id of the owning client. Required. Changing it replaces the resource. Takes the id
-            or the Client resource itself.
+        :param client_id: Id of the client (organisation) that owns the rule. Required. Changing it replaces
+            the resource. Takes the id or the Client resource itself.
         :param effect: allow or deny. Required. Changing it replaces the resource.
         :param priority: 0-1000, higher evaluated first. Required. Changing it replaces the resource.
         :param credential_id: Id of the parent credential (set exactly one parent). Changing it replaces the
@@ -1432,7 +1432,8 @@ class Rule(RequestRocketResource, kind_name="Rule"):
         :param resource_name: The Pulumi name of the reference, unique in the stack.
         :param id: Id of the existing rule.
         :param opts: Pulumi resource options.
-        :param client_id: Id of the owning client. Required. Takes the id or the Client resource itself.
+        :param client_id: Id of the client (organisation) that owns the rule. Required. Takes the id or the
+            Client resource itself.
         :param credential_id: Id of the parent credential (set exactly one parent). Takes the id or the
             Credential resource itself.
         :param target_id: Id of the parent target (set exactly one parent). Takes the id or the Target
@@ -1451,7 +1452,7 @@ class Rule(RequestRocketResource, kind_name="Rule"):
 
     @property
     def client_id(self) -> pulumi.Output[str]:
-        """Id of the owning client."""
+        """Id of the client (organisation) that owns the rule."""
         return pulumi.get(self, "client_id")
 
     @property

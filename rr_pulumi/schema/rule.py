@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..kinds import CREDENTIAL, PROXY, RULE_PARENTS, TARGET, Kind
 from ._base import Failure, SchemaModel, prop
-from .common import HttpMethod, Presence, Regex, RuleEffect, timestamp_prop
+from .common import HttpMethod, Presence, Regex, RuleEffect, client_id_prop, timestamp_prop
 
 PRIORITY_MIN, PRIORITY_MAX = 0, 1000
 REGEX_FLAGS = "imsx"  # the emulator compiles patterns with Python's re: i, m, s, x
@@ -87,15 +87,7 @@ class RuleSchema(SchemaModel):
     """An authorization rule on exactly one parent: `credential_id`, `target_id` or `proxy_id`. The API cannot
     update rules: any change replaces the rule."""
 
-    client_id: Optional[str] = prop(
-        "clientId",
-        required=True,
-        immutable=True,
-        path=True,
-        min_length=1,
-        references="Client",
-        description="Id of the owning client.",
-    )
+    client_id: Optional[str] = client_id_prop("rule")
     credential_id: Optional[str] = _parent(CREDENTIAL)
     target_id: Optional[str] = _parent(TARGET)
     proxy_id: Optional[str] = _parent(PROXY)
