@@ -12,6 +12,7 @@ import secrets
 import sys
 from pathlib import Path
 
+from rr_pulumi.emulator.dataplane import data_plane_url
 from rr_pulumi.emulator.process import EmulatorProcess
 from rr_pulumi.engine import ensure_engine
 from rr_pulumi.engine.stack import LocalStack
@@ -37,6 +38,7 @@ def main() -> int:
         stack = LocalStack(ROOT, stack=STACK, backend_dir=WORK / "state").init()
         stack.set_config("requestrocket:apiUrl", emulator.url)
         stack.set_config("requestrocket:token", emulator.token("demo"), secret=True)
+        stack.set_config("requestrocket:dataPlaneUrl", data_plane_url(emulator.url))  # proxy_url is callable
         demo_secret(stack, "proxyApiKey")
         demo_secret(stack, "upstreamToken")
         result = stack.up(echo=True, check=False)
