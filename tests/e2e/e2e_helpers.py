@@ -1,5 +1,9 @@
-"""Helpers for the end-to-end tests that read the emulator directly."""
+"""Helpers for the end-to-end tests: reading the emulator directly, running rr-pulumi's own command line."""
 from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
 
 
 def every_item(api, path: str, plural: str) -> list[dict]:
@@ -15,3 +19,11 @@ def every_item(api, path: str, plural: str) -> list[dict]:
         if page >= body["pagination"]["pages"]:
             return found
         page += 1
+
+
+def rr_pulumi(stack, *args: str) -> subprocess.CompletedProcess:
+    """The `rr-pulumi` console script, in the stack's environment (its backend, passphrase and engine)."""
+    script = Path(sys.executable).parent / "rr-pulumi"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "rr_pulumi.cli"]
+    return subprocess.run([*command, *args], cwd=stack.project_dir, env=stack.env, capture_output=True, text=True,
+                          timeout=300)

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from e2e_helpers import rr_pulumi
 
 PROGRAM = """
 import pulumi
@@ -38,14 +39,6 @@ pulumi.export("target_id", upstream.id)
 pulumi.export("proxy_id", gateway.id)
 pulumi.export("rule_id", no_deletes.id)
 """
-
-
-def rr_pulumi(stack, *args: str) -> subprocess.CompletedProcess:
-    """The `rr-pulumi` console script, in the stack's environment (its backend, passphrase and engine)."""
-    script = Path(sys.executable).parent / "rr-pulumi"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "rr_pulumi.cli"]
-    return subprocess.run([*command, *args], cwd=stack.project_dir, env=stack.env, capture_output=True, text=True,
-                          timeout=300)
 
 
 def drift(stack, *extra: str) -> subprocess.CompletedProcess:

@@ -1,11 +1,13 @@
 """Rotating the API token: after `pulumi config set --secret requestrocket:token <new>` and revoking the old token,
-`pulumi refresh`, `pulumi preview --refresh` and `pulumi destroy` work at once, with no `up` in between (the engine
+`pulumi refresh`, `pulumi preview --refresh`, `rr-pulumi drift` and `pulumi destroy` work at once, with no `up` in between (the engine
 still configures the provider with the token recorded in the state; the provider turns to the current config)."""
 
 from __future__ import annotations
 
 import secrets
 import uuid
+
+from e2e_helpers import rr_pulumi
 
 PROGRAM = """
 import pulumi
@@ -33,6 +35,8 @@ def test_refresh_uses_the_rotated_token_at_once(make_stack, emulator):
     assert "401" not in refreshed.output
     previewed = stack.preview("--refresh", "--expect-no-changes", check=False)
     assert previewed.code == 0, previewed.output
+    drift = rr_pulumi(stack, "drift", "--stack", stack.stack)
+    assert drift.returncode == 0, drift.stdout + drift.stderr
     stack.destroy()
 
 
