@@ -5,8 +5,9 @@
 * Envelopes: `{"<plural>": [...], "message"}` per the contract, tolerating `{"data": [...], "pagination"}`, a bare
   list or a bare object; an item's id is its `<resource>Id` if present, else `sKey` (ids are opaque: prefixed ids
   are fine). Lists read every page (`page`, `limit=100`).
-* Rate limit: every request first takes one from the process's `RateBudget` (see `ratelimit`), sized by
-  `requestrocket:rateLimitPerMinute` / `REQUESTROCKET_RATE_LIMIT` (default 100, the Basic plan; 0 disables).
+* Rate limit: every request first takes one from the token's `RateBudget`, shared by every process on this
+  machine using the token (see `ratelimit`), sized by `requestrocket:rateLimitPerMinute` /
+  `REQUESTROCKET_RATE_LIMIT` (default 100, the Basic plan; 0 disables).
 * Retries: 429 waits for `Retry-After` (jittered backoff when absent) for every method, since a rejected request
   changed nothing; the wait pauses every thread of the process, and long waits are printed (the CLI shows them).
   GET/PUT/DELETE are retried on 5xx and connection failures, within `max_attempts` and `max_total_seconds`. POST is never blindly resent: after an ambiguous failure (5xx, reset, read timeout) the
@@ -24,11 +25,7 @@ import math
 import random
 import threading
 import time
-from typing import Any, Callable, Iterable, Optional
-
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import NewConnectionError
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 from . import config as rr_config
 from . import kinds
@@ -42,7 +39,11 @@ from .errors import (
     gave_up,
     redact,
 )
-from .ratelimit import NOTICE_AFTER_SECONDS, RateBudget, stderr_notice
+from .concurrency import provider_workers
+from .ratelimit import NOTICE_AFTER_SECONDS, RateBudget, shared_budget, stderr_notice
+
+if TYPE_CHECKING:  # `requests` loads with the first request: a no-op preview never pays for it
+    import requests
 
 PAGE_LIMIT = 100
 MAX_PAGES = 1000
@@ -109,6 +110,9 @@ def listing_params(collection: str) -> dict[str, Any]:
 
 def _not_sent(exc: requests.exceptions.RequestException) -> bool:
     """True when the request certainly never reached the server (so resending it cannot duplicate anything)."""
+    import requests
+    from urllib3.exceptions import NewConnectionError
+
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
     reason = exc.args[0] if exc.args else None
@@ -134,7 +138,7 @@ class RequestRocketClient:
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self._token = token
-        self._session = session or self._new_session()
+        self._session = session  # made on the first request (see `_new_session`)
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.max_total_seconds = max_total_seconds
@@ -151,9 +155,12 @@ class RequestRocketClient:
 
     @staticmethod
     def _new_session() -> requests.Session:
+        import requests
+        from requests.adapters import HTTPAdapter
+
         session = requests.Session()
-        # The engine runs four provider threads; keep a connection each, with no hidden urllib3 retries.
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+        # One keep-alive connection per provider worker (rr_pulumi.concurrency), no hidden urllib3 retries.
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=provider_workers(), max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.headers.update({"Accept": "application/json", "User-Agent": "rr-pulumi"})
@@ -174,6 +181,8 @@ class RequestRocketClient:
         secrets: Iterable[str] = (),
     ) -> Any:
         """Send one logical request (with the retries its method allows) and return the parsed JSON body."""
+        import requests
+
         secrets = [self._token, *secrets]
         idempotent = method != "POST"
         started = time.monotonic()
@@ -207,7 +216,8 @@ class RequestRocketClient:
                     failing = self._failing_for(started, paced, limited_wait)
                     if limited > MAX_RATE_LIMITED or failing + wait > self.max_total_seconds:
                         raise gave_up(error, attempt + limited, failing)
-                    limited_wait += wait if self.budget is not None else 0.0
+                    # A wait the API asked for (Retry-After) is pacing, not failing: other runners may share the token.
+                    limited_wait += wait if self.budget is not None and error.retry_after is None else 0.0
                     self._wait_rate_limited(wait, f" on {method} {path}")
                     continue
                 if not (isinstance(error, ServerError) and idempotent):
@@ -235,6 +245,10 @@ class RequestRocketClient:
 
     def _send(self, method: str, path: str, params: Optional[dict[str, Any]], body: Any) -> requests.Response:
         self.calls.append((method, path))
+        if self._session is None:
+            with self._cache_lock:
+                if self._session is None:
+                    self._session = self._new_session()
         return self._session.request(
             method,
             self.api_url + path,
@@ -408,7 +422,7 @@ def shared_client(settings: Optional[rr_config.Settings] = None) -> RequestRocke
         client = _clients.get(key)
         if client is None:
             per_minute = settings.rate_limit_per_minute
-            budget = RateBudget(per_minute) if per_minute else None
+            budget = shared_budget(settings.api_url, token, per_minute) if per_minute else None
             client = _clients[key] = RequestRocketClient(settings.api_url, token, budget=budget)
         return client
 
