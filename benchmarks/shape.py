@@ -31,6 +31,14 @@ for _name in ("ClientProvider", "CredentialProvider", "TargetProvider", "ProxyPr
     setattr(resources, _name, FloorProvider)  # the resource classes look their provider up at construction
 """
 
+NAIVE_SWAP = """\
+import naive_provider
+for _name in ("ClientProvider", "CredentialProvider", "TargetProvider", "ProxyProvider", "RuleProvider"):
+    setattr(resources, _name, getattr(naive_provider, "Naive" + _name))  # the baseline users would write
+"""
+
+SWAPS = {"rr": "", "floor": FLOOR_SWAP, "naive": NAIVE_SWAP}
+
 BODY = """\
 rev = pulumi.Config().get("rev") or "0"
 region = "us-east-1"
@@ -77,8 +85,9 @@ class Shape:
     def targets(self) -> int:
         return self.kinds()["target"]
 
-    def program(self, floor: bool) -> str:
-        lines = [HEADER, FLOOR_SWAP if floor else "", BODY]
+    def program(self, floor: bool = False, provider: str = "rr") -> str:
+        """The stack's program with rr-pulumi's providers ("rr"), the floor's ("floor") or the baseline ("naive")."""
+        lines = [HEADER, SWAPS["floor" if floor else provider], BODY]
         for c, kinds in enumerate(self.layout()):
             proxy = target = None
             rules = 0
