@@ -157,3 +157,10 @@ def test_get_one(fake_api, api_client):
     assert api_client.get(CREDS, id_)["credentialName"] == "cred-0"
     with pytest.raises(NotFound):
         api_client.get(CREDS, "missing")
+
+
+def test_pages_after_the_first_are_each_read_once_and_kept_in_order(fake_api, api_client):
+    seed(fake_api, 450)
+    items = api_client.list(CREDS)
+    assert [i["credentialName"] for i in items] == [f"cred-{n}" for n in range(450)]
+    assert len(fake_api.requests) == 5  # one GET per page, however the reads overlapped
