@@ -173,7 +173,9 @@ def expected_calls(shape: Shape, op: str) -> tuple[int, str]:
         return shape.targets(), f"{shape.targets()} (one per updated target)"
     if op == "preview":
         return 0, "0"
-    return shape.collections(), f"≤ {shape.collections()} lists (one per client, kind and page)"
+    bound, held = shape.listed_collections(), shape.collections()
+    return bound, (f"≤ {bound} lists: one per (parent read, kind, page); {held} of them hold the stack's objects, "
+                   f"{bound - held} are siblings listed ahead that hold none")
 
 
 def calls_table(sizes: list[int], results: dict) -> str:

@@ -82,6 +82,15 @@ class Shape:
             count += sum(1 for i, kind in enumerate(kinds) if kind == "proxy" and kinds[i + 1:i + 2] == ["rule"])
         return count
 
+    def listed_collections(self) -> int:
+        """The most lists a refresh may make with sibling prefetch: one per (parent read, kind the stack holds under
+        any parent of that kind), so a client or proxy with none of a kind the others have costs one more list."""
+        layout = self.layout()
+        held = {"credential" if kind.endswith("_credential") else kind for kinds in layout for kind in kinds}
+        per_client = held & {"credential", "target", "proxy"}
+        proxies = sum(kinds.count("proxy") for kinds in layout)
+        return 1 + len(layout) * len(per_client) + (proxies if "rule" in held else 0)
+
     def targets(self) -> int:
         return self.kinds()["target"]
 

@@ -149,6 +149,9 @@ class RequestRocketClient:
         self._cache: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
         self._cache_lock = threading.Lock()
         self._load_locks: dict[str, threading.Lock] = {}
+        self._found: set[str] = set()  # paths of objects read through `find` (refresh reads parents first)
+        self._prefetched: set[str] = set()
+        self._prefetcher: Any = None  # a thread pool, made on the first prefetch
         self.calls: list[tuple[str, str]] = []  # (method, path) of every request sent, for tests and stats
 
     def __repr__(self) -> str:
@@ -365,8 +368,34 @@ class RequestRocketClient:
     # -- read cache ------------------------------------------------------------------------------------------------
 
     def find(self, collection: str, id_: str) -> Optional[dict[str, Any]]:
-        """An object by id, from one cached list of its collection; None when it (or its parent) is gone."""
+        """An object by id, from one cached list of its collection; None when it (or its parent) is gone.
+
+        The first miss of a collection also starts listing its siblings (see `siblings_to_prefetch`), so a refresh
+        waits about one round trip per dependency level instead of one per list and engine slot."""
+        with self._cache_lock:
+            self._found.add(f"{collection}/{id_}")
+            missed = collection not in self._cache
+        if missed:
+            self._prefetch(collection)
         return self._cached(collection).get(id_)
+
+    def _prefetch(self, collection: str) -> None:
+        with self._cache_lock:
+            wanted = [c for c in siblings_to_prefetch(collection, self._found)
+                      if c not in self._prefetched and c not in self._cache]
+            self._prefetched.update(wanted, [collection])
+            if wanted and self._prefetcher is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._prefetcher = ThreadPoolExecutor(PAGE_READERS, thread_name_prefix="rr-prefetch")
+        for sibling in wanted:
+            self._prefetcher.submit(self._quietly_cached, sibling)
+
+    def _quietly_cached(self, collection: str) -> None:
+        try:
+            self._cached(collection)
+        except Exception:  # noqa: BLE001 - a read that needs it lists it again and reports the error itself
+            pass
 
     def _cached(self, collection: str) -> dict[str, dict[str, Any]]:
         with self._cache_lock:
@@ -412,6 +441,24 @@ def collection(client_id: str, plural: str) -> str:
 
 def rules_collection(client_id: str, parent_plural: str, parent_id: str) -> str:
     return f"{collection(client_id, parent_plural)}/{parent_id}/rules"
+
+
+def _shape(path: str) -> tuple[str, ...]:
+    """A path with its ids blanked: `/api/clients/{id}/proxies/{id}/rules` (ids follow a plural segment)."""
+    parts = path.strip("/").split("/")
+    return tuple("*" if i >= 2 and i % 2 == 0 else part for i, part in enumerate(parts))
+
+
+def siblings_to_prefetch(collection: str, found: Iterable[str]) -> list[str]:
+    """The same collection under every other parent of the same kind already read (`found`: object paths).
+
+    A refresh reads parents before children (the engine refreshes in state order, which is dependency order), so
+    when the targets of one client are first needed, every client of the stack has been read: listing the targets
+    of all of them at once costs one round trip instead of one per client. Never a collection whose parent was
+    not read, so it stays within the stack's own objects."""
+    parent, _, plural = collection.rstrip("/").rpartition("/")
+    shape = _shape(parent)  # `/api` for the clients: no object has that shape, so no siblings
+    return sorted(f"{other}/{plural}" for other in found if other != parent and _shape(other) == shape)
 
 
 _clients: dict[tuple[str, str], RequestRocketClient] = {}
