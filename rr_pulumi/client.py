@@ -16,7 +16,11 @@
 * Read cache (for `pulumi refresh`): `find()` lists a collection once and serves every read of it from that list for
   `cache_ttl` seconds. Any write through this client invalidates the collection it touched and everything below the
   object it touched (its rules), so a process never reads back stale data of its own making. The cache lives in the
-  provider process, which the engine starts per command, so nothing survives between commands.
+  provider process, which the engine starts per command, so nothing survives between commands. The first miss of
+  a collection also lists it under every other parent of the same kind already read (`siblings_to_prefetch`), in
+  the background, so a refresh waits about one round trip per dependency level.
+* Connections: one keep-alive connection per provider worker (`rr_pulumi.concurrency`); `requests` is imported
+  with the first request, so a command that sends none (a no-op preview) never loads it.
 """
 
 from __future__ import annotations
