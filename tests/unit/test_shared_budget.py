@@ -5,9 +5,8 @@ import json
 import pytest
 
 from rr_pulumi import client as rr_client
-from rr_pulumi import config as rr_config
 from rr_pulumi.client import RequestRocketClient
-from rr_pulumi.ratelimit import MARGIN_SECONDS, WINDOW_SECONDS, FileWindow, RateBudget, budget_file
+from rr_pulumi.ratelimit import MARGIN_SECONDS, WINDOW_SECONDS, FileWindow, RateBudget, budget_file, shared_budget
 
 from .conftest import API_URL
 from .fake_api import TOKEN
@@ -53,12 +52,19 @@ def test_a_damaged_file_starts_a_fresh_log(tmp_path):
     assert budget.acquire() == 0.0
 
 
-def test_the_shared_client_keeps_its_log_in_the_cache_folder(tmp_path, monkeypatch):
+def test_the_tokens_budget_keeps_its_log_in_the_cache_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("RR_PULUMI_RATELIMIT_DIR", str(tmp_path))
-    monkeypatch.setattr(rr_client, "_clients", {})
-    client = rr_client.shared_client(rr_config.Settings(api_url=API_URL, token=TOKEN, rate_limit_per_minute=100))
-    assert client.budget.shared and client.budget.per_minute == 100
+    budget = shared_budget(API_URL, TOKEN, 100)
+    assert budget.shared and budget.per_minute == 100
     assert [p.name for p in tmp_path.iterdir()] == [budget_file(API_URL, TOKEN, tmp_path).name]
+
+
+def test_an_unusable_cache_folder_leaves_the_budget_to_this_process(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("RR_PULUMI_RATELIMIT_DIR", str(blocker / "below"))  # cannot be a folder
+    budget = shared_budget(API_URL, TOKEN, 100)
+    assert not budget.shared and budget.acquire() == 0.0
 
 
 def test_retry_after_waits_are_pacing_not_failing(fake_api, monkeypatch):
