@@ -324,14 +324,15 @@ def shared_table(rows: list[dict]) -> str:
 
 def baseline(n: int, reps: int, latency: int, emulator: EmulatorProcess, work: Path) -> dict:
     """{provider: [cycle, ...]} for rr-pulumi and the naive providers (naive_provider.py) at `latency` ms, both on
-    the Team plan (1000/min: rr-pulumi paces to it, the emulator does not limit)."""
+    the Team plan (1000/min: rr-pulumi paces to it, the emulator does not limit); the naive ones served as Pulumi
+    serves a user's dynamic provider (its own server: 4 workers)."""
     results: dict = {"rr": [], "naive": []}
     emulator.set_faults({"latency": latency} if latency else None)
     for rep in range(reps):
         for provider in (["rr", "naive"] if rep % 2 == 0 else ["naive", "rr"]):
             say(f"baseline rep {rep + 1}/{reps} N={n} {provider} at {latency} ms")
             stack = BenchStack(Shape(n), work, emulator, config={"requestrocket:rateLimitPerMinute": 1000},
-                               provider=provider)
+                               provider=provider, env=PULUMI_SERVER_ENV if provider == "naive" else None)
             results[provider].append(stack.cycle(rev=str(rep + 1)))
     emulator.set_faults(None)
     return results
@@ -361,7 +362,7 @@ def plan_limit(n: int, limit: int, work: Path) -> list[dict]:
         say(f"plan limit: up of {n} resources at {limit} calls/min, {provider}")
         with EmulatorProcess(users=(), rate_limit=limit) as emulator:
             stack = BenchStack(Shape(n), work, emulator, config={"requestrocket:rateLimitPerMinute": limit},
-                               provider=provider)
+                               provider=provider, env=PULUMI_SERVER_ENV if provider == "naive" else None)
             result = stack.up(check=False)
             created = len([r for r in stack.stack.resources() if r.get("type", "").startswith("pulumi-python:")])
         stats = result.calls

@@ -391,7 +391,8 @@ class RequestRocketClient:
             if wanted and self._prefetcher is None:
                 from concurrent.futures import ThreadPoolExecutor
 
-                self._prefetcher = ThreadPoolExecutor(PAGE_READERS, thread_name_prefix="rr-prefetch")
+                # as many lists at once as the provider has workers (and connections): a level in one round trip
+                self._prefetcher = ThreadPoolExecutor(provider_workers(), thread_name_prefix="rr-prefetch")
         for sibling in wanted:
             self._prefetcher.submit(self._quietly_cached, sibling)
 
