@@ -31,6 +31,14 @@ for _name in ("ClientProvider", "CredentialProvider", "TargetProvider", "ProxyPr
     setattr(resources, _name, FloorProvider)  # the resource classes look their provider up at construction
 """
 
+NAIVE_SWAP = """\
+import naive_provider
+for _name in ("ClientProvider", "CredentialProvider", "TargetProvider", "ProxyProvider", "RuleProvider"):
+    setattr(resources, _name, getattr(naive_provider, "Naive" + _name))  # the baseline users would write
+"""
+
+SWAPS = {"rr": "", "floor": FLOOR_SWAP, "naive": NAIVE_SWAP}
+
 BODY = """\
 rev = pulumi.Config().get("rev") or "0"
 region = "us-east-1"
@@ -74,11 +82,21 @@ class Shape:
             count += sum(1 for i, kind in enumerate(kinds) if kind == "proxy" and kinds[i + 1:i + 2] == ["rule"])
         return count
 
+    def listed_collections(self) -> int:
+        """The most lists a refresh may make with sibling prefetch: one per (parent read, kind the stack holds under
+        any parent of that kind), so a client or proxy with none of a kind the others have costs one more list."""
+        layout = self.layout()
+        held = {"credential" if kind.endswith("_credential") else kind for kinds in layout for kind in kinds}
+        per_client = held & {"credential", "target", "proxy"}
+        proxies = sum(kinds.count("proxy") for kinds in layout)
+        return 1 + len(layout) * len(per_client) + (proxies if "rule" in held else 0)
+
     def targets(self) -> int:
         return self.kinds()["target"]
 
-    def program(self, floor: bool) -> str:
-        lines = [HEADER, FLOOR_SWAP if floor else "", BODY]
+    def program(self, floor: bool = False, provider: str = "rr") -> str:
+        """The stack's program with rr-pulumi's providers ("rr"), the floor's ("floor") or the baseline ("naive")."""
+        lines = [HEADER, SWAPS["floor" if floor else provider], BODY]
         for c, kinds in enumerate(self.layout()):
             proxy = target = None
             rules = 0

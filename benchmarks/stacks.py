@@ -28,6 +28,8 @@ _users = itertools.count()
 class Measure:
     seconds: float
     calls: dict = field(default_factory=dict)  # the emulator's stats for this command (empty for the floor)
+    code: int = 0  # the command's exit code (checked commands raise instead)
+    output: str = ""
 
 
 def write_project(folder: Path, program: str) -> Path:
@@ -39,13 +41,15 @@ def write_project(folder: Path, program: str) -> Path:
 
 
 class BenchStack:
-    """One stack of a given shape against the floor (emulator None) or the emulator."""
+    """One stack of a given shape against the floor (emulator None) or the emulator, with rr-pulumi's providers or
+    the naive baseline's (`provider="naive"`); `token` shares an emulator user between stacks."""
 
     def __init__(self, shape: Shape, workdir: Path, emulator=None, *, config: dict | None = None,
-                 env: dict | None = None, parallel: int | None = None, bin_dir: Path | None = None):
+                 env: dict | None = None, parallel: int | None = None, bin_dir: Path | None = None,
+                 provider: str = "rr", token: str | None = None):
         self.shape, self.emulator, self.parallel = shape, emulator, parallel
         folder = Path(tempfile.mkdtemp(prefix=f"n{shape.n}-", dir=workdir))
-        write_project(folder / "project", shape.program(floor=emulator is None))
+        write_project(folder / "project", shape.program(floor=emulator is None, provider=provider))
         env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])), **(env or {})}
         self.stack = LocalStack(folder / "project", stack="bench", backend_dir=folder / "state", env=env)
         if bin_dir is not None:  # a prototype launcher folder ahead of the engine's own
@@ -54,21 +58,23 @@ class BenchStack:
         if emulator is not None:
             user = f"bench{os.getpid()}x{next(_users)}"
             self.stack.set_config("requestrocket:apiUrl", emulator.url)
-            self.stack.set_config("requestrocket:token", emulator.create_user(user, "team"), secret=True)
+            self.stack.set_config("requestrocket:token", token or emulator.create_user(user, "team"), secret=True)
         for key, value in (config or {}).items():
             self.stack.set_config(key, str(value))
 
-    def _timed(self, *args: str) -> Measure:
+    def _timed(self, *args: str, check: bool = True, stats: bool = True) -> Measure:
         extra = ("--parallel", str(self.parallel)) if self.parallel and args[0] in ("up", "destroy", "refresh") else ()
-        if self.emulator is not None:
+        counted = stats and self.emulator is not None
+        if counted:
             self.emulator.reset_stats()
         started = time.perf_counter()
-        self.stack.run(*args, *extra, "--stack", self.stack.stack)
+        result = self.stack.run(*args, *extra, "--stack", self.stack.stack, check=check)
         took = time.perf_counter() - started
-        return Measure(took, self.emulator.stats() if self.emulator is not None else {})
+        return Measure(took, self.emulator.stats() if counted else {}, getattr(result, "code", 0),
+                       getattr(result, "output", ""))
 
-    def up(self) -> Measure:
-        return self._timed("up", "--yes", "--skip-preview")
+    def up(self, check: bool = True, stats: bool = True) -> Measure:
+        return self._timed("up", "--yes", "--skip-preview", check=check, stats=stats)
 
     def preview(self) -> Measure:
         return self._timed("preview", "--expect-no-changes")

@@ -6,8 +6,9 @@ see `provider.connection`), shared by the engine's worker threads.
 * Envelopes: `{"<plural>": [...], "message"}` per the contract, tolerating `{"data": [...], "pagination"}`, a bare
   list or a bare object; an item's id is its `<resource>Id` if present, else `sKey` (ids are opaque: prefixed ids
   are fine). Lists read every page (`page`, `limit=100`).
-* Rate limit: every request first takes one from its client's `RateBudget` (see `ratelimit`), sized by
-  `requestrocket:rateLimitPerMinute` / `REQUESTROCKET_RATE_LIMIT` (default 100, the Basic plan; 0 disables).
+* Rate limit: every request first takes one from the token's `RateBudget`, shared by every process on this
+  machine using the token (see `ratelimit`), sized by `requestrocket:rateLimitPerMinute` /
+  `REQUESTROCKET_RATE_LIMIT` (default 100, the Basic plan; 0 disables).
 * Retries: 429 waits for `Retry-After` (jittered backoff when absent) for every method, since a rejected request
   changed nothing; the wait pauses every thread of the process, and long waits are printed (the CLI shows them).
   GET/PUT/DELETE are retried on 5xx and connection failures, within `max_attempts` and `max_total_seconds`. POST is never blindly resent: after an ambiguous failure (5xx, reset, read timeout) the
@@ -19,7 +20,11 @@ see `provider.connection`), shared by the engine's worker threads.
 * Read cache (for `pulumi refresh`): `find()` lists a collection once and serves every read of it from that list for
   `cache_ttl` seconds. Any write through this client invalidates the collection it touched and everything below the
   object it touched (its rules), so a process never reads back stale data of its own making. The cache lives in the
-  provider process, which the engine starts per command, so nothing survives between commands.
+  provider process, which the engine starts per command, so nothing survives between commands. The first miss of
+  a collection also lists it under every other parent of the same kind already read (`siblings_to_prefetch`), in
+  the background, so a refresh waits about one round trip per dependency level.
+* Connections: one keep-alive connection per provider worker (`rr_pulumi.concurrency`); `requests` is imported
+  with the first request, so a command that sends none (a no-op preview) never loads it.
 """
 
 from __future__ import annotations
@@ -28,11 +33,7 @@ import math
 import random
 import threading
 import time
-from typing import Any, Callable, Iterable, Optional
-
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import NewConnectionError
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 from . import kinds
 from .errors import (
@@ -46,10 +47,15 @@ from .errors import (
     gave_up,
     redact,
 )
+from .concurrency import provider_workers
 from .ratelimit import NOTICE_AFTER_SECONDS, RateBudget, stderr_notice
+
+if TYPE_CHECKING:  # `requests` loads with the first request: a no-op preview never pays for it
+    import requests
 
 PAGE_LIMIT = 100
 MAX_PAGES = 1000
+PAGE_READERS = 8  # pages of one list read at once
 RETRY_AFTER_MAX = 60.0
 MAX_RATE_LIMITED = 30  # 429s answered with a wait before giving up (they change nothing, so waiting is safe)
 
@@ -113,6 +119,9 @@ def listing_params(collection: str) -> dict[str, Any]:
 
 def _not_sent(exc: requests.exceptions.RequestException) -> bool:
     """True when the request certainly never reached the server (so resending it cannot duplicate anything)."""
+    import requests
+    from urllib3.exceptions import NewConnectionError
+
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
     reason = exc.args[0] if exc.args else None
@@ -142,7 +151,7 @@ class RequestRocketClient:
         self._renew_token = renew_token
         self._renew_lock = threading.Lock()
         self._rejected: set[str] = set()  # tokens the API refused (never retried once renewed)
-        self._session = session or self._new_session()
+        self._session = session  # made on the first request (see `_new_session`)
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.max_total_seconds = max_total_seconds
@@ -152,6 +161,9 @@ class RequestRocketClient:
         self._cache: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
         self._cache_lock = threading.Lock()
         self._load_locks: dict[str, threading.Lock] = {}
+        self._found: set[str] = set()  # paths of objects read through `find` (refresh reads parents first)
+        self._prefetched: set[str] = set()
+        self._prefetcher: Any = None  # a thread pool, made on the first prefetch
         self.calls: list[tuple[str, str]] = []  # (method, path) of every request sent, for tests and stats
 
     def __repr__(self) -> str:
@@ -159,9 +171,12 @@ class RequestRocketClient:
 
     @staticmethod
     def _new_session() -> requests.Session:
+        import requests
+        from requests.adapters import HTTPAdapter
+
         session = requests.Session()
-        # The engine runs four provider threads; keep a connection each, with no hidden urllib3 retries.
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+        # One keep-alive connection per provider worker (rr_pulumi.concurrency), no hidden urllib3 retries.
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=provider_workers(), max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.headers.update({"Accept": "application/json", "User-Agent": "rr-pulumi"})
@@ -182,6 +197,8 @@ class RequestRocketClient:
         secrets: Iterable[str] = (),
     ) -> Any:
         """Send one logical request (with the retries its method allows) and return the parsed JSON body."""
+        import requests
+
         secrets = list(secrets)
         renewed = False
         idempotent = method != "POST"
@@ -222,7 +239,8 @@ class RequestRocketClient:
                     failing = self._failing_for(started, paced, limited_wait)
                     if limited > MAX_RATE_LIMITED or failing + wait > self.max_total_seconds:
                         raise gave_up(error, attempt + limited, failing)
-                    limited_wait += wait if self.budget is not None else 0.0
+                    # A wait the API asked for (Retry-After) is pacing, not failing: other runners may share the token.
+                    limited_wait += wait if self.budget is not None and error.retry_after is None else 0.0
                     self._wait_rate_limited(wait, f" on {method} {path}")
                     continue
                 if not (isinstance(error, ServerError) and idempotent):
@@ -268,6 +286,10 @@ class RequestRocketClient:
         self, method: str, path: str, params: Optional[dict[str, Any]], body: Any, token: str
     ) -> requests.Response:
         self.calls.append((method, path))
+        if self._session is None:
+            with self._cache_lock:
+                if self._session is None:
+                    self._session = self._new_session()
         return self._session.request(
             method,
             self.api_url + path,
@@ -299,19 +321,24 @@ class RequestRocketClient:
     # -- collections -------------------------------------------------------------------------------------------
 
     def list(self, collection: str, params: Optional[dict[str, Any]] = None) -> list[dict[str, Any]]:
-        """Every item of a collection, reading all pages."""
+        """Every item of a collection, reading all pages: the first, then the others it announces at once."""
         plural = plural_of(collection)
+
+        def page(number: int) -> Any:
+            return self.request("GET", collection, params={**(params or {}), "page": number, "limit": PAGE_LIMIT})
+
+        first = page(1)
+        bodies = [first]
+        pages = min(pages_of(first) or 1, MAX_PAGES) if items_of(first, plural) else 1
+        if pages > 1:  # each page is still one request through the budget; only the waiting overlaps
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(min(pages - 1, PAGE_READERS), thread_name_prefix="rr-pages") as readers:
+                bodies += readers.map(page, range(2, pages + 1))
         found: dict[str, dict[str, Any]] = {}
-        page = 1
-        while page <= MAX_PAGES:
-            body = self.request("GET", collection, params={**(params or {}), "page": page, "limit": PAGE_LIMIT})
-            batch = items_of(body, plural)
-            for item in batch:
+        for body in bodies:
+            for item in items_of(body, plural):
                 found.setdefault(item_id(item, plural) or str(len(found)), item)
-            pages = pages_of(body)
-            if pages is None or page >= pages or not batch:
-                break
-            page += 1
         return list(found.values())
 
     def get(self, collection: str, id_: str) -> dict[str, Any]:
@@ -378,8 +405,35 @@ class RequestRocketClient:
     # -- read cache ------------------------------------------------------------------------------------------------
 
     def find(self, collection: str, id_: str) -> Optional[dict[str, Any]]:
-        """An object by id, from one cached list of its collection; None when it (or its parent) is gone."""
+        """An object by id, from one cached list of its collection; None when it (or its parent) is gone.
+
+        The first miss of a collection also starts listing its siblings (see `siblings_to_prefetch`), so a refresh
+        waits about one round trip per dependency level instead of one per list and engine slot."""
+        with self._cache_lock:
+            self._found.add(f"{collection}/{id_}")
+            missed = collection not in self._cache
+        if missed:
+            self._prefetch(collection)
         return self._cached(collection).get(id_)
+
+    def _prefetch(self, collection: str) -> None:
+        with self._cache_lock:
+            wanted = [c for c in siblings_to_prefetch(collection, self._found)
+                      if c not in self._prefetched and c not in self._cache]
+            self._prefetched.update(wanted, [collection])
+            if wanted and self._prefetcher is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                # as many lists at once as the provider has workers (and connections): a level in one round trip
+                self._prefetcher = ThreadPoolExecutor(provider_workers(), thread_name_prefix="rr-prefetch")
+        for sibling in wanted:
+            self._prefetcher.submit(self._quietly_cached, sibling)
+
+    def _quietly_cached(self, collection: str) -> None:
+        try:
+            self._cached(collection)
+        except Exception:  # noqa: BLE001 - a read that needs it lists it again and reports the error itself
+            pass
 
     def _cached(self, collection: str) -> dict[str, dict[str, Any]]:
         with self._cache_lock:
@@ -425,3 +479,22 @@ def collection(client_id: str, plural: str) -> str:
 
 def rules_collection(client_id: str, parent_plural: str, parent_id: str) -> str:
     return f"{collection(client_id, parent_plural)}/{parent_id}/rules"
+
+
+def _shape(path: str) -> tuple[str, ...]:
+    """A path with its ids blanked: `/api/clients/{id}/proxies/{id}/rules` (ids follow a plural segment)."""
+    parts = path.strip("/").split("/")
+    return tuple("*" if i >= 2 and i % 2 == 0 else part for i, part in enumerate(parts))
+
+
+def siblings_to_prefetch(collection: str, found: Iterable[str]) -> list[str]:
+    """The same collection under every other parent of the same kind already read (`found`: object paths).
+
+    A refresh reads parents before children (the engine refreshes in state order, which is dependency order), so
+    when the targets of one client are first needed, every client of the stack has been read: listing the targets
+    of all of them at once costs one round trip instead of one per client. Never a collection whose parent was
+    not read, so it stays within the stack's own objects."""
+    parent, _, plural = collection.rstrip("/").rpartition("/")
+    shape = _shape(parent)  # `/api` for the clients: no object has that shape, so no siblings
+    return sorted(f"{other}/{plural}" for other in found if other != parent and _shape(other) == shape)
+

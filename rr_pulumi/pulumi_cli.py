@@ -77,11 +77,11 @@ def diagnostics_error(document: Any) -> Optional[str]:
 def api_client(settings: "Settings") -> "RequestRocketClient":
     """The Core API client a tool uses with a stack's connection settings (paced to the plan's rate limit)."""
     from .client import RequestRocketClient
-    from .ratelimit import RateBudget
+    from .ratelimit import shared_budget
 
-    per_minute = settings.rate_limit_per_minute
-    return RequestRocketClient(settings.api_url, settings.require_token(),
-                               budget=RateBudget(per_minute) if per_minute else None)
+    per_minute, token = settings.rate_limit_per_minute, settings.require_token()
+    return RequestRocketClient(settings.api_url, token,
+                               budget=shared_budget(settings.api_url, token, per_minute) if per_minute else None)
 
 
 def find_pulumi() -> Path:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional
 from .. import client as rr_client
 from .. import config as rr_config
 from ..errors import ConfigurationError
-from ..ratelimit import RateBudget
+from ..ratelimit import shared_budget
 from . import live_config
 
 Getter = Callable[[str], Any]
@@ -72,7 +72,7 @@ def client(profile: Optional[str] = None) -> rr_client.RequestRocketClient:
             found = _clients[profile] = rr_client.RequestRocketClient(
                 settings_.api_url,
                 token,
-                budget=RateBudget(per_minute) if per_minute else None,
+                budget=shared_budget(settings_.api_url, token, per_minute) if per_minute else None,
                 renew_token=lambda: current_token(profile),
             )
         return found

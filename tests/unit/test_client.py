@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from rr_pulumi.client import RequestRocketClient, collection, item_id, items_of
+from rr_pulumi.client import RequestRocketClient, collection, item_id, items_of, siblings_to_prefetch
 from rr_pulumi.errors import ConnectionFailed, InvalidRequest, NotFound, RateLimited, ServerError, Unauthorized
 
 from .conftest import API_URL
@@ -157,3 +157,33 @@ def test_get_one(fake_api, api_client):
     assert api_client.get(CREDS, id_)["credentialName"] == "cred-0"
     with pytest.raises(NotFound):
         api_client.get(CREDS, "missing")
+
+
+def test_pages_after_the_first_are_each_read_once_and_kept_in_order(fake_api, api_client):
+    seed(fake_api, 450)
+    items = api_client.list(CREDS)
+    assert [i["credentialName"] for i in items] == [f"cred-{n}" for n in range(450)]
+    assert len(fake_api.requests) == 5  # one GET per page, however the reads overlapped
+
+
+def test_siblings_are_the_same_collection_under_parents_already_read():
+    found = {"/api/clients/c1", "/api/clients/c2", "/api/clients/c1/proxies/p1", "/api/clients/c2/proxies/p2",
+             "/api/clients/c1/targets/t1"}
+    assert siblings_to_prefetch("/api/clients/c1/targets", found) == ["/api/clients/c2/targets"]
+    assert siblings_to_prefetch("/api/clients/c1/proxies/p1/rules", found) == ["/api/clients/c2/proxies/p2/rules"]
+    assert siblings_to_prefetch("/api/clients", found) == []
+
+
+def test_a_refresh_lists_each_collection_once_and_siblings_ahead_of_need(fake_api, api_client):
+    clients = [fake_api.put("/api/clients", {"clientName": f"org{i}"})["clientId"] for i in range(3)]
+    fake_api.put("/api/clients", {"clientName": "not in the stack"})
+    targets = [fake_api.put(collection(c, "targets"), {"targetName": "t"})["sKey"] for c in clients]
+    for c in clients:  # the engine reads parents first
+        assert api_client.find("/api/clients", c) is not None
+    assert api_client.find(collection(clients[0], "targets"), targets[0]) is not None
+    api_client._prefetcher.shutdown(wait=True)  # the siblings were listed in the background
+    listed = [path for method, path, _, _ in fake_api.requests if method == "GET"]
+    assert sorted(listed) == sorted(["/api/clients"] + [collection(c, "targets") for c in clients])
+    for c, t in zip(clients[1:], targets[1:]):
+        assert api_client.find(collection(c, "targets"), t) is not None
+    assert len([r for r in fake_api.requests if r[0] == "GET"]) == len(listed)  # served from what was listed

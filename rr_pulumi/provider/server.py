@@ -1,0 +1,53 @@
+"""Serve Python dynamic providers with a configurable worker pool instead of Pulumi's fixed four.
+
+`python -m pulumi.dynamic` builds its gRPC server on `ThreadPoolExecutor(max_workers=4)`, so one provider process
+serves at most four calls at once whatever the engine's `--parallel`: at 200 ms per API call that is 20 calls/s.
+This module runs Pulumi's own server module unchanged, with `grpc.server` handed a pool of
+`RR_PULUMI_PROVIDER_WORKERS` threads (default 32, see `rr_pulumi.concurrency`). It imports nothing of rr-pulumi's
+providers: those load when the engine's first call unpickles one, as under Pulumi's server.
+
+The engine rr-pulumi builds starts it from its `pulumi-resource-pulumi-python` launcher. Set
+RR_PULUMI_PROVIDER_SERVER=pulumi to serve with Pulumi's server as shipped; a Pulumi release that builds its
+server differently gets its own server too (the pool is only widened where this module recognises the call).
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+from concurrent import futures
+from typing import Any, Callable
+
+SERVER_ENV = "RR_PULUMI_PROVIDER_SERVER"
+PULUMI_SERVER = "pulumi.dynamic"  # runs pulumi/dynamic/__main__.py: the server, forever
+
+
+def widened(make_server: Callable[..., Any], workers: int) -> Callable[..., Any]:
+    """`grpc.server` with a pool of at least `workers` threads in place of a smaller ThreadPoolExecutor."""
+
+    def server(thread_pool: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if type(thread_pool) is futures.ThreadPoolExecutor and thread_pool._max_workers < workers:
+            thread_pool.shutdown(wait=False)  # never used: threads start with the first task
+            thread_pool = futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rr-provider")
+        return make_server(thread_pool, *args, **kwargs)
+
+    return server
+
+
+def main() -> None:
+    if os.environ.get(SERVER_ENV, "").strip() != "pulumi":
+        from rr_pulumi.concurrency import provider_workers
+
+        try:
+            workers = provider_workers()
+        except ValueError as exc:
+            sys.exit(f"rr-pulumi provider server: {exc}")
+        import grpc
+
+        grpc.server = widened(grpc.server, workers)
+    runpy.run_module(PULUMI_SERVER, run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()

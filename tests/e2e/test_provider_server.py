@@ -1,0 +1,57 @@
+"""rr-pulumi's provider server through the real CLI: the engine's launcher serves dynamic providers with more than
+Pulumi's four workers, and RR_PULUMI_PROVIDER_SERVER=pulumi falls back to Pulumi's server as shipped.
+
+The provider's `create` waits at a barrier until `together` creates are being served at once, so the run shows
+how many calls one provider process serves concurrently (the barrier's patience only bounds a failing run).
+"""
+
+from __future__ import annotations
+
+PROGRAM = """
+import builtins, threading
+import pulumi
+from pulumi.dynamic import CreateResult, Resource, ResourceProvider
+
+class Together(ResourceProvider):
+    def create(self, props):
+        barrier = builtins.__dict__.setdefault(
+            "_e2e_barrier", threading.Barrier(int(props["together"]), timeout=float(props["patience"])))
+        barrier.wait()  # passes once `together` creates are in the provider at the same time
+        return CreateResult(props["label"], dict(props))
+
+class Thing(Resource, module="e2e", name="Thing"):
+    def __init__(self, name, together, patience):
+        super().__init__(Together(), name, {"label": name, "together": together, "patience": patience})
+
+config = pulumi.Config()
+together = int(config.require("together"))
+for i in range(together):
+    Thing(f"thing{i}", together, config.require("patience"))
+"""
+
+
+def stack_with(make_stack, together: int, patience: int, env: dict | None = None):
+    stack = make_stack(PROGRAM, env=env)
+    stack.set_config("together", str(together))
+    stack.set_config("patience", str(patience))
+    return stack
+
+
+def test_the_engines_launcher_serves_more_than_four_calls_at_once(make_stack):
+    stack = stack_with(make_stack, together=6, patience=300)
+    result = stack.run("up", "--yes", "--skip-preview", "--parallel", "8", "--stack", stack.stack, check=False)
+    assert result.code == 0, result.output
+    assert len(stack.resources("pulumi-python:dynamic/e2e:Thing")) == 6
+
+
+def test_pulumis_own_server_on_request_serves_four(make_stack):
+    stack = stack_with(make_stack, together=5, patience=10, env={"RR_PULUMI_PROVIDER_SERVER": "pulumi"})
+    result = stack.run("up", "--yes", "--skip-preview", "--parallel", "8", "--stack", stack.stack, check=False)
+    assert result.code != 0 and "BrokenBarrierError" in result.output
+
+
+def test_a_bad_worker_count_is_one_clear_error(make_stack):
+    stack = stack_with(make_stack, together=1, patience=10, env={"RR_PULUMI_PROVIDER_WORKERS": "lots"})
+    result = stack.run("up", "--yes", "--skip-preview", "--stack", stack.stack, check=False)
+    assert result.code != 0
+    assert "RR_PULUMI_PROVIDER_WORKERS must be a whole number from 1 to 1024, got 'lots'" in result.output
