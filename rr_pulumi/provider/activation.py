@@ -24,6 +24,7 @@ from pulumi.dynamic import (
 
 from .. import client as rr_client
 from ..errors import NotFound
+from ..kinds import PROXY
 
 STAGED = "activate_after_rules"
 WATCHED = ("client_id", "proxy_id", "active")
@@ -96,7 +97,7 @@ class ActivationProvider(ResourceProvider):
         return DiffResult(changes=bool(changes), replaces=replaces, delete_before_replace=False)
 
     def _apply(self, props: dict[str, Any]) -> dict[str, Any]:
-        collection = rr_client.collection(props["client_id"], "proxies")
+        collection = rr_client.collection(props["client_id"], PROXY.plural)
         self.api(props).update(collection, props["proxy_id"], {"proxyActive": bool(props["active"])})
         return {k: props.get(k) for k in WATCHED}
 
@@ -108,7 +109,7 @@ class ActivationProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Gone with its proxy (refresh drops it); else the live state, so a proxy turned off elsewhere shows."""
-        item = self.api(props).find(rr_client.collection(props["client_id"], "proxies"), props["proxy_id"])
+        item = self.api(props).find(rr_client.collection(props["client_id"], PROXY.plural), props["proxy_id"])
         if item is None:
             return ReadResult("", {})
         return ReadResult(id_, {**{k: props.get(k) for k in WATCHED}, "active": item.get("proxyActive") is not False})
@@ -117,7 +118,7 @@ class ActivationProvider(ResourceProvider):
         """The engine deletes an activation before its proxy's rules (it depends on them), so switching the proxy
         off here keeps a proxy that is going away (replaced, removed, destroyed) from serving without its rules."""
         try:
-            self.api(props).update(rr_client.collection(props["client_id"], "proxies"), props["proxy_id"],
+            self.api(props).update(rr_client.collection(props["client_id"], PROXY.plural), props["proxy_id"],
                                    {"proxyActive": False})
         except NotFound:
             pass  # already gone
