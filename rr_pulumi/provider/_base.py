@@ -360,6 +360,10 @@ class SchemaProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         values = user_props(props)
+        missing = [n for n in self.path_names() if n in values and contains_unknown(values[n])]
+        if missing or any(n not in values for n in ("client_id",) if n in self.path_names()):
+            # A lookup (`.get`) whose parent is not known yet in a preview: nothing can be read; keep what is known.
+            return ReadResult(id_, values, values)
         with self.api_errors(values):
             item = self.api(values).find(self.collection(values), id_)
         if item is None:
