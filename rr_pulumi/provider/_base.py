@@ -360,8 +360,8 @@ class SchemaProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         values = user_props(props)
-        missing = [n for n in self.path_names() if n in values and contains_unknown(values[n])]
-        if missing or any(n not in values for n in ("client_id",) if n in self.path_names()):
+        paths = self.path_names()
+        if ("client_id" in paths and "client_id" not in values) or any(contains_unknown(values.get(n)) for n in paths):
             # A lookup (`.get`) whose parent is not known yet in a preview: nothing can be read; keep what is known.
             return ReadResult(id_, values, values)
         with self.api_errors(values):
