@@ -7,7 +7,8 @@ Each client gets a share of N filled in dependency order from one sequence, so a
 Clients: max(2, N // 25), each with at least 6 resources, so every stack has every kind. The same program runs
 against the emulator (rr-pulumi's providers) or against the engine floor (floor_provider.FloorProvider swapped in
 for each provider class: same type tokens, properties, secrets and dependencies). `rev` (stack config) is part of
-every target's test path, so changing it updates every target in place.
+every target's test path, so changing it updates every target in place. Proxies opt out of the staged activation
+(`activate_after_rules=False`), so a stack holds exactly the five kinds the goals count, as before staging existed.
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ from rr_pulumi import ApiKeySecret, BearerSecret, Client, Credential, Proxy, Rul
 
 FLOOR_SWAP = """\
 from floor_provider import FloorProvider
-for _name in ("ClientProvider", "CredentialProvider", "TargetProvider", "ProxyProvider", "RuleProvider"):
-    setattr(resources, _name, FloorProvider)  # the resource classes look their provider up at construction
+for _kind in ("Client", "Credential", "Target", "Proxy", "Rule"):
+    getattr(resources, _kind).provider_class = FloorProvider  # each resource class names its provider class
 """
 
 NAIVE_SWAP = """\
 import naive_provider
-for _name in ("ClientProvider", "CredentialProvider", "TargetProvider", "ProxyProvider", "RuleProvider"):
-    setattr(resources, _name, getattr(naive_provider, "Naive" + _name))  # the baseline users would write
+for _kind in ("Client", "Credential", "Target", "Proxy", "Rule"):
+    getattr(resources, _kind).provider_class = getattr(naive_provider, f"Naive{_kind}Provider")  # as users write it
 """
 
 SWAPS = {"rr": "", "floor": FLOOR_SWAP, "naive": NAIVE_SWAP}
@@ -125,7 +126,8 @@ class Shape:
                     lines.append(
                         f'{proxy} = Proxy("{name}", client_id=c{c}.id, proxy_name="{name}", proxy_region=region, '
                         f'proxy_credential_id=c{c}_pc.id, target_id={target}.id, '
-                        f'target_credential_id=c{c}_tc.id, proxy_default_rule_effect="deny")')
+                        f'target_credential_id=c{c}_tc.id, proxy_default_rule_effect="deny", '
+                        f'activate_after_rules=False)')
                 elif kind == "rule":
                     rules += 1
                     lines.append(
