@@ -47,7 +47,14 @@ class Kind:
         """The wire name of `name_field` (`proxyName`)."""
         if self.name_field is None:
             return None
-        return self.schema.model_fields[self.name_field].alias
+        from .wire import fields
+
+        return fields(self.schema_name)[self.name_field].wire
+
+    @property
+    def schema_name(self) -> str:
+        """The schema's class name (`ProxySchema`), which `rr_pulumi.wire` answers for without pydantic."""
+        return f"{self.name}Schema"
 
     @property
     def schema(self) -> Any:
@@ -58,7 +65,9 @@ class Kind:
     def region_field(self) -> Optional[str]:
         """The Python argument holding the region (`proxy_region`), for kinds that live in one region."""
         name = f"{self.word}_region"
-        return name if name in self.schema.model_fields else None
+        from .wire import fields
+
+        return name if name in fields(self.schema_name) else None
 
     @property
     def owned_by_client(self) -> bool:

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from .schema import SchemaModel, contains_unknown, input_fields, normalize, secret_hash
-from .schema._base import FieldSpec
+from .wire import FieldSpec, SchemaRef, contains_unknown, input_fields, normalize, secret_hash
 
 
 PROVIDER_KEY = "__provider"
@@ -41,7 +40,7 @@ class Plan:
     replaces: list[str] = field(default_factory=list)
 
 
-def plan_diff(schema: type[SchemaModel], olds: dict[str, Any], news: dict[str, Any]) -> Plan:
+def plan_diff(schema: SchemaRef, olds: dict[str, Any], news: dict[str, Any]) -> Plan:
     """Compare the recorded outputs (`olds`) with the checked inputs (`news`).
 
     An input left unset means "no opinion" (the server's or the previous value stands). A value not known yet

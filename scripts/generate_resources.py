@@ -1,5 +1,6 @@
-"""Write rr_pulumi/resources.py, the typed public classes, from the schema (`python scripts/generate_resources.py`;
-a unit test checks the file is current).
+"""Write rr_pulumi/resources.py, the typed public classes, and rr_pulumi/wire_table.py, the schemas' field table as
+plain data (what the providers read without importing pydantic), from the schema (`python
+scripts/generate_resources.py`; unit tests check both files are current).
 
 Like pulumi-aws's generated SDK: an `*Args` dataclass, a constructor with explicit keyword-only arguments (two
 overloads: an `*Args` object, or the keyword arguments), a static `get` that reads an existing object, and one typed
@@ -13,9 +14,11 @@ import textwrap
 from pathlib import Path
 
 from rr_pulumi.kinds import KINDS
+from rr_pulumi.schema._base import render_table
 from rr_pulumi.schema.public import Argument, NestedType, ResourceApi, nested_types, options_of, resource_api
 
 TARGET = Path(__file__).resolve().parent.parent / "rr_pulumi" / "resources.py"
+TABLE = TARGET.with_name("wire_table.py")
 WIDTH = 116
 
 HEADER = '''\
@@ -241,5 +244,6 @@ def render() -> str:
 
 
 if __name__ == "__main__":
+    TABLE.write_text(render_table())
     TARGET.write_text(render())
     print(f"wrote {TARGET}", file=sys.stderr)

@@ -39,18 +39,7 @@ from ..errors import (
     name_arguments,
 )
 from ..plan import PROVIDER_KEY, Plan, clear_removed, empty, hash_key, plan_diff, user_props
-from ..schema import (
-    Failure,
-    SchemaModel,
-    contains_unknown,
-    fields,
-    from_wire,
-    input_fields,
-    normalize,
-    secret_hash,
-    to_wire,
-    validate,
-)
+from ..wire import Failure, SchemaRef, contains_unknown, fields, from_wire, input_fields, normalize, secret_hash, to_wire
 from . import connection, diagnostics
 from .adopt import ADOPT_ID, ADOPTED, ROTATE_ON_ADOPT, AdoptionError, adopting, immutable_conflicts, markers_of, pick
 from .checks import placeholder_failures, region_failures
@@ -69,7 +58,7 @@ def profile_of(props: dict[str, Any]) -> Optional[str]:
     return value if isinstance(value, str) and value else None
 
 
-def check_failure(schema: type[SchemaModel], failure: Failure) -> CheckFailure:
+def check_failure(schema: SchemaRef, failure: Failure) -> CheckFailure:
     """A CheckFailure the engine prints well: top-level plain arguments as properties, the rest in the text.
 
     The engine prints the property's value beside a property failure, so secrets never go in `property`.
@@ -134,9 +123,19 @@ class SchemaProvider(ResourceProvider):
     """
 
     serialize_as_secret_always = False  # nothing secret is captured: the provider pickles by reference
-    schema: ClassVar[type[SchemaModel]]
     kind: ClassVar[kinds.Kind]
     updatable: ClassVar[bool] = True
+
+    @property
+    def schema(self) -> str:
+        """The schema by name: read, delete and diff answer from `rr_pulumi.wire` without loading pydantic."""
+        return self.kind.schema_name
+
+    def validate(self, inputs: dict[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
+        """The schema's validation (`check`, and the canonical inputs of a write): the one path that loads pydantic."""
+        from ..schema import validate
+
+        return validate(self.kind.schema, inputs)
 
     @property
     def word(self) -> str:
@@ -206,7 +205,7 @@ class SchemaProvider(ResourceProvider):
 
     def canonical(self, props: dict[str, Any]) -> dict[str, Any]:
         """Inputs as the schema wants them (numbers arrive from the engine as floats), with the profile."""
-        values, _ = validate(self.schema, user_props(props))
+        values, _ = self.validate(user_props(props))
         return {**values, **self.connection_inputs(props)}
 
     @staticmethod
@@ -253,7 +252,7 @@ class SchemaProvider(ResourceProvider):
     def wire_names(self) -> dict[str, str]:
         """Wire field -> Python argument, this resource's fields first, then every other kind's."""
         names: dict[str, str] = {}
-        for schema in [self.schema, *(k.schema for k in kinds.KINDS)]:
+        for schema in [self.schema, *(k.schema_name for k in kinds.KINDS)]:
             for name, spec in fields(schema).items():
                 if spec.wire and spec.wire != name:
                     names.setdefault(spec.wire, name)
@@ -262,7 +261,7 @@ class SchemaProvider(ResourceProvider):
     # -- ResourceProvider ------------------------------------------------------------------------------------------
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        values, failures = validate(self.schema, user_props(news))
+        values, failures = self.validate(user_props(news))
         markers = markers_of(user_props(news))
         failures = self.relax(failures, values, markers)
         if ADOPT_ID in markers and not isinstance(markers[ADOPT_ID], str) and not contains_unknown(markers[ADOPT_ID]):

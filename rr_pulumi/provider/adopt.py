@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional
 
 from ..errors import RequestRocketError
 from ..plan import empty
-from ..schema import SchemaModel, fields, from_wire, normalize
+from ..wire import SchemaRef, fields, from_wire, normalize
 
 ADOPT = "adopt"  # True: find the object by its natural key
 ADOPT_ID = "adopt_id"  # the id of the object to adopt
@@ -74,7 +74,7 @@ def pick(
     return free[0]
 
 
-def immutable_conflicts(schema: type[SchemaModel], values: dict[str, Any], item: dict[str, Any]) -> list[str]:
+def immutable_conflicts(schema: SchemaRef, values: dict[str, Any], item: dict[str, Any]) -> list[str]:
     """Immutable fields whose declared value differs from the live object's (adoption cannot change them)."""
     live = normalize(schema, from_wire(schema, item))
     declared = normalize(schema, values)

@@ -11,16 +11,16 @@ import re
 from typing import Any, Iterator
 
 from ..config import REGIONS_KEY
-from ..schema import Failure, SchemaModel, contains_unknown, input_fields
+from ..wire import Failure, SchemaRef, contains_unknown, input_fields
 
 PLACEHOLDER = re.compile(r"^<[A-Za-z][A-Za-z0-9_]*>$")
 
 
-def region_arguments(schema: type[SchemaModel]) -> list[str]:
+def region_arguments(schema: SchemaRef) -> list[str]:
     return [name for name in input_fields(schema) if name.endswith("_region")]
 
 
-def region_failures(schema: type[SchemaModel], values: dict[str, Any], allowed: tuple[str, ...]) -> list[Failure]:
+def region_failures(schema: SchemaRef, values: dict[str, Any], allowed: tuple[str, ...]) -> list[Failure]:
     """Region arguments outside the allowed list, naming the allowed values and where the list comes from."""
     failures = []
     for name in region_arguments(schema):
@@ -48,7 +48,7 @@ def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _strings(item, f"{path}[{index}]")
 
 
-def placeholder_failures(schema: type[SchemaModel], inputs: dict[str, Any]) -> list[Failure]:
+def placeholder_failures(schema: SchemaRef, inputs: dict[str, Any]) -> list[Failure]:
     """Secret values left as export placeholders (`<apiKey>`): refused before anything is sent."""
     failures = []
     for name, spec in input_fields(schema).items():

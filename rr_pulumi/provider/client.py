@@ -6,12 +6,10 @@ from typing import Any, Optional
 
 from .. import kinds
 from ..client import CLIENTS
-from ..schema import ClientSchema
 from ._base import SchemaProvider
 
 
 class ClientProvider(SchemaProvider):
-    schema = ClientSchema
     kind = kinds.CLIENT
 
     def collection(self, values: dict[str, Any]) -> str:

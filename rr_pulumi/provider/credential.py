@@ -23,7 +23,7 @@ from .. import kinds
 from ..client import collection
 from ..errors import secret_strings
 from ..plan import empty, hash_key
-from ..schema import CredentialSchema, Failure, contains_unknown, input_fields, normalize, secret_hash, secret_to_wire
+from ..wire import Failure, contains_unknown, fields, input_fields, normalize, secret_hash
 from ._base import SchemaProvider
 from .adopt import adopting
 
@@ -49,8 +49,9 @@ def rotated_out_of_band(previous: dict[str, Any], live: dict[str, Any]) -> bool:
     known, now = previous.get(UPDATED_AT), live.get(UPDATED_AT)
     if not known or not now or known == now:
         return False
-    before, after = normalize(CredentialSchema, previous), normalize(CredentialSchema, live)
-    for name, spec in input_fields(CredentialSchema).items():
+    schema = kinds.CREDENTIAL.schema_name
+    before, after = normalize(schema, previous), normalize(schema, live)
+    for name, spec in input_fields(schema).items():
         if spec.secret or spec.path or name not in before:
             continue
         if before.get(name) != after.get(name) and not (empty(before.get(name)) and empty(after.get(name))):
@@ -59,7 +60,6 @@ def rotated_out_of_band(previous: dict[str, Any], live: dict[str, Any]) -> bool:
 
 
 class CredentialProvider(SchemaProvider):
-    schema = CredentialSchema
     kind = kinds.CREDENTIAL
 
     def collection(self, values: dict[str, Any]) -> str:
@@ -78,8 +78,10 @@ class CredentialProvider(SchemaProvider):
 
     def body(self, values: dict[str, Any], only: Any = None) -> dict[str, Any]:
         body = super().body(values, only)
-        wire = CredentialSchema.model_fields[SECRET].alias
+        wire = fields(self.schema)[SECRET].wire
         if wire in body:
+            from ..schema import secret_to_wire  # a write: the secret's shape is validated (pydantic)
+
             body[wire] = secret_to_wire(values["credential_auth_type"], values[SECRET])
         return body
 

@@ -6,13 +6,11 @@ from typing import Any
 
 from .. import kinds
 from ..client import collection
-from ..schema import ProxySchema
 from . import activation
 from ._base import SchemaProvider
 
 
 class ProxyProvider(SchemaProvider):
-    schema = ProxySchema
     kind = kinds.PROXY
 
     def collection(self, values: dict[str, Any]) -> str:

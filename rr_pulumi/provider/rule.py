@@ -10,13 +10,13 @@ from typing import Any
 from .. import kinds
 from ..client import rules_collection
 from ..plan import empty
-from ..schema import RuleSchema, normalize, parent_of, to_wire
+from ..wire import fields, normalize, parent_of, to_wire
 from ._base import SchemaProvider
 
 
 def _comparable(wire: dict[str, Any]) -> dict[str, Any]:
     """A rule body in canonical form, empty values dropped, to compare a created rule with a listed one."""
-    methods = normalize(RuleSchema, {"methods": wire.get("methods") or []})["methods"]
+    methods = normalize(kinds.RULE.schema_name, {"methods": wire.get("methods") or []})["methods"]
     return _strip({**wire, "methods": methods})
 
 
@@ -30,7 +30,6 @@ def _strip(value: Any) -> Any:
 
 
 class RuleProvider(SchemaProvider):
-    schema = RuleSchema
     kind = kinds.RULE
     updatable = False
 
@@ -40,7 +39,7 @@ class RuleProvider(SchemaProvider):
 
     def natural_key(self, values: dict[str, Any], item: dict[str, Any]) -> bool:
         # Rules have no name: a rule is the same rule when every field matches.
-        sent = _comparable(to_wire(RuleSchema, values))
+        sent = _comparable(to_wire(self.schema, values))
         listed = _comparable({k: item.get(k) for k in sent.keys() | _rule_keys()})
         return sent == listed
 
@@ -63,4 +62,5 @@ class RuleProvider(SchemaProvider):
 
 def _rule_keys() -> set[str]:
     """The wire names of a rule's body fields."""
-    return set(to_wire(RuleSchema, {name: [] for name in RuleSchema.model_fields}).keys())
+    schema = kinds.RULE.schema_name
+    return set(to_wire(schema, {name: [] for name in fields(schema)}).keys())

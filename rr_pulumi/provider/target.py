@@ -6,12 +6,10 @@ from typing import Any
 
 from .. import kinds
 from ..client import collection
-from ..schema import TargetSchema
 from ._base import SchemaProvider
 
 
 class TargetProvider(SchemaProvider):
-    schema = TargetSchema
     kind = kinds.TARGET
 
     def collection(self, values: dict[str, Any]) -> str:

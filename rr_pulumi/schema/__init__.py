@@ -15,7 +15,8 @@ from ._base import (
     validate,
 )
 from .client import ClientSchema
-from .credential import ALLOWED_AUTH_TYPES, SECRET_SHAPES, CredentialSchema, secret_hash, secret_to_wire
+from ..wire import secret_hash
+from .credential import ALLOWED_AUTH_TYPES, SECRET_SHAPES, CredentialSchema, secret_to_wire
 from .proxy import ProxySchema
 from .rule import PARENTS, RuleSchema, parent_of
 from .target import TargetSchema

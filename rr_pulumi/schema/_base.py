@@ -20,34 +20,31 @@ removes it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, ClassVar, Callable, Optional, Union, get_args, get_origin
+import dataclasses
+import pprint
+from typing import Any, Optional, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-# A property not known yet (preview) reaches check/diff as a `pulumi.output.Unknown` object (the SDK turns the
-# wire sentinel below into one); the raw sentinel string is accepted too.
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-
-try:
-    from pulumi.output import Unknown as _UnknownValue
-except ImportError:  # pragma: no cover - the schema is also usable without the Pulumi SDK
-    _UnknownValue = type("_NeverUnknown", (), {})
+from ..wire import (
+    UNKNOWN,
+    Failure,
+    FieldSpec,
+    contains_unknown,
+    fields,
+    from_wire,
+    input_fields,
+    normalize,
+    schema_name,
+    to_wire,
+)
 
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
-
-def contains_unknown(value: Any) -> bool:
-    """True when the value, or anything inside it, is not known yet."""
-    if isinstance(value, _UnknownValue):
-        return True
-    if isinstance(value, str):
-        return value == UNKNOWN
-    if isinstance(value, dict):
-        return any(contains_unknown(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(contains_unknown(v) for v in value)
-    return False
+__all__ = [
+    "UNKNOWN", "Failure", "FieldSpec", "SchemaModel", "contains_unknown", "derive_fields", "fields", "from_wire",
+    "input_fields", "normalize", "prop", "table_models", "to_wire", "validate",
+]  # fmt: skip
 
 
 def prop(
@@ -89,9 +86,6 @@ class SchemaModel(BaseModel):
         validate_by_name=True, validate_by_alias=True, loc_by_alias=False, extra="ignore", frozen=False
     )
 
-    # Per-field canonical forms, applied to inputs and to live state alike so diffs compare like with like.
-    normalizers: ClassVar[dict[str, Callable[[Any], Any]]] = {}
-
     @classmethod
     def cross_check(cls, values: dict[str, Any], unknown: frozenset[str] = frozenset()) -> list["Failure"]:
         """Rules that involve several fields; `values` holds the known, valid ones, `unknown` the names not known yet."""
@@ -103,41 +97,9 @@ class SchemaModel(BaseModel):
         return values
 
 
-@dataclass(frozen=True)
-class FieldSpec:
-    name: str
-    wire: Optional[str]
-    required: bool
-    immutable: bool
-    secret: bool
-    computed: bool
-    path: bool
-    server_default: bool
-    default: Any
-    description: str
-    references: Optional[str] = None
-    requires: tuple[tuple[str, str], ...] = ()
-    same_region: Optional[str] = None
-
-    @property
-    def clearable(self) -> bool:
-        """Removing it from the program clears it on the API (rather than leaving the last value)."""
-        return not (self.required or self.server_default or self.computed or self.path) and self.default is None
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A validation failure: the Python argument (dotted for nested values) and why."""
-
-    argument: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.argument}: {self.reason}"
-
-
-def fields(model: type[SchemaModel]) -> dict[str, FieldSpec]:
-    """The field specs of a schema, by Python name."""
+def derive_fields(model: type[BaseModel]) -> dict[str, FieldSpec]:
+    """The field specs of a model as its pydantic fields declare them (what `rr_pulumi/wire_table.py` records;
+    `rr_pulumi.wire.fields` answers from that table)."""
     specs = {}
     for name, info in model.model_fields.items():
         markers = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
@@ -150,17 +112,13 @@ def fields(model: type[SchemaModel]) -> dict[str, FieldSpec]:
             computed=bool(markers.get("computed")),
             path=bool(markers.get("path")),
             server_default=bool(markers.get("server_default")),
-            default=None if info.default_factory is not None else info.default,
+            default=None if info.default_factory is not None or info.is_required() else info.default,
             description=info.description or "",
             references=markers.get("references"),
             requires=tuple(sorted((markers.get("requires") or {}).items())),
             same_region=markers.get("same_region"),
         )
     return specs
-
-
-def input_fields(model: type[SchemaModel]) -> dict[str, FieldSpec]:
-    return {n: f for n, f in fields(model).items() if not f.computed}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -271,49 +229,33 @@ def _model_of(annotation: Any) -> Optional[type[BaseModel]]:
     return None
 
 
-def _is_list(annotation: Any) -> bool:
-    if get_origin(annotation) in (list, tuple):
-        return True
-    return any(_is_list(a) for a in get_args(annotation) if a is not type(None)) if get_origin(annotation) is Union else False
+def table_models() -> dict[str, dict[str, Any]]:
+    """Every schema and every model nested in one, as the plain data `rr_pulumi/wire_table.py` holds."""
+    from . import ClientSchema, CredentialSchema, ProxySchema, RuleSchema, TargetSchema
 
-
-def _convert(model: type[BaseModel], data: dict[str, Any], to_wire: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    known_keys = set()
-    for name, info in model.model_fields.items():
-        wire = info.alias or name
-        src, dst = (name, wire) if to_wire else (wire, name)
-        known_keys.update({name, wire})
-        if src not in data or data[src] is None:
+    out: dict[str, dict[str, Any]] = {}
+    pending: list[type[BaseModel]] = [ClientSchema, CredentialSchema, TargetSchema, ProxySchema, RuleSchema]
+    while pending:
+        model = pending.pop(0)
+        if model.__name__ in out:
             continue
-        value = data[src]
-        nested = _model_of(info.annotation)
-        if nested is not None and isinstance(value, list):
-            value = [_convert(nested, v, to_wire) if isinstance(v, dict) else v for v in value]
-        elif nested is not None and isinstance(value, dict):
-            value = _convert(nested, value, to_wire)
-        out[dst] = value
-    if model.model_config.get("extra") == "allow":
-        out.update({k: v for k, v in data.items() if k not in known_keys})
+        rows = []
+        for name, spec in derive_fields(model).items():
+            nested = _model_of(model.model_fields[name].annotation)
+            if nested is not None:
+                pending.append(nested)
+            rows.append({**dataclasses.asdict(spec), "nested": nested.__name__ if nested else None})
+        out[model.__name__] = {"extra_allow": model.model_config.get("extra") == "allow", "fields": rows}
     return out
 
 
-def to_wire(model: type[SchemaModel], values: dict[str, Any], only: Optional[set[str]] = None) -> dict[str, Any]:
-    """A request body from Python-named values: computed and path fields left out."""
-    specs = fields(model)
-    body_names = {n for n, f in specs.items() if not f.computed and not f.path and (only is None or n in only)}
-    return _convert(model, {k: v for k, v in values.items() if k in body_names}, to_wire=True)
-
-
-def from_wire(model: type[SchemaModel], item: dict[str, Any]) -> dict[str, Any]:
-    """Python-named values from an API item, tolerant (no validation: the server's data is the truth)."""
-    return _convert(model, item, to_wire=False)
-
-
-def normalize(model: type[SchemaModel], values: dict[str, Any]) -> dict[str, Any]:
-    """Canonical forms of known values, so inputs and live state compare equal when they mean the same."""
-    out = dict(values)
-    for name, fn in model.normalizers.items():
-        if name in out and out[name] is not None and not contains_unknown(out[name]):
-            out[name] = fn(out[name])
-    return out
+def render_table() -> str:
+    """The source of `rr_pulumi/wire_table.py`."""
+    return (
+        "# Generated by scripts/generate_resources.py from rr_pulumi/schema/: do not edit by hand.\n"
+        '"""The field table of every schema as plain data, for `rr_pulumi.wire` (no pydantic needed to read it)."""\n'
+        "\n"
+        "from typing import Any\n"
+        "\n"
+        f"MODELS: dict[str, dict[str, Any]] = {pprint.pformat(table_models(), width=116, sort_dicts=False)}\n"
+    )

@@ -7,8 +7,6 @@ type follow section 0 and the table of section 4 of the contract. Extra secret k
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -163,12 +161,6 @@ def secret_to_wire(auth_type: str, secret: Optional[dict[str, Any]]) -> Optional
     if secret is None or shape is None:
         return secret
     return shape.model_validate(secret).model_dump(by_alias=True, exclude_none=True)
-
-
-def secret_hash(secret: Optional[dict[str, Any]]) -> str:
-    """A stable fingerprint of a secret, to notice a change without comparing (or showing) the value."""
-    canonical = json.dumps(secret or {}, sort_keys=True, separators=(",", ":"), default=str)
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class CredentialSchema(SchemaModel):

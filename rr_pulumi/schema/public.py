@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from ..kinds import KINDS, Kind
-from ._base import FieldSpec, SchemaModel, fields
+from ._base import FieldSpec, SchemaModel, derive_fields
 from .client import ClientMember
 from .credential import SECRET_SHAPES
 from .rule import BodyCheck, NameCheck, TokenCheck
@@ -225,7 +225,7 @@ def options_of(api: ResourceApi) -> list[Option]:
 @functools.cache
 def resource_api(kind: Kind) -> ResourceApi:
     schema = kind.schema
-    specs = fields(schema)
+    specs = derive_fields(schema)
     arguments = [_argument(schema, s) for s in specs.values() if not s.computed]
     arguments.sort(key=lambda a: not a.required)  # required first, each group in schema order
     outputs = [_output(schema, s) for s in specs.values()]

@@ -10,7 +10,8 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..kinds import CREDENTIAL, PROXY, RULE_PARENTS, TARGET, Kind
+from ..kinds import CREDENTIAL, PROXY, TARGET, Kind
+from ..wire import PARENTS, normalize_methods, parent_of  # noqa: F401 (parent_of: re-exported)
 from ._base import Failure, SchemaModel, prop
 from .common import HttpMethod, Presence, Regex, RuleEffect, client_id_prop, timestamp_prop
 
@@ -19,8 +20,6 @@ REGEX_FLAGS = "imsx"  # the emulator compiles patterns with Python's re: i, m, s
 CHECKS_MAX = 50
 NOTES_MAX = 1000
 
-# Python argument of each possible parent -> the path segment of its rules.
-PARENTS: dict[str, str] = {k.rule_parent_argument: k.plural for k in RULE_PARENTS if k.rule_parent_argument}
 
 
 class _Check(BaseModel):
@@ -63,13 +62,6 @@ class TokenCheck(_Check):
     claim: str = Field(alias="claim", min_length=1, max_length=200, description="Name of the claim.")
     value_pattern: Optional[Regex] = Field(None, alias="valuePattern", description=_VALUE_PATTERN)
     presence: Presence = Field("present", alias="presence", description=_PRESENCE)
-
-
-def normalize_methods(methods: Any) -> Any:
-    """Methods compare as a set: upper-case, unique, sorted."""
-    if not isinstance(methods, (list, tuple)):
-        return methods
-    return sorted({str(m).upper() for m in methods})
 
 
 def _parent(kind: Kind) -> Any:
@@ -129,7 +121,6 @@ class RuleSchema(SchemaModel):
     rule_created_at: Optional[str] = timestamp_prop("ruleCreatedAt", "rule was created")
     rule_updated_at: Optional[str] = timestamp_prop("ruleUpdatedAt", "rule was last updated")
 
-    normalizers = {"methods": normalize_methods}
 
     @field_validator("methods", mode="before")
     @classmethod
@@ -157,11 +148,3 @@ def parent_failures(given_names: set[str]) -> list[Failure]:
     if not given:
         return [Failure("credential_id", f"a rule needs exactly one parent: set one of {names}")]
     return [Failure(given[1], f"a rule needs exactly one parent, got {', '.join(given)}: set only one of {names}")]
-
-
-def parent_of(values: dict[str, Any]) -> tuple[str, str]:
-    """(path segment, parent id) of a rule."""
-    for name, segment in PARENTS.items():
-        if values.get(name):
-            return segment, values[name]
-    raise ValueError("rule has no parent")
