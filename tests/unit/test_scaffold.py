@@ -32,6 +32,7 @@ def test_new_writes_a_ready_project(tmp_path, capsys):
     for workflow in ("rr-drift.yml", "rr-preview.yml"):
         parsed = yaml.safe_load((folder / ".github" / "workflows" / workflow).read_text())
         assert parsed["env"]["STACK"] == "prod"
+        assert parsed["env"]["PULUMI_PARALLEL"] == "32"  # latency-bound API calls, not 4 x the runner's cores
     compile((folder / "__main__.py").read_text(), "__main__.py", "exec")
     assert "pulumi install" in capsys.readouterr().out
 
