@@ -22,7 +22,8 @@ see `provider.connection`), shared by the engine's worker threads.
   object it touched (its rules), so a process never reads back stale data of its own making. The cache lives in the
   provider process, which the engine starts per command, so nothing survives between commands. The first miss of
   a collection also lists it under every other parent of the same kind already read (`siblings_to_prefetch`), in
-  the background, so a refresh waits about one round trip per dependency level.
+  the background, and the provider asks for a refreshed client's three collections as soon as it reads the client
+  (`prefetch`), so a refresh waits about one round trip per dependency level.
 * Connections: one keep-alive connection per provider worker (`rr_pulumi.concurrency`); `requests` is imported
   with the first request, so a command that sends none (a no-op preview) never loads it.
 """
@@ -412,22 +413,23 @@ class RequestRocketClient:
         with self._cache_lock:
             self._found.add(f"{collection}/{id_}")
             missed = collection not in self._cache
-        if missed:
-            self._prefetch(collection)
+            siblings = siblings_to_prefetch(collection, self._found) if missed else []
+            self._prefetched.add(collection)  # listed by this call (below), not in the background
+        self.prefetch(siblings)
         return self._cached(collection).get(id_)
 
-    def _prefetch(self, collection: str) -> None:
+    def prefetch(self, collections: Iterable[str]) -> None:
+        """List these collections in the background (each once per process), for reads that will need them."""
         with self._cache_lock:
-            wanted = [c for c in siblings_to_prefetch(collection, self._found)
-                      if c not in self._prefetched and c not in self._cache]
-            self._prefetched.update(wanted, [collection])
+            wanted = [c for c in dict.fromkeys(collections) if c not in self._prefetched and c not in self._cache]
+            self._prefetched.update(wanted)
             if wanted and self._prefetcher is None:
                 from concurrent.futures import ThreadPoolExecutor
 
                 # as many lists at once as the provider has workers (and connections): a level in one round trip
                 self._prefetcher = ThreadPoolExecutor(provider_workers(), thread_name_prefix="rr-prefetch")
-        for sibling in wanted:
-            self._prefetcher.submit(self._quietly_cached, sibling)
+        for path in wanted:
+            self._prefetcher.submit(self._quietly_cached, path)
 
     def _quietly_cached(self, collection: str) -> None:
         try:

@@ -364,7 +364,10 @@ class SchemaProvider(ResourceProvider):
             # A lookup (`.get`) whose parent is not known yet in a preview: nothing can be read; keep what is known.
             return ReadResult(id_, values, values)
         with self.api_errors(values):
-            item = self.api(values).find(self.collection(values), id_)
+            api = self.api(values)
+            if values:  # a recorded object (refresh), not a lookup: its children are read next
+                api.prefetch(self.children_to_read(id_))
+            item = api.find(self.collection(values), id_)
         if item is None:
             return ReadResult("", {})  # gone: the engine drops it from the state, the next `up` recreates it
         outs = self.outputs(id_, values, item)
@@ -373,6 +376,10 @@ class SchemaProvider(ResourceProvider):
 
     def after_read(self, previous: dict[str, Any], outs: dict[str, Any]) -> dict[str, Any]:
         return outs
+
+    def children_to_read(self, id_: str) -> list[str]:
+        """Collections a refresh reads after this object's read (listed ahead, in the background)."""
+        return []
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         values = user_props(props)

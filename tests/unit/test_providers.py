@@ -32,6 +32,7 @@ def test_client_lifecycle(provider_env):
     assert updated.outs["client_name"] == "Acme Corp" and updated.outs["client_id"] == created.id
     read = p.read(created.id, updated.outs)
     assert read.id == created.id and read.inputs == {"client_name": "Acme Corp"}
+    connection.client()._prefetcher.shutdown(wait=True)  # the client's collections, listed ahead of the refresh
     p.delete(created.id, updated.outs)
     method, path, body, _ = api.requests[-1]
     assert (method, path, body) == ("DELETE", f"/api/clients/{created.id}", {"immediatelyDelete": True})
@@ -92,6 +93,19 @@ def test_rename_does_not_resend_the_secret(provider_env):
     created = p.create(checked(p, cred_inputs(cid)))
     p.update(created.id, created.outs, checked(p, cred_inputs(cid, credential_name="renamed")))
     assert api.requests[-1][2] == {"credentialName": "renamed"}
+
+
+def test_refreshing_a_client_lists_its_collections_ahead_and_a_lookup_does_not(provider_env):
+    api = provider_env
+    recorded = ClientProvider().create(checked(ClientProvider(), {"client_name": "Acme"}))
+    looked_up = ClientProvider().create(checked(ClientProvider(), {"client_name": "Elsewhere"}))
+    before = len(api.requests)
+    assert ClientProvider().read(looked_up.id, {}).id == looked_up.id  # `Client.get`: nothing recorded
+    assert ClientProvider().read(recorded.id, recorded.outs).id == recorded.id  # a refresh
+    connection.client()._prefetcher.shutdown(wait=True)
+    listed = sorted(path for method, path, _, _ in api.requests[before:] if method == "GET")
+    assert listed == sorted(["/api/clients"] + [f"/api/clients/{recorded.id}/{plural}"
+                                                for plural in ("credentials", "targets", "proxies")])
 
 
 def test_out_of_band_update_marks_the_secret_for_resend(provider_env):
