@@ -134,7 +134,7 @@ class Transport:
         except (OSError, http.client.HTTPException) as exc:
             connection.close()
             raise MaybeSent(f"the connection to {where} broke: {_reason(exc)}") from None
-        if answer.will_close or connection.sock is None:
+        if answer.will_close:  # `Connection: close`, or HTTP/1.0
             connection.close()
         else:
             self._give_back(key, connection)
