@@ -27,7 +27,7 @@ import select
 import ssl
 import threading
 import urllib.request
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Iterable, Iterator, Mapping, Optional
 from urllib.parse import unquote, urlencode, urlsplit
 
 
@@ -46,7 +46,7 @@ class MaybeSent(TransportError):
 class Headers(Mapping[str, str]):
     """Response headers, looked up whatever the case of the name."""
 
-    def __init__(self, items: Mapping[str, str] | list[tuple[str, str]] = ()) -> None:
+    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
         pairs = items.items() if isinstance(items, Mapping) else items
         self._by_name = {name.lower(): value for name, value in pairs}
 
@@ -63,7 +63,7 @@ class Headers(Mapping[str, str]):
 class Response:
     """An HTTP answer read whole: status, headers, body."""
 
-    def __init__(self, status_code: int, headers: Mapping[str, str] | list[tuple[str, str]], content: bytes) -> None:
+    def __init__(self, status_code: int, headers: Mapping[str, str] | Iterable[tuple[str, str]], content: bytes) -> None:
         self.status_code, self.headers, self.content = status_code, Headers(headers), content
 
     @property
@@ -141,7 +141,7 @@ class Transport:
         return Response(answer.status, answer.getheaders(), content)
 
     def close(self) -> None:
-        """Close every idle connection (connections in use close when their request ends)."""
+        """Close every idle connection."""
         with self._lock:
             idle = [c for pool in self._idle.values() for c in pool]
             self._idle.clear()
