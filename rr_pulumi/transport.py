@@ -123,7 +123,7 @@ class Transport:
         if connection is None:
             connection = self._connect(key, timeout[0])
         connection.sock.settimeout(timeout[1])
-        where = _where(parts.hostname, port)
+        where = f"{parts.hostname}:{port}"
         try:
             connection.request(method, target, body=body, headers=sent)
             answer = connection.getresponse()
@@ -180,8 +180,8 @@ class Transport:
         scheme, host, port, proxy, ca_bundle = key
         proxy_parts = urlsplit(proxy) if proxy else None
         if proxy_parts is not None and proxy_parts.scheme != "http":
-            raise NotSent(f"the proxy {_where(proxy_parts.hostname, proxy_parts.port)} is not a plain-http proxy "
-                          f"({proxy_parts.scheme}://): only http:// proxies are supported")
+            raise NotSent(f"the proxy {proxy_parts.hostname} is not a plain-http proxy ({proxy_parts.scheme}://): "
+                          "only http:// proxies are supported")
         address = (proxy_parts.hostname, proxy_parts.port or 80) if proxy_parts else (host, port)
         connection: http.client.HTTPConnection
         if scheme == "https":
@@ -190,7 +190,7 @@ class Transport:
                 connection.set_tunnel(host, port, headers=_proxy_authorization(proxy))
         else:
             connection = http.client.HTTPConnection(*address, timeout=connect_timeout)
-        where = _where(host, port) + (f" through the proxy {_where(*address)}" if proxy else "")
+        where = f"{host}:{port}" + (f" through the proxy {address[0]}:{address[1]}" if proxy else "")
         try:
             connection.connect()
         except TimeoutError:
@@ -260,10 +260,6 @@ def _tls(ca_bundle: Optional[str]) -> ssl.SSLContext:
     if ca_bundle and os.path.isdir(ca_bundle):
         return ssl.create_default_context(capath=ca_bundle)
     return ssl.create_default_context(cafile=ca_bundle)
-
-
-def _where(host: Optional[str], port: Optional[int]) -> str:
-    return f"{host}:{port}"
 
 
 def _reason(exc: BaseException) -> str:

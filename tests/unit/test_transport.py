@@ -391,5 +391,5 @@ def test_http_goes_to_the_proxy_by_absolute_url_with_its_credentials(monkeypatch
 
 def test_only_plain_http_proxies_are_supported(monkeypatch, transport):
     monkeypatch.setenv("HTTPS_PROXY", "https://proxy.example.test:3128")
-    with pytest.raises(NotSent, match=r"proxy\.example\.test:3128 is not a plain-http proxy \(https://\)"):
+    with pytest.raises(NotSent, match=r"the proxy proxy\.example\.test is not a plain-http proxy \(https://\)"):
         get(transport, "https://api.example.test/")
