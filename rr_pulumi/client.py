@@ -1,5 +1,5 @@
-"""The Core API client: one `requests` session per account (the provider keeps one client per connection profile,
-see `provider.connection`), shared by the engine's worker threads.
+"""The Core API client: one HTTP transport (`rr_pulumi.transport`) per account (the provider keeps one client per
+connection profile, see `provider.connection`), shared by the engine's worker threads.
 
 * Auth: the raw token in `Authorization` (no `Bearer`); every call has a (connect, read) timeout, because the
   engine gives dynamic provider methods none.
@@ -24,8 +24,8 @@ see `provider.connection`), shared by the engine's worker threads.
   a collection also lists it under every other parent of the same kind already read (`siblings_to_prefetch`), in
   the background, and the provider asks for a refreshed client's three collections as soon as it reads the client
   (`prefetch`), so a refresh waits about one round trip per dependency level.
-* Connections: one keep-alive connection per provider worker (`rr_pulumi.concurrency`); `requests` is imported
-  with the first request, so a command that sends none (a no-op preview) never loads it.
+* Connections: one keep-alive connection per provider worker (`rr_pulumi.concurrency`), over `http.client`
+  (`rr_pulumi.transport`), which the Pulumi SDK has loaded already: the provider process never imports `requests`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import math
 import random
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from . import kinds
 from .errors import (
@@ -50,9 +50,7 @@ from .errors import (
 )
 from .concurrency import provider_workers
 from .ratelimit import NOTICE_AFTER_SECONDS, RateBudget, stderr_notice
-
-if TYPE_CHECKING:  # `requests` loads with the first request: a no-op preview never pays for it
-    import requests
+from .transport import NotSent, Response, Transport, TransportError
 
 PAGE_LIMIT = 100
 MAX_PAGES = 1000
@@ -118,18 +116,6 @@ def listing_params(collection: str) -> dict[str, Any]:
     return {"includeTemporary": "true"} if plural_of(collection) == kinds.CREDENTIAL.plural else {}
 
 
-def _not_sent(exc: requests.exceptions.RequestException) -> bool:
-    """True when the request certainly never reached the server (so resending it cannot duplicate anything)."""
-    import requests
-    from urllib3.exceptions import NewConnectionError
-
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    reason = exc.args[0] if exc.args else None
-    reason = getattr(reason, "reason", reason)
-    return isinstance(reason, NewConnectionError)
-
-
 class RequestRocketClient:
     """A thread-safe client of the RequestRocket Core API."""
 
@@ -138,7 +124,7 @@ class RequestRocketClient:
         api_url: str,
         token: str,
         *,
-        session: Optional[requests.Session] = None,
+        transport: Optional[Transport] = None,
         timeout: tuple[float, float] = (5.0, 30.0),
         max_attempts: int = 5,
         max_total_seconds: float = 120.0,
@@ -152,7 +138,7 @@ class RequestRocketClient:
         self._renew_token = renew_token
         self._renew_lock = threading.Lock()
         self._rejected: set[str] = set()  # tokens the API refused (never retried once renewed)
-        self._session = session  # made on the first request (see `_new_session`)
+        self._transport = transport or Transport(pool_size=provider_workers())
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.max_total_seconds = max_total_seconds
@@ -170,19 +156,6 @@ class RequestRocketClient:
     def __repr__(self) -> str:
         return f"RequestRocketClient({self.api_url!r})"
 
-    @staticmethod
-    def _new_session() -> requests.Session:
-        import requests
-        from requests.adapters import HTTPAdapter
-
-        session = requests.Session()
-        # One keep-alive connection per provider worker (rr_pulumi.concurrency), no hidden urllib3 retries.
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=provider_workers(), max_retries=0)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        session.headers.update({"Accept": "application/json", "User-Agent": "rr-pulumi"})
-        return session
-
     # -- transport ---------------------------------------------------------------------------------------------
 
     def _backoff(self, attempt: int) -> float:
@@ -198,8 +171,6 @@ class RequestRocketClient:
         secrets: Iterable[str] = (),
     ) -> Any:
         """Send one logical request (with the retries its method allows) and return the parsed JSON body."""
-        import requests
-
         secrets = list(secrets)
         renewed = False
         idempotent = method != "POST"
@@ -215,9 +186,10 @@ class RequestRocketClient:
                 secrets.append(token)  # never echoed in an error text
             try:
                 response = self._send(method, path, params, body, token)
-            except requests.exceptions.RequestException as exc:
-                reason = redact(type(exc).__name__ + ": " + str(exc), secrets)
-                error: Exception = (ConnectionFailed if _not_sent(exc) else AmbiguousFailure)(method, path, reason)
+            except TransportError as exc:
+                reason = redact(str(exc), secrets)
+                failure = ConnectionFailed if isinstance(exc, NotSent) else AmbiguousFailure
+                error: Exception = failure(method, path, reason)
                 if isinstance(error, AmbiguousFailure) and not idempotent:
                     raise error from None  # the POST may have happened: the caller decides (see create)
             else:
@@ -285,23 +257,19 @@ class RequestRocketClient:
 
     def _send(
         self, method: str, path: str, params: Optional[dict[str, Any]], body: Any, token: str
-    ) -> requests.Response:
+    ) -> Response:
         self.calls.append((method, path))
-        if self._session is None:
-            with self._cache_lock:
-                if self._session is None:
-                    self._session = self._new_session()
-        return self._session.request(
+        return self._transport.request(
             method,
             self.api_url + path,
             params=params,
             json=body,
-            headers={"Authorization": token},
+            headers={"Accept": "application/json", "User-Agent": "rr-pulumi", "Authorization": token},
             timeout=self.timeout,
         )
 
     @staticmethod
-    def _retry_after(response: requests.Response) -> Optional[float]:
+    def _retry_after(response: Response) -> Optional[float]:
         value = response.headers.get("Retry-After")
         try:
             return min(max(float(value), 0.0), RETRY_AFTER_MAX) if value is not None else None
@@ -309,7 +277,7 @@ class RequestRocketClient:
             return None
 
     @staticmethod
-    def _json(response: requests.Response, lenient: bool = False) -> Any:
+    def _json(response: Response, lenient: bool = False) -> Any:
         if not response.content:
             return {}
         try:

@@ -16,7 +16,7 @@ def fake_api() -> FakeApi:
 
 @pytest.fixture
 def api_client(fake_api):
-    return rr_client.RequestRocketClient(API_URL, TOKEN, session=fake_api.session(), sleep=lambda s: None)
+    return rr_client.RequestRocketClient(API_URL, TOKEN, transport=fake_api, sleep=lambda s: None)
 
 
 @pytest.fixture

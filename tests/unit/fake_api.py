@@ -1,4 +1,5 @@
-"""A tiny in-memory Core API behind a `requests` transport adapter, for pure client and provider tests.
+"""A tiny in-memory Core API behind the client's transport interface (`rr_pulumi.transport`), for pure client and
+provider tests: give it to the client as `transport=`.
 
 It speaks section 0 in its simplest form (named-array envelopes, sKey ids, page/limit pagination) and can be
 told to answer differently: `envelope="data"`, `id_field="credentialId"`, or a queue of scripted failures.
@@ -7,22 +8,30 @@ told to answer differently: `envelope="data"`, `id_field="credentialId"`, or a q
 from __future__ import annotations
 
 import itertools
-import json
+import json as jsonlib
 import math
+from dataclasses import dataclass
 from typing import Any, Optional
-from urllib.parse import parse_qs, urlparse
-
-import requests
-from requests.adapters import BaseAdapter
+from urllib.parse import parse_qs, urlencode, urlparse
 
 from rr_pulumi import kinds
+from rr_pulumi.transport import Response
 
 TOKEN = "u-test-token-0123456789"
 
 
-class FakeApi(BaseAdapter):
+@dataclass
+class SentRequest:
+    """One request as the transport was asked to send it."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: Any
+
+
+class FakeApi:
     def __init__(self, envelope: str = "named", id_field: str = "sKey", id_prefix: str = "") -> None:
-        super().__init__()
         self.envelope, self.id_field, self.id_prefix = envelope, id_field, id_prefix
         self.collections: dict[str, dict[str, dict[str, Any]]] = {}
         self.requests: list[tuple[str, str, Any, dict[str, str]]] = []
@@ -32,11 +41,6 @@ class FakeApi(BaseAdapter):
         self._clock = itertools.count(1)
 
     # -- helpers for tests -------------------------------------------------------------------------------------
-    def session(self) -> requests.Session:
-        s = requests.Session()
-        s.mount("http://", self)
-        return s
-
     def put(self, collection: str, item: dict[str, Any]) -> dict[str, Any]:
         plural = collection.rsplit("/", 1)[-1]
         id_ = f"{self.id_prefix}{next(self._ids)}"
@@ -54,22 +58,36 @@ class FakeApi(BaseAdapter):
         return [(m, p) for m, p, _, _ in self.requests if m != "GET"]
 
     # -- transport ---------------------------------------------------------------------------------------------
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Optional[dict[str, Any]] = None,
+        json: Any = None,
+        headers: Optional[dict[str, str]] = None,
+        timeout: tuple[float, float],
+    ) -> Response:
+        query = urlencode([(k, str(v)) for k, v in (params or {}).items()])
+        return self.send(SentRequest(method, url + (f"?{query}" if query else ""), dict(headers or {}), json))
+
+    def send(self, request: SentRequest) -> Response:
+        """Answer one request (tests replace it to script what happens around the answer)."""
         url = urlparse(request.url)
         path = url.path.removeprefix("/api") if url.path.startswith("/api/") else url.path
-        body = json.loads(request.body) if request.body else None
-        self.requests.append((request.method, url.path, body, dict(request.headers)))
+        body = jsonlib.loads(jsonlib.dumps(request.body)) if request.body is not None else None  # as on the wire
+        self.requests.append((request.method, url.path, body, request.headers))
         if request.headers.get("Authorization") != TOKEN:
-            return self._answer(request, 401, {"error": "Unauthorized", "code": "UNAUTHORIZED", "status": 401})
+            return self._answer(401, {"error": "Unauthorized", "code": "UNAUTHORIZED", "status": 401})
         if self.script:
             status, payload, headers = self.script.pop(0)
             if isinstance(payload, Exception):
                 raise payload
-            return self._answer(request, status, payload, headers)
+            return self._answer(status, payload, headers)
         status, payload = self._route(request.method, path, parse_qs(url.query), body)
         if self.apply_then_fail and request.method == "POST":
             status, payload, self.apply_then_fail = self.apply_then_fail, {"error": "boom", "code": "INTERNAL"}, None
-        return self._answer(request, status, payload)
+        return self._answer(status, payload)
 
     def _route(self, method: str, path: str, query: dict, body: Any) -> tuple[int, Any]:
         parts = path.strip("/").split("/")
@@ -114,16 +132,8 @@ class FakeApi(BaseAdapter):
         return {plural: items, "message": "Success", **({"pagination": pagination} if pagination else {})}
 
     @staticmethod
-    def _answer(request: requests.PreparedRequest, status: int, payload: Any, headers: Optional[dict] = None) -> requests.Response:
-        response = requests.Response()
-        response.status_code = status
-        response._content = json.dumps(payload).encode() if not isinstance(payload, (bytes, str)) else (
-            payload.encode() if isinstance(payload, str) else payload
+    def _answer(status: int, payload: Any, headers: Optional[dict] = None) -> Response:
+        content = payload.encode() if isinstance(payload, str) else payload if isinstance(payload, bytes) else (
+            jsonlib.dumps(payload).encode()
         )
-        response.headers.update({"Content-Type": "application/json", **(headers or {})})
-        response.request = request
-        response.url = request.url
-        return response
-
-    def close(self) -> None:
-        pass
+        return Response(status, {"Content-Type": "application/json", **(headers or {})}, content)

@@ -1,10 +1,10 @@
 """The API client: pagination, envelope and id tolerance, retries, POST adoption, 404 on delete, read cache."""
 
 import pytest
-import requests
 
 from rr_pulumi.client import RequestRocketClient, collection, item_id, items_of, siblings_to_prefetch
 from rr_pulumi.errors import ConnectionFailed, InvalidRequest, NotFound, RateLimited, ServerError, Unauthorized
+from rr_pulumi.transport import MaybeSent
 
 from .conftest import API_URL
 from .fake_api import TOKEN, FakeApi
@@ -33,7 +33,7 @@ def test_raw_token_and_api_prefix(fake_api, api_client):
 
 def test_data_envelope_and_explicit_ids_and_prefixed_ids():
     api = FakeApi(envelope="data", id_field="credentialId", id_prefix="cred_")
-    client = RequestRocketClient(API_URL, TOKEN, session=api.session(), sleep=lambda s: None)
+    client = RequestRocketClient(API_URL, TOKEN, transport=api, sleep=lambda s: None)
     seed(api, 120)
     items = client.list(CREDS)
     assert len(items) == 120 and item_id(items[0], "credentials") == "cred_1"
@@ -50,7 +50,7 @@ def test_items_of_tolerates_shapes():
 
 
 def test_errors_are_typed_and_do_not_leak_the_token(fake_api):
-    client = RequestRocketClient(API_URL, "u-wrong-token", session=fake_api.session(), sleep=lambda s: None)
+    client = RequestRocketClient(API_URL, "u-wrong-token", transport=fake_api, sleep=lambda s: None)
     with pytest.raises(Unauthorized) as exc:
         client.list("/api/clients")
     assert "GET /api/clients returned 401 UNAUTHORIZED" in str(exc.value) and "u-wrong" not in str(exc.value)
@@ -58,7 +58,7 @@ def test_errors_are_typed_and_do_not_leak_the_token(fake_api):
 
 def test_429_waits_for_retry_after_then_succeeds(fake_api):
     waits = []
-    client = RequestRocketClient(API_URL, TOKEN, session=fake_api.session(), sleep=waits.append)
+    client = RequestRocketClient(API_URL, TOKEN, transport=fake_api, sleep=waits.append)
     fake_api.script = [(429, {"error": "slow down", "code": "RATE_LIMITED", "status": 429}, {"Retry-After": "2"})]
     client.create("/api/clients", {"clientName": "a"}, lambda i: False)
     assert waits == [2.0] and len(fake_api.collections["/api/clients"]) == 1
@@ -66,7 +66,7 @@ def test_429_waits_for_retry_after_then_succeeds(fake_api):
 
 def test_429_without_retry_after_uses_jittered_backoff(fake_api):
     waits = []
-    client = RequestRocketClient(API_URL, TOKEN, session=fake_api.session(), sleep=waits.append)
+    client = RequestRocketClient(API_URL, TOKEN, transport=fake_api, sleep=waits.append)
     fake_api.script = [(429, {"code": "RATE_LIMITED"}, {})] * 2
     client.list("/api/clients")
     assert len(waits) == 2 and 0.25 <= waits[0] <= 0.5 and 0.5 <= waits[1] <= 1.0
@@ -74,8 +74,8 @@ def test_429_without_retry_after_uses_jittered_backoff(fake_api):
 
 def test_get_retries_5xx_and_connection_errors_within_bounds(fake_api):
     waits = []
-    client = RequestRocketClient(API_URL, TOKEN, session=fake_api.session(), sleep=waits.append, max_attempts=3)
-    fake_api.script = [(503, {"code": "UNAVAILABLE"}, {}), (0, requests.exceptions.ReadTimeout("slow"), {})]
+    client = RequestRocketClient(API_URL, TOKEN, transport=fake_api, sleep=waits.append, max_attempts=3)
+    fake_api.script = [(503, {"code": "UNAVAILABLE"}, {}), (0, MaybeSent("slow"), {})]
     assert client.list("/api/clients") == []
     fake_api.script = [(500, {"code": "INTERNAL"}, {})] * 3
     with pytest.raises(ServerError):
@@ -84,7 +84,7 @@ def test_get_retries_5xx_and_connection_errors_within_bounds(fake_api):
 
 
 def test_total_time_bounds_retries(fake_api):
-    client = RequestRocketClient(API_URL, TOKEN, session=fake_api.session(), sleep=lambda s: None, max_total_seconds=1)
+    client = RequestRocketClient(API_URL, TOKEN, transport=fake_api, sleep=lambda s: None, max_total_seconds=1)
     fake_api.script = [(429, {"code": "RATE_LIMITED"}, {"Retry-After": "30"})]
     with pytest.raises(RateLimited):
         client.list("/api/clients")
@@ -105,7 +105,7 @@ def test_post_is_not_resent_when_the_ambiguous_create_happened(fake_api, api_cli
 
 
 def test_post_is_resent_when_nothing_was_created(fake_api, api_client):
-    fake_api.script = [(0, requests.exceptions.ConnectionError("connection reset"), {})]
+    fake_api.script = [(0, MaybeSent("connection reset"), {})]
     item = api_client.create(CREDS, {"credentialName": "x"}, lambda i: i.get("credentialName") == "x")
     assert item["credentialName"] == "x" and len(fake_api.collections[CREDS]) == 1
     methods = [m for m, *_ in fake_api.requests]

@@ -2,10 +2,10 @@
 PUTs are retried, a POST that never left is resent, and a POST's 5xx after the write is never a second object."""
 
 import pytest
-import requests
 
 from rr_pulumi.client import RequestRocketClient, collection
 from rr_pulumi.errors import ServerError
+from rr_pulumi.transport import MaybeSent, NotSent
 
 from .conftest import API_URL
 from .fake_api import TOKEN
@@ -18,7 +18,7 @@ def named(name):
 
 
 def client_for(fake_api, **kw):
-    return RequestRocketClient(API_URL, TOKEN, session=fake_api.session(), sleep=lambda s: None, **kw)
+    return RequestRocketClient(API_URL, TOKEN, transport=fake_api, sleep=lambda s: None, **kw)
 
 
 def test_ambiguous_post_adopts_the_newest_match(fake_api):
@@ -36,7 +36,7 @@ def test_reset_after_a_post_is_adopted_not_resent(fake_api):
         response = real_send(request, **kw)
         if request.method == "POST" and not getattr(fake_api, "dropped", False):
             fake_api.dropped = True
-            raise requests.exceptions.ConnectionError("Connection reset by peer")
+            raise MaybeSent("Connection reset by peer")
         return response
 
     fake_api.send = send
@@ -46,7 +46,7 @@ def test_reset_after_a_post_is_adopted_not_resent(fake_api):
 
 
 def test_post_that_never_left_is_resent(fake_api):
-    fake_api.script = [(0, requests.exceptions.ConnectTimeout("connect timed out"), {})]
+    fake_api.script = [(0, NotSent("connect timed out"), {})]
     client_for(fake_api).create(TARGETS, {"targetName": "t"}, named("t"))
     assert len(fake_api.collections[TARGETS]) == 1 and [m for m, _ in fake_api.writes()] == ["POST", "POST"]
 
@@ -66,7 +66,7 @@ def test_delete_whose_answer_was_lost_succeeds_on_the_retry(fake_api):
         response = real_send(request, **kw)
         if request.method == "DELETE" and not getattr(fake_api, "dropped", False):
             fake_api.dropped = True
-            raise requests.exceptions.ConnectionError("Connection reset by peer")  # deleted, answer lost
+            raise MaybeSent("Connection reset by peer")  # deleted, answer lost
         return response
 
     fake_api.send = send

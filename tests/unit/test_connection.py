@@ -96,14 +96,14 @@ def test_a_rejected_token_is_renewed_once_and_the_request_sent_again(fake_api):
         asked.append(1)
         return TOKEN
 
-    api = RequestRocketClient(API_URL, "u-revoked", session=fake_api.session(), sleep=lambda s: None,
+    api = RequestRocketClient(API_URL, "u-revoked", transport=fake_api, sleep=lambda s: None,
                               renew_token=renew)
     assert api.list("/api/clients") == []
     assert [h["Authorization"] for *_, h in fake_api.requests] == ["u-revoked", TOKEN] and asked == [1]
 
 
 def test_renewal_that_finds_no_other_token_reports_the_401(fake_api):
-    api = RequestRocketClient(API_URL, "u-revoked", session=fake_api.session(), sleep=lambda s: None,
+    api = RequestRocketClient(API_URL, "u-revoked", transport=fake_api, sleep=lambda s: None,
                               renew_token=lambda: "u-revoked")
     with pytest.raises(Unauthorized) as exc:
         api.list("/api/clients")

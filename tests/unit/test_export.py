@@ -24,10 +24,9 @@ def account(api: FakeApi) -> tuple[str, export.Account]:
     api.put(f"{base}/proxies/{proxy['sKey']}/rules", {"effect": "deny", "priority": 900, "methods": ["DELETE"],
                                                       "headerChecks": [{"namePattern": "^X$", "presence": "absent",
                                                                         "valuePattern": None}]})
-    session = api.session()
     from rr_pulumi.client import RequestRocketClient
 
-    return cid, export.read_account(RequestRocketClient("http://api.test", TOKEN, session=session), cid)
+    return cid, export.read_account(RequestRocketClient("http://api.test", TOKEN, transport=api), cid)
 
 
 def test_program_declares_each_object_once_with_references_and_markers():
@@ -91,7 +90,7 @@ def test_every_page_is_read():
                                                 "targetRegion": "us-east-1"})
     from rr_pulumi.client import RequestRocketClient
 
-    acct = export.read_account(RequestRocketClient("http://api.test", TOKEN, session=api.session()), cid)
+    acct = export.read_account(RequestRocketClient("http://api.test", TOKEN, transport=api), cid)
     program = export.program_for(acct)
     assert len(acct.objects["targets"]) == 130 and program.main.count(" = Target(") == 130
     assert "t129 = Target(" in program.main

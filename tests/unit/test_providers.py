@@ -237,7 +237,7 @@ def test_rejected_token_is_one_clear_check_failure(monkeypatch, fake_api):
 
     monkeypatch.setattr(connection, "_settings", {None: rr_config.Settings(api_url="http://api.test", token="u-bad")})
     monkeypatch.setattr(connection, "_clients", {None: rr_client.RequestRocketClient(
-        "http://api.test", "u-bad", session=fake_api.session(), sleep=lambda s: None)})
+        "http://api.test", "u-bad", transport=fake_api, sleep=lambda s: None)})
     monkeypatch.setattr(connection, "_client_keys", {})
     monkeypatch.setattr(connection, "_verified", set())
     result = TargetProvider().check({}, {**target_inputs("c"), "__provider": "x"})

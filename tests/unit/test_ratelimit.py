@@ -90,7 +90,7 @@ def test_threads_share_one_budget():
 
 def test_client_paces_through_the_budget_and_a_429_pauses_it(fake_api):
     b, clock = budget(100)
-    client = RequestRocketClient(API_URL, TOKEN, session=fake_api.session(), sleep=clock.sleep, budget=b)
+    client = RequestRocketClient(API_URL, TOKEN, transport=fake_api, sleep=clock.sleep, budget=b)
     fake_api.script = [(429, {"code": "RATE_LIMITED"}, {"Retry-After": "7"})]
     start = clock.now
     client.list("/api/clients")
@@ -99,21 +99,21 @@ def test_client_paces_through_the_budget_and_a_429_pauses_it(fake_api):
 
 def test_429_without_retry_after_backs_off_with_jitter(fake_api):
     waits = []
-    client = RequestRocketClient(API_URL, TOKEN, session=fake_api.session(), sleep=waits.append)
+    client = RequestRocketClient(API_URL, TOKEN, transport=fake_api, sleep=waits.append)
     fake_api.script = [(429, {"code": "RATE_LIMITED"}, {})] * 3
     client.list("/api/clients")
     assert len(waits) == 3 and all(0 < w <= 8 for w in waits)
 
 
 def test_429s_on_a_post_are_waited_out_without_a_second_object(fake_api):
-    client = RequestRocketClient(API_URL, TOKEN, session=fake_api.session(), sleep=lambda s: None)
+    client = RequestRocketClient(API_URL, TOKEN, transport=fake_api, sleep=lambda s: None)
     fake_api.script = [(429, {"code": "RATE_LIMITED"}, {"Retry-After": "1"})] * 6
     client.create("/api/clients", {"clientName": "a"}, lambda i: i.get("clientName") == "a")
     assert len(fake_api.collections["/api/clients"]) == 1
 
 
 def test_endless_429s_give_up_with_the_error(fake_api):
-    client = RequestRocketClient(API_URL, TOKEN, session=fake_api.session(), sleep=lambda s: None)
+    client = RequestRocketClient(API_URL, TOKEN, transport=fake_api, sleep=lambda s: None)
     fake_api.script = [(429, {"code": "RATE_LIMITED"}, {"Retry-After": "0"})] * 100
     with pytest.raises(RateLimited, match="GET /api/clients returned 429 RATE_LIMITED"):
         client.list("/api/clients")

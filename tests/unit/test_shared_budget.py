@@ -72,7 +72,7 @@ def test_retry_after_waits_are_pacing_not_failing(fake_api, monkeypatch):
     clock = FakeClock()
     monkeypatch.setattr(rr_client.time, "monotonic", clock)  # the client's own elapsed time follows the waits
     budget = RateBudget(1000, clock=clock, sleep=clock.sleep, notify=lambda m: None)
-    client = RequestRocketClient(API_URL, TOKEN, session=fake_api.session(), sleep=clock.sleep, budget=budget,
+    client = RequestRocketClient(API_URL, TOKEN, transport=fake_api, sleep=clock.sleep, budget=budget,
                                  max_total_seconds=120)
     fake_api.script = [(429, {"code": "RATE_LIMITED"}, {"Retry-After": "60"})] * 5
     assert client.list("/api/clients") == []
