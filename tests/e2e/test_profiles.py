@@ -51,8 +51,12 @@ def test_one_program_two_accounts(make_stack, emulator):
     assert f"{name}-first" not in client_names(emulator, first_token)
 
 
-def test_an_unknown_profile_fails_at_preview_naming_the_known_ones(rr_stack):
+def test_an_unknown_profile_fails_at_preview_naming_the_known_ones(rr_stack, emulator):
     stack = rr_stack(PROGRAM.format(name="unknown-profile"))
+    # The known profile works, so the one failure of the preview is the unknown profile (the engine stops at the
+    # first resource that fails its check: with two failing, which one it reports would be a race).
+    stack.env["SOME_TOKEN"] = emulator.token("e2e")
+    stack.run("config", "set", "--path", "--plaintext", "requestrocket:profiles.first.apiUrl", emulator.url)
     stack.run("config", "set", "--path", "--plaintext", "requestrocket:profiles.first.tokenEnv", "SOME_TOKEN")
     refused = stack.preview(check=False)
     assert refused.code != 0
