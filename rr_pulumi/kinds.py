@@ -1,8 +1,9 @@
 """The five kinds of RequestRocket object, listed once: every tool (client, provider, drift, export, policy, docs,
 the emulator's routes) reads their facts here instead of keeping its own list.
 
-Pure data with no imports from the rest of rr-pulumi, so the schema, the emulator and the CLI can all read it;
-`Kind.schema` loads the pydantic schema only when asked.
+Pure data with no imports from the rest of rr-pulumi at load time, so the schema, the emulator and the CLI can all
+read it; `Kind.schema` loads the pydantic schema only when asked, and the field facts (`name_wire`, `region_field`)
+come from the plain field table in `rr_pulumi.wire`.
 """
 
 from __future__ import annotations

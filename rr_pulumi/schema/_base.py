@@ -35,7 +35,6 @@ from ..wire import (
     from_wire,
     input_fields,
     normalize,
-    schema_name,
     to_wire,
 )
 
