@@ -44,6 +44,15 @@ def test_the_engines_launcher_serves_more_than_four_calls_at_once(make_stack):
     assert len(stack.resources("pulumi-python:dynamic/e2e:Thing")) == 6
 
 
+def test_a_program_registers_as_many_resources_at_once_as_the_engines_parallel(make_stack):
+    # The SDK registers from the event loop's default executor: sized from --parallel (as Pulumi's own runner
+    # does), not asyncio's default of cores + 4, which held a 2-core machine to 6 registrations in flight.
+    stack = stack_with(make_stack, together=12, patience=120)
+    result = stack.run("up", "--yes", "--skip-preview", "--parallel", "16", "--stack", stack.stack, check=False)
+    assert result.code == 0, result.output
+    assert len(stack.resources("pulumi-python:dynamic/e2e:Thing")) == 12
+
+
 def test_pulumis_own_server_on_request_serves_four(make_stack):
     stack = stack_with(make_stack, together=5, patience=10, env={"RR_PULUMI_PROVIDER_SERVER": "pulumi"})
     result = stack.run("up", "--yes", "--skip-preview", "--parallel", "8", "--stack", stack.stack, check=False)

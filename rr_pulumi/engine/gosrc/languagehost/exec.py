@@ -12,6 +12,7 @@ import runpy
 import signal
 import sys
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 
 BAIL = 32
 
@@ -55,6 +56,11 @@ signal.signal(signal.SIGINT, lambda *_: os._exit(BAIL))
 logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 loop = asyncio.new_event_loop()
 asyncio.set_event_loop(loop)
+# As Pulumi's own runner does: the SDK sends every resource registration from the loop's default executor, so its
+# size bounds how many registrations wait on the engine at once (asyncio's own default is cores + 4, 6 on 2 cores,
+# whatever the engine's --parallel).
+executor = ThreadPoolExecutor(max_workers=max(int(args.parallel or 0), 1) * 4)
+loop.set_default_executor(executor)
 
 
 def wants_tracebacks():
@@ -97,6 +103,7 @@ except Exception as error:  # reported to the engine, which prints it under the 
     report(error)
     code = BAIL
 finally:
+    executor.shutdown(wait=True)
     loop.close()
     sys.stdout.flush()
     sys.stderr.flush()
