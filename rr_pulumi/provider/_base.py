@@ -260,8 +260,21 @@ class SchemaProvider(ResourceProvider):
 
     # -- ResourceProvider ------------------------------------------------------------------------------------------
 
+    def already_checked(self, olds: dict[str, Any], news: dict[str, Any]) -> Optional[dict[str, Any]]:
+        """The inputs the schema's validation returned last time, when the new inputs are exactly those (its defaults
+        aside): validating them again would return the same, so an unchanged resource costs no validation and a
+        no-op preview never loads pydantic. None: validate."""
+        specs = input_fields(self.schema)
+        before = {k: v for k, v in user_props(olds).items() if k in specs}
+        given = {k: v for k, v in user_props(news).items() if k in specs and v is not None}
+        if not before or contains_unknown(given):
+            return None
+        defaults = {n: spec.default for n, spec in specs.items() if spec.default is not None and n not in given}
+        return before if {**defaults, **normalize(self.schema, given)} == before else None
+
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        values, failures = self.validate(user_props(news))
+        checked = self.already_checked(_olds, news)
+        values, failures = (checked, []) if checked is not None else self.validate(user_props(news))
         markers = markers_of(user_props(news))
         failures = self.relax(failures, values, markers)
         if ADOPT_ID in markers and not isinstance(markers[ADOPT_ID], str) and not contains_unknown(markers[ADOPT_ID]):

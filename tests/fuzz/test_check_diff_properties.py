@@ -95,3 +95,53 @@ def test_diff_never_raises_and_replaces_only_immutable_fields(provider_class):
         assert provider.diff("id-1", news, news).replaces in ([], None)
 
     run()
+
+
+# Valid inputs of each kind, as a program passes them (a number as the engine's float, methods in any order).
+VALID = {
+    ClientProvider: {"client_name": "Acme"},
+    CredentialProvider: {"client_id": "c-1", "credential_name": "callers", "credential_type": "proxy",
+                         "credential_auth_type": "apiKey", "credential_region": "us-east-1",
+                         "credential_secret": {"api_key": "k-1", "header_name": "X-API-Key"}},
+    TargetProvider: {"client_id": "c-1", "target_name": "stripe", "target_base_url": "https://api.stripe.com",
+                     "target_region": "us-east-1", "target_test_path": "/health"},
+    ProxyProvider: {"client_id": "c-1", "proxy_name": "payments", "proxy_region": "us-east-1",
+                    "proxy_credential_id": "pc", "target_id": "t", "target_credential_id": "tc",
+                    "proxy_max_requests_per_minute": 60.0},
+    RuleProvider: {"client_id": "c-1", "proxy_id": "p-1", "effect": "deny", "priority": 900.0,
+                   "methods": ["POST", "DELETE"], "path_pattern": "^/v1/.*$"},
+}
+
+
+@pytest.mark.parametrize("provider_class", PROVIDERS, ids=lambda c: c.__name__)
+def test_an_unchanged_resource_is_checked_without_validating_again(provider_class, monkeypatch):
+    provider = provider_class()
+    first = provider.check({}, VALID[provider_class])
+    assert not first.failures
+    monkeypatch.setattr(provider_class, "validate", lambda self, values: pytest.fail("validated again"))
+    again = provider.check(first.inputs, {**VALID[provider_class], "__provider": "p"})
+    assert not again.failures and again.inputs == first.inputs
+
+
+@pytest.mark.parametrize("provider_class", PROVIDERS, ids=lambda c: c.__name__)
+def test_skipping_validation_of_unchanged_inputs_changes_no_check_result(provider_class):
+    """Whatever the program changes, removes or passes again, check with the shortcut answers exactly as check
+    that always validates."""
+    provider, validating = provider_class(), provider_class()
+    validating.already_checked = lambda olds, news: None  # type: ignore[method-assign]
+    valid = VALID[provider_class]
+    olds = provider.check({}, valid).inputs
+    names = sorted(input_fields(provider.schema))
+
+    @EXAMPLES
+    @given(st.dictionaries(st.sampled_from(names), JSON | st.sampled_from([olds.get(n) for n in names]), max_size=2),
+           st.sets(st.sampled_from(names), max_size=2), st.booleans())
+    def run(changes, removed, from_olds):
+        base = olds if from_olds else valid
+        news = {k: v for k, v in {**base, **changes}.items() if k not in removed}
+        fast, slow = provider.check(olds, news), validating.check(olds, news)
+        assert fast.inputs == slow.inputs
+        assert [(f.property, f.reason) for f in fast.failures or []] == [(f.property, f.reason)
+                                                                         for f in slow.failures or []]
+
+    run()

@@ -53,9 +53,9 @@ def test_normalize_agrees_with_validation():
     assert wire.normalize("RuleSchema", {"methods": ["post", "GET", "get"]})["methods"] == checked["methods"]
 
 
-def test_read_delete_and_diff_never_load_pydantic():
-    """A refresh or destroy starts a provider process that only reads, deletes and diffs: it must not pay for
-    importing pydantic and building the schemas."""
+def test_read_delete_diff_and_an_unchanged_check_never_load_pydantic():
+    """A refresh or destroy starts a provider process that only reads, deletes and diffs, and a no-op preview one
+    that only checks and diffs unchanged resources: none of them may pay for importing pydantic and the schemas."""
     code = textwrap.dedent(
         """
         import sys
@@ -75,6 +75,13 @@ def test_read_delete_and_diff_never_load_pydantic():
         assert rule.collection({"client_id": "c-1", "proxy_id": "p-1"}).endswith("/proxies/p-1/rules")
         old = {"credential_updated_at": "T1", "credential_name": "a", "credential_secret_hash": "sha256:x"}
         assert CredentialProvider().after_read(old, {**old, "credential_updated_at": "T2"})
+        # check of an unchanged resource (a no-op preview): what was validated last time stands
+        from rr_pulumi.provider import connection
+        connection.configure({"requestrocket:apiUrl": "http://127.0.0.1:9", "requestrocket:token": "u-x"}.get)
+        recorded = {"client_id": "c-1", "proxy_id": "p-1", "effect": "deny", "priority": 900, "methods": ["GET", "POST"]}
+        news = {**recorded, "priority": 900.0, "methods": ["post", "GET"], "__provider": "p"}
+        result = rule.check(recorded, news)
+        assert not result.failures and result.inputs == recorded, result
         print("pydantic" in sys.modules)
         """
     )
