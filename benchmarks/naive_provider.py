@@ -51,6 +51,9 @@ class NaiveClient:
     def list(self, collection: str, params: Optional[dict] = None) -> list[dict]:
         return items_of(self._call("GET", collection), plural_of(collection))
 
+    def prefetch(self, collections: Any) -> None:
+        """A usual provider reads nothing ahead."""
+
     def find(self, collection: str, id_: str) -> Optional[dict]:
         plural = plural_of(collection)
         if plural == "rules":  # no get-one for rules: list the parent's rules for each rule
