@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any, Callable, Optional, Union
 
 from .kinds import RULE_PARENTS
-from .wire_table import MODELS
+from .wire_table import COLUMNS, MODELS
 
 # A property not known yet (preview) reaches check/diff as a `pulumi.output.Unknown` object (the SDK turns the
 # wire sentinel below into one); the raw sentinel string is accepted too.
@@ -114,8 +114,14 @@ def schema_name(schema: SchemaRef) -> str:
 
 
 @lru_cache(maxsize=None)
+def _rows(name: str) -> tuple[dict[str, Any], ...]:
+    """A model's fields as {column: value} (the table holds them as tuples in `COLUMNS` order)."""
+    return tuple(dict(zip(COLUMNS, row)) for row in MODELS[name]["fields"])
+
+
+@lru_cache(maxsize=None)
 def _fields(name: str) -> dict[str, FieldSpec]:
-    return {f["name"]: FieldSpec(**{k: v for k, v in f.items() if k != "nested"}) for f in MODELS[name]["fields"]}
+    return {f["name"]: FieldSpec(**{k: v for k, v in f.items() if k != "nested"}) for f in _rows(name)}
 
 
 def fields(schema: SchemaRef) -> dict[str, FieldSpec]:
@@ -131,7 +137,7 @@ def _convert(name: str, data: dict[str, Any], to_wire: bool) -> dict[str, Any]:
     model = MODELS[name]
     out: dict[str, Any] = {}
     known_keys = set()
-    for field in model["fields"]:
+    for field in _rows(name):
         wire = field["wire"] or field["name"]
         src, dst = (field["name"], wire) if to_wire else (wire, field["name"])
         known_keys.update({field["name"], wire})
