@@ -157,9 +157,9 @@ def _convert(name: str, data: dict[str, Any], to_wire: bool) -> dict[str, Any]:
 
 def to_wire(schema: SchemaRef, values: dict[str, Any], only: Optional[set[str]] = None) -> dict[str, Any]:
     """A request body from Python-named values: computed and path fields left out."""
-    specs = _fields(schema_name(schema))
-    body_names = {n for n, f in specs.items() if not f.computed and not f.path and (only is None or n in only)}
-    return _convert(schema_name(schema), {k: v for k, v in values.items() if k in body_names}, to_wire=True)
+    name = schema_name(schema)
+    body_names = {n for n, f in _fields(name).items() if not f.computed and not f.path and (only is None or n in only)}
+    return _convert(name, {k: v for k, v in values.items() if k in body_names}, to_wire=True)
 
 
 def from_wire(schema: SchemaRef, item: dict[str, Any]) -> dict[str, Any]:

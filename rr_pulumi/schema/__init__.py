@@ -1,24 +1,25 @@
 """One pydantic schema per resource: the single source of argument names, wire names, bounds, allowed values,
 and which fields are immutable, secret or set by the server. Validation, diff, wire mapping and docs read it."""
 
-from ._base import (
+from ..wire import (
+    PARENTS,
     UNKNOWN,
     Failure,
     FieldSpec,
-    SchemaModel,
     contains_unknown,
     fields,
     from_wire,
     input_fields,
     normalize,
+    parent_of,
+    secret_hash,
     to_wire,
-    validate,
 )
+from ._base import SchemaModel, validate
 from .client import ClientSchema
-from ..wire import secret_hash
 from .credential import ALLOWED_AUTH_TYPES, SECRET_SHAPES, CredentialSchema, secret_to_wire
 from .proxy import ProxySchema
-from .rule import PARENTS, RuleSchema, parent_of
+from .rule import RuleSchema
 from .target import TargetSchema
 
 __all__ = [

@@ -25,24 +25,9 @@ from typing import Any, Optional, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..wire import (
-    UNKNOWN,
-    Failure,
-    FieldSpec,
-    contains_unknown,
-    fields,
-    from_wire,
-    input_fields,
-    normalize,
-    to_wire,
-)
+from ..wire import Failure, FieldSpec, contains_unknown, input_fields
 
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-
-__all__ = [
-    "UNKNOWN", "Failure", "FieldSpec", "SchemaModel", "contains_unknown", "derive_fields", "fields", "from_wire",
-    "input_fields", "normalize", "prop", "table_models", "to_wire", "validate",
-]  # fmt: skip
 
 
 def prop(

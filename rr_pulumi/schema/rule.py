@@ -11,7 +11,7 @@ from typing import Any, Optional
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..kinds import CREDENTIAL, PROXY, TARGET, Kind
-from ..wire import PARENTS, normalize_methods, parent_of  # noqa: F401 (parent_of: re-exported)
+from ..wire import PARENTS, normalize_methods
 from ._base import Failure, SchemaModel, prop
 from .common import HttpMethod, Presence, Regex, RuleEffect, client_id_prop, timestamp_prop
 
