@@ -6,16 +6,12 @@ The resource classes load on first use, so importing a submodule (the emulator, 
 in the Pulumi SDK. Type checkers see them directly (the package ships `py.typed`).
 """
 
-from importlib import metadata as _metadata
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .resources import *  # noqa: F403
 
-try:
-    __version__ = _metadata.version("rr-pulumi")
-except _metadata.PackageNotFoundError:  # running from a checkout that was never installed
-    __version__ = "0+unknown"
+    __version__: str
 
 # rr_pulumi.resources.__all__ (a unit test keeps the two equal; listed here so no import is needed to know them).
 _PUBLIC = {
@@ -31,9 +27,23 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 
+def _version() -> str:
+    """The installed distribution's version (looked up on first use: `importlib.metadata` costs every process that
+    imports a submodule, such as the provider, about 6 ms)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("rr-pulumi")
+    except metadata.PackageNotFoundError:  # running from a checkout that was never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
     if name in _PUBLIC:
         from . import resources
 
         return getattr(resources, name)
+    if name == "__version__":
+        globals()["__version__"] = version = _version()
+        return version
     raise AttributeError(f"module 'rr_pulumi' has no attribute {name!r}")
