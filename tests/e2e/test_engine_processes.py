@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -80,3 +81,26 @@ def test_killed_cli_leaves_no_language_host_program_or_provider(make_stack, tmp_
         for pid in started:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def _ignoring_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a background job of a non-interactive shell starts
+
+
+def test_plugins_started_with_sigint_ignored_still_end_on_the_engines_sigint(engine_bin, tmp_path):
+    """The engine stops a plugin with SIGINT and kills it only after a cooldown: a language host or provider that
+    kept SIGINT ignored made every `up` and `preview` run from a background job wait that cooldown."""
+    env = {**os.environ, "PULUMI_RUNTIME_VIRTUALENV": sys.prefix}
+    for plugin in ("pulumi-language-python", "pulumi-resource-pulumi-python"):
+        args = [str(engine_bin / plugin)] + (["127.0.0.1:1"] if plugin == "pulumi-language-python" else [])
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+                                cwd=tmp_path, preexec_fn=_ignoring_sigint)
+        try:
+            assert proc.stdout.readline().strip().isdigit(), plugin  # serving: it printed its port
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=30)  # before the fix it never ended on SIGINT
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()

@@ -14,9 +14,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
@@ -57,6 +59,7 @@ func main() {
 	}
 	h := &host{engineAddress: engineAddress, children: map[*exec.Cmd]struct{}{}}
 	go h.exitWithParent(os.Getppid())
+	go exitOnInterrupt()
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
 		Init: func(srv *grpc.Server) error {
 			pulumirpc.RegisterLanguageRuntimeServer(srv, h)
@@ -86,6 +89,18 @@ func (h *host) exitWithParent(parent int) {
 			os.Exit(1)
 		}
 	}
+}
+
+// exitOnInterrupt ends the host on SIGINT or SIGTERM even when it was started with them ignored. The engine
+// stops a plugin with SIGINT and kills it only after a cooldown (cmdutil.TerminateProcess), so a host started
+// from a background job of a non-interactive shell (SIGINT ignored, which Go then keeps) made every `up` and
+// `preview` wait 5 s. Exit status 128 + the signal's number, as a shell reports a process the signal ended.
+func exitOnInterrupt() {
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	received := <-signals
+	number, _ := received.(syscall.Signal)
+	os.Exit(128 + int(number))
 }
 
 // run runs a command as a child the host kills when the engine goes away.
