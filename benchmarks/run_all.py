@@ -211,6 +211,9 @@ def pool_bound(n: int, latencies: list[int], reps: int, emulator: EmulatorProces
             ("floor, no I/O (Pulumi's server: pool 4, --parallel 8)", None, PULUMI_SERVER_ENV, None, None),
             (f"floor sleeping {latency} ms per call (Pulumi's server: pool 4, --parallel 8)", None,
              {**sleep, **PULUMI_SERVER_ENV}, None, None),
+            # The engine's bound at its default --parallel: no provider making one call per step does better.
+            (f"floor sleeping {latency} ms per call (rr-pulumi's server: pool {WIDE_POOL}, --parallel 8)", None,
+             sleep, None, None),
             (f"floor sleeping {latency} ms per call (rr-pulumi's server: {wide_label})", None, {**sleep, **wide_env},
              WIDE_POOL, None),
             ("rr-pulumi with Pulumi's server (pool 4, --parallel 8)", emulator, PULUMI_SERVER_ENV, None, None),
