@@ -10,6 +10,7 @@ import os
 import secrets
 import socket
 import sys
+import threading
 from pathlib import Path
 
 from . import schema
@@ -62,6 +63,9 @@ def parser() -> argparse.ArgumentParser:
                    help="comma-separated accepted regions (default %(default)s)")
     p.add_argument("--log-requests", action="store_true", help="log requests to stderr (secrets redacted)")
     p.add_argument("--data-plane-url", default=None, help="data-plane base URL (informational)")
+    p.add_argument("--stop-on-stdin-eof", action="store_true",
+                   help="stop when stdin is closed: a parent that holds the other end of a pipe takes the "
+                        "emulator with it when it ends, however it ends")
     return p
 
 
@@ -74,6 +78,16 @@ def bind(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+def _stop_on_eof(stream, server) -> None:
+    """Read (and ignore) stdin until its end, then ask the server to stop as on SIGTERM."""
+    try:
+        while stream.read(4096):
+            pass
+    except (OSError, ValueError):
+        pass
+    server.should_exit = True
 
 
 def _version() -> str:
@@ -130,9 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     http = "httptools" if _has("httptools") else "h11"
     loop = "uvloop" if _has("uvloop") else "asyncio"
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", http=http, loop=loop,
-                            timeout_keep_alive=30)
+                            timeout_keep_alive=30, timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    if args.stop_on_stdin_eof:
+        threading.Thread(target=_stop_on_eof, args=(sys.stdin.buffer, server), daemon=True).start()
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        server.run(sockets=[sock])
     finally:
         app.close()   # the pattern-compile workers go with the server
     return 0

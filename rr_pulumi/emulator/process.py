@@ -85,7 +85,7 @@ class EmulatorProcess:
 
     def command(self, port: int) -> list[str]:
         cmd = [sys.executable, "-m", "rr_pulumi.emulator", "--host", self.host, "--port", str(port),
-               "--db", self.db, "--admin-token", self.admin_token]
+               "--db", self.db, "--admin-token", self.admin_token, "--stop-on-stdin-eof"]
         for user in self.users:
             cmd += ["--user", user]
         if self.rate_limit is not None:
@@ -101,8 +101,10 @@ class EmulatorProcess:
             return self
         log = open(self.log_path, "ab")
         try:
+            # stdin is a pipe nobody writes to: when this process ends, even by SIGKILL, the emulator reads its
+            # end and stops (--stop-on-stdin-eof), so a killed test run or script leaves no server behind
             self.proc = subprocess.Popen(self.command(self.port), stdout=subprocess.PIPE, stderr=log,
-                                         stdin=subprocess.DEVNULL, text=True, **OWN_PROCESS_GROUP)
+                                         stdin=subprocess.PIPE, text=True, **OWN_PROCESS_GROUP)
         finally:
             log.close()
         _live.add(self)
@@ -178,8 +180,9 @@ class EmulatorProcess:
                 pass
         proc.wait()
         _kill_group(proc.pid)
-        if proc.stdout:
-            proc.stdout.close()
+        for stream in (proc.stdin, proc.stdout):
+            if stream:
+                stream.close()
         _live.discard(self)
 
     def restart(self, kill: bool = False) -> "EmulatorProcess":

@@ -104,3 +104,52 @@ def test_fixed_port(host):
         port = s.getsockname()[1]
     with EmulatorProcess(port=port) as emu:
         assert emu.url == f"http://{host}:{port}"
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    """Wait for a process that is not our child to end (a zombie counts as ended); False if it is still running."""
+    if hasattr(os, "pidfd_open"):
+        import select
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            return True
+        try:
+            return bool(select.select([fd], [], [], timeout)[0])   # readable once the process has ended
+        finally:
+            os.close(fd)
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("ending", ["SIGKILL", "stdin closed"])
+def test_an_emulator_process_ends_with_whatever_started_it(tmp_path, ending):
+    """A test run or script killed before its `with EmulatorProcess()` block ends leaves no server behind."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", "import sys\nfrom rr_pulumi.emulator.process import EmulatorProcess\n"
+         f"emu = EmulatorProcess(db={str(tmp_path / 'e.db')!r}, users=()).start()\n"
+         "print(emu.proc.pid, emu.url, flush=True)\n"
+         + ("sys.stdin.read()\n" if ending == "SIGKILL" else "emu.proc.stdin.close()\nprint(emu.proc.wait(), flush=True)\n")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        pid, url = parent.stdout.readline().split()
+        if ending == "SIGKILL":
+            assert requests.get(url + "/_emulator/health", timeout=5).status_code == 200
+            parent.kill()   # no atexit, no finally: only the kernel closing its end of the pipe
+        else:
+            assert parent.stdout.readline().strip() == "0"   # a clean stop, as on SIGTERM
+        assert _wait_gone(int(pid), timeout=30), "the emulator outlived the process that started it"
+        with pytest.raises(requests.ConnectionError):
+            requests.get(url + "/_emulator/health", timeout=5)
+    finally:
+        parent.kill()
+        parent.wait()
+        parent.stdin.close()
+        parent.stdout.close()
