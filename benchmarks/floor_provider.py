@@ -7,6 +7,7 @@ tokens, properties, secrets and dependencies, and runs through the same dynamic 
 
 from __future__ import annotations
 
+import datetime
 import os
 import time
 import uuid
@@ -56,3 +57,51 @@ class FloorProvider(ResourceProvider):
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         _round_trip()
         return None
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _kind(props: dict[str, Any]) -> str:
+    """Which of the five kinds these inputs are: each but the rule has a `<kind>_name`."""
+    for kind in ("client", "credential", "target", "proxy"):
+        if f"{kind}_name" in props:
+            return kind
+    return "rule"
+
+
+class ShapedFloorProvider(FloorProvider):
+    """The floor with rr-pulumi's state: no I/O, but `check` fills in the same defaults and the outputs carry what
+    the Core API returns (UUIDs, timestamps, a client's members, a proxy's URL and limits, a credential's secret
+    fingerprint). What the engine does per step grows with the state, so this is the floor for a provider whose
+    state holds the API's answers; run_all.py prints its state size beside rr-pulumi's to show the shapes match."""
+
+    DEFAULTS = {"target": {"target_default_rule_effect": "deny"}, "proxy": {"proxy_active": True},
+                "credential": {"credential_secret_rotation": 1}}
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        own = _own(news)
+        return CheckResult({**self.DEFAULTS.get(_kind(own), {}), **own}, [])
+
+    @staticmethod
+    def _outputs(id_: str, own: dict[str, Any]) -> dict[str, Any]:
+        kind, now = _kind(own), _now()
+        outs = {**own, f"{kind}_created_at": now, f"{kind}_updated_at": now}
+        if kind == "client":
+            outs.update(client_id=id_, client_members=[{"roles": ["owner", "admin"], "user_id": str(uuid.uuid4())}])
+        elif kind == "credential":
+            outs["credential_secret_hash"] = "sha256:" + uuid.uuid4().hex + uuid.uuid4().hex
+        elif kind == "proxy":
+            outs.update(proxy_max_requests_per_day=20000, proxy_max_requests_per_minute=1000,
+                        url=f"https://us-east-1.requestrocket.com/api/{id_}")
+        return outs
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        _round_trip()
+        id_ = str(uuid.uuid4())
+        return CreateResult(id_, self._outputs(id_, _own(props)))
+
+    def update(self, id_: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        _round_trip()
+        return UpdateResult(self._outputs(id_, _own(news)))

@@ -9,7 +9,8 @@
    I/O (floor_provider.py). Floor and rr-pulumi runs alternate, each repetition in a fresh stack; figures are
    medians with the range over repetitions. rr-pulumi runs with client-side pacing off (the emulator does not
    rate-limit these runs), with the emulator at zero latency and at each of --latencies (50 and 200 ms per
-   request). Each ratio is checked against the issue's goal for its latency (GOALS).
+   request). Each ratio is checked against the issue's goal for its latency (GOALS). Beside them runs the shaped
+   floor: no I/O, but a state shaped like rr-pulumi's (the part of the ratio the engine's state saving explains).
 2. Core API calls per operation, counted by the emulator (`/_emulator/stats`).
 3. The provider server's worker pool: `up` and `destroy` of the largest N at 50 and 200 ms per call with Pulumi's
    server (RR_PULUMI_PROVIDER_SERVER=pulumi: 4 workers) and rr-pulumi's (rr_pulumi/provider/server.py), beside
@@ -51,6 +52,10 @@ from stacks import OPERATIONS, BenchStack  # noqa: E402
 
 PACING_OFF = {"requestrocket:rateLimitPerMinute": 0}
 LATENCY_MS = 50
+SHAPED_NOTE = ("The shaped floor (floor_provider.ShapedFloorProvider) does no I/O either, but its state holds what "
+               "rr-pulumi's does: the defaults `check` fills in and what the Core API returns. The engine saves the "
+               "whole state after every step, so shaped ÷ floor is the part of rr-pulumi's ratio that comes from "
+               "the state's size, whatever the provider does; rr-pulumi ÷ shaped is the provider's own part.")
 LATENCIES = [LATENCY_MS, 200]  # columns of the overhead table beside 0 ms
 GOALS = {  # latency ms -> operation -> the issue's goal for the ratio to the no-I/O floor
     0: {"up": 1.10, "preview": 1.05, "update": 1.10, "refresh": 1.10, "destroy": 1.10},
@@ -117,10 +122,11 @@ def failed_calls(stats: dict) -> int:
 
 def overhead(sizes: list[int], reps: int, emulator: EmulatorProcess, work: Path, prototype: bool = False,
              latencies: list[int] = LATENCIES) -> dict:
-    """{(variant, n): [cycle, ...]} for variants floor, rr (0 ms), rr<latency> (e.g. rr50, rr200) and with
-    --prototype rr+ (0 ms, the prototype launcher: rr-pulumi's modules imported while the server starts)."""
+    """{(variant, n): [cycle, ...]} for variants floor, shaped (the floor with rr-pulumi's state), rr (0 ms),
+    rr<latency> (e.g. rr50, rr200) and with --prototype rr+ (0 ms, the prototype launcher: rr-pulumi's modules
+    imported while the server starts)."""
     results: dict = {}
-    variants = ["floor", "rr"] + [f"rr{ms}" for ms in latencies] + (["rr+"] if prototype else [])
+    variants = ["floor", "shaped", "rr"] + [f"rr{ms}" for ms in latencies] + (["rr+"] if prototype else [])
     launcher = launcher_folder(work / "prototype-bin") if prototype else None
     for rep in range(reps):
         for n in sizes:
@@ -130,8 +136,9 @@ def overhead(sizes: list[int], reps: int, emulator: EmulatorProcess, work: Path,
                 latency = int(variant[2:]) if variant[2:].isdigit() else 0
                 emulator.set_faults({"latency": latency} if latency else None)
                 extra = dict(env=PROTOTYPE_ENV, bin_dir=launcher) if variant == "rr+" else {}
-                stack = BenchStack(Shape(n), work, None if variant == "floor" else emulator, config=PACING_OFF,
-                                   **extra)
+                floor = variant in ("floor", "shaped")
+                stack = BenchStack(Shape(n), work, None if floor else emulator, config=PACING_OFF,
+                                   provider="shaped" if variant == "shaped" else "rr", **extra)
                 results.setdefault((variant, n), []).append(stack.cycle(rev=str(rep + 1)))
     emulator.set_faults(None)
     return results
@@ -165,6 +172,22 @@ def overhead_table(sizes: list[int], results: dict) -> str:
                 row += f" {spread(wide)} | {ratio_text(wide, floor)} |"
             lines.append(row)
     return "\n".join(lines)
+
+
+def shaped_table(sizes: list[int], results: dict) -> str:
+    """The floor against the same floor with rr-pulumi's state, and where rr-pulumi falls between them."""
+    lines = ["| N | operation | floor s | shaped floor s | shaped ÷ floor | rr-pulumi ÷ floor | rr-pulumi ÷ shaped |",
+             "|---:|---|---:|---:|---:|---:|---:|"]
+    sizes_kb = []
+    for n in sizes:
+        floor, shaped, rr = (results[(variant, n)] for variant in ("floor", "shaped", "rr"))
+        for op in OPERATIONS:
+            f, s, r = ([c[op].seconds for c in cycles] for cycles in (floor, shaped, rr))
+            lines.append(f"| {n} | {op} | {spread(f)} | {spread(s)} | {ratio_text(s, f)} | {ratio_text(r, f)} "
+                         f"| {ratio_text(r, s)} |")
+        kb = [med([c["up"].state_bytes for c in cycles]) / 1024 for cycles in (floor, shaped, rr)]
+        sizes_kb.append(f"N = {n}: floor {kb[0]:.0f} KB, shaped floor {kb[1]:.0f} KB, rr-pulumi {kb[2]:.0f} KB")
+    return "\n".join(lines) + "\n\nState file after `up`: " + "; ".join(sizes_kb) + "."
 
 
 def expected_calls(shape: Shape, op: str) -> tuple[int, str]:
@@ -439,6 +462,7 @@ def main() -> int:
                     args.raw.write_text(json.dumps({f"{v} {n}": [{op: [m.seconds, m.calls] for op, m in c.items()}
                                                                 for c in cycles] for (v, n), cycles in results.items()}))
                 emit("### Wall time against the engine floor", overhead_table(sizes, results),
+                     "### The floor with rr-pulumi's state (0 ms)", SHAPED_NOTE, shaped_table(sizes, results),
                      "### Core API calls per operation (emulator stats)", calls_table(sizes, results))
             if "pool" not in skip:
                 n = max(sizes)

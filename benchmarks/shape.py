@@ -38,7 +38,9 @@ for _kind in ("Client", "Credential", "Target", "Proxy", "Rule"):
     getattr(resources, _kind).provider_class = getattr(naive_provider, f"Naive{_kind}Provider")  # as users write it
 """
 
-SWAPS = {"rr": "", "floor": FLOOR_SWAP, "naive": NAIVE_SWAP}
+SHAPED_SWAP = FLOOR_SWAP.replace("FloorProvider", "ShapedFloorProvider")
+
+SWAPS = {"rr": "", "floor": FLOOR_SWAP, "shaped": SHAPED_SWAP, "naive": NAIVE_SWAP}
 
 BODY = """\
 rev = pulumi.Config().get("rev") or "0"
@@ -96,7 +98,8 @@ class Shape:
         return self.kinds()["target"]
 
     def program(self, floor: bool = False, provider: str = "rr") -> str:
-        """The stack's program with rr-pulumi's providers ("rr"), the floor's ("floor") or the baseline ("naive")."""
+        """The stack's program with rr-pulumi's providers ("rr"), the floor's ("floor"), the floor with rr-pulumi's
+        state ("shaped") or the baseline ("naive")."""
         lines = [HEADER, SWAPS["floor" if floor else provider], BODY]
         for c, kinds in enumerate(self.layout()):
             proxy = target = None

@@ -30,6 +30,7 @@ class Measure:
     calls: dict = field(default_factory=dict)  # the emulator's stats for this command (empty for the floor)
     code: int = 0  # the command's exit code (checked commands raise instead)
     output: str = ""
+    state_bytes: int = 0  # the size of the stack's state file afterwards (set by `up`)
 
 
 def write_project(folder: Path, program: str) -> Path:
@@ -42,14 +43,15 @@ def write_project(folder: Path, program: str) -> Path:
 
 class BenchStack:
     """One stack of a given shape against the floor (emulator None) or the emulator, with rr-pulumi's providers or
-    the naive baseline's (`provider="naive"`); `token` shares an emulator user between stacks."""
+    the naive baseline's (`provider="naive"`); with no emulator, `provider="shaped"` is the floor with rr-pulumi's
+    state (floor_provider.ShapedFloorProvider). `token` shares an emulator user between stacks."""
 
     def __init__(self, shape: Shape, workdir: Path, emulator=None, *, config: dict | None = None,
                  env: dict | None = None, parallel: int | None = None, bin_dir: Path | None = None,
                  provider: str = "rr", token: str | None = None):
         self.shape, self.emulator, self.parallel = shape, emulator, parallel
         folder = Path(tempfile.mkdtemp(prefix=f"n{shape.n}-", dir=workdir))
-        write_project(folder / "project", shape.program(floor=emulator is None, provider=provider))
+        write_project(folder / "project", shape.program(floor=emulator is None and provider == "rr", provider=provider))
         env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])), **(env or {})}
         self.stack = LocalStack(folder / "project", stack="bench", backend_dir=folder / "state", env=env)
         if bin_dir is not None:  # a prototype launcher folder ahead of the engine's own
@@ -74,7 +76,14 @@ class BenchStack:
                        getattr(result, "output", ""))
 
     def up(self, check: bool = True, stats: bool = True) -> Measure:
-        return self._timed("up", "--yes", "--skip-preview", check=check, stats=stats)
+        measure = self._timed("up", "--yes", "--skip-preview", check=check, stats=stats)
+        measure.state_bytes = self.state_bytes()
+        return measure
+
+    def state_bytes(self) -> int:
+        """The size of the stack's checkpoint file in the file backend (0 before the first `up`)."""
+        files = list(Path(self.stack.backend_dir).rglob(f"{self.stack.stack}.json"))
+        return files[0].stat().st_size if files else 0
 
     def preview(self) -> Measure:
         return self._timed("preview", "--expect-no-changes")
