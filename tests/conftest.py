@@ -1,4 +1,5 @@
-"""Session-wide guard: the test run fails if a `pulumi` process it started is still running at its end.
+"""Session-wide guard: the test run fails if a process it started is still running at its end: the `pulumi` CLI,
+a language host, the Python program or dynamic provider or policy pack the engine runs, or an emulator.
 
 Every process the suite starts inherits RR_PULUMI_TEST_SESSION (set before pytest-xdist starts its workers), so
 the check finds them by that mark in /proc even after they were orphaned, and never touches anyone else's. The
@@ -14,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from leftovers import command_line, is_watched   # tests/leftovers.py: which processes the guard watches
+
 SESSION_MARK = "RR_PULUMI_TEST_SESSION"
-WATCHED_NAMES = ("pulumi", "pulumi-language-python", "pulumi-language-python-exec")
-WATCHED_MODULES = ("pulumi.dynamic",)   # `python -m pulumi.dynamic`: a dynamic provider
 # Processes already killed need a moment to leave the process table.
 GRACE_SECONDS = float(os.environ.get("RR_PULUMI_LEFTOVER_GRACE", "10"))
 
@@ -29,19 +30,11 @@ def _process(pid_dir: Path) -> tuple[dict[str, str], list[str]] | None:
     """(environment, argv) of a process, or None when it is gone or not ours to read."""
     try:
         environ = (pid_dir / "environ").read_bytes().split(b"\0")
-        argv = (pid_dir / "cmdline").read_bytes().split(b"\0")
+        argv = command_line(pid_dir.name)
     except OSError:
         return None
     env = dict(e.decode(errors="replace").partition("=")[::2] for e in environ if b"=" in e)
-    return env, [a.decode(errors="replace") for a in argv if a]
-
-
-def is_watched(argv: list[str]) -> bool:
-    if not argv:
-        return False
-    if os.path.basename(argv[0]) in WATCHED_NAMES:
-        return True
-    return any(argv[i] == "-m" and argv[i + 1] in WATCHED_MODULES for i in range(len(argv) - 1))
+    return env, argv
 
 
 def leftover_processes(mark: str) -> dict[int, str]:

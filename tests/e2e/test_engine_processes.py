@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from leftovers import command_line, is_watched
+
 PROGRAM = """
 import os, pathlib, time
 import pulumi
@@ -69,6 +71,9 @@ def test_killed_cli_leaves_no_language_host_program_or_provider(make_stack, tmp_
         started = [host, program, provider]
         assert _parent_of(host) == cli.pid and _parent_of(provider) == cli.pid
         assert Path(f"/proc/{host}/exe").resolve().name == "pulumi-language-python"
+        # the suite's leftover check (tests/conftest.py) would see each of them
+        assert all(is_watched(command_line(pid)) for pid in (host, program, provider)), \
+            {pid: command_line(pid) for pid in started}
 
         cli.send_signal(signal.SIGKILL)
         cli.wait()
