@@ -63,12 +63,12 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _kind(props: dict[str, Any]) -> str:
-    """Which of the five kinds these inputs are: each but the rule has a `<kind>_name`."""
-    for kind in ("client", "credential", "target", "proxy"):
-        if f"{kind}_name" in props:
-            return kind
-    return "rule"
+def _kind(props: dict[str, Any]):
+    """The rr_pulumi.kinds.Kind of these inputs: the one whose name field they hold (a rule has none). Imported
+    here, not at the top, so the plain floor's provider loads nothing of rr-pulumi's."""
+    from rr_pulumi import kinds
+
+    return next((k for k in kinds.KINDS if k.name_field and k.name_field in props), kinds.RULE)
 
 
 class ShapedFloorProvider(FloorProvider):
@@ -77,22 +77,25 @@ class ShapedFloorProvider(FloorProvider):
     fingerprint). What the engine does per step grows with the state, so this is the floor for a provider whose
     state holds the API's answers; run_all.py prints its state size beside rr-pulumi's to show the shapes match."""
 
-    DEFAULTS = {"target": {"target_default_rule_effect": "deny"}, "proxy": {"proxy_active": True},
-                "credential": {"credential_secret_rotation": 1}}
-
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        from rr_pulumi.wire import input_fields
+
         own = _own(news)
-        return CheckResult({**self.DEFAULTS.get(_kind(own), {}), **own}, [])
+        kind = _kind(own)
+        defaults = {n: spec.default for n, spec in input_fields(kind.schema_name).items() if spec.default is not None}
+        if kind.word == "credential":
+            defaults["credential_secret_rotation"] = 1  # rr_pulumi.provider.credential counts secret changes from 1
+        return CheckResult({**defaults, **own}, [])
 
     @staticmethod
     def _outputs(id_: str, own: dict[str, Any]) -> dict[str, Any]:
-        kind, now = _kind(own), _now()
-        outs = {**own, f"{kind}_created_at": now, f"{kind}_updated_at": now}
-        if kind == "client":
+        word, now = _kind(own).word, _now()
+        outs = {**own, f"{word}_created_at": now, f"{word}_updated_at": now}
+        if word == "client":
             outs.update(client_id=id_, client_members=[{"roles": ["owner", "admin"], "user_id": str(uuid.uuid4())}])
-        elif kind == "credential":
+        elif word == "credential":
             outs["credential_secret_hash"] = "sha256:" + uuid.uuid4().hex + uuid.uuid4().hex
-        elif kind == "proxy":
+        elif word == "proxy":
             outs.update(proxy_max_requests_per_day=20000, proxy_max_requests_per_minute=1000,
                         url=f"https://us-east-1.requestrocket.com/api/{id_}")
         return outs

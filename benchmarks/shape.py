@@ -97,10 +97,10 @@ class Shape:
     def targets(self) -> int:
         return self.kinds()["target"]
 
-    def program(self, floor: bool = False, provider: str = "rr") -> str:
+    def program(self, provider: str = "rr") -> str:
         """The stack's program with rr-pulumi's providers ("rr"), the floor's ("floor"), the floor with rr-pulumi's
         state ("shaped") or the baseline ("naive")."""
-        lines = [HEADER, SWAPS["floor" if floor else provider], BODY]
+        lines = [HEADER, SWAPS[provider], BODY]
         for c, kinds in enumerate(self.layout()):
             proxy = target = None
             rules = 0

@@ -51,7 +51,7 @@ class BenchStack:
                  provider: str = "rr", token: str | None = None):
         self.shape, self.emulator, self.parallel = shape, emulator, parallel
         folder = Path(tempfile.mkdtemp(prefix=f"n{shape.n}-", dir=workdir))
-        write_project(folder / "project", shape.program(floor=emulator is None and provider == "rr", provider=provider))
+        write_project(folder / "project", shape.program("floor" if emulator is None and provider == "rr" else provider))
         env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])), **(env or {})}
         self.stack = LocalStack(folder / "project", stack="bench", backend_dir=folder / "state", env=env)
         if bin_dir is not None:  # a prototype launcher folder ahead of the engine's own
