@@ -59,7 +59,11 @@ func main() {
 	}
 	h := &host{engineAddress: engineAddress, children: map[*exec.Cmd]struct{}{}}
 	go h.exitWithParent(os.Getppid())
-	go exitOnInterrupt()
+	// Subscribe before serving: the engine may send SIGINT as soon as the port is printed, and a goroutine that
+	// had not yet called signal.Notify left a host started with SIGINT ignored running (1 start in 10).
+	interrupts := make(chan os.Signal, 1)
+	signal.Notify(interrupts, os.Interrupt, syscall.SIGTERM)
+	go exitOnInterrupt(interrupts)
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
 		Init: func(srv *grpc.Server) error {
 			pulumirpc.RegisterLanguageRuntimeServer(srv, h)
@@ -95,9 +99,7 @@ func (h *host) exitWithParent(parent int) {
 // stops a plugin with SIGINT and kills it only after a cooldown (cmdutil.TerminateProcess), so a host started
 // from a background job of a non-interactive shell (SIGINT ignored, which Go then keeps) made every `up` and
 // `preview` wait 5 s. Exit status 128 + the signal's number, as a shell reports a process the signal ended.
-func exitOnInterrupt() {
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+func exitOnInterrupt(signals <-chan os.Signal) {
 	received := <-signals
 	number, _ := received.(syscall.Signal)
 	os.Exit(128 + int(number))
