@@ -18,6 +18,7 @@ from typing import Any, Callable, ClassVar, Mapping, Optional, TypeVar
 
 import pulumi
 from pulumi import dynamic
+from typing_extensions import get_overloads
 
 from . import rollout
 from .errors import RequestRocketError
@@ -69,13 +70,29 @@ def binding_problem(label: str, signature: inspect.Signature, args: tuple, kwarg
 def checked_arguments(cls: type[T]) -> type[T]:
     """Wrap `cls.__init__` so a call that does not fit its signature raises a one-line ProgramError.
 
-    The signature and docstring stay the original's (`help()` and type checkers see the explicit arguments).
+    The docstring stays the original's. The signature too, except that a resource shows its keyword form (required
+    arguments without a default) rather than the implementation's, where every argument is optional so that an
+    *Args object can stand in for them: `help()` and `inspect.signature` show what a type checker accepts.
     """
     named = issubclass(cls, RequestRocketResource)  # the first argument is the resource's name
-    cls.__init__ = _checked(cls.__init__, cls.__name__, named, skip_self=True)  # type: ignore[method-assign]
+    init = cls.__init__
+    cls.__init__ = _checked(init, cls.__name__, named, skip_self=True)  # type: ignore[method-assign]
+    keyword_form = _keyword_form(init)
+    if keyword_form is not None:
+        cls.__init__.__signature__ = keyword_form  # type: ignore[attr-defined]
     if "get" in cls.__dict__:  # a resource's lookup
         cls.get = staticmethod(_checked(cls.__dict__["get"].__func__, f"{cls.__name__}.get", True))  # type: ignore
     return cls
+
+
+def _keyword_form(init: Callable[..., Any]) -> Optional[inspect.Signature]:
+    """The signature of the overload of `init` that takes keyword arguments (its `args` is None), if it has one."""
+    for form in get_overloads(init):
+        signature = inspect.signature(form)
+        args = signature.parameters.get("args")
+        if args is not None and args.annotation in (None, "None"):
+            return signature
+    return None
 
 
 def _checked(fn: Callable[..., Any], name: str, named: bool, skip_self: bool = False) -> Callable[..., Any]:

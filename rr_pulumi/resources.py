@@ -13,10 +13,10 @@ resource inputs. Generated from `rr_pulumi/schema/`; the shared behaviour is in 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping, Optional, Sequence, Union, overload
+from typing import Any, ClassVar, Literal, Mapping, Optional, Sequence, Union
 
 import pulumi
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import NotRequired, TypedDict, overload  # on 3.10 too, get_overloads can read them back
 
 from .provider.client import ClientProvider
 from .provider.credential import CredentialProvider
@@ -169,7 +169,7 @@ class BasicAuthSecret(SecretValue):
 class OAuth2SecretDict(TypedDict):
     """oauth2 (target only): client credentials and endpoints."""
 
-    grant_type: str
+    grant_type: Literal['authorization_code', 'client_credentials', 'pkce']
     client_id: str
     client_secret: str
     token_url: str
@@ -191,7 +191,7 @@ class OAuth2Secret(SecretValue):
     """
 
     auth_type: ClassVar[str] = 'oauth2'
-    grant_type: pulumi.Input[str]
+    grant_type: pulumi.Input[Literal['authorization_code', 'client_credentials', 'pkce']]
     client_id: pulumi.Input[str]
     client_secret: pulumi.Input[str]
     token_url: pulumi.Input[str]
@@ -203,7 +203,7 @@ class CustomTokenSecretDict(TypedDict):
     """customToken (target only): RequestRocket fetches the token with this HTTP request."""
 
     url: str
-    method: str
+    method: Literal['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']
     token_path: str
     headers: NotRequired[dict[str, str]]
     body: NotRequired[Union[str, dict[str, Any]]]
@@ -223,7 +223,7 @@ class CustomTokenSecret(SecretValue):
 
     auth_type: ClassVar[str] = 'customToken'
     url: pulumi.Input[str]
-    method: pulumi.Input[str]
+    method: pulumi.Input[Literal['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']]
     token_path: pulumi.Input[str]
     headers: Optional[pulumi.Input[Mapping[str, pulumi.Input[str]]]] = None
     body: Optional[pulumi.Input[Union[str, Mapping[str, pulumi.Input[Any]]]]] = None
@@ -291,7 +291,7 @@ class HeaderCheckDict(TypedDict):
 
     name_pattern: str
     value_pattern: NotRequired[str]
-    presence: NotRequired[str]
+    presence: NotRequired[Literal['present', 'absent']]
 
 
 @checked_arguments
@@ -306,7 +306,7 @@ class HeaderCheck(NestedValue):
 
     name_pattern: pulumi.Input[str]
     value_pattern: Optional[pulumi.Input[str]] = None
-    presence: pulumi.Input[str] = 'present'
+    presence: pulumi.Input[Literal['present', 'absent']] = 'present'
 
 
 class BodyCheckDict(TypedDict):
@@ -314,7 +314,7 @@ class BodyCheckDict(TypedDict):
 
     json_path: str
     value_pattern: NotRequired[str]
-    presence: NotRequired[str]
+    presence: NotRequired[Literal['present', 'absent']]
 
 
 @checked_arguments
@@ -329,7 +329,7 @@ class BodyCheck(NestedValue):
 
     json_path: pulumi.Input[str]
     value_pattern: Optional[pulumi.Input[str]] = None
-    presence: pulumi.Input[str] = 'present'
+    presence: pulumi.Input[Literal['present', 'absent']] = 'present'
 
 
 class TokenCheckDict(TypedDict):
@@ -337,7 +337,7 @@ class TokenCheckDict(TypedDict):
 
     claim: str
     value_pattern: NotRequired[str]
-    presence: NotRequired[str]
+    presence: NotRequired[Literal['present', 'absent']]
 
 
 @checked_arguments
@@ -352,7 +352,7 @@ class TokenCheck(NestedValue):
 
     claim: pulumi.Input[str]
     value_pattern: Optional[pulumi.Input[str]] = None
-    presence: pulumi.Input[str] = 'present'
+    presence: pulumi.Input[Literal['present', 'absent']] = 'present'
 
 
 class ClientMember(TypedDict):
@@ -542,9 +542,9 @@ class CredentialArgs:
 
     client_id: Union[pulumi.Input[str], Client]
     credential_name: pulumi.Input[str]
-    credential_type: pulumi.Input[str]
+    credential_type: pulumi.Input[Literal['proxy', 'target']]
     credential_region: pulumi.Input[str]
-    credential_auth_type: Optional[pulumi.Input[str]] = None
+    credential_auth_type: Optional[pulumi.Input[Literal['apiKey', 'bearer', 'jwt', 'basicAuth', 'oauth2', 'customToken', 'custom', 'none', 'jwtVerify']]] = None
     credential_secret: Optional[CredentialSecretInput] = None
 
 
@@ -595,9 +595,9 @@ class Credential(RequestRocketResource, kind_name="Credential"):
         *,
         client_id: Union[pulumi.Input[str], Client],
         credential_name: pulumi.Input[str],
-        credential_type: pulumi.Input[str],
+        credential_type: pulumi.Input[Literal['proxy', 'target']],
         credential_region: pulumi.Input[str],
-        credential_auth_type: Optional[pulumi.Input[str]] = None,
+        credential_auth_type: Optional[pulumi.Input[Literal['apiKey', 'bearer', 'jwt', 'basicAuth', 'oauth2', 'customToken', 'custom', 'none', 'jwtVerify']]] = None,
         credential_secret: Optional[CredentialSecretInput] = None,
         adopt: bool = False,
         adopt_id: Optional[str] = None,
@@ -613,9 +613,9 @@ class Credential(RequestRocketResource, kind_name="Credential"):
         *,
         client_id: Optional[Union[pulumi.Input[str], Client]] = None,
         credential_name: Optional[pulumi.Input[str]] = None,
-        credential_type: Optional[pulumi.Input[str]] = None,
+        credential_type: Optional[pulumi.Input[Literal['proxy', 'target']]] = None,
         credential_region: Optional[pulumi.Input[str]] = None,
-        credential_auth_type: Optional[pulumi.Input[str]] = None,
+        credential_auth_type: Optional[pulumi.Input[Literal['apiKey', 'bearer', 'jwt', 'basicAuth', 'oauth2', 'customToken', 'custom', 'none', 'jwtVerify']]] = None,
         credential_secret: Optional[CredentialSecretInput] = None,
         adopt: bool = False,
         adopt_id: Optional[str] = None,
@@ -703,12 +703,12 @@ class Credential(RequestRocketResource, kind_name="Credential"):
         return pulumi.get(self, "credential_name")
 
     @property
-    def credential_type(self) -> pulumi.Output[str]:
+    def credential_type(self) -> pulumi.Output[Literal['proxy', 'target']]:
         """proxy (callers authenticate to RequestRocket) or target (RequestRocket authenticates upstream)."""
         return pulumi.get(self, "credential_type")
 
     @property
-    def credential_auth_type(self) -> pulumi.Output[str]:
+    def credential_auth_type(self) -> pulumi.Output[Literal['apiKey', 'bearer', 'jwt', 'basicAuth', 'oauth2', 'customToken', 'custom', 'none', 'jwtVerify']]:
         """How the credential authenticates; proxy: apiKey, bearer, jwt, basicAuth, jwtVerify; target: apiKey,
         bearer, jwt, basicAuth, oauth2, customToken, custom, none.
         """
@@ -764,7 +764,7 @@ class TargetArgs:
     target_base_url: pulumi.Input[str]
     target_region: pulumi.Input[str]
     target_test_path: Optional[pulumi.Input[str]] = None
-    target_default_rule_effect: Optional[pulumi.Input[str]] = None
+    target_default_rule_effect: Optional[pulumi.Input[Literal['allow', 'deny']]] = None
 
 
 @checked_arguments
@@ -810,7 +810,7 @@ class Target(RequestRocketResource, kind_name="Target"):
         target_base_url: pulumi.Input[str],
         target_region: pulumi.Input[str],
         target_test_path: Optional[pulumi.Input[str]] = None,
-        target_default_rule_effect: Optional[pulumi.Input[str]] = None,
+        target_default_rule_effect: Optional[pulumi.Input[Literal['allow', 'deny']]] = None,
         adopt: bool = False,
         adopt_id: Optional[str] = None,
         profile: Optional[str] = None,
@@ -827,7 +827,7 @@ class Target(RequestRocketResource, kind_name="Target"):
         target_base_url: Optional[pulumi.Input[str]] = None,
         target_region: Optional[pulumi.Input[str]] = None,
         target_test_path: Optional[pulumi.Input[str]] = None,
-        target_default_rule_effect: Optional[pulumi.Input[str]] = None,
+        target_default_rule_effect: Optional[pulumi.Input[Literal['allow', 'deny']]] = None,
         adopt: bool = False,
         adopt_id: Optional[str] = None,
         profile: Optional[str] = None,
@@ -918,7 +918,7 @@ class Target(RequestRocketResource, kind_name="Target"):
         return pulumi.get(self, "target_region")
 
     @property
-    def target_default_rule_effect(self) -> pulumi.Output[str]:
+    def target_default_rule_effect(self) -> pulumi.Output[Literal['allow', 'deny']]:
         """Effect when no rule of the target matches: allow or deny."""
         return pulumi.get(self, "target_default_rule_effect")
 
@@ -971,7 +971,7 @@ class ProxyArgs:
     target_id: Union[pulumi.Input[str], Target]
     target_credential_id: Union[pulumi.Input[str], Credential]
     proxy_active: Optional[pulumi.Input[bool]] = None
-    proxy_default_rule_effect: Optional[pulumi.Input[str]] = None
+    proxy_default_rule_effect: Optional[pulumi.Input[Literal['allow', 'deny']]] = None
     proxy_alias: Optional[pulumi.Input[str]] = None
     proxy_max_requests_per_minute: Optional[pulumi.Input[int]] = None
     proxy_max_requests_per_day: Optional[pulumi.Input[int]] = None
@@ -1030,7 +1030,7 @@ class Proxy(RequestRocketResource, kind_name="Proxy"):
         target_id: Union[pulumi.Input[str], Target],
         target_credential_id: Union[pulumi.Input[str], Credential],
         proxy_active: Optional[pulumi.Input[bool]] = None,
-        proxy_default_rule_effect: Optional[pulumi.Input[str]] = None,
+        proxy_default_rule_effect: Optional[pulumi.Input[Literal['allow', 'deny']]] = None,
         proxy_alias: Optional[pulumi.Input[str]] = None,
         proxy_max_requests_per_minute: Optional[pulumi.Input[int]] = None,
         proxy_max_requests_per_day: Optional[pulumi.Input[int]] = None,
@@ -1053,7 +1053,7 @@ class Proxy(RequestRocketResource, kind_name="Proxy"):
         target_id: Optional[Union[pulumi.Input[str], Target]] = None,
         target_credential_id: Optional[Union[pulumi.Input[str], Credential]] = None,
         proxy_active: Optional[pulumi.Input[bool]] = None,
-        proxy_default_rule_effect: Optional[pulumi.Input[str]] = None,
+        proxy_default_rule_effect: Optional[pulumi.Input[Literal['allow', 'deny']]] = None,
         proxy_alias: Optional[pulumi.Input[str]] = None,
         proxy_max_requests_per_minute: Optional[pulumi.Input[int]] = None,
         proxy_max_requests_per_day: Optional[pulumi.Input[int]] = None,
@@ -1179,7 +1179,7 @@ class Proxy(RequestRocketResource, kind_name="Proxy"):
         return pulumi.get(self, "proxy_active")
 
     @property
-    def proxy_default_rule_effect(self) -> pulumi.Output[str]:
+    def proxy_default_rule_effect(self) -> pulumi.Output[Literal['allow', 'deny']]:
         """Effect when no rule of the proxy matches: allow or deny."""
         return pulumi.get(self, "proxy_default_rule_effect")
 
@@ -1247,14 +1247,14 @@ class RuleArgs:
     """
 
     client_id: Union[pulumi.Input[str], Client]
-    effect: pulumi.Input[str]
+    effect: pulumi.Input[Literal['allow', 'deny']]
     priority: pulumi.Input[int]
     credential_id: Optional[Union[pulumi.Input[str], Credential]] = None
     target_id: Optional[Union[pulumi.Input[str], Target]] = None
     proxy_id: Optional[Union[pulumi.Input[str], Proxy]] = None
-    methods: Optional[pulumi.Input[Sequence[pulumi.Input[str]]]] = None
+    methods: Optional[pulumi.Input[Sequence[pulumi.Input[Literal['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']]]]] = None
     path_pattern: Optional[pulumi.Input[str]] = None
-    path_presence: Optional[pulumi.Input[str]] = None
+    path_presence: Optional[pulumi.Input[Literal['present', 'absent']]] = None
     header_checks: Optional[Sequence[Union[HeaderCheck, HeaderCheckDict]]] = None
     query_checks: Optional[Sequence[Union[HeaderCheck, HeaderCheckDict]]] = None
     body_checks: Optional[Sequence[Union[BodyCheck, BodyCheckDict]]] = None
@@ -1312,14 +1312,14 @@ class Rule(RequestRocketResource, kind_name="Rule"):
         opts: Optional[pulumi.ResourceOptions] = None,
         *,
         client_id: Union[pulumi.Input[str], Client],
-        effect: pulumi.Input[str],
+        effect: pulumi.Input[Literal['allow', 'deny']],
         priority: pulumi.Input[int],
         credential_id: Optional[Union[pulumi.Input[str], Credential]] = None,
         target_id: Optional[Union[pulumi.Input[str], Target]] = None,
         proxy_id: Optional[Union[pulumi.Input[str], Proxy]] = None,
-        methods: Optional[pulumi.Input[Sequence[pulumi.Input[str]]]] = None,
+        methods: Optional[pulumi.Input[Sequence[pulumi.Input[Literal['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']]]]] = None,
         path_pattern: Optional[pulumi.Input[str]] = None,
-        path_presence: Optional[pulumi.Input[str]] = None,
+        path_presence: Optional[pulumi.Input[Literal['present', 'absent']]] = None,
         header_checks: Optional[Sequence[Union[HeaderCheck, HeaderCheckDict]]] = None,
         query_checks: Optional[Sequence[Union[HeaderCheck, HeaderCheckDict]]] = None,
         body_checks: Optional[Sequence[Union[BodyCheck, BodyCheckDict]]] = None,
@@ -1338,14 +1338,14 @@ class Rule(RequestRocketResource, kind_name="Rule"):
         opts: Optional[pulumi.ResourceOptions] = None,
         *,
         client_id: Optional[Union[pulumi.Input[str], Client]] = None,
-        effect: Optional[pulumi.Input[str]] = None,
+        effect: Optional[pulumi.Input[Literal['allow', 'deny']]] = None,
         priority: Optional[pulumi.Input[int]] = None,
         credential_id: Optional[Union[pulumi.Input[str], Credential]] = None,
         target_id: Optional[Union[pulumi.Input[str], Target]] = None,
         proxy_id: Optional[Union[pulumi.Input[str], Proxy]] = None,
-        methods: Optional[pulumi.Input[Sequence[pulumi.Input[str]]]] = None,
+        methods: Optional[pulumi.Input[Sequence[pulumi.Input[Literal['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']]]]] = None,
         path_pattern: Optional[pulumi.Input[str]] = None,
-        path_presence: Optional[pulumi.Input[str]] = None,
+        path_presence: Optional[pulumi.Input[Literal['present', 'absent']]] = None,
         header_checks: Optional[Sequence[Union[HeaderCheck, HeaderCheckDict]]] = None,
         query_checks: Optional[Sequence[Union[HeaderCheck, HeaderCheckDict]]] = None,
         body_checks: Optional[Sequence[Union[BodyCheck, BodyCheckDict]]] = None,
@@ -1471,7 +1471,7 @@ class Rule(RequestRocketResource, kind_name="Rule"):
         return pulumi.get(self, "proxy_id")
 
     @property
-    def effect(self) -> pulumi.Output[str]:
+    def effect(self) -> pulumi.Output[Literal['allow', 'deny']]:
         """allow or deny."""
         return pulumi.get(self, "effect")
 
@@ -1481,7 +1481,7 @@ class Rule(RequestRocketResource, kind_name="Rule"):
         return pulumi.get(self, "priority")
 
     @property
-    def methods(self) -> pulumi.Output[list[str]]:
+    def methods(self) -> pulumi.Output[list[Literal['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']]]:
         """HTTP methods matched (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS); empty matches all."""
         return pulumi.get(self, "methods")
 
@@ -1491,7 +1491,7 @@ class Rule(RequestRocketResource, kind_name="Rule"):
         return pulumi.get(self, "path_pattern")
 
     @property
-    def path_presence(self) -> pulumi.Output[Optional[str]]:
+    def path_presence(self) -> pulumi.Output[Optional[Literal['present', 'absent']]]:
         """present or absent: whether path_pattern must match."""
         return pulumi.get(self, "path_presence")
 

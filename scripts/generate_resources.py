@@ -4,7 +4,8 @@ scripts/generate_resources.py`; unit tests check both files are current).
 
 Like pulumi-aws's generated SDK: an `*Args` dataclass, a constructor with explicit keyword-only arguments (two
 overloads: an `*Args` object, or the keyword arguments), a static `get` that reads an existing object, and one typed
-read-only property per output; nested values as dataclasses (inputs) and TypedDicts (dicts in and out).
+read-only property per output; nested values as dataclasses (inputs) and TypedDicts (dicts in and out). A field whose
+values are a closed set in the schema is typed with its `Literal`, so a type checker rejects any other value.
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ resource inputs. Generated from `rr_pulumi/schema/`; the shared behaviour is in 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping, Optional, Sequence, Union, overload
+from typing import Any, ClassVar, Literal, Mapping, Optional, Sequence, Union
 
 import pulumi
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import NotRequired, TypedDict, overload  # on 3.10 too, get_overloads can read them back
 
 {provider_imports}
 from .resource_base import (

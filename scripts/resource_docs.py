@@ -20,8 +20,9 @@ INTRO = """\
 Generated from `rr_pulumi/schema/` by `python scripts/resource_docs.py`; do not edit by hand. The classes themselves
 are generated from the same schema (`scripts/generate_resources.py` writes `rr_pulumi/resources.py`), so what is
 listed here is what your editor and type checker see: the package ships `py.typed`, every constructor takes
-explicit keyword-only arguments, and every output is a typed `pulumi.Output[...]` property. `help(rr_pulumi.Proxy)`
-prints the same.
+explicit keyword-only arguments, and every output is a typed `pulumi.Output[...]` property. A field with a closed set
+of values is a `Literal` (`effect: pulumi.Input[Literal['allow', 'deny']]`), so `effect="block"` is a type error.
+`help(rr_pulumi.Proxy)` prints the same: the keyword form, required arguments without a default.
 
 ```python
 from rr_pulumi import ApiKeySecret, BearerSecret, Client, Credential, Proxy, Rule, Target
@@ -43,7 +44,8 @@ existing = Proxy.get("legacy", "<proxy id>", client_id="<client id>")   # read-o
   are in another region, with one line naming the argument, the resource and the fix.
 - **Mistakes in Python** fail in one line too: `Proxy 'gw': unknown argument proxy_nme (did you mean
   proxy_name?); valid arguments: ...`, or `missing required argument ...`. A type checker reports them earlier
-  (`Unexpected keyword argument "proxy_nme"`, `Argument "priority" to "RuleArgs" has incompatible type "str"`).
+  (`Unexpected keyword argument "proxy_nme"`, `Argument "priority" to "RuleArgs" has incompatible type "str"`,
+  and `effect="block"` as a value outside `Literal['allow', 'deny']`).
   Every such error is a `rr_pulumi.ProgramError` (a `RequestRocketError` and a `pulumi.RunError`, which Pulumi
   prints as one line without a traceback).
 - **Values** are checked at `pulumi preview` by the provider against the schema (allowed values, bounds, formats,

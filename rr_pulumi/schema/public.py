@@ -59,8 +59,8 @@ def type_text(annotation: Any, *, input: bool) -> str:
     origin = get_origin(annotation)
     if origin is typing.Annotated:
         return type_text(get_args(annotation)[0], input=input)
-    if origin is Literal:
-        return type(get_args(annotation)[0]).__name__  # allowed values are checked at preview and documented
+    if origin is Literal:  # a closed set: a type checker rejects any other value (the provider does at preview)
+        return f"Literal[{', '.join(map(repr, get_args(annotation)))}]"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return f"Union[{public_name(annotation)}, {dict_name(annotation)}]" if input else dict_name(annotation)
     if origin in (list, tuple):

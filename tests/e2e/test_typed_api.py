@@ -59,6 +59,9 @@ MISTAKES = [
      "Rule 'r': target_id takes a Target (or its id), but got Credential 'callers': pass a Target"),
     ("wrong type", 'Rule("r", client_id=org, target_id=api, effect="deny", priority="high")',
      ("priority", "must be an integer (got 'high')")),
+    # a type checker reports it too (tests/unit/test_typed_api.py); a program run without one still fails preview
+    ("value outside a closed set", 'Rule("r", client_id=org, target_id=api, effect="block", priority=1)',
+     ("effect", "must be one of: allow, deny (got 'block')")),
 ]
 
 
