@@ -8,6 +8,12 @@ their import paths (`rr_pulumi.provider.<resource>.<Name>Provider`): existing st
 Property names in the state are the schema's Python names; wire names appear only in requests. Beside the schema's
 fields a resource may carry `profile` (the connection profile: which account; changing it replaces the resource)
 and the adoption markers (`adopt`, `adopt_id`, `rotate_on_adopt`); none of them reaches the API.
+
+`read` gets only the recorded outputs, yet the inputs it returns replace the recorded inputs, and `refresh` shows
+every difference between the two as drift. So the outputs also carry what the inputs hold beyond the schema's values
+(the markers, as plain outputs) and `__undeclared`: the fields the program left to the API (a proxy's default
+limits), which the outputs show but the inputs never had. A refresh of an object nobody changed gives the inputs
+back exactly as recorded.
 """
 
 from __future__ import annotations
@@ -41,13 +47,25 @@ from ..errors import (
 from ..plan import PROVIDER_KEY, Plan, clear_removed, empty, hash_key, plan_diff, user_props
 from ..wire import Failure, SchemaRef, contains_unknown, fields, from_wire, input_fields, normalize, secret_hash, to_wire
 from . import connection, diagnostics
-from .adopt import ADOPT_ID, ADOPTED, ROTATE_ON_ADOPT, AdoptionError, adopting, immutable_conflicts, markers_of, pick
+from .adopt import (
+    ADOPT_ID,
+    ADOPTED,
+    MARKERS,
+    REPLACEMENTS,
+    ROTATE_ON_ADOPT,
+    AdoptionError,
+    adopting,
+    immutable_conflicts,
+    markers_of,
+    pick,
+)
 from .checks import placeholder_failures, region_failures
 
 # plan_diff and user_props stay importable from here until drift imports them from rr_pulumi.plan.
 __all__ = ["PROVIDER_KEY", "Plan", "SchemaProvider", "hash_key", "plan_diff", "user_props"]
 
 PROFILE = "profile"
+UNDECLARED = "__undeclared"  # output: input fields the program left to the API, absent from the recorded inputs
 
 diagnostics.install()  # rr-pulumi's own errors print as one line in the engine's output
 
@@ -125,6 +143,7 @@ class SchemaProvider(ResourceProvider):
     serialize_as_secret_always = False  # nothing secret is captured: the provider pickles by reference
     kind: ClassVar[kinds.Kind]
     updatable: ClassVar[bool] = True
+    input_markers: ClassVar[tuple[str, ...]] = MARKERS  # inputs beside the schema's fields, never sent to the API
 
     @property
     def schema(self) -> str:
@@ -230,11 +249,23 @@ class SchemaProvider(ResourceProvider):
         outs.update(self.connection_inputs(values))
         return {k: v for k, v in outs.items() if v is not None}
 
+    def recorded(self, outs: dict[str, Any], declared: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+        """The outputs with what `read` needs to give the inputs back: the markers set on `props` and the input
+        fields `declared` left to the API (see the module's docstring)."""
+        record = {k: props[k] for k in self.input_markers if props.get(k) is not None}
+        undeclared = sorted(n for n in input_fields(self.schema) if n in outs and declared.get(n) is None)
+        if undeclared:
+            record[UNDECLARED] = undeclared
+        return {**outs, **record}
+
     def inputs_from(self, outs: dict[str, Any]) -> dict[str, Any]:
-        """The inputs that match a live state, for `read` (so drift shows in the next preview)."""
+        """The inputs that match a live state, for `read`: the recorded outputs' fields (so drift shows in the
+        next preview as a change of the field), without those the program never declared, and the markers."""
         specs = input_fields(self.schema)
-        inputs = {k: v for k, v in outs.items() if k in specs and (not empty(v) or specs[k].default is not None)}
-        return {**inputs, **self.connection_inputs(outs)}
+        undeclared = set(outs.get(UNDECLARED) or ())
+        inputs = {k: v for k, v in outs.items() if k in specs and k not in undeclared}
+        markers = {k: outs[k] for k in self.input_markers if outs.get(k) is not None}
+        return {**inputs, **markers, **self.connection_inputs(outs)}
 
     @contextmanager
     def api_errors(self, values: dict[str, Any]) -> Iterator[None]:
@@ -287,11 +318,17 @@ class SchemaProvider(ResourceProvider):
             failures = settings_failures(profile)
         if not failures:
             failures = self.extra_failures({**values, **self.connection_inputs(news)})
+        olds = user_props(_olds)
+        plan = plan_diff(self.schema, olds, values) if olds and not failures else None
         if not failures:
             # Only a resource about to change can be hurt by a bad token; an unchanged one costs no API call.
-            olds = user_props(_olds)
-            will_change = not olds or bool(plan_diff(self.schema, olds, values).changes) or profile_of(olds) != profile
+            will_change = not olds or bool(plan and plan.changes) or profile_of(olds) != profile
             failures = connection_failures(profile, verify_token=will_change)
+        if adopting(markers) and not failures:
+            if plan is not None and (plan.replaces or profile_of(olds) != profile):
+                REPLACEMENTS.note("check", user_props(news))  # the engine checks the replacement next, as new
+            elif not olds and REPLACEMENTS.take("check", user_props(news)):
+                REPLACEMENTS.note("create", {**values, **self.connection_inputs(news), **markers})  # that one: create
         inputs = {**values, **markers, **self.connection_inputs(news)}
         return CheckResult(inputs, [check_failure(self.schema, f) for f in failures])
 
@@ -305,8 +342,9 @@ class SchemaProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         values = self.canonical(props)
         markers = markers_of(user_props(props))
-        if adopting(markers):
-            return self.adopt(values, markers)
+        if adopting(markers) and not REPLACEMENTS.take("create", {**values, **markers}):
+            adopted = self.adopt(values, markers)
+            return CreateResult(adopted.id, self.recorded(adopted.outs, values, props))
         collection = self.collection(values)
         with self.api_errors(values):
             item = self.api(values).create(
@@ -318,7 +356,7 @@ class SchemaProvider(ResourceProvider):
         id_ = rr_client.item_id(item, rr_client.plural_of(collection))
         if not id_:
             raise ApiError("POST", collection, 201, "UNEXPECTED_RESPONSE", "the created item carries no id")
-        return CreateResult(id_, self.outputs(id_, values, item))
+        return CreateResult(id_, self.recorded(self.outputs(id_, values, item), values, props))
 
     def adopt(self, values: dict[str, Any], markers: dict[str, Any]) -> CreateResult:
         """Take over an existing object, then apply the declared values to it (only what differs; a declared
@@ -368,7 +406,8 @@ class SchemaProvider(ResourceProvider):
         body = clear_removed(self.body(values, only=send), plan.changes, values, specs)
         with self.api_errors(values):
             item = self.api(values).update(self.collection(values), id_, body, secrets=self.secrets_of(values))
-        return UpdateResult(self.outputs(id_, values, item))  # every output, not only the changed ones (#7809)
+        # Every output, not only the changed ones (#7809).
+        return UpdateResult(self.recorded(self.outputs(id_, values, item), values, news))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         values = user_props(props)
@@ -385,6 +424,8 @@ class SchemaProvider(ResourceProvider):
             return ReadResult("", {})  # gone: the engine drops it from the state, the next `up` recreates it
         outs = self.outputs(id_, values, item)
         outs = self.after_read(values, outs)
+        if values:  # a refresh: what the recorded outputs carried for the inputs goes on (see `recorded`)
+            outs.update({k: values[k] for k in (*self.input_markers, UNDECLARED) if values.get(k) is not None})
         return ReadResult(id_, outs, self.inputs_from(outs))
 
     def after_read(self, previous: dict[str, Any], outs: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,8 @@ secret, and a declared secret is recorded but sent only with `rotate_on_adopt=Tr
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from typing import Any, Callable, Optional
 
@@ -106,3 +108,47 @@ class AdoptedIds:
 
 
 ADOPTED = AdoptedIds()
+
+
+class Replacements:
+    """Resources with adoption markers that this deployment replaces, so their replacement is a new object.
+
+    The markers act only at creation. But the engine checks a replacement's inputs a second time with no old inputs,
+    as for a new resource, and `create` gets nothing but those inputs: without this, a rule adopted by its id and
+    given a new priority would adopt the very rule it replaces. The first check (old inputs, a replacement planned)
+    notes the program's inputs; the second check finds them and notes its checked inputs for `create`. Keys are
+    fingerprints, held in memory only.
+    """
+
+    def __init__(self) -> None:
+        self._keys: set[str] = set()
+        self._lock = threading.Lock()
+
+    def note(self, stage: str, value: dict[str, Any]) -> None:
+        with self._lock:
+            self._keys.add(_fingerprint(stage, value))
+
+    def take(self, stage: str, value: dict[str, Any]) -> bool:
+        """Whether `value` was noted at `stage` (and forget it)."""
+        key = _fingerprint(stage, value)
+        with self._lock:
+            found = key in self._keys
+            self._keys.discard(key)
+            return found
+
+
+def _fingerprint(stage: str, value: dict[str, Any]) -> str:
+    def plain(item: Any) -> Any:  # numbers come back from the engine as floats
+        if isinstance(item, float) and item.is_integer():
+            return int(item)
+        if isinstance(item, dict):
+            return {str(k): plain(v) for k, v in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [plain(v) for v in item]
+        return item
+
+    text = json.dumps([stage, plain(value)], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+REPLACEMENTS = Replacements()

@@ -25,7 +25,7 @@ from ..errors import secret_strings
 from ..plan import empty, hash_key
 from ..wire import Failure, contains_unknown, fields, input_fields, normalize, secret_hash
 from ._base import SchemaProvider
-from .adopt import adopting
+from .adopt import MARKERS, adopting
 
 SECRET = "credential_secret"
 UPDATED_AT = "credential_updated_at"
@@ -61,6 +61,7 @@ def rotated_out_of_band(previous: dict[str, Any], live: dict[str, Any]) -> bool:
 
 class CredentialProvider(SchemaProvider):
     kind = kinds.CREDENTIAL
+    input_markers = (*MARKERS, ROTATION)
 
     def collection(self, values: dict[str, Any]) -> str:
         return collection(values["client_id"], self.kind.plural)

@@ -8,10 +8,12 @@ from .. import kinds
 from ..client import collection
 from . import activation
 from ._base import SchemaProvider
+from .adopt import MARKERS
 
 
 class ProxyProvider(SchemaProvider):
     kind = kinds.PROXY
+    input_markers = (*MARKERS, activation.STAGED)
 
     def collection(self, values: dict[str, Any]) -> str:
         return collection(values["client_id"], self.kind.plural)
