@@ -528,7 +528,8 @@ class CredentialArgs:
 
     :param client_id: Id of the client (organisation) that owns the credential. Required. Changing it replaces
         the resource. Takes the id or the Client resource itself.
-    :param credential_name: Name of the credential (1-100 characters); unique within its client. Required.
+    :param credential_name: Name of the credential (1-100 characters). The API allows two with one name;
+        adopting by name (`adopt=True`) needs it unique within its client. Required.
     :param credential_type: proxy (callers authenticate to RequestRocket) or target (RequestRocket authenticates
         upstream). Required. Changing it replaces the resource.
     :param credential_region: AWS region code where the secret is stored. Required. Changing it replaces the
@@ -557,7 +558,8 @@ class Credential(RequestRocketResource, kind_name="Credential"):
     Type token `pulumi-python:dynamic/requestrocket:Credential`. Outputs (typed properties; `id` is the object's id):
 
         client_id: Id of the client (organisation) that owns the credential.
-        credential_name: Name of the credential (1-100 characters); unique within its client.
+        credential_name: Name of the credential (1-100 characters). The API allows two with one name; adopting by
+            name (`adopt=True`) needs it unique within its client.
         credential_type: proxy (callers authenticate to RequestRocket) or target (RequestRocket authenticates
             upstream).
         credential_auth_type: How the credential authenticates; proxy: apiKey, bearer, jwt, basicAuth, jwtVerify;
@@ -629,8 +631,8 @@ class Credential(RequestRocketResource, kind_name="Credential"):
         :param opts: Pulumi resource options.
         :param client_id: Id of the client (organisation) that owns the credential. Required. Changing it
             replaces the resource. Takes the id or the Client resource itself.
-        :param credential_name: Name of the credential (1-100 characters); unique within its client.
-            Required.
+        :param credential_name: Name of the credential (1-100 characters). The API allows two with one name;
+            adopting by name (`adopt=True`) needs it unique within its client. Required.
         :param credential_type: proxy (callers authenticate to RequestRocket) or target (RequestRocket
             authenticates upstream). Required. Changing it replaces the resource.
         :param credential_region: AWS region code where the secret is stored. Required. Changing it replaces
@@ -699,7 +701,9 @@ class Credential(RequestRocketResource, kind_name="Credential"):
 
     @property
     def credential_name(self) -> pulumi.Output[str]:
-        """Name of the credential (1-100 characters); unique within its client."""
+        """Name of the credential (1-100 characters). The API allows two with one name; adopting by name
+        (`adopt=True`) needs it unique within its client.
+        """
         return pulumi.get(self, "credential_name")
 
     @property
@@ -751,7 +755,8 @@ class TargetArgs:
 
     :param client_id: Id of the client (organisation) that owns the target. Required. Changing it replaces the
         resource. Takes the id or the Client resource itself.
-    :param target_name: Name of the target (1-100 characters); unique within its client. Required.
+    :param target_name: Name of the target (1-100 characters). The API allows two with one name; adopting by
+        name (`adopt=True`) needs it unique within its client. Required.
     :param target_base_url: Absolute http(s) URL of the upstream API. Required.
     :param target_region: AWS region code where the target lives. Required. Changing it replaces the resource.
     :param target_test_path: Path used to test the target, starting with '/'.
@@ -774,7 +779,8 @@ class Target(RequestRocketResource, kind_name="Target"):
     Type token `pulumi-python:dynamic/requestrocket:Target`. Outputs (typed properties; `id` is the object's id):
 
         client_id: Id of the client (organisation) that owns the target.
-        target_name: Name of the target (1-100 characters); unique within its client.
+        target_name: Name of the target (1-100 characters). The API allows two with one name; adopting by name
+            (`adopt=True`) needs it unique within its client.
         target_base_url: Absolute http(s) URL of the upstream API.
         target_test_path: Path used to test the target, starting with '/'.
         target_region: AWS region code where the target lives.
@@ -839,7 +845,8 @@ class Target(RequestRocketResource, kind_name="Target"):
         :param opts: Pulumi resource options.
         :param client_id: Id of the client (organisation) that owns the target. Required. Changing it
             replaces the resource. Takes the id or the Client resource itself.
-        :param target_name: Name of the target (1-100 characters); unique within its client. Required.
+        :param target_name: Name of the target (1-100 characters). The API allows two with one name;
+            adopting by name (`adopt=True`) needs it unique within its client. Required.
         :param target_base_url: Absolute http(s) URL of the upstream API. Required.
         :param target_region: AWS region code where the target lives. Required. Changing it replaces the
             resource.
@@ -899,7 +906,9 @@ class Target(RequestRocketResource, kind_name="Target"):
 
     @property
     def target_name(self) -> pulumi.Output[str]:
-        """Name of the target (1-100 characters); unique within its client."""
+        """Name of the target (1-100 characters). The API allows two with one name; adopting by name
+        (`adopt=True`) needs it unique within its client.
+        """
         return pulumi.get(self, "target_name")
 
     @property
@@ -944,7 +953,8 @@ class ProxyArgs:
 
     :param client_id: Id of the client (organisation) that owns the proxy. Required. Changing it replaces the
         resource. Takes the id or the Client resource itself.
-    :param proxy_name: Name of the proxy (1-100 characters); unique within its client. Required.
+    :param proxy_name: Name of the proxy (1-100 characters). The API allows two with one name; adopting by name
+        (`adopt=True`) needs it unique within its client. Required.
     :param proxy_region: AWS region code of the proxy; its credentials and target must be in the same region.
         Required. Changing it replaces the resource.
     :param proxy_credential_id: Id of the credential (type proxy) that callers present to the proxy. Required.
@@ -985,7 +995,8 @@ class Proxy(RequestRocketResource, kind_name="Proxy"):
     Type token `pulumi-python:dynamic/requestrocket:Proxy`. Outputs (typed properties; `id` is the object's id):
 
         client_id: Id of the client (organisation) that owns the proxy.
-        proxy_name: Name of the proxy (1-100 characters); unique within its client.
+        proxy_name: Name of the proxy (1-100 characters). The API allows two with one name; adopting by name
+            (`adopt=True`) needs it unique within its client.
         proxy_region: AWS region code of the proxy; its credentials and target must be in the same region.
         proxy_credential_id: Id of the credential (type proxy) that callers present to the proxy.
         target_id: Id of the target the proxy forwards to.
@@ -1069,7 +1080,8 @@ class Proxy(RequestRocketResource, kind_name="Proxy"):
         :param opts: Pulumi resource options.
         :param client_id: Id of the client (organisation) that owns the proxy. Required. Changing it
             replaces the resource. Takes the id or the Client resource itself.
-        :param proxy_name: Name of the proxy (1-100 characters); unique within its client. Required.
+        :param proxy_name: Name of the proxy (1-100 characters). The API allows two with one name; adopting
+            by name (`adopt=True`) needs it unique within its client. Required.
         :param proxy_region: AWS region code of the proxy; its credentials and target must be in the same
             region. Required. Changing it replaces the resource.
         :param proxy_credential_id: Id of the credential (type proxy) that callers present to the proxy.
@@ -1150,7 +1162,9 @@ class Proxy(RequestRocketResource, kind_name="Proxy"):
 
     @property
     def proxy_name(self) -> pulumi.Output[str]:
-        """Name of the proxy (1-100 characters); unique within its client."""
+        """Name of the proxy (1-100 characters). The API allows two with one name; adopting by name
+        (`adopt=True`) needs it unique within its client.
+        """
         return pulumi.get(self, "proxy_name")
 
     @property

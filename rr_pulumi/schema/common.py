@@ -84,7 +84,8 @@ def name_prop(wire: str, resource: str) -> Optional[str]:
         required=True,
         min_length=1,
         max_length=NAME_MAX,
-        description=f"Name of the {resource} (1-{NAME_MAX} characters); unique within its client.",
+        description=f"Name of the {resource} (1-{NAME_MAX} characters). The API allows two with one name; "
+        "adopting by name (`adopt=True`) needs it unique within its client.",
     )
 
 
