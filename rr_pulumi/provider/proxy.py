@@ -1,13 +1,21 @@
-"""Proxy provider: `/api/clients/{clientId}/proxies`; adds the data-plane URL as an output."""
+"""Proxy provider: `/api/clients/{clientId}/proxies`; adds the data-plane URL as an output.
+
+The URL follows the `dataPlaneUrl` setting, which is not a resource input: when the setting moves, `diff` reports a
+change, and the update records the new URL without a request (nothing changed on the API's side).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
+
+from pulumi.dynamic import DiffResult, UpdateResult
 
 from .. import kinds
 from ..client import collection
+from ..plan import plan_diff, user_props
+from ..wire import contains_unknown
 from . import activation
-from ._base import SchemaProvider
+from ._base import SchemaProvider, profile_of
 from .adopt import MARKERS
 
 
@@ -27,12 +35,30 @@ class ProxyProvider(SchemaProvider):
             return activation.report_declared(super().create(activation.inactive(props)), props)
         return super().create(props)
 
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        result = super().diff(id_, olds, news)
+        if not result.changes and self.url_of(id_, news) not in (None, olds.get("url")):
+            return DiffResult(changes=True, replaces=[], delete_before_replace=False)  # the data-plane setting moved
+        return result
+
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> Any:
+        if not plan_diff(self.schema, user_props(olds), self.canonical(news)).changes and \
+                profile_of(olds) == profile_of(news):
+            # Only the URL moved: record it, send nothing.
+            outs = {**user_props(olds), "url": self.url_of(id_, news)}
+            return UpdateResult(self.recorded(outs, self.canonical(news), news))
         if activation.staged(news):
             return activation.report_declared_update(super().update(id_, olds, activation.still_off(olds, news)), news)
         return super().update(id_, olds, news)
     # -- end staged rollout
 
     def extra_outputs(self, id_: str, values: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+        url = self.url_of(id_, values)
+        return {"url": url} if url else {}
+
+    def url_of(self, id_: str, values: dict[str, Any]) -> Optional[str]:
+        """The proxy's data-plane URL under the current settings (None while its region is not known)."""
         region = values.get("proxy_region")
-        return {"url": self.settings(values).proxy_url(region, id_)} if region else {}
+        if not isinstance(region, str) or not region or contains_unknown(region):
+            return None
+        return self.settings(values).proxy_url(region, id_)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from test_adopt_and_export import snapshot
+from test_adopt_and_export import snapshot, writes
 
 PROGRAM = """
 import pulumi
@@ -56,7 +56,7 @@ def refresh_diffs(output: str) -> dict[str, str]:
     return dict(re.findall(r"requestrocket:\w+ (\S+) refresh.*?\[diff: ([^\]]*)\]", output))
 
 
-def test_a_refresh_shows_only_what_changed_out_of_band(rr_stack, api):
+def test_a_refresh_shows_only_what_changed_out_of_band(rr_stack, api, emulator):
     org = build(api)
     stack = rr_stack(PROGRAM)
     stack.set_config("clientId", org["client_id"])
@@ -76,6 +76,18 @@ def test_a_refresh_shows_only_what_changed_out_of_band(rr_stack, api):
     assert re.search(r"Target api update \[diff: ~target_base_url\]", drifted.output), drifted.output
     stack.up("--refresh")
     assert refresh_diffs(stack.preview("--refresh", "--expect-no-changes").output) == {}
+
+    # A proxy's URL is an output of the data-plane setting: a new setting is an update of the proxy, made without
+    # a request, and the next preview is empty.
+    data_plane = f"{emulator.url}/dataplane"  # docs/emulator.md, "The data plane"
+    stack.set_config("requestrocket:dataPlaneUrl", data_plane)
+    written = writes(emulator)
+    assert re.search(r"Proxy gateway update", stack.preview().output)
+    stack.up()
+    [proxy] = [r for r in stack.resources() if r["type"].endswith(":Proxy")]
+    assert proxy["outputs"]["url"] == f"{data_plane}/api/{proxy['id']}"
+    assert writes(emulator) == written
+    stack.preview("--refresh", "--expect-no-changes")
     stack.destroy()
 
 
