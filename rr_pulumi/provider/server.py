@@ -6,6 +6,10 @@ This module runs Pulumi's own server module unchanged, with `grpc.server` handed
 `RR_PULUMI_PROVIDER_WORKERS` threads (default 32, see `rr_pulumi.concurrency`). It imports nothing of rr-pulumi's
 providers: those load when the engine's first call unpickles one, as under Pulumi's server.
 
+It also answers `pulumi import` of an rr-pulumi type in one line: the engine asks such a provider to read an object it
+has no recorded properties for, which Pulumi's dynamic provider server cannot do (it finds the provider in those
+properties) and reports as a Python traceback (pulumi/pulumi#16175). The answer names `adopt_id`.
+
 The engine rr-pulumi builds starts it from its `pulumi-resource-pulumi-python` launcher. Set
 RR_PULUMI_PROVIDER_SERVER=pulumi to serve with Pulumi's server as shipped; a Pulumi release that builds its
 server differently gets its own server too (the pool is only widened where this module recognises the call).
@@ -21,6 +25,11 @@ from typing import Any, Callable
 
 SERVER_ENV = "RR_PULUMI_PROVIDER_SERVER"
 PULUMI_SERVER = "pulumi.dynamic"  # runs pulumi/dynamic/__main__.py: the server, forever
+PROVIDER_KEY = "__provider"  # where Pulumi's dynamic resources keep their pickled provider
+IMPORT_HINT = (
+    "`pulumi import` cannot import a dynamic provider's resource (pulumi/pulumi#16175): declare it in the program "
+    "with adopt_id=\"<id>\" (or adopt=True), or write a project for a whole client with `rr-pulumi export`"
+)
 
 
 def widened(make_server: Callable[..., Any], workers: int) -> Callable[..., Any]:
@@ -30,9 +39,35 @@ def widened(make_server: Callable[..., Any], workers: int) -> Callable[..., Any]
         if type(thread_pool) is futures.ThreadPoolExecutor and thread_pool._max_workers < workers:
             thread_pool.shutdown(wait=False)  # never used: threads start with the first task
             thread_pool = futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rr-provider")
+        if not args and "interceptors" not in kwargs:
+            kwargs["interceptors"] = [_import_hint()]
         return make_server(thread_pool, *args, **kwargs)
 
     return server
+
+
+def _import_hint() -> Any:
+    """A gRPC interceptor that answers a `Read` without recorded properties (`pulumi import`) with IMPORT_HINT."""
+    import grpc
+
+    class ImportHint(grpc.ServerInterceptor):
+        def intercept_service(self, continuation: Any, details: Any) -> Any:
+            handler = continuation(details)
+            if handler is None or handler.unary_unary is None or not details.method.endswith("/Read"):
+                return handler
+            read = handler.unary_unary
+
+            def guarded(request: Any, context: Any) -> Any:
+                if PROVIDER_KEY not in request.properties.fields:
+                    context.abort(grpc.StatusCode.INVALID_ARGUMENT, IMPORT_HINT)
+                return read(request, context)
+
+            return grpc.unary_unary_rpc_method_handler(
+                guarded, request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+
+    return ImportHint()
 
 
 def main() -> None:

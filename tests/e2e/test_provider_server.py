@@ -64,3 +64,18 @@ def test_a_bad_worker_count_is_one_clear_error(make_stack):
     result = stack.run("up", "--yes", "--skip-preview", "--stack", stack.stack, check=False)
     assert result.code != 0
     assert "RR_PULUMI_PROVIDER_WORKERS must be a whole number from 1 to 1024, got 'lots'" in result.output
+
+
+def test_pulumi_import_of_an_rr_pulumi_type_is_one_line_naming_adopt_id(rr_stack):
+    """`pulumi import` asks the provider to read an object without its recorded properties, which Pulumi's dynamic
+    provider server answers with a Python traceback (KeyError: '__provider'); rr-pulumi's server answers in one line."""
+    stack = rr_stack('import rr_pulumi\nfrom rr_pulumi import Client\nClient("org", client_name="import-org")\n')
+    stack.up()
+    result = stack.run("import", "pulumi-python:dynamic/requestrocket:Target", "legacy",
+                       "00000000-0000-4000-8000-000000000000", "--yes", check=False)
+    assert result.code != 0
+    assert "Traceback" not in result.output and "KeyError" not in result.output, result.output
+    hint = "cannot import a dynamic provider's resource (pulumi/pulumi#16175): declare it in the program with adopt_id"
+    assert hint in result.output, result.output
+    assert len(stack.resources()) == 1  # nothing was imported
+    stack.destroy()
