@@ -59,7 +59,7 @@ from .adopt import (
     markers_of,
     pick,
 )
-from .checks import placeholder_failures, region_failures
+from .checks import placeholder_failures, region_arguments, region_failures
 
 # plan_diff and user_props stay importable from here until drift imports them from rr_pulumi.plan.
 __all__ = ["PROVIDER_KEY", "Plan", "SchemaProvider", "hash_key", "plan_diff", "user_props"]
@@ -220,6 +220,19 @@ class SchemaProvider(ResourceProvider):
         """Schema failures that do not apply to this resource (e.g. a missing secret when adopting)."""
         return failures
 
+    def regions_named(self, failures: list[Failure], news: dict[str, Any]) -> list[Failure]:
+        """A region that is not even a region code (`mars`) fails the schema's format check: say which regions are
+        allowed instead, as for one outside the stack's list."""
+        names = set(region_arguments(self.schema))
+        if not any(f.argument in names for f in failures):
+            return failures
+        try:
+            allowed = self.settings(news).regions
+        except ConfigurationError:
+            return failures  # the settings' own failure is reported
+        named = {f.argument: f for f in region_failures(self.schema, user_props(news), allowed)}
+        return [named.get(f.argument, f) for f in failures]
+
     # -- shared helpers ----------------------------------------------------------------------------------------------
 
     def canonical(self, props: dict[str, Any]) -> dict[str, Any]:
@@ -307,7 +320,7 @@ class SchemaProvider(ResourceProvider):
         checked = self.already_checked(_olds, news)
         values, failures = (checked, []) if checked is not None else self.validate(user_props(news))
         markers = markers_of(user_props(news))
-        failures = self.relax(failures, values, markers)
+        failures = self.regions_named(self.relax(failures, values, markers), news)
         if ADOPT_ID in markers and not isinstance(markers[ADOPT_ID], str) and not contains_unknown(markers[ADOPT_ID]):
             failures.append(Failure(ADOPT_ID, f"must be the id of the object to adopt (got {markers[ADOPT_ID]!r})"))
         profile = profile_of(news)

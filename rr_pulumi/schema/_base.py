@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import dataclasses
-from typing import Any, Optional, get_args
+from typing import Any, Literal, Optional, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -127,6 +127,19 @@ def _bounds(model: type[SchemaModel], name: str) -> tuple[Any, Any]:
     return low, high
 
 
+def _choices(annotation: Any) -> Optional[tuple[Any, ...]]:
+    """The values of a closed set (a Literal, possibly inside Optional or Annotated), if the annotation is one."""
+    if get_origin(annotation) is Literal:
+        return get_args(annotation)
+    return next((found for arg in get_args(annotation) if (found := _choices(arg))), None)
+
+
+def _required(model: type[SchemaModel], name: str) -> str:
+    """Why a missing argument fails: "is required", with the allowed values when it takes a closed set."""
+    choices = _choices(model.model_fields[name].annotation) if name in model.model_fields else None
+    return f"is required; one of: {', '.join(map(str, choices))}" if choices else "is required"
+
+
 def _shown(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # numbers arrive from the engine as floats
@@ -178,7 +191,8 @@ def validate(model: type[SchemaModel], inputs: dict[str, Any]) -> tuple[dict[str
     unknown = {k: v for k, v in inputs.items() if k in specs and contains_unknown(v)}
     known = {k: v for k, v in inputs.items() if k in specs and k not in unknown and v is not None}
     failures = [
-        Failure(name, "is required") for name, spec in specs.items() if spec.required and name not in known and name not in unknown
+        Failure(name, _required(model, name))
+        for name, spec in specs.items() if spec.required and name not in known and name not in unknown
     ]
     try:
         instance = model.model_validate(known)

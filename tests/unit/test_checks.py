@@ -38,6 +38,10 @@ def test_check_uses_the_configured_regions(provider_env, monkeypatch):
               "target_region": "us-east-1", "__provider": "p"}
     [failure] = TargetProvider().check({}, inputs).failures
     assert failure.property == "target_region" and "allowed: eu-west-1" in failure.reason
+    # Not a region code at all: the same answer, not only the format the schema wants.
+    [failure] = TargetProvider().check({}, {**inputs, "target_region": "mars"}).failures
+    assert failure.property == "target_region"
+    assert failure.reason.startswith("'mars' is not an allowed region; allowed: eu-west-1")
 
 
 def test_profile_is_an_input_and_changing_it_replaces(provider_env, monkeypatch):

@@ -24,7 +24,8 @@ def test_pulumis_four_worker_pool_is_replaced_by_the_configured_one():
     make = widened(lambda pool, *args, **kwargs: made.append((pool, args, kwargs)) or "server", 32)
     assert make(futures.ThreadPoolExecutor(max_workers=4), options=[("a", 1)]) == "server"
     pool, _, kwargs = made[0]
-    assert pool._max_workers == 32 and kwargs == {"options": [("a", 1)]}
+    assert pool._max_workers == 32 and kwargs["options"] == [("a", 1)]
+    assert [type(i).__name__ for i in kwargs["interceptors"]] == ["ImportHint"]  # `pulumi import` in one line
     pool.shutdown()
 
 

@@ -77,6 +77,10 @@ def test_required_arguments_are_named():
         "target_id": "is required",
         "target_credential_id": "is required",
     }
+    # A missing closed set names its values (a dict secret without credential_auth_type, say).
+    missing = failures(CredentialSchema, {"client_id": "c", "credential_name": "n", "credential_region": "us-east-1"})
+    assert missing["credential_type"] == "is required; one of: proxy, target"
+    assert missing["credential_auth_type"].startswith("is required; one of: apiKey, bearer, jwt, basicAuth, oauth2")
 
 
 def test_unknown_values_during_preview_are_accepted():
