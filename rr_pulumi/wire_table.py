@@ -20,7 +20,7 @@ MODELS: dict[str, dict[str, Any]] = {
         'extra_allow': False,
         'fields': [
             ('client_id', 'clientId', True, True, False, False, True, False, None, 'Id of the client (organisation) that owns the credential.', 'Client', (), None, None),
-            ('credential_name', 'credentialName', True, False, False, False, False, False, None, 'Name of the credential (1-100 characters); unique within its client.', None, (), None, None),
+            ('credential_name', 'credentialName', True, False, False, False, False, False, None, 'Name of the credential (1-100 characters). The API allows two with one name; adopting by name (`adopt=True`) needs it unique within its client.', None, (), None, None),
             ('credential_type', 'credentialType', True, True, False, False, False, False, None, 'proxy (callers authenticate to RequestRocket) or target (RequestRocket authenticates upstream).', None, (), None, None),
             ('credential_auth_type', 'credentialAuthType', True, True, False, False, False, False, None, 'How the credential authenticates; proxy: apiKey, bearer, jwt, basicAuth, jwtVerify; target: apiKey, bearer, jwt, basicAuth, oauth2, customToken, custom, none.', None, (), None, None),
             ('credential_region', 'credentialRegion', True, True, False, False, False, False, None, 'AWS region code where the secret is stored.', None, (), None, None),
@@ -34,7 +34,7 @@ MODELS: dict[str, dict[str, Any]] = {
         'extra_allow': False,
         'fields': [
             ('client_id', 'clientId', True, True, False, False, True, False, None, 'Id of the client (organisation) that owns the target.', 'Client', (), None, None),
-            ('target_name', 'targetName', True, False, False, False, False, False, None, 'Name of the target (1-100 characters); unique within its client.', None, (), None, None),
+            ('target_name', 'targetName', True, False, False, False, False, False, None, 'Name of the target (1-100 characters). The API allows two with one name; adopting by name (`adopt=True`) needs it unique within its client.', None, (), None, None),
             ('target_base_url', 'targetBaseURL', True, False, False, False, False, False, None, 'Absolute http(s) URL of the upstream API.', None, (), None, None),
             ('target_test_path', 'targetTestPath', False, False, False, False, False, False, None, "Path used to test the target, starting with '/'.", None, (), None, None),
             ('target_region', 'targetRegion', True, True, False, False, False, False, None, 'AWS region code where the target lives.', None, (), None, None),
@@ -47,7 +47,7 @@ MODELS: dict[str, dict[str, Any]] = {
         'extra_allow': False,
         'fields': [
             ('client_id', 'clientId', True, True, False, False, True, False, None, 'Id of the client (organisation) that owns the proxy.', 'Client', (), None, None),
-            ('proxy_name', 'proxyName', True, False, False, False, False, False, None, 'Name of the proxy (1-100 characters); unique within its client.', None, (), None, None),
+            ('proxy_name', 'proxyName', True, False, False, False, False, False, None, 'Name of the proxy (1-100 characters). The API allows two with one name; adopting by name (`adopt=True`) needs it unique within its client.', None, (), None, None),
             ('proxy_region', 'proxyRegion', True, True, False, False, False, False, None, 'AWS region code of the proxy; its credentials and target must be in the same region.', None, (), None, None),
             ('proxy_credential_id', 'proxyProxyCredentialId', True, False, False, False, False, False, None, 'Id of the credential (type proxy) that callers present to the proxy.', 'Credential', (('credential_type', 'proxy'),), 'proxy_region', None),
             ('target_id', 'proxyTargetId', True, False, False, False, False, False, None, 'Id of the target the proxy forwards to.', 'Target', (), 'proxy_region', None),
