@@ -1,7 +1,8 @@
 """`rr-pulumi`: the command line of rr-pulumi.
 
     rr-pulumi drift   [--cwd DIR] [--stack NAME] [--json]   drift report; exit 0 no drift, 1 drift, 2 could not check
-    rr-pulumi export  (--client-id ID | --all) [--out DIR]  write a Pulumi program that adopts existing clients
+    rr-pulumi export  (--client-id ID | --all) [--out DIR] [--requirement SPEC] [--force]
+                                                            write a Pulumi program that adopts existing clients
     rr-pulumi recover [--stack NAME] [--dry-run]            repair a stack after `pulumi` was killed mid-`up`
     rr-pulumi --version
 
@@ -38,9 +39,10 @@ def _drift(args: argparse.Namespace) -> int:
         report = drift.check(Path(args.cwd), args.stack, args.api_url, args.token)
     except Exception as exc:  # noqa: BLE001 - a scheduled job needs exit 2 and one line, whatever went wrong
         reason = drift.one_line(exc)
+        stack = getattr(exc, "stack", None) or args.stack  # the selected stack's name, once pulumi has told it
         if args.json:
-            print(drift.render_error(reason, args.stack, as_json=True), end="")
-        print(drift.render_error(reason, args.stack, as_json=False), end="", file=sys.stderr)
+            print(drift.render_error(reason, stack, as_json=True), end="")
+        print(drift.render_error(reason, stack, as_json=False), end="", file=sys.stderr)
         return drift.CANNOT_CHECK
     print(drift.render_json(report) if args.json else drift.render(report), end="")
     return drift.DRIFT if report.differences else drift.NO_DRIFT
@@ -65,16 +67,21 @@ def _export_settings(args: argparse.Namespace) -> rr_config.Settings:
 
 def _export(args: argparse.Namespace) -> int:
     from . import export
+    from .scaffold import ScaffoldError, local_requirement_warning, requirement
 
     try:
         settings = _export_settings(args)
+        requirement_line = args.requirement or requirement()
         written = export.export(settings, Path(args.out), client_id=args.client_id, every_client=args.all,
-                                profile=args.profile)
-    except RequestRocketError as exc:
-        print(f"error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+                                profile=args.profile, requirement_line=requirement_line, force=args.force)
+    except (RequestRocketError, ScaffoldError) as exc:
+        print(f"rr-pulumi export: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
         return 2
     for path in written:
         print(path)
+    warning = local_requirement_warning(requirement_line)
+    if warning:
+        print(f"rr-pulumi export: {warning}", file=sys.stderr)
     return 0
 
 
@@ -85,6 +92,8 @@ def _recover(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    from .scaffold import add_requirement_argument
+
     top = argparse.ArgumentParser(prog="rr-pulumi", description="RequestRocket as code: drift check, export and "
                                   "recovery.")  # fmt: skip
     top.add_argument("--version", action="version", version=f"rr-pulumi {version()}")
@@ -111,6 +120,9 @@ def parser() -> argparse.ArgumentParser:
                         "configuration (see --cwd, --stack); the exported resources declare profile=NAME")
     export.add_argument("--cwd", default=".", help="with --profile: the Pulumi project folder (default: .)")
     export.add_argument("--stack", help="with --profile: the stack (default: the selected one)")
+    add_requirement_argument(export)
+    export.add_argument("--force", action="store_true", help="write into folders that hold files (the exported "
+                        "files are overwritten, other files are left as they are)")
     api_flags(export)
     export.set_defaults(run=_export)
 

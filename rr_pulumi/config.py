@@ -30,6 +30,12 @@ from .ratelimit import DEFAULT_PER_MINUTE, parse_per_minute
 
 DEFAULT_API_URL = "https://api.requestrocket.com"
 DEFAULT_DATA_PLANE_URL = "https://{region}.requestrocket.com"
+EMULATOR_DATA_PLANE_PATH = "/dataplane"  # rr-emulator serves the data plane at its own URL + this path
+
+
+def emulator_data_plane_url(emulator_url: str) -> str:
+    """Where an emulator at `emulator_url` serves its data plane (the URL its `dataplane` line prints)."""
+    return emulator_url.rstrip("/") + EMULATOR_DATA_PLANE_PATH
 DEFAULT_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2")
 
 NAMESPACE = "requestrocket"

@@ -9,7 +9,8 @@ commands, commented out, and refuses placeholders left unfilled); a declared sec
 `rotate_on_adopt=True`.
 
 `--all` writes one project folder per client the token can see (`<out>/<client-name>/`): each client is taken over,
-reviewed and deployed on its own, like one `deck dump` per workspace.
+reviewed and deployed on its own, like one `deck dump` per workspace. As `rr-pulumi new`, export refuses to write
+into a folder that holds files (with `--all`: any client's folder) unless `force`, and then writes nothing at all.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from . import kinds
 from .client import CLIENTS, RequestRocketClient, collection, item_id, rules_collection
 from .config import Settings
 from .errors import RequestRocketError
+from .scaffold import FORCE_HINT, ScaffoldError, occupied, requirement, requirements_txt
 from .schema import SECRET_SHAPES, from_wire, input_fields
 
 PROXY_REFERENCES = ("proxy_credential_id", "target_id", "target_credential_id")
@@ -272,16 +274,6 @@ def project_yaml(program: Program, virtualenv: str = VIRTUALENV) -> str:
             f"runtime:\n  name: python\n  options:\n    virtualenv: {virtualenv}\n")
 
 
-def requirements_txt() -> str:
-    from importlib import metadata
-
-    try:
-        version = metadata.version("rr-pulumi")
-    except metadata.PackageNotFoundError:
-        return "rr-pulumi\n"
-    return f"rr-pulumi>={version}\n"
-
-
 README = """\
 # Exported RequestRocket client
 
@@ -305,15 +297,28 @@ Then check for drift on a schedule with `rr-pulumi drift` (exit 0 no drift, 1 dr
 GITIGNORE = "venv/\n__pycache__/\n*.pyc\n"
 
 
-def project_files(program: Program, api_url: str, profile: Optional[str] = None) -> dict[str, str]:
+def project_files(program: Program, api_url: str, profile: Optional[str] = None,
+                  requirement_line: Optional[str] = None) -> dict[str, str]:
+    """Every file of an exported project; `requirement_line` is rr-pulumi's line in requirements.txt (default:
+    rr-pulumi as it was installed here)."""
     return {
         "Pulumi.yaml": project_yaml(program),
-        "requirements.txt": requirements_txt(),
+        "requirements.txt": requirements_txt(requirement_line or requirement()),
         "__main__.py": program.main,
         "set-secrets.sh": set_secrets_script(program, api_url, profile),
         "README.md": README,
         ".gitignore": GITIGNORE,
     }
+
+
+def refuse_occupied(folders: list[Path], force: bool) -> None:
+    """Refuse, before anything is written, a folder that is a file, or (unless `force`) one that holds files."""
+    files = [folder for folder in folders if folder.exists() and not folder.is_dir()]
+    if files:
+        raise ExportError(f"{files[0]} exists and is not a folder")
+    reasons = [reason for reason in map(occupied, folders) if reason]
+    if reasons and not force:
+        raise ExportError(f"{'; '.join(reasons)}; {FORCE_HINT}")
 
 
 def write_project(out: Path, files: dict[str, str]) -> list[Path]:
@@ -327,25 +332,35 @@ def write_project(out: Path, files: dict[str, str]) -> list[Path]:
 
 
 def export(settings: Settings, out: Path, client_id: Optional[str] = None, every_client: bool = False,
-           profile: Optional[str] = None) -> list[Path]:
-    """Write one project for `client_id` into `out`, or (every_client) one project per client in `out/<name>/`."""
+           profile: Optional[str] = None, requirement_line: Optional[str] = None, force: bool = False) -> list[Path]:
+    """Write one project for `client_id` into `out`, or (every_client) one project per client in `out/<name>/`.
+
+    A folder that already holds files is refused (ExportError, nothing written) unless `force`: then the exported
+    files are written over it and other files are left as they are."""
     from .pulumi_cli import api_client
 
     if bool(client_id) == bool(every_client):
         raise ExportError("give either client_id or every_client=True (--client-id ID or --all)")
+    try:
+        requirement_line = requirement_line or requirement()
+    except ScaffoldError as exc:  # rr-pulumi is not installed here: the caller must say how to install it
+        raise ExportError(str(exc)) from None
     api = api_client(settings)
     if client_id:
+        refuse_occupied([out], force)  # before reading the account: the answer does not depend on it
         program = program_for(read_account(api, client_id), profile)
-        return write_project(out, project_files(program, settings.api_url, profile))
-    written: list[Path] = []
-    folders: set[str] = set()
+        return write_project(out, project_files(program, settings.api_url, profile, requirement_line))
+    projects: dict[Path, Program] = {}
     for account in read_every_client(api):
         program = program_for(account, profile)
-        folder, n = program.project, 2
-        while folder in folders:
-            folder, n = f"{program.project}-{n}", n + 1
-        folders.add(folder)
-        written += write_project(out / folder, project_files(program, settings.api_url, profile))
-    if not folders:
+        folder, n = out / program.project, 2
+        while folder in projects:
+            folder, n = out / f"{program.project}-{n}", n + 1
+        projects[folder] = program
+    if not projects:
         raise ExportError("this token sees no client: nothing to export")
+    refuse_occupied(list(projects), force)
+    written: list[Path] = []
+    for folder, program in projects.items():
+        written += write_project(folder, project_files(program, settings.api_url, profile, requirement_line))
     return written

@@ -1,9 +1,9 @@
 """`rr-pulumi new [DIR]`: a ready RequestRocket project, offline (what `pulumi new` would do with a template).
 
 It writes Pulumi.yaml (a virtualenv `venv` inside the project, created by `pulumi install`), requirements.txt
-(rr-pulumi as it was installed here), a program declaring a small organisation, .gitignore, Pulumi.<stack>.yaml
-with the settings and the secrets to set, and two GitHub workflows: a pull-request preview comment and a scheduled
-drift check, both with the engine cache.
+(rr-pulumi as it was installed here, or --requirement), a program declaring a small organisation, .gitignore,
+Pulumi.<stack>.yaml with the settings and the secrets to set, and two GitHub workflows: a pull-request preview
+comment and a scheduled drift check, both with the engine cache.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import re
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import Optional
 from urllib.parse import urlsplit
 
 from . import config as rr_config
@@ -23,6 +24,9 @@ EMULATOR_URL = "http://127.0.0.1:8787"
 EMULATOR_TOKEN = "u-local-dev-token"
 VIRTUALENV = "venv"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")  # Pulumi's rule for project and stack names
+SOURCE = "git+https://github.com/requestrocket/rr-pulumi"  # where rr-pulumi is installed from until it is on PyPI
+FORCE_HINT = ("choose an empty or new folder, or pass --force to write the project's files over it (other files "
+              "are left as they are)")
 
 
 class ScaffoldError(ValueError):
@@ -35,24 +39,66 @@ def project_name(folder: Path) -> str:
     return name or "requestrocket"
 
 
-def requirement(dist_name: str = "rr-pulumi") -> str:
+def requirement(extras: str = "") -> str:
     """rr-pulumi as it was installed here, as a requirements.txt line: the wheel file or git URL it came from
-    (PEP 610's direct_url.json), else the version from the package index."""
-    dist = metadata.distribution(dist_name)
+    (PEP 610's direct_url.json), else the version from the package index. `extras`: e.g. "policy"."""
+    name = f"rr-pulumi[{extras}]" if extras else "rr-pulumi"
+    try:
+        dist = metadata.distribution("rr-pulumi")
+    except metadata.PackageNotFoundError:
+        raise ScaffoldError("rr-pulumi is not installed in this Python, so how to install it is unknown: pass "
+                            "--requirement SPEC (the requirements.txt line for rr-pulumi)") from None
     recorded = dist.read_text("direct_url.json")
     if not recorded:
-        return f"rr-pulumi=={dist.version}"
+        return f"{name}=={dist.version}"
     origin = json.loads(recorded)
     url = origin["url"]
     vcs = origin.get("vcs_info")
     if vcs:
         url = f"{vcs['vcs']}+{url}@{vcs.get('commit_id') or vcs.get('requested_revision')}"
-    return f"rr-pulumi @ {url}"
+    return f"{name} @ {url}"
+
+
+def requirements_txt(requirement_line: str) -> str:
+    """A project's requirements.txt (`rr-pulumi new` and `rr-pulumi export`)."""
+    return ("# rr-pulumi as installed where this project was made (a wheel file or a git URL), or --requirement;\n"
+            "# once rr-pulumi is published on PyPI this line becomes: rr-pulumi>=0.1\n"
+            f"{requirement_line}\n")
+
+
+def local_requirement_warning(requirement_line: str) -> Optional[str]:
+    """The warning for a requirement that only this machine can install (a `file://` wheel or folder)."""
+    found = re.search(r"file://\S+", requirement_line)
+    if not found:
+        return None
+    return (f"warning: requirements.txt installs rr-pulumi from {found.group(0)}, which only this machine has: "
+            "`pip install -r requirements.txt` fails in CI (GitHub workflows) and on other machines; pass "
+            f"--requirement SPEC to name a source they can reach (e.g. 'rr-pulumi @ {SOURCE}@<tag>')")
+
+
+def install_command(extra: str) -> str:
+    """How to add an optional extra (`emulator`, `policy`) to rr-pulumi as it was installed here."""
+    try:
+        spec = requirement(extra)
+    except ScaffoldError:
+        spec = f"rr-pulumi[{extra}] @ {SOURCE}"
+    return f"pip install '{spec}'"
+
+
+def occupied(folder: Path) -> Optional[str]:
+    """Why `folder` cannot take a project without --force (it holds files), else None."""
+    present = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    if not present:
+        return None
+    return f"{folder} is not empty ({', '.join(present[:5])}{', ...' if len(present) > 5 else ''})"
 
 
 def project_files(name: str, stack: str, api_url: str, emulator: bool, requirement_line: str) -> dict[str, str]:
     """Every file of a new project, by path relative to its folder."""
+    settings = f"  requestrocket:apiUrl: {api_url}\n"
     if emulator:
+        data_plane = rr_config.emulator_data_plane_url(api_url)
+        settings += f"  requestrocket:dataPlaneUrl: {data_plane}   # Proxy.url: the emulator's\n"
         token_hint = (f"#   pulumi config set --secret requestrocket:token {EMULATOR_TOKEN}   # the emulator's user, "
                       f"started with: rr-emulator --port {urlsplit(api_url).port or 80} --user me={EMULATOR_TOKEN}")
     else:
@@ -75,10 +121,8 @@ def project_files(name: str, stack: str, api_url: str, emulator: bool, requireme
             "# Optional: clientName (default Example Org), region (default eu-west-1),\n"
             "# requestrocket:rateLimitPerMinute (your plan's limit; default 100).\n"
             "config:\n"
-            f"  requestrocket:apiUrl: {api_url}\n"),
-        "requirements.txt": ("# rr-pulumi as installed where this project was made (a wheel file or a git URL);\n"
-                             "# once rr-pulumi is published on PyPI this line becomes: rr-pulumi>=0.1\n"
-                             f"{requirement_line}\n"),
+            f"{settings}"),
+        "requirements.txt": requirements_txt(requirement_line),
         "__main__.py": (TEMPLATES / "project" / "__main__.py").read_text(),
         ".gitignore": f"{VIRTUALENV}/\n__pycache__/\n*.pyc\n",
         ".github/workflows/rr-preview.yml": workflow["rr-preview.yml"],
@@ -96,11 +140,9 @@ def create(folder: Path, stack: str = "dev", api_url: str | None = None, emulato
         raise ScaffoldError("--api-url and --emulator: choose one (--emulator sets the emulator's URL)")
     if folder.exists() and not folder.is_dir():
         raise ScaffoldError(f"{folder} exists and is not a folder")
-    present = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
-    if present and not force:
-        shown = ", ".join(present[:5]) + (", ..." if len(present) > 5 else "")
-        raise ScaffoldError(f"{folder} is not empty ({shown}); choose an empty or new folder, or pass --force to "
-                            "write the project's files over it (other files are left as they are)")
+    reason = occupied(folder)
+    if reason and not force:
+        raise ScaffoldError(f"{reason}; {FORCE_HINT}")
     files = project_files(project_name(folder), stack, emulator or api_url or rr_config.DEFAULT_API_URL,
                           emulator is not None, requirement_line or requirement())
     written = []
@@ -115,11 +157,15 @@ def create(folder: Path, stack: str = "dev", api_url: str | None = None, emulato
 def _run(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     try:
+        requirement_line = args.requirement or requirement()
         create(folder, stack=args.stack, api_url=args.api_url, emulator=args.emulator, force=args.force,
-               requirement_line=args.requirement)
+               requirement_line=requirement_line)
     except ScaffoldError as exc:
         print(f"rr-pulumi new: {exc}", file=sys.stderr)
         return 2
+    warning = local_requirement_warning(requirement_line)
+    if warning:
+        print(f"rr-pulumi new: {warning}", file=sys.stderr)
     venv = folder / VIRTUALENV
     print(f"Created a RequestRocket project in {folder}. Next:\n"
           f"  cd {folder}\n"
@@ -138,7 +184,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     new.add_argument("--api-url", help=f"the Core API URL (default: {rr_config.DEFAULT_API_URL})")
     new.add_argument("--emulator", nargs="?", const=EMULATOR_URL, metavar="URL",
                      help=f"set up for a local `rr-emulator` (default URL {EMULATOR_URL})")
-    new.add_argument("--requirement", metavar="SPEC",
-                     help="the requirements.txt line for rr-pulumi (default: how rr-pulumi was installed here)")
+    add_requirement_argument(new)
     new.add_argument("--force", action="store_true", help="write into a non-empty folder")
     new.set_defaults(run=_run)
+
+
+def add_requirement_argument(command: argparse.ArgumentParser) -> None:
+    """--requirement, for every command that writes a project's requirements.txt."""
+    command.add_argument("--requirement", metavar="SPEC",
+                         help="the requirements.txt line for rr-pulumi, e.g. 'rr-pulumi @ git+https://...@v0.1.0' "
+                              "(default: rr-pulumi as it was installed here: its wheel file or git URL)")

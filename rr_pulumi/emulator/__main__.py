@@ -98,13 +98,20 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    import uvicorn
+    try:
+        import uvicorn
 
-    from .app import EmulatorApp
-    from .backend import ApiError, Backend
-    from .encryption import SecretKeyError
-    from .dataplane import data_plane_url
-    from .store import Store
+        from .app import EmulatorApp
+        from .backend import ApiError, Backend
+        from .dataplane import data_plane_url
+        from .encryption import SecretKeyError
+        from .store import Store
+    except ModuleNotFoundError as exc:
+        from ..scaffold import install_command
+
+        print(f"rr-emulator: the emulator needs rr-pulumi's emulator extra (no module named {exc.name!r}): "
+              f"{install_command('emulator')}", file=sys.stderr)
+        return 2
 
     regions = tuple(r.strip() for r in args.regions.split(",") if r.strip())
     if not regions:

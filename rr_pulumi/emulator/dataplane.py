@@ -22,23 +22,21 @@ from typing import Any, Optional
 from urllib.parse import parse_qsl, urlencode
 
 from ..rule_evaluation import NO_BODY, Decision, Request, Scope, evaluate
+from ..config import EMULATOR_DATA_PLANE_PATH
+from ..config import emulator_data_plane_url as data_plane_url  # noqa: F401 (the emulator's name for it)
 from ..schema.proxy import MAX_REQUESTS_PER_DAY, MAX_REQUESTS_PER_MINUTE
 from . import proxy_auth, upstream
 from .app import read_body
 from .backend import ApiError
 from .store import Store
 
-BASE_PATH = "/dataplane"           # the data-plane base URL is the emulator's URL + BASE_PATH
+BASE_PATH = EMULATOR_DATA_PLANE_PATH  # the data-plane base URL is the emulator's URL + BASE_PATH
 ADMIN_PATH = "/_emulator/dataplane"
 RECORDS_PER_PROXY = 1000
 REDACTED = "[REDACTED]"            # the caller's credential in a record
 INJECTED = "[INJECTED]"            # the target credential in a record
 RULES_MAX = 100_000
 MAX_BODY = 1024 * 1024             # the same bound as the Core API's bodies
-
-
-def data_plane_url(emulator_url: str) -> str:
-    return emulator_url.rstrip("/") + BASE_PATH
 
 
 # -- limits -----------------------------------------------------------------------------------------------------------

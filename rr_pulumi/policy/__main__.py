@@ -9,12 +9,28 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Optional
 
-from .location import SHIPPED, bound_pack
-from .policies import GUARDRAILS
+SDK = "pulumi_policy"  # Pulumi's policy SDK, installed by rr-pulumi's `policy` extra
+
+
+def sdk_missing() -> Optional[str]:
+    """None when the policy SDK imports, else the one line that says how to install it."""
+    try:
+        import pulumi_policy  # noqa: F401
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] != SDK:
+            raise
+        from rr_pulumi.scaffold import install_command
+
+        return (f"rr-pulumi-policy: the policy pack needs rr-pulumi's policy extra (no module named {SDK!r}): "
+                f"{install_command('policy')}")
+    return None
 
 
 def describe() -> str:
+    from .policies import GUARDRAILS
+
     lines = []
     for guardrail in GUARDRAILS:
         lines.append(f"{guardrail.name} [{guardrail.level.value}]{' (stack)' if guardrail.across_stack else ''}")
@@ -27,21 +43,29 @@ def describe() -> str:
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     command = args[0] if args else "path"
+    if command in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    if command == "--version":
+        from rr_pulumi import __version__
+
+        print(f"rr-pulumi-policy {__version__}")
+        return 0
+    if command not in ("path", "shipped", "list"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    missing = sdk_missing()  # every pack folder printed here must be able to run
+    if missing:
+        print(missing, file=sys.stderr)
+        return 2
+    from .location import SHIPPED, bound_pack
+
     if command == "path":
         print(bound_pack())
     elif command == "shipped":
         print(SHIPPED)
-    elif command == "list":
-        print(describe())
-    elif command in ("-h", "--help"):
-        print(__doc__)
-    elif command == "--version":
-        from rr_pulumi import __version__
-
-        print(f"rr-pulumi-policy {__version__}")
     else:
-        print(__doc__, file=sys.stderr)
-        return 2
+        print(describe())
     return 0
 
 

@@ -171,6 +171,11 @@ def test_from_the_wheel_to_scheduled_drift(tmp_path, user_env, wheel, engine_bin
         preview = shell.run("pulumi", "preview", "--expect-no-changes")
         assert preview.returncode == 0, preview.stdout + preview.stderr
 
+        # `new --emulator` set the emulator's data plane: proxy_url is served by the emulator (401: no caller key).
+        proxy_url = shell.run("pulumi", "stack", "output", "proxy_url").stdout.strip()
+        assert proxy_url.startswith(f"{EMULATOR_URL}/dataplane/api/"), proxy_url
+        assert requests.get(f"{proxy_url}/forecast", timeout=30).json()["code"] == "UNAUTHORIZED"
+
         clean = shell.run("rr-pulumi", "drift")
         assert clean.returncode == 0, clean.stdout + clean.stderr
 
@@ -195,7 +200,7 @@ def test_from_the_wheel_to_scheduled_drift(tmp_path, user_env, wheel, engine_bin
         assert wrong not in reason
         broken_json = shell.run("rr-pulumi", "drift", "--json")
         assert broken_json.returncode == 2, broken_json.stdout + broken_json.stderr
-        assert isinstance(json.loads(broken_json.stdout), dict) and wrong not in broken_json.stdout
+        assert json.loads(broken_json.stdout)["stack"] == "dev" and wrong not in broken_json.stdout  # the selected one
 
         assert shell.run("pulumi", "config", "set", "--secret", "requestrocket:token", TOKEN).returncode == 0
         destroyed = shell.run("pulumi", "destroy", "--yes")

@@ -62,9 +62,10 @@ def test_a_profile_is_declared_by_every_resource_and_set_under_its_name():
 
 def test_the_project_is_ready_to_commit(tmp_path):
     _, acct = account(FakeApi())
-    files = export.project_files(export.program_for(acct), "https://api.example.com")
+    files = export.project_files(export.program_for(acct), "https://api.example.com",
+                                 requirement_line="rr-pulumi @ git+https://github.com/requestrocket/rr-pulumi@v1")
     assert "    virtualenv: venv\n" in files["Pulumi.yaml"]  # relative: works wherever the folder is checked out
-    assert files["requirements.txt"].startswith("rr-pulumi")
+    assert files["requirements.txt"].splitlines()[-1] == "rr-pulumi @ git+https://github.com/requestrocket/rr-pulumi@v1"
     assert "venv/" in files[".gitignore"]
 
 

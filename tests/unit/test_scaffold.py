@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from rr_pulumi import cli, scaffold
+from rr_pulumi import config as rr_config
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = re.compile(r"      # --- rr-pulumi: install.*?# --- end of the rr-pulumi recipe ---\n", re.S)
@@ -40,28 +41,22 @@ def test_new_writes_a_ready_project(tmp_path, capsys):
 def test_emulator_option_points_the_stack_at_a_local_emulator(tmp_path):
     scaffold.create(tmp_path / "p", emulator=scaffold.EMULATOR_URL, requirement_line="rr-pulumi")
     stack = (tmp_path / "p" / "Pulumi.dev.yaml").read_text()
-    assert yaml.safe_load(stack) == {"config": {"requestrocket:apiUrl": "http://127.0.0.1:8787"}}
+    assert yaml.safe_load(stack) == {"config": {"requestrocket:apiUrl": "http://127.0.0.1:8787",
+                                                "requestrocket:dataPlaneUrl": "http://127.0.0.1:8787/dataplane"}}
     assert f"rr-emulator --port 8787 --user me={scaffold.EMULATOR_TOKEN}" in stack
 
 
-def test_a_non_empty_folder_is_refused_without_force(tmp_path, capsys):
-    (tmp_path / "notes.txt").write_text("mine")
-    assert cli.main(["new", str(tmp_path), "--requirement", "rr-pulumi"]) == 2
-    err = capsys.readouterr().err
-    assert "is not empty (notes.txt)" in err and "--force" in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]  # nothing written
-    assert cli.main(["new", str(tmp_path), "--force", "--requirement", "rr-pulumi"]) == 0
-    assert (tmp_path / "notes.txt").read_text() == "mine" and (tmp_path / "Pulumi.yaml").exists()
+def test_the_emulator_s_data_plane_makes_the_proxy_url(tmp_path):
+    """`proxy_url` is callable on the emulator: its data plane is `{emulator URL}/dataplane` (docs/emulator.md)."""
+    assert cli.main(["new", str(tmp_path / "p"), "--emulator", "http://127.0.0.1:9001/", "--requirement",
+                     "rr-pulumi"]) == 0
+    config = yaml.safe_load((tmp_path / "p" / "Pulumi.dev.yaml").read_text())["config"]
+    settings = rr_config.settings_from(config.get, env={})
+    assert settings.proxy_url("eu-west-1", "p-1") == "http://127.0.0.1:9001/dataplane/api/p-1"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--stack", "my stack"], "--stack 'my stack'"),
-    (["--api-url", "https://a", "--emulator"], "--api-url and --emulator"),
-])
-def test_bad_options_are_refused_before_anything_is_written(tmp_path, capsys, args, message):
-    assert cli.main(["new", str(tmp_path / "p"), *args, "--requirement", "rr-pulumi"]) == 2
-    assert message in capsys.readouterr().err
-    assert not (tmp_path / "p").exists()
+WHEEL = {"url": "file:///tmp/dist/rr_pulumi-0.1.0-py3-none-any.whl", "archive_info": {}}
+GIT = {"url": "https://github.com/requestrocket/rr-pulumi", "vcs_info": {"vcs": "git", "commit_id": "abc123"}}
 
 
 class FakeDistribution:
@@ -75,15 +70,29 @@ class FakeDistribution:
 
 
 @pytest.mark.parametrize("direct_url, line", [
-    ({"url": "file:///tmp/dist/rr_pulumi-0.1.0-py3-none-any.whl", "archive_info": {}},
-     "rr-pulumi @ file:///tmp/dist/rr_pulumi-0.1.0-py3-none-any.whl"),
-    ({"url": "https://github.com/requestrocket/rr-pulumi", "vcs_info": {"vcs": "git", "commit_id": "abc123"}},
-     "rr-pulumi @ git+https://github.com/requestrocket/rr-pulumi@abc123"),
+    (WHEEL, "rr-pulumi @ file:///tmp/dist/rr_pulumi-0.1.0-py3-none-any.whl"),
+    (GIT, "rr-pulumi @ git+https://github.com/requestrocket/rr-pulumi@abc123"),
     (None, "rr-pulumi==0.1.0"),
 ])
 def test_requirement_says_how_rr_pulumi_was_installed(monkeypatch, direct_url, line):
     monkeypatch.setattr(scaffold.metadata, "distribution", lambda name: FakeDistribution(direct_url))
     assert scaffold.requirement() == line
+
+
+def test_a_wheel_on_this_machine_is_written_with_a_warning_naming_requirement(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(scaffold.metadata, "distribution", lambda name: FakeDistribution(WHEEL))
+    assert cli.main(["new", str(tmp_path / "p")]) == 0
+    assert (tmp_path / "p" / "requirements.txt").read_text().splitlines()[-1] == f"rr-pulumi @ {WHEEL['url']}"
+    assert capsys.readouterr().err == (
+        f"rr-pulumi new: warning: requirements.txt installs rr-pulumi from {WHEEL['url']}, which only this machine "
+        "has: `pip install -r requirements.txt` fails in CI (GitHub workflows) and on other machines; pass "
+        "--requirement SPEC to name a source they can reach "
+        "(e.g. 'rr-pulumi @ git+https://github.com/requestrocket/rr-pulumi@<tag>')\n")
+
+    pinned = "rr-pulumi @ git+https://github.com/requestrocket/rr-pulumi@v0.1.0"
+    assert cli.main(["new", str(tmp_path / "q"), "--requirement", pinned]) == 0  # --requirement wins, no warning
+    assert (tmp_path / "q" / "requirements.txt").read_text().splitlines()[-1] == pinned
+    assert capsys.readouterr().err == ""
 
 
 def test_the_readme_shows_the_program_new_writes():
