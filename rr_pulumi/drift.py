@@ -17,6 +17,7 @@ rejected token, unreachable API), always with a one-line reason.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -32,8 +33,10 @@ FIX = "pulumi up --refresh"
 the last `up`, not with the account, so it sees nothing to do."""
 
 REPLACE_OPS = {"replace", "create-replacement", "delete-replaced"}
+ACTIVATION = "ProxyActivation"  # rr_pulumi.rollout: switches a new proxy on once every rule exists
 SECRET = "[secret]"
 UNKNOWN = "[unknown until `pulumi up`]"
+UNNAMED = "but the provider names no changed property (`pulumi preview --refresh --diff` shows the engine's plan)"
 PROFILE_INPUT = "profile"
 ROTATION_INPUT = "credential_secret_rotation"  # the provider's count of secret changes made in the code
 SECRET_INPUT = "credential_secret"
@@ -48,7 +51,11 @@ NOT_DECLARED = "managed, no longer declared"
 
 
 class CheckFailed(RequestRocketError):
-    """The drift check could not run; the message is the one-line reason."""
+    """The drift check could not run; the message is the one-line reason, `stack` the stack's name when known."""
+
+    def __init__(self, reason: str, stack: Optional[str] = None) -> None:
+        super().__init__(reason)
+        self.stack = stack
 
 
 @dataclass
@@ -83,8 +90,15 @@ class Report:
 
 
 def _kind_and_name(urn: str) -> tuple[str, str]:
+    """`("Proxy", "weather")`: the short type (a child's own type is the last of the URN's) and the name."""
     type_, name = urn.split("::")[-2:]
-    return type_.rsplit("$", 1)[-1].removeprefix(kinds.TYPE_TOKEN_PREFIX), name  # a component child: own type last
+    return type_.rsplit("$", 1)[-1].rsplit(":", 1)[-1], name
+
+
+def _word(kind: str) -> str:
+    """The kind in the user's words: `proxy`, `proxy activation`."""
+    known = kinds.by_name(kind)
+    return known.word if known else re.sub(r"(?<=[a-z])(?=[A-Z])", " ", kind).lower()
 
 
 def _value(value: Any) -> Any:
@@ -177,14 +191,14 @@ def differences_from_preview(preview: dict[str, Any]) -> list[Difference]:
             seen.add(urn)
             gone = before_refresh.get(urn, {}).get("id")
             if gone:
-                diffs.append(Difference(DELETED, label, f"{kind.lower()} {gone} no longer exists; `{FIX}` "
+                diffs.append(Difference(DELETED, label, f"{_word(kind)} {gone} no longer exists; `{FIX}` "
                                         "creates it again", urn, gone))
             else:
                 diffs.append(Difference(NOT_CREATED, label, "declared in the code but not created yet", urn))
             continue
         if op == "delete":
             seen.add(urn)
-            diffs.append(Difference(NOT_DECLARED, label, f"{kind.lower()} {old.get('id')} is in the stack but no "
+            diffs.append(Difference(NOT_DECLARED, label, f"{_word(kind)} {old.get('id')} is in the stack but no "
                                     f"longer in the code; `{FIX}` deletes it", urn, old.get("id")))
             continue
         if op in REPLACE_OPS and not (old and new):
@@ -202,10 +216,16 @@ def _update_differences(step: dict[str, Any], before: dict[str, Any], kind: str,
     old, new = step.get("oldState") or {}, step.get("newState") or {}
     id_ = old.get("id")
     live_outs, declared = old.get("outputs") or {}, new.get("inputs") or {}
-    changes = field_changes(kind, live_outs, declared) + profile_change(before.get("inputs") or {}, declared)
     how = "replaces it" if op in REPLACE_OPS else "updates it in place"
-    diffs = [Difference(FIELD_CHANGED, label, f"{c.path}: live {_shown(c.live)}, code {_shown(c.declared)} "
-                        f"(`{FIX}` {how})", urn, id_, [c]) for c in changes]
+    if kind == ACTIVATION:
+        from .provider.activation import WATCHED
+
+        changes = named_changes(step, live_outs, declared, WATCHED)
+        return [Difference(FIELD_CHANGED, label, activation_detail(changes, declared, how), urn, id_, changes)]
+    changes = field_changes(kind, live_outs, declared) + profile_change(before.get("inputs") or {}, declared)
+    if not changes and kind != kinds.CREDENTIAL.name:
+        changes = named_changes(step, live_outs, declared)
+    diffs = [Difference(FIELD_CHANGED, label, f"{_change(c)} (`{FIX}` {how})", urn, id_, [c]) for c in changes]
     if kind == kinds.CREDENTIAL.name:
         in_code = secret_changed_in_code(before.get("inputs") or {}, declared)
         secret = PropertyChange(SECRET_INPUT, SECRET, SECRET)
@@ -217,8 +237,41 @@ def _update_differences(step: dict[str, Any], before: dict[str, Any], kind: str,
             diffs.append(Difference(FIELD_CHANGED, label, f"credential_secret: {SECRET} changed in the code "
                                     f"(`{FIX}` rotates it in place)", urn, id_, [secret]))
     elif not changes:
-        diffs.append(Difference(FIELD_CHANGED, label, f"the engine plans an {op} (no property named)", urn, id_))
+        diffs.append(Difference(FIELD_CHANGED, label, f"`{FIX}` {how}, {UNNAMED}", urn, id_))
     return diffs
+
+
+def _change(change: PropertyChange) -> str:
+    return f"{change.path}: live {_shown(change.live)}, code {_shown(change.declared)}"
+
+
+def named_changes(step: dict[str, Any], live: dict[str, Any], declared: dict[str, Any],
+                  properties: tuple[str, ...] = ()) -> list[PropertyChange]:
+    """The properties the engine names for a step (`replaceReasons`, `diffReasons`), else those of `properties`
+    that differ (a dynamic provider names none for an update)."""
+    keys = step.get("replaceReasons") or step.get("diffReasons") or properties
+    return [c for key in keys for c in property_paths(live.get(key), declared.get(key), key)]
+
+
+def activation_detail(changes: list[PropertyChange], declared: dict[str, Any], how: str) -> str:
+    """What a planned step of a proxy's activation (rr_pulumi.rollout) means for the proxy."""
+    by_path = {c.path: c for c in changes}
+    if "proxy_id" in by_path:  # the proxy is replaced; its new activation runs once every rule exists
+        change = by_path["proxy_id"]
+        activates = ("switches the new proxy on once its rules exist" if declared.get("active") is not False
+                     else "keeps the new proxy off, as declared")
+        if change.declared == UNKNOWN:
+            return (f"{_change(change)}: its proxy is replaced (see the proxy's line); `{FIX}` replaces this "
+                    f"activation too, which {activates}")
+        return (f"{_change(change)}: an unfinished `pulumi up` replaced proxy {change.live} with {change.declared} "
+                f"but stopped before this activation, which {activates}; `{FIX}` finishes it")
+    if list(by_path) == ["active"]:
+        live_on = by_path["active"].live is not False
+        return (f"{_change(by_path['active'])}: proxy {declared.get('proxy_id')} is switched "
+                f"{'on' if live_on else 'off'} in the account; `{FIX}` switches it {'off' if live_on else 'on'}")
+    if changes:
+        return "; ".join(map(_change, changes)) + f" (`{FIX}` {how})"
+    return f"`{FIX}` {how}, {UNNAMED}"
 
 
 @dataclass(frozen=True)
@@ -391,6 +444,7 @@ def check(cwd: Path, stack: Optional[str] = None, api_url: Optional[str] = None,
     """Every difference between the stack's code and the account; raises CheckFailed when it cannot tell."""
     from .pulumi_cli import Pulumi
 
+    name = stack  # the real name once pulumi has said which stack is selected
     try:
         pulumi = Pulumi(Path(cwd), stack)
         name = pulumi.stack_name()
@@ -401,9 +455,9 @@ def check(cwd: Path, stack: Optional[str] = None, api_url: Optional[str] = None,
         diffs = differences_from_preview(document)
         managed = managed_from_preview(document)
     except RequestRocketError as exc:
-        raise CheckFailed(one_line(exc)) from None
+        raise CheckFailed(one_line(exc), name) from None
     try:
         diffs += unmanaged_objects(managed, api_lister(settings_for))
     except RequestRocketError as exc:
-        raise CheckFailed(f"cannot list the account's objects: {one_line(exc)}") from None
+        raise CheckFailed(f"cannot list the account's objects: {one_line(exc)}", name) from None
     return Report(name, diffs)

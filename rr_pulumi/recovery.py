@@ -232,9 +232,11 @@ def recover(pulumi: Pulumi, dry_run: bool = False) -> int:
         print(f"rr-pulumi recover: {locks.held}; nothing was changed", file=sys.stderr)
         return 1
     if locks.stale:
-        _say("the stack is locked by a `pulumi` that is no longer running: `pulumi cancel --yes`")
-        if not dry_run:
+        if dry_run:
+            _say("the stack is locked by a `pulumi` that is no longer running: would run `pulumi cancel --yes`")
+        else:
             pulumi.run("cancel", "--yes")
+            _say("the stack was locked by a `pulumi` that is no longer running: ran `pulumi cancel --yes`")
     export = pulumi.json("stack", "export")
     deployment = export.get("deployment", {})
     if not pending_creates(deployment):

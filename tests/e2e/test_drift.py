@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -186,6 +187,10 @@ def test_drift_could_not_check_exits_2_with_one_line(stack, emulator, tmp_path):
     # Broken configuration: an API URL that is no URL, and a passphrase that cannot decrypt the stack's secrets.
     stack.set_config("requestrocket:apiUrl", "not-a-url")
     assert could_not_check(drift(stack)) == "requestrocket:apiUrl must be an absolute http(s) URL, got 'not-a-url'"
+    selected = rr_pulumi(stack, "drift", "--json")  # no --stack: the error names the stack pulumi selected
+    assert (selected.returncode, json.loads(selected.stdout)) == (2, {
+        "stack": "test", "drift": None,
+        "error": "requestrocket:apiUrl must be an absolute http(s) URL, got 'not-a-url'"})
     wrong = subprocess.run([str(script), "drift", "--stack", stack.stack], cwd=stack.project_dir,
                            env={**stack.env, "PULUMI_CONFIG_PASSPHRASE": "not-the-passphrase"},
                            capture_output=True, text=True, timeout=300)
@@ -205,3 +210,63 @@ def test_drift_could_not_check_exits_2_with_one_line(stack, emulator, tmp_path):
     assert "401" in reason and "u-wrong-token" not in reason
     stack.set_config("requestrocket:token", emulator.token("e2e"), secret=True)
     assert_no_drift(stack, engine=False)
+
+
+UNFINISHED = """
+import pulumi
+from rr_pulumi import ApiKeySecret, BearerSecret, Client, Credential, Proxy, Rule, Target
+
+config = pulumi.Config()
+region = config.require("region")
+org = Client("org", client_name=config.require("clientName"))
+callers = Credential("callers", client_id=org.id, credential_name="callers", credential_type="proxy",
+                     credential_region=region, credential_secret=ApiKeySecret(api_key="unfinished-caller-key"))
+upstream = Credential("upstream", client_id=org.id, credential_name="upstream", credential_type="target",
+                      credential_region=region, credential_secret=BearerSecret(token="unfinished-upstream"))
+api = Target("api", client_id=org.id, target_name="api", target_base_url="https://api.example.com",
+             target_region=region)
+weather = Proxy("weather", client_id=org.id, proxy_name="weather", proxy_region=region,
+                proxy_credential_id=callers.id, target_id=api.id, target_credential_id=upstream.id)
+failing = []
+if config.get_bool("failAfterProxy"):  # fails once the proxy exists, before its rule and its activation
+    failing = [Target("ghost", client_id=org.id, target_name="ghost", target_base_url="https://ghost.example.com",
+                      target_region=region, adopt_id="no-such-target",
+                      opts=pulumi.ResourceOptions(depends_on=[weather]))]
+Rule("no-writes", client_id=org.id, proxy_id=weather.id, effect="deny", priority=900, methods=["POST"],
+     opts=pulumi.ResourceOptions(depends_on=failing))
+"""
+
+
+def test_an_unfinished_proxy_replacement_is_explained_and_up_refresh_finishes_it(rr_stack, api):
+    """An `up` replaces the proxy (new region) and fails before the new proxy's rule: the report says what its
+    activation means (the new proxy is not switched on yet), in the proxy activation's short type."""
+    stack = rr_stack(UNFINISHED)
+    stack.set_config("clientName", f"unfinished-{uuid.uuid4().hex[:8]}")
+    stack.set_config("region", "us-east-1")
+    try:
+        stack.up()
+        stack.set_config("region", "eu-west-1")
+        stack.set_config("failAfterProxy", "true")
+        assert stack.up(check=False).code != 0
+        code, report = drift_json(stack)
+        assert code == 1
+        [activation] = [d for d in report["differences"] if d["resource"] == "ProxyActivation weather-activation"]
+        [change] = activation["changes"]
+        old, new = change["live"], change["declared"]
+        assert (activation["kind"], activation["paths"], activation["id"]) == (
+            "field changed", ["proxy_id"], f"{old}-activation")
+        assert activation["detail"] == (
+            f'proxy_id: live "{old}", code "{new}": an unfinished `pulumi up` replaced proxy {old} with {new} but '
+            "stopped before this activation, which switches the new proxy on once its rules exist; "
+            "`pulumi up --refresh` finishes it")
+        client_id = next(r["id"] for r in stack.resources() if r["type"].endswith("requestrocket:Client"))
+        proxies = api.base + f"/clients/{client_id}/proxies"
+        assert api.get(f"{proxies}/{new}").json()["proxies"][0]["proxyActive"] is False  # what the line says
+
+        stack.set_config("failAfterProxy", "false")
+        stack.up("--refresh")
+        assert api.get(f"{proxies}/{new}").json()["proxies"][0]["proxyActive"] is True  # `up --refresh` finished it
+        assert api.get(f"{proxies}/{old}").status_code == 404
+        assert_no_drift(stack)
+    finally:
+        stack.destroy(check=False)

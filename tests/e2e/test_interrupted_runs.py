@@ -173,7 +173,7 @@ def test_killed_up_converges_after_the_readme_recovery_line(rr_stack, emulator, 
     try:
         done = recover(stack)
         assert "adopting" in done.stdout, "no create had reached the API before the kill:\n" + done.stdout
-        assert "no longer running: `pulumi cancel --yes`" in done.stdout  # the dead CLI's lock was lifted
+        assert "no longer running: ran `pulumi cancel --yes`" in done.stdout  # the dead CLI's lock was lifted
         assert not stack.export()["deployment"].get("pending_operations")
         stack.preview("--expect-no-changes")
 

@@ -2,7 +2,9 @@
 
 import json
 
-from rr_pulumi import drift
+from rr_pulumi import drift, pulumi_cli
+from rr_pulumi.cli import main
+from rr_pulumi.errors import ConfigurationError
 
 T = "pulumi-python:dynamic/requestrocket:"
 
@@ -176,3 +178,89 @@ def test_a_profile_changed_in_the_code_is_named_and_is_no_rotation():
     [diff] = drift.differences_from_preview(doc)
     assert (diff.kind, diff.paths) == (drift.FIELD_CHANGED, ["profile"])
     assert [(c.live, c.declared) for c in diff.changes] == [(None, "acme")]
+
+
+# -- a proxy's activation (rr_pulumi.rollout), as `pulumi preview --refresh --json` shows it ---------------------
+
+ACTIVATION_URN = ("urn:pulumi:prod::org::pulumi-python:dynamic/requestrocket:Proxy"
+                  "$pulumi-python:dynamic/rr-rollout:ProxyActivation::weather-activation")
+UNKNOWN_ID = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how Pulumi's JSON shows a value unknown until `up`
+
+
+def activation_step(op, live, declared, **reasons):
+    old = {"urn": ACTIVATION_URN, "id": f"{live['proxy_id']}-activation", "outputs": live, "inputs": live}
+    return {"op": op, "urn": ACTIVATION_URN, "oldState": old, "newState": {"urn": ACTIVATION_URN, "inputs": declared},
+            **reasons}
+
+
+def test_an_unfinished_replacement_of_a_proxy_says_its_activation_did_not_run():
+    """After an `up` that created the replacement proxy p2 and failed before its rules (seen through the real CLI)."""
+    live, declared = {"client_id": "c1", "proxy_id": "p1", "active": True}, {"client_id": "c1", "proxy_id": "p2",
+                                                                             "active": True}
+    [diff] = drift.differences_from_preview({"steps": [activation_step("replace", live, declared,
+                                                                       replaceReasons=["proxy_id"])]})
+    assert (diff.kind, diff.resource, diff.id, diff.paths) == (
+        drift.FIELD_CHANGED, "ProxyActivation weather-activation", "p1-activation", ["proxy_id"])
+    assert diff.detail == ('proxy_id: live "p1", code "p2": an unfinished `pulumi up` replaced proxy p1 with p2 but '
+                           "stopped before this activation, which switches the new proxy on once its rules exist; "
+                           "`pulumi up --refresh` finishes it")
+    report = drift.render(drift.Report("prod", [diff]))
+    assert "  [field changed] ProxyActivation weather-activation (p1-activation)\n" in report
+    assert "no property named" not in report and "an replace" not in report
+
+
+def test_an_activation_follows_a_replacement_the_code_asks_for():
+    live = {"client_id": "c1", "proxy_id": "p1", "active": True}
+    [diff] = drift.differences_from_preview({"steps": [activation_step(
+        "replace", live, {**live, "proxy_id": UNKNOWN_ID, "active": False}, replaceReasons=["proxy_id"])]})
+    assert diff.detail == ('proxy_id: live "p1", code [unknown until `pulumi up`]: its proxy is replaced (see the '
+                           "proxy's line); `pulumi up --refresh` replaces this activation too, which keeps the new "
+                           "proxy off, as declared")
+
+
+def test_a_proxy_switched_off_in_the_account_is_named_by_its_activation():
+    live = {"client_id": "c1", "proxy_id": "p1", "active": False}
+    [diff] = drift.differences_from_preview({"steps": [activation_step("update", live, {**live, "active": True})]})
+    assert (diff.paths, diff.detail) == (["active"], "active: live false, code true: proxy p1 is switched off in the "
+                                                     "account; `pulumi up --refresh` switches it on")
+
+
+def test_a_step_without_a_named_property_says_what_up_does():
+    doc = {"steps": [{"op": "update", "urn": urn("Target", "api"), "oldState": state("Target", "api", "t1", TARGET),
+                      "newState": state("Target", "api", "t1", TARGET)}]}
+    [diff] = drift.differences_from_preview(doc)
+    assert diff.detail == ("`pulumi up --refresh` updates it in place, but the provider names no changed property "
+                           "(`pulumi preview --refresh --diff` shows the engine's plan)")
+
+
+def test_a_deleted_activation_is_named_in_words():
+    doc = {"steps": [{"op": "refresh", "urn": ACTIVATION_URN, "oldState": {"id": "p1-activation"}},
+                     {"op": "create", "urn": ACTIVATION_URN, "newState": {"inputs": {}}}]}
+    [diff] = drift.differences_from_preview(doc)
+    assert (diff.resource, diff.detail) == ("ProxyActivation weather-activation", "proxy activation p1-activation no "
+                                            "longer exists; `pulumi up --refresh` creates it again")
+
+
+# -- `rr-pulumi drift --json` when it cannot check --------------------------------------------------------------
+
+
+class StackWithBrokenConfig:
+    """`pulumi` with a selected stack whose configuration cannot be read."""
+
+    def __init__(self, cwd, stack=None):
+        self.stack = stack
+
+    def stack_name(self):
+        return "prod"
+
+    def connection_settings(self, profile=None):
+        raise ConfigurationError("requestrocket:apiUrl must be an absolute http(s) URL, got 'not-a-url'")
+
+
+def test_an_error_names_the_selected_stack(monkeypatch, capsys):
+    monkeypatch.setattr(pulumi_cli, "Pulumi", StackWithBrokenConfig)
+    assert main(["drift", "--json"]) == drift.CANNOT_CHECK
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"stack": "prod", "drift": None, "error": "requestrocket:apiUrl must be an absolute "
+                                                                         "http(s) URL, got 'not-a-url'"}
+    assert err == "COULD NOT CHECK for drift: requestrocket:apiUrl must be an absolute http(s) URL, got 'not-a-url'\n"
