@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import signal
 import socket
 import sys
 import threading
@@ -155,11 +156,21 @@ def main(argv: list[str] | None = None) -> int:
     server = uvicorn.Server(config)
     if args.stop_on_stdin_eof:
         threading.Thread(target=_stop_on_eof, args=(sys.stdin.buffer, server), daemon=True).start()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # uvicorn shuts down gracefully on these, then restores the handlers found here and raises the signal again:
+        # ending through SystemExit lets the `finally` below run (the store's write-ahead log is folded in).
+        signal.signal(sig, _stopped)
     try:
         server.run(sockets=[sock])
     finally:
         app.close()   # the pattern-compile workers go with the server
+        store.close()  # SQLite folds its write-ahead log into the database file: PATH and PATH.key are the whole copy
     return 0
+
+
+def _stopped(sig: int, _frame: object) -> None:
+    """A stop asked for (SIGTERM) is a clean exit, as at the end of stdin; SIGINT exits as a shell reports it."""
+    raise SystemExit(0 if sig == signal.SIGTERM else 128 + sig)
 
 
 def _has(module: str) -> bool:

@@ -147,3 +147,24 @@ def test_restart_keeps_port_tokens_and_data(tmp_path, how):
     with pytest.raises(ProcessLookupError):   # reaped: no zombie left behind
         import os
         os.kill(pid, 0)
+
+
+def test_a_stopped_emulator_leaves_everything_in_the_database_file(tmp_path):
+    """docs/emulator.md: the database and its key are the whole store once the emulator has stopped, so copying
+    `PATH` and `PATH.key` copies every object (SQLite's write-ahead log is folded in at a clean stop)."""
+    emu = EmulatorProcess(db=tmp_path / "one.db", users=("alice:team",)).start()
+    try:
+        token = emu.token("alice")
+        cid = Api(emu, token).new_client()
+        emu.stop()
+        copy = tmp_path / "copy"
+        copy.mkdir()
+        for name in ("one.db", "one.db.key"):
+            (copy / name).write_bytes((tmp_path / name).read_bytes())
+    finally:
+        emu.close()
+    again = EmulatorProcess(db=copy / "one.db", users=("alice:team",)).start()
+    try:
+        assert Api(again, again.token("alice")).get(f"/clients/{cid}").status_code == 200
+    finally:
+        again.close()
