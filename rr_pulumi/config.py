@@ -31,11 +31,6 @@ from .ratelimit import DEFAULT_PER_MINUTE, parse_per_minute
 DEFAULT_API_URL = "https://api.requestrocket.com"
 DEFAULT_DATA_PLANE_URL = "https://{region}.requestrocket.com"
 EMULATOR_DATA_PLANE_PATH = "/dataplane"  # rr-emulator serves the data plane at its own URL + this path
-
-
-def emulator_data_plane_url(emulator_url: str) -> str:
-    """Where an emulator at `emulator_url` serves its data plane (the URL its `dataplane` line prints)."""
-    return emulator_url.rstrip("/") + EMULATOR_DATA_PLANE_PATH
 DEFAULT_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2")
 
 NAMESPACE = "requestrocket"
@@ -55,6 +50,11 @@ REGIONS_ENV = "REQUESTROCKET_REGIONS"
 # Keys of one profile (camelCase, like the top-level keys they override).
 PROFILE_KEYS = ("apiUrl", "token", "tokenEnv", "dataPlaneUrl", "rateLimitPerMinute")
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def emulator_data_plane_url(emulator_url: str) -> str:
+    """Where an emulator at `emulator_url` serves its data plane (the URL its `dataplane` line prints)."""
+    return emulator_url.rstrip("/") + EMULATOR_DATA_PLANE_PATH
 
 
 def missing_token_text(profile: Optional[str] = None) -> str:

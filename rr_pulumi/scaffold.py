@@ -98,7 +98,7 @@ def project_files(name: str, stack: str, api_url: str, emulator: bool, requireme
     settings = f"  requestrocket:apiUrl: {api_url}\n"
     if emulator:
         data_plane = rr_config.emulator_data_plane_url(api_url)
-        settings += f"  requestrocket:dataPlaneUrl: {data_plane}   # Proxy.url: the emulator's\n"
+        settings += f"  requestrocket:dataPlaneUrl: {data_plane}   # Proxy.url on the emulator's data plane\n"
         token_hint = (f"#   pulumi config set --secret requestrocket:token {EMULATOR_TOKEN}   # the emulator's user, "
                       f"started with: rr-emulator --port {urlsplit(api_url).port or 80} --user me={EMULATOR_TOKEN}")
     else:

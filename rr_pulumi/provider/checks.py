@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
-from ..config import REGIONS_KEY
+from ..config import DEFAULT_REGIONS, REGIONS_KEY
 from ..wire import Failure, SchemaRef, contains_unknown, input_fields
 
 PLACEHOLDER = re.compile(r"^<[A-Za-z][A-Za-z0-9_]*>$")
@@ -29,11 +29,17 @@ def region_failures(schema: SchemaRef, values: dict[str, Any], allowed: tuple[st
             failures.append(
                 Failure(
                     name,
-                    f"{value!r} is not an allowed region; allowed: {', '.join(allowed)} "
-                    f"(the stack's {REGIONS_KEY})",
+                    f"{value!r} is not an allowed region; allowed: {', '.join(allowed)} " + _source(allowed),
                 )
             )
     return failures
+
+
+def _source(allowed: tuple[str, ...]) -> str:
+    """Where the allowed list comes from, in words."""
+    if allowed == DEFAULT_REGIONS:
+        return f"(the regions RequestRocket serves; the stack's {REGIONS_KEY} can narrow them)"
+    return f"(the stack's {REGIONS_KEY})"
 
 
 def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:

@@ -21,6 +21,9 @@ def test_regions_outside_the_list_name_the_argument_and_the_allowed_values():
     assert failure.argument == "target_region"
     assert failure.reason.startswith("'sa-east-1' is not an allowed region; allowed: us-east-1, eu-west-1")
     assert region_failures(TargetSchema, {"target_region": "eu-west-1"}, ("eu-west-1",)) == []
+    # Nothing configured: the list is the default, and the message says so rather than blame the stack's setting.
+    [failure] = region_failures(TargetSchema, {"target_region": "sa-east-1"}, rr_config.DEFAULT_REGIONS)
+    assert failure.reason.endswith("(the regions RequestRocket serves; the stack's requestrocket:regions can narrow them)")
 
 
 def test_placeholders_are_refused_by_path_without_the_value():
