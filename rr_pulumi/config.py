@@ -88,8 +88,10 @@ class Settings:
 
     def require_token(self) -> str:
         if not self.token:
-            text = missing_token_text(self.profile)
-            raise ConfigurationError(f"{text} ({self.token_missing_reason})" if self.token_missing_reason else text)
+            if self.token_missing_reason:  # a tokenEnv is set: its variable is what is missing
+                raise ConfigurationError(f"No RequestRocket API token for profile {self.profile!r}: "
+                                         f"{self.token_missing_reason}; export it, or set the profile's token instead")
+            raise ConfigurationError(missing_token_text(self.profile))
         return self.token
 
     def proxy_url(self, region: str, proxy_id: str) -> str:

@@ -16,11 +16,14 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, get_args
 
 from .errors import RequestRocketError
 from .kinds import CREDENTIAL, PROXY, RULE, TARGET
 from .rule_evaluation import NO_BODY, SCOPES, Decision, Request, Scope, evaluate
+from .schema.common import HttpMethod
+
+HTTP_METHODS = get_args(HttpMethod)  # the methods a rule can name
 
 ALLOWED, DENIED, CANNOT_EXPLAIN = 0, 1, 2
 
@@ -123,7 +126,10 @@ def build_request(args: argparse.Namespace) -> Request:
     elif args.jwt:
         claims = claims_of_jwt(args.jwt)
     path = args.path if args.path.startswith("/") else "/" + args.path
-    return Request(args.method.upper(), path.split("?", 1)[0], headers, query, body, claims)
+    method = args.method.upper()
+    if method not in HTTP_METHODS:  # what a rule can name; anything else would be judged by default effects alone
+        raise ExplainError(f"method: must be one of: {', '.join(HTTP_METHODS)} (got {args.method!r})")
+    return Request(method, path.split("?", 1)[0], headers, query, body, claims)
 
 
 def as_json(view: StackView, request: Request, decision: Decision) -> dict[str, Any]:

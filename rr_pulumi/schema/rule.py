@@ -146,5 +146,5 @@ def parent_failures(given_names: set[str]) -> list[Failure]:
         return []
     names = ", ".join(PARENTS)
     if not given:
-        return [Failure("credential_id", f"a rule needs exactly one parent: set one of {names}")]
+        return [Failure("/".join(PARENTS), f"none is set; a rule needs exactly one parent: set one of {names}")]
     return [Failure(given[1], f"a rule needs exactly one parent, got {', '.join(given)}: set only one of {names}")]

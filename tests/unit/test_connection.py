@@ -38,6 +38,9 @@ def test_an_unset_token_env_is_named_when_the_token_is_needed():
     with pytest.raises(ConfigurationError) as exc:
         beta.require_token()
     assert "profile 'beta'" in str(exc.value) and "BETA_TOKEN" in str(exc.value)
+    # The reason leads (the variable is unset), not the advice to name a variable the profile already names.
+    assert str(exc.value).startswith("No RequestRocket API token for profile 'beta': the environment variable "
+                                     "BETA_TOKEN named by requestrocket:profiles.beta.tokenEnv is not set; export it")
 
 
 def test_an_unknown_profile_names_the_known_ones():

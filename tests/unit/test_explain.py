@@ -68,7 +68,9 @@ def test_errors_name_the_option():
     for argv, mentions in ((("--header", "novalue", "GET", "/"), "--header 'novalue'"),
                            (("--query", "x", "GET", "/"), "--query 'x'"),
                            (("--body", "{", "GET", "/"), "--body: not JSON"),
-                           (("--claims", "[1]", "GET", "/"), "--claims: must be a JSON object")):
+                           (("--claims", "[1]", "GET", "/"), "--claims: must be a JSON object"),
+                           (("FETCH", "/x"), "method: must be one of: GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS "
+                                             r"\(got 'FETCH'\)")):
         with pytest.raises(ExplainError, match=mentions):
             request(*argv)
     with pytest.raises(ExplainError, match="--jwt: not a JWT"):

@@ -88,7 +88,7 @@ def test_a_reference_by_id_output_is_checked_like_the_resource(engine):
     with pytest.raises(ProgramError, match=r"proxy_credential_id is Credential 'upstream' with credential_type='target'"):
         rr_pulumi.Proxy("gw", client_id=org.id, proxy_name="gw", proxy_region="us-east-1",
                         proxy_credential_id=upstream.id, target_id=api.id, target_credential_id=upstream.id)
-    with pytest.raises(ProgramError, match=r"^Rule 'r': credential_id: a rule needs exactly one parent: set one of credential_id, target_id"):
+    with pytest.raises(ProgramError, match=r"^Rule 'r': credential_id/target_id/proxy_id: none is set; a rule needs exactly one parent: set one of credential_id, target_id"):
         rr_pulumi.Rule("r", client_id=org, effect="deny", priority=1)
     with pytest.raises(ProgramError, match=r"^Proxy 'p' \(get\): missing required argument client_id"):
         rr_pulumi.Proxy.get("p", "p-1", client_id=None)  # type: ignore[arg-type]

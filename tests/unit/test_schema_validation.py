@@ -184,7 +184,7 @@ def test_rule_rules():
 
 
 def test_rule_needs_exactly_one_parent_even_when_unknown():
-    assert "set one of credential_id, target_id, proxy_id" in failures(RuleSchema, {**RULE, "proxy_id": None})["credential_id"]
+    assert "set one of credential_id, target_id, proxy_id" in failures(RuleSchema, {**RULE, "proxy_id": None})["credential_id/target_id/proxy_id"]
     assert "got target_id, proxy_id" in failures(RuleSchema, {**RULE, "target_id": UNKNOWN})["proxy_id"]
     assert validate(RuleSchema, {**RULE, "proxy_id": UNKNOWN})[1] == []
 
