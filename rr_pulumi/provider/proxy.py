@@ -12,10 +12,10 @@ from pulumi.dynamic import DiffResult, UpdateResult
 
 from .. import kinds
 from ..client import collection
-from ..plan import plan_diff, user_props
+from ..plan import user_props
 from ..wire import contains_unknown
 from . import activation
-from ._base import SchemaProvider, profile_of
+from ._base import SchemaProvider
 from .adopt import MARKERS
 
 
@@ -42,11 +42,9 @@ class ProxyProvider(SchemaProvider):
         return result
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> Any:
-        if not plan_diff(self.schema, user_props(olds), self.canonical(news)).changes and \
-                profile_of(olds) == profile_of(news):
-            # Only the URL moved: record it, send nothing.
+        if not super().diff(id_, olds, news).changes:  # only the URL moved (see `diff`): record it, send nothing
             outs = {**user_props(olds), "url": self.url_of(id_, news)}
-            return UpdateResult(self.recorded(outs, self.canonical(news), news))
+            return UpdateResult(self.recorded(outs, user_props(news), news))
         if activation.staged(news):
             return activation.report_declared_update(super().update(id_, olds, activation.still_off(olds, news)), news)
         return super().update(id_, olds, news)
