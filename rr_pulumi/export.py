@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from . import kinds
+from . import kinds, scaffold
 from .client import CLIENTS, RequestRocketClient, collection, item_id, rules_collection
 from .config import Settings
 from .errors import RequestRocketError
-from .scaffold import FORCE_HINT, ScaffoldError, occupied, requirement, requirements_txt
+from .scaffold import ScaffoldError, requirement, requirements_txt
 from .schema import SECRET_SHAPES, from_wire, input_fields
 
 PROXY_REFERENCES = ("proxy_credential_id", "target_id", "target_credential_id")
@@ -312,13 +312,11 @@ def project_files(program: Program, api_url: str, profile: Optional[str] = None,
 
 
 def refuse_occupied(folders: list[Path], force: bool) -> None:
-    """Refuse, before anything is written, a folder that is a file, or (unless `force`) one that holds files."""
-    files = [folder for folder in folders if folder.exists() and not folder.is_dir()]
-    if files:
-        raise ExportError(f"{files[0]} exists and is not a folder")
-    reasons = [reason for reason in map(occupied, folders) if reason]
-    if reasons and not force:
-        raise ExportError(f"{'; '.join(reasons)}; {FORCE_HINT}")
+    """`rr-pulumi new`'s refusal of a folder that holds files (scaffold.refuse_occupied), as an ExportError."""
+    try:
+        scaffold.refuse_occupied(folders, force)
+    except ScaffoldError as exc:
+        raise ExportError(str(exc)) from None
 
 
 def write_project(out: Path, files: dict[str, str]) -> list[Path]:

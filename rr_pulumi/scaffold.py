@@ -85,6 +85,22 @@ def install_command(extra: str) -> str:
     return f"pip install '{spec}'"
 
 
+def missing_extra(what: str, extra: str, module: Optional[str]) -> str:
+    """The one line for a command whose optional extra is not installed: `the emulator needs rr-pulumi's emulator
+    extra (no module named 'uvicorn'): pip install ...`."""
+    return f"{what} needs rr-pulumi's {extra} extra (no module named {module!r}): {install_command(extra)}"
+
+
+def refuse_occupied(folders: list[Path], force: bool) -> None:
+    """Refuse, before anything is written, a folder that is a file, or (unless `force`) one that holds files."""
+    files = [folder for folder in folders if folder.exists() and not folder.is_dir()]
+    if files:
+        raise ScaffoldError(f"{files[0]} exists and is not a folder")
+    reasons = [reason for reason in map(occupied, folders) if reason]
+    if reasons and not force:
+        raise ScaffoldError(f"{'; '.join(reasons)}; {FORCE_HINT}")
+
+
 def occupied(folder: Path) -> Optional[str]:
     """Why `folder` cannot take a project without --force (it holds files), else None."""
     present = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
@@ -138,11 +154,7 @@ def create(folder: Path, stack: str = "dev", api_url: str | None = None, emulato
         raise ScaffoldError(f"--stack {stack!r}: use letters, digits, '-', '_' or '.'")
     if api_url and emulator:
         raise ScaffoldError("--api-url and --emulator: choose one (--emulator sets the emulator's URL)")
-    if folder.exists() and not folder.is_dir():
-        raise ScaffoldError(f"{folder} exists and is not a folder")
-    reason = occupied(folder)
-    if reason and not force:
-        raise ScaffoldError(f"{reason}; {FORCE_HINT}")
+    refuse_occupied([folder], force)
     files = project_files(project_name(folder), stack, emulator or api_url or rr_config.DEFAULT_API_URL,
                           emulator is not None, requirement_line or requirement())
     written = []

@@ -108,10 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         from .encryption import SecretKeyError
         from .store import Store
     except ModuleNotFoundError as exc:
-        from ..scaffold import install_command
+        from ..scaffold import missing_extra
 
-        print(f"rr-emulator: the emulator needs rr-pulumi's emulator extra (no module named {exc.name!r}): "
-              f"{install_command('emulator')}", file=sys.stderr)
+        print(f"rr-emulator: {missing_extra('the emulator', 'emulator', exc.name)}", file=sys.stderr)
         return 2
 
     regions = tuple(r.strip() for r in args.regions.split(",") if r.strip())

@@ -21,10 +21,9 @@ def sdk_missing() -> Optional[str]:
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] != SDK:
             raise
-        from rr_pulumi.scaffold import install_command
+        from rr_pulumi.scaffold import missing_extra
 
-        return (f"rr-pulumi-policy: the policy pack needs rr-pulumi's policy extra (no module named {SDK!r}): "
-                f"{install_command('policy')}")
+        return f"rr-pulumi-policy: {missing_extra('the policy pack', 'policy', SDK)}"
     return None
 
 
