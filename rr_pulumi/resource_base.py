@@ -448,4 +448,18 @@ class RequestRocketResource(dynamic.Resource):
             raise ProgramError(f"{label}: id must be the id of an existing {self.kind.word}")
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
         self._register(resource_name, opts, values, profile, {})
+        self._known_id(id)
         return self
+
+    def _known_id(self, given: pulumi.Input[str]) -> None:
+        """A lookup's `id` is the id it was given, known in a preview whenever that id is.
+
+        The Python SDK from 3.271.0 resolves a read's id from the engine's ReadResourceResponse.id and, in a
+        preview, takes an empty one for unknown; engines older than that field (ours is v3.260) never fill it in.
+        A reference to a lookup (`client_id=org`) was then unknown in every preview, and everything declared under
+        it planned for replacement. The read either finds the object under exactly this id or fails, so the id is the given one;
+        it still depends on the read (through the URN), so a failed read fails the resources that use it.
+        """
+        del _by_id_output[id(self.id)]
+        self.__dict__["id"] = pulumi.Output.all(self.urn, given).apply(lambda both: both[1])
+        _by_id_output[id(self.id)] = self

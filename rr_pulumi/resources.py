@@ -480,7 +480,8 @@ class Client(RequestRocketResource, kind_name="Client"):
         *,
         profile: Optional[str] = None,
     ) -> Client:
-        """Reference an existing client by id, read-only: `pulumi up` reads it and never changes or deletes it.
+        """Reference an existing client by id, read-only: `pulumi preview` and `pulumi up` read it (an id that
+        does not exist fails there, in one line) and never change or delete it.
 
         :param resource_name: The Pulumi name of the reference, unique in the stack.
         :param id: Id of the existing client.
@@ -679,8 +680,8 @@ class Credential(RequestRocketResource, kind_name="Credential"):
         client_id: Union[pulumi.Input[str], Client],
         profile: Optional[str] = None,
     ) -> Credential:
-        """Reference an existing credential by id, read-only: `pulumi up` reads it and never changes or deletes
-        it.
+        """Reference an existing credential by id, read-only: `pulumi preview` and `pulumi up` read it (an id
+        that does not exist fails there, in one line) and never change or delete it.
 
         :param resource_name: The Pulumi name of the reference, unique in the stack.
         :param id: Id of the existing credential.
@@ -885,7 +886,8 @@ class Target(RequestRocketResource, kind_name="Target"):
         client_id: Union[pulumi.Input[str], Client],
         profile: Optional[str] = None,
     ) -> Target:
-        """Reference an existing target by id, read-only: `pulumi up` reads it and never changes or deletes it.
+        """Reference an existing target by id, read-only: `pulumi preview` and `pulumi up` read it (an id that
+        does not exist fails there, in one line) and never change or delete it.
 
         :param resource_name: The Pulumi name of the reference, unique in the stack.
         :param id: Id of the existing target.
@@ -1141,7 +1143,8 @@ class Proxy(RequestRocketResource, kind_name="Proxy"):
         client_id: Union[pulumi.Input[str], Client],
         profile: Optional[str] = None,
     ) -> Proxy:
-        """Reference an existing proxy by id, read-only: `pulumi up` reads it and never changes or deletes it.
+        """Reference an existing proxy by id, read-only: `pulumi preview` and `pulumi up` read it (an id that
+        does not exist fails there, in one line) and never change or delete it.
 
         :param resource_name: The Pulumi name of the reference, unique in the stack.
         :param id: Id of the existing proxy.
@@ -1441,7 +1444,8 @@ class Rule(RequestRocketResource, kind_name="Rule"):
         proxy_id: Optional[Union[pulumi.Input[str], Proxy]] = None,
         profile: Optional[str] = None,
     ) -> Rule:
-        """Reference an existing rule by id, read-only: `pulumi up` reads it and never changes or deletes it.
+        """Reference an existing rule by id, read-only: `pulumi preview` and `pulumi up` read it (an id that does
+        not exist fails there, in one line) and never change or delete it.
 
         :param resource_name: The Pulumi name of the reference, unique in the stack.
         :param id: Id of the existing rule.

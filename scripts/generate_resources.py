@@ -210,7 +210,8 @@ def render_resource(api: ResourceApi) -> list[str]:
     body += param_lines("profile", "Name of the connection profile in `requestrocket:profiles` to read with. "
                         "Default: the stack's `requestrocket:apiUrl` and token.", "        ")
     lines += docstring(
-        f"Reference an existing {kind.word} by id, read-only: `pulumi up` reads it and never changes or deletes it.",
+        f"Reference an existing {kind.word} by id, read-only: `pulumi preview` and `pulumi up` read it (an id that "
+        "does not exist fails there, in one line) and never change or delete it.",
         body, "        ",
     )
     lines += [f"        return {name}._lookup(resource_name, id, opts, dict("]

@@ -40,6 +40,7 @@ from ..errors import (
     ConfigurationError,
     ConnectionFailed,
     RateLimited,
+    RequestRocketError,
     ServerError,
     Unauthorized,
     name_arguments,
@@ -68,6 +69,10 @@ PROFILE = "profile"
 UNDECLARED = "__undeclared"  # output: input fields the program left to the API, absent from the recorded inputs
 
 diagnostics.install()  # rr-pulumi's own errors print as one line in the engine's output
+
+
+class LookupMissing(RequestRocketError):
+    """A lookup (`Kind.get(name, id, ...)`) names an object that does not exist, or that the token cannot see."""
 
 
 def profile_of(props: dict[str, Any]) -> Optional[str]:
@@ -192,7 +197,7 @@ class SchemaProvider(ResourceProvider):
         return f"{self.kind.name_field} {values.get(self.kind.name_field)!r}"
 
     def parent_text(self, values: dict[str, Any]) -> str:
-        """Where the object lives, in words, for adoption errors."""
+        """Where the object lives, in words, for adoption and lookup errors."""
         return f"client {values.get('client_id')!r}"
 
     def adopt_conflicts(self, values: dict[str, Any], item: dict[str, Any]) -> list[str]:
@@ -424,22 +429,37 @@ class SchemaProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         values = user_props(props)
+        lookup = self.is_lookup(values)
         paths = self.path_names()
         if ("client_id" in paths and "client_id" not in values) or any(contains_unknown(values.get(n)) for n in paths):
             # A lookup (`.get`) whose parent is not known yet in a preview: nothing can be read; keep what is known.
             return ReadResult(id_, values, values)
         with self.api_errors(values):
             api = self.api(values)
-            if values:  # a recorded object (refresh), not a lookup: its children are read next
+            if not lookup:  # a recorded object (refresh): its children are read next
                 api.prefetch(self.children_to_read(id_))
             item = api.find(self.collection(values), id_)
         if item is None:
+            if lookup:  # nothing to drop from the state: the program names an object that is not there
+                raise LookupMissing(self.missing_text(id_, values))
             return ReadResult("", {})  # gone: the engine drops it from the state, the next `up` recreates it
         outs = self.outputs(id_, values, item)
         outs = self.after_read(values, outs)
-        if values:  # a refresh: what the recorded outputs carried for the inputs goes on (see `recorded`)
+        if not lookup:  # a refresh: what the recorded outputs carried for the inputs goes on (see `recorded`)
             outs.update({k: values[k] for k in (*self.input_markers, UNDECLARED) if values.get(k) is not None})
         return ReadResult(id_, outs, self.inputs_from(outs))
+
+    def is_lookup(self, values: dict[str, Any]) -> bool:
+        """Whether `read` serves a lookup (`Target.get(...)`: the program gives only where the object lives and the
+        connection profile) rather than a refresh (the recorded outputs, which always hold the object's fields)."""
+        return all(k in self.path_names() or k == PROFILE for k in values)
+
+    def missing_text(self, id_: str, values: dict[str, Any]) -> str:
+        """Why a lookup failed, in one line: the kind, the id, where it was looked for (like pulumi-aws's `get`)."""
+        profile = profile_of(values)
+        through = f" with connection profile {profile!r}" if profile else ""
+        return (f"{self.kind.name}.get: no {self.word} {id_!r} in {self.parent_text(values)}{through}: "
+                f"pass the id of an existing {self.word} (a lookup only reads; it never creates one)")
 
     def after_read(self, previous: dict[str, Any], outs: dict[str, Any]) -> dict[str, Any]:
         return outs

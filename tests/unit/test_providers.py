@@ -243,3 +243,23 @@ def test_rejected_token_is_one_clear_check_failure(monkeypatch, fake_api):
     result = TargetProvider().check({}, {**target_inputs("c"), "__provider": "x"})
     [failure] = result.failures
     assert "rejected the token" in failure.reason and "u-bad" not in failure.reason
+
+
+def test_a_lookup_of_a_missing_id_fails_in_one_line_and_a_refresh_of_a_gone_object_drops_it(provider_env):
+    from rr_pulumi.provider._base import LookupMissing
+
+    api = provider_env
+    cid = make_client(api)
+    p = TargetProvider()
+    with pytest.raises(LookupMissing) as missing:
+        p.read("no-such-target", {"client_id": cid})  # Target.get("api", "no-such-target", client_id=cid)
+    assert str(missing.value) == (f"Target.get: no target 'no-such-target' in client '{cid}': pass the id of an "
+                                  "existing target (a lookup only reads; it never creates one)")
+    with pytest.raises(LookupMissing, match=r"^Client.get: no client 'c-x' in the clients this token can see: "):
+        ClientProvider().read("c-x", {})
+    assert ClientProvider().missing_text("c-x", {"profile": "acme"}).startswith(
+        "Client.get: no client 'c-x' in the clients this token can see with connection profile 'acme': ")
+    created = p.create(checked(p, target_inputs(cid)))
+    assert p.read(created.id, {"client_id": cid}).outs["target_name"] == "stripe"  # the lookup of one that exists
+    p.delete(created.id, created.outs)
+    assert p.read(created.id, created.outs).id == ""  # a refresh: gone, dropped from the state
