@@ -1,6 +1,7 @@
 """`rr-pulumi`: the command line of rr-pulumi.
 
-    rr-pulumi drift   [--cwd DIR] [--stack NAME] [--json]   drift report; exit 0 no drift, 1 drift, 2 could not check
+    rr-pulumi drift   [--cwd DIR] [--stack NAME] [--json] [--fail-on-unmanaged]
+                                                            drift report; exit 0 no drift, 1 drift, 2 could not check
     rr-pulumi export  (--client-id ID | --all) [--out DIR] [--requirement SPEC] [--force]
                                                             write a Pulumi program that adopts existing clients
     rr-pulumi recover [--stack NAME] [--dry-run]            repair a stack after `pulumi` was killed mid-`up`
@@ -36,7 +37,7 @@ def _drift(args: argparse.Namespace) -> int:
     from . import drift
 
     try:
-        report = drift.check(Path(args.cwd), args.stack, args.api_url, args.token)
+        report = drift.check(Path(args.cwd), args.stack, args.api_url, args.token, args.fail_on_unmanaged)
     except Exception as exc:  # noqa: BLE001 - a scheduled job needs exit 2 and one line, whatever went wrong
         reason = drift.one_line(exc)
         stack = getattr(exc, "stack", None) or args.stack  # the selected stack's name, once pulumi has told it
@@ -108,6 +109,9 @@ def parser() -> argparse.ArgumentParser:
     drift.add_argument("--cwd", default=".", help="the Pulumi project folder (default: .)")
     drift.add_argument("--stack", help="the stack (default: the selected one)")
     drift.add_argument("--json", action="store_true", help="print one JSON object: the differences, or the error")
+    drift.add_argument("--fail-on-unmanaged", action="store_true",
+                       help="count objects under the stack's parents that it does not manage as drift (for an "
+                       "account where nothing else writes there; default: listed as information only)")
     api_flags(drift)
     drift.set_defaults(run=_drift)
 

@@ -46,6 +46,10 @@ TOKEN_ENV = "REQUESTROCKET_TOKEN"
 DATA_PLANE_URL_ENV = "REQUESTROCKET_DATA_PLANE_URL"
 RATE_LIMIT_ENV = "REQUESTROCKET_RATE_LIMIT"
 REGIONS_ENV = "REQUESTROCKET_REGIONS"
+# Set by `rr-pulumi drift --api-url/--token` for the `pulumi` it runs: unlike the two above they come *before* the
+# stack configuration (for the top-level settings only), so the provider reads with what the command line said.
+OVERRIDE_API_URL_ENV = "RR_PULUMI_OVERRIDE_API_URL"
+OVERRIDE_TOKEN_ENV = "RR_PULUMI_OVERRIDE_TOKEN"
 
 # Keys of one profile (camelCase, like the top-level keys they override).
 PROFILE_KEYS = ("apiUrl", "token", "tokenEnv", "dataPlaneUrl", "rateLimitPerMinute")
@@ -208,6 +212,10 @@ def settings_from(
         elif token_env:
             token = _text(env.get(token_env))
             missing_reason = None if token else f"the environment variable {token_env} named by {where}.tokenEnv is not set"
+    if profile is None and _text(env.get(OVERRIDE_API_URL_ENV)):
+        api_url, api_key = _text(env.get(OVERRIDE_API_URL_ENV)), "--api-url"
+    if profile is None:
+        token = _text(env.get(OVERRIDE_TOKEN_ENV)) or token
     try:
         per_minute = parse_per_minute(rate_limit)
     except ValueError as exc:

@@ -6,9 +6,15 @@ Two sources, because the engine sees only what the stack manages:
    difference: an update or replace (a field changed out of band, with its property paths), a create of an object
    the stack had (deleted out of band), an update of a credential that changes nothing but its secret although the
    code did not change the secret (rotated out of band: see `secret_rotated`).
-2. The API: the rules of every managed credential, target and proxy, and the credentials, targets and proxies of
-   every managed client, are listed (with the connection profile of the resource that manages the parent); an object
-   no resource of the stack manages is an unmanaged addition.
+2. The API: the rules of every managed credential, target and proxy, and the credentials (temporary ones too),
+   targets and proxies of every managed client, are listed (with the connection profile of the resource that manages
+   the parent). An object there that no resource of the stack manages is listed as *not managed by this stack*:
+   in an account shared by several stacks, people and jobs it may well be another owner's (a rule another stack put
+   on our proxy, a target a team added to a shared client), and nothing can tell whose. So it is information, not
+   drift, unless `--fail-on-unmanaged` says this stack owns everything under its parents.
+
+What this stack manages is what its state holds and did not look up (`managed_ids`): a lookup (`Proxy.get`, a read
+resource, `external` in the state) is a reference, neither drift of ours nor a parent whose children we list.
 
 Exit codes: 0 no drift, 1 drift, 2 could not check (any reason: no engine, no project or stack, unreadable config,
 rejected token, unreachable API), always with a one-line reason.
@@ -18,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -83,6 +89,7 @@ class Difference:
 class Report:
     stack: str
     differences: list[Difference]
+    not_managed: list[Difference] = field(default_factory=list)  # objects under our parents that are not ours
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -290,13 +297,28 @@ class Managed:
     rules_by_parent: dict[str, set[str]] = field(default_factory=dict)
 
 
+def is_managed(resource: dict[str, Any]) -> bool:
+    """Whether a resource of a stack's state (`pulumi stack export`, or a step's `oldState` in `pulumi preview
+    --json`) is a RequestRocket object this stack manages: one of the five kinds, with an id, and not a lookup
+    (`Kind.get`: the engine records a read resource as `external`; it never writes or deletes it)."""
+    urn = str(resource.get("urn") or "")
+    if kinds.TYPE_TOKEN_PREFIX not in urn or not resource.get("id") or resource.get("external"):
+        return False
+    return kinds.by_name(_kind_and_name(urn)[0]) is not None
+
+
+def managed_ids(state: dict[str, Any]) -> dict[str, str]:
+    """The objects a stack manages, id -> kind name, from its exported state (`pulumi stack export`: the whole
+    document or its `deployment`). Lookups and everything other stacks or people made are not among them."""
+    deployment = state.get("deployment", state)
+    return {str(r["id"]): _kind_and_name(r["urn"])[0] for r in deployment.get("resources") or [] if is_managed(r)}
+
+
 def managed_from_preview(preview: dict[str, Any]) -> Managed:
     managed = Managed()
     for step in preview.get("steps") or []:
-        if step.get("op") != "refresh" or kinds.TYPE_TOKEN_PREFIX not in step.get("urn", ""):
-            continue
         state = step.get("oldState") or {}
-        if not state.get("id"):
+        if step.get("op") != "refresh" or not is_managed({"urn": step.get("urn"), **state}):
             continue
         kind, name = _kind_and_name(step["urn"])
         outs, inputs = state.get("outputs") or {}, state.get("inputs") or {}
@@ -357,18 +379,29 @@ def unmanaged_objects(managed: Managed, list_items: Lister) -> list[Difference]:
 # Report
 
 
-def render(report: Report) -> str:
-    stack, diffs = report.stack, report.differences
-    if not diffs:
-        return f"No drift: stack {stack!r} matches the RequestRocket account.\n"
-    lines = [f"DRIFT in stack {stack!r}: {len(diffs)} difference{'s' * (len(diffs) != 1)} between the code and "
-             "the RequestRocket account", ""]
+def _lines(diffs: list[Difference]) -> list[str]:
+    lines = []
     for d in diffs:
         own_id = d.id and d.kind != UNMANAGED  # an unmanaged object's id is in the detail, not its parent's
         lines += [f"  [{d.kind}] {d.resource}" + (f" ({d.id})" if own_id else ""), f"      {d.detail}"]
-    lines += ["", f"`{FIX}` makes the account match the code again (a plain `pulumi up` does not: it compares the "
-              "code with the last recorded state); unmanaged objects must be deleted through the API or adopted "
-              "into the code (adopt_id=...)."]
+    return lines
+
+
+def render(report: Report) -> str:
+    stack, diffs, others = report.stack, report.differences, report.not_managed
+    if not diffs:
+        lines = [f"No drift: stack {stack!r} matches the RequestRocket account."]
+    else:
+        lines = [f"DRIFT in stack {stack!r}: {len(diffs)} difference{'s' * (len(diffs) != 1)} between the code and "
+                 "the RequestRocket account", "", *_lines(diffs), "",
+                 f"`{FIX}` makes the account match the code again (a plain `pulumi up` does not: it compares the "
+                 "code with the last recorded state)"
+                 + ("; unmanaged objects must be deleted through the API or adopted into the code (adopt_id=...)."
+                    if any(d.kind == UNMANAGED for d in diffs) else ".")]
+    if others:
+        lines += ["", f"Not managed by this stack, and not counted as drift: {len(others)} object"
+                  f"{'s' * (len(others) != 1)} under its parents that another stack, person or job may own "
+                  "(`--fail-on-unmanaged` counts them as drift)", "", *_lines(others)]
     return "\n".join(lines) + "\n"
 
 
@@ -378,6 +411,7 @@ def render_json(report: Report) -> str:
         "drift": bool(report.differences),
         "fix": FIX if report.differences else None,
         "differences": [{**asdict(d), "paths": d.paths} for d in report.differences],
+        "not_managed": [{**asdict(d), "paths": d.paths} for d in report.not_managed],
     }, indent=2, default=str) + "\n"  # fmt: skip
 
 
@@ -400,29 +434,16 @@ def one_line(exc: BaseException) -> str:
 # I/O: the pulumi CLI and the API
 
 
-@dataclass(frozen=True)
-class Overrides:
-    """--api-url / --token: they replace the stack's own settings (not those of a named profile)."""
-
-    api_url: Optional[str] = None
-    token: Optional[str] = None
-
-
-def with_overrides(settings_for: Callable[[Optional[str]], rr_config.Settings],
-                   overrides: Overrides) -> Callable[[Optional[str]], rr_config.Settings]:
-    """The connection settings for a profile (None: the stack's own, where the flags come first)."""
-
-    def settings(profile: Optional[str]) -> rr_config.Settings:
-        found = settings_for(profile)
-        if profile:
-            return found
-        return replace(found, api_url=(overrides.api_url or found.api_url).rstrip("/"),
-                       token=overrides.token or found.token)
-
-    return settings
+def overrides_env(api_url: Optional[str] = None, token: Optional[str] = None) -> dict[str, str]:
+    """--api-url / --token as the environment of the `pulumi` children: there they replace the stack's own settings
+    (not those of a named profile) for the provider of the preview as for the listing, and the token is never on a
+    command line or in a file."""
+    env = {rr_config.OVERRIDE_API_URL_ENV: api_url, rr_config.OVERRIDE_TOKEN_ENV: token}
+    return {k: v for k, v in env.items() if v}
 
 
 def api_lister(settings_for: Callable[[Optional[str]], rr_config.Settings]) -> Lister:
+    from .client import listing_params
     from .errors import NotFound
     from .pulumi_cli import api_client
 
@@ -432,7 +453,7 @@ def api_lister(settings_for: Callable[[Optional[str]], rr_config.Settings]) -> L
         if profile not in clients:
             clients[profile] = api_client(settings_for(profile))
         try:
-            return clients[profile].list(path)
+            return clients[profile].list(path, listing_params(path))  # temporary credentials exist all the same
         except NotFound:
             return None  # the parent is gone: already reported as deleted out of band
 
@@ -440,16 +461,18 @@ def api_lister(settings_for: Callable[[Optional[str]], rr_config.Settings]) -> L
 
 
 def check(cwd: Path, stack: Optional[str] = None, api_url: Optional[str] = None,
-          token: Optional[str] = None) -> Report:
-    """Every difference between the stack's code and the account; raises CheckFailed when it cannot tell."""
+          token: Optional[str] = None, fail_on_unmanaged: bool = False) -> Report:
+    """Every difference between the stack's code and the account; raises CheckFailed when it cannot tell.
+
+    With `fail_on_unmanaged`, objects under the stack's parents that it does not manage count as drift."""
     from .pulumi_cli import Pulumi
 
     name = stack  # the real name once pulumi has said which stack is selected
     try:
-        pulumi = Pulumi(Path(cwd), stack)
+        pulumi = Pulumi(Path(cwd), stack, env=overrides_env(api_url, token))
         name = pulumi.stack_name()
         pulumi.stack = name
-        settings_for = with_overrides(pulumi.connection_settings, Overrides(api_url, token))
+        settings_for = pulumi.connection_settings
         settings_for(None)  # a malformed URL or rate limit fails here, before the long preview
         document = pulumi.json("preview", "--refresh", "--json")
         diffs = differences_from_preview(document)
@@ -457,7 +480,7 @@ def check(cwd: Path, stack: Optional[str] = None, api_url: Optional[str] = None,
     except RequestRocketError as exc:
         raise CheckFailed(one_line(exc), name) from None
     try:
-        diffs += unmanaged_objects(managed, api_lister(settings_for))
+        others = unmanaged_objects(managed, api_lister(settings_for))
     except RequestRocketError as exc:
         raise CheckFailed(f"cannot list the account's objects: {one_line(exc)}", name) from None
-    return Report(name, diffs)
+    return Report(name, diffs + others, []) if fail_on_unmanaged else Report(name, diffs, others)

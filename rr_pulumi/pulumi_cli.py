@@ -114,6 +114,7 @@ class Pulumi:
     stack: Optional[str] = None
     executable: Path = field(default_factory=find_pulumi)
     timeout: float = 1800
+    env: dict[str, str] = field(default_factory=dict)  # on top of the user's environment, for every command
     _config: Optional[dict[str, Any]] = field(default=None, init=False, repr=False)
 
     def run(self, *args: str, check: bool = True, stack: bool = True) -> subprocess.CompletedProcess:
@@ -122,7 +123,7 @@ class Pulumi:
         if stack and self.stack:
             command += ["--stack", self.stack]
         try:
-            done = subprocess.run(command, cwd=self.cwd, env=child_env(self.executable), capture_output=True,
+            done = subprocess.run(command, cwd=self.cwd, env={**child_env(self.executable), **self.env}, capture_output=True,
                                   text=True, timeout=self.timeout)
         except subprocess.TimeoutExpired:
             raise PulumiFailed(f"`pulumi {args[0]}` did not finish in {self.timeout:.0f} s") from None
@@ -173,6 +174,7 @@ class Pulumi:
         if self._config is None:
             self._config = self.config()
         get = self._config.get
+        env = {**os.environ, **self.env}
         if profile:
-            return settings_from(get, profile=profile)
-        return settings_from(get)
+            return settings_from(get, env, profile=profile)
+        return settings_from(get, env)

@@ -15,6 +15,19 @@ def test_stack_config_wins_over_environment():
     assert s.api_url == "http://127.0.0.1:9" and s.token == "u-from-config"
 
 
+def test_drift_overrides_win_over_the_stack_config_for_the_top_level_only():
+    """`rr-pulumi drift --api-url/--token` reach the provider of its `pulumi preview` through these variables."""
+    cfg = {"requestrocket:apiUrl": "http://127.0.0.1:9", "requestrocket:token": "u-from-config",
+           "requestrocket:profiles": {"acme": {"apiUrl": "https://acme.example.com", "token": "u-acme"}}}
+    env = {rr_config.OVERRIDE_API_URL_ENV: "http://127.0.0.1:8080/", rr_config.OVERRIDE_TOKEN_ENV: "u-override"}
+    top = rr_config.settings_from(cfg.get, env=env)
+    assert (top.api_url, top.token) == ("http://127.0.0.1:8080", "u-override")
+    acme = rr_config.settings_from(cfg.get, env=env, profile="acme")
+    assert (acme.api_url, acme.token) == ("https://acme.example.com", "u-acme")
+    with pytest.raises(ConfigurationError, match=r"^--api-url must be an absolute http\(s\) URL, got 'nope'$"):
+        rr_config.settings_from(cfg.get, env={rr_config.OVERRIDE_API_URL_ENV: "nope"})
+
+
 def test_environment_fallback_and_defaults():
     s = rr_config.settings_from(lambda k: None, env={"REQUESTROCKET_TOKEN": "u-env"})
     assert s.token == "u-env" and s.api_url == "https://api.requestrocket.com"

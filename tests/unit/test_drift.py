@@ -149,6 +149,71 @@ def test_unmanaged_objects_under_managed_parents():
     assert document["differences"][1]["kind"] == drift.UNMANAGED and document["fix"] == "pulumi up --refresh"
 
 
+def lookup(kind, name, id_, outs):
+    """A `Kind.get` as the state and `pulumi preview --refresh --json` show it: a read resource, `external`."""
+    step = refresh(kind, name, id_, outs)
+    step["oldState"]["external"] = step["newState"]["external"] = True
+    return step
+
+
+def test_lookups_are_not_managed_and_their_children_are_not_listed():
+    doc = {"steps": [
+        lookup("Client", "org", "c1", {"client_name": "Acme", "client_id": "c1"}),
+        lookup("Proxy", "gw", "p1", {"client_id": "c1", "proxy_name": "gw"}),
+        refresh("Rule", "mine", "r1", RULE),
+        {"op": "read", "urn": urn("Proxy", "gw"), "oldState": lookup("Proxy", "gw", "p1", {})["oldState"],
+         "newState": lookup("Proxy", "gw", "p1", {})["newState"]},
+    ]}
+    assert drift.differences_from_preview(doc) == []
+    managed = drift.managed_from_preview(doc)
+    assert set(managed.by_kind) == {"Rule"}
+    listed = []
+    assert drift.unmanaged_objects(managed, lambda path, profile: listed.append(path) or []) == [] and listed == []
+
+
+def test_managed_ids_of_an_exported_state_leave_out_lookups_and_other_types():
+    resources = [
+        {"urn": "urn:pulumi:prod::org::pulumi:pulumi:Stack::org-prod", "type": "pulumi:pulumi:Stack"},
+        {**state("Client", "org", "c1", {}), "external": True},
+        state("Target", "api", "t1", TARGET),
+        state("Rule", "r", "r1", RULE),
+        {**state("Proxy", "gw", "", {})},  # not created yet (an unfinished `up`)
+        {"urn": ACTIVATION_URN, "id": "p1-activation", "type": "pulumi-python:dynamic/rr-rollout:ProxyActivation"},
+    ]
+    exported = {"version": 3, "deployment": {"resources": resources}}
+    assert drift.managed_ids(exported) == {"t1": "Target", "r1": "Rule"}
+    assert drift.managed_ids(exported["deployment"]) == {"t1": "Target", "r1": "Rule"}
+
+
+def test_the_listing_asks_for_temporary_credentials(monkeypatch):
+    calls = []
+
+    class Listing:
+        def list(self, path, params=None):
+            calls.append((path, params))
+            return []
+
+    monkeypatch.setattr(pulumi_cli, "api_client", lambda settings: Listing())
+    list_items = drift.api_lister(lambda profile: None)
+    list_items("/api/clients/c1/credentials", None)
+    list_items("/api/clients/c1/targets", None)
+    assert calls == [("/api/clients/c1/credentials", {"includeTemporary": "true"}), ("/api/clients/c1/targets", {})]
+
+
+def test_objects_not_managed_are_information_unless_asked():
+    other = drift.Difference(drift.UNMANAGED, "Proxy gw", "rule r2 (deny priority 5) is on proxy p1 but in no "
+                             "resource of this stack", urn("Proxy", "gw"), "r2")
+    text = drift.render(drift.Report("prod", [], [other]))
+    assert text == ("No drift: stack 'prod' matches the RequestRocket account.\n\n"
+                    "Not managed by this stack, and not counted as drift: 1 object under its parents that another "
+                    "stack, person or job may own (`--fail-on-unmanaged` counts them as drift)\n\n"
+                    "  [unmanaged object added] Proxy gw\n"
+                    "      rule r2 (deny priority 5) is on proxy p1 but in no resource of this stack\n")
+    document = json.loads(drift.render_json(drift.Report("prod", [], [other])))
+    assert (document["drift"], document["differences"], [d["id"] for d in document["not_managed"]]) == (
+        False, [], ["r2"])
+
+
 def test_objects_of_a_profile_are_listed_with_that_profile():
     doc = {"steps": [
         {"op": "refresh", "urn": urn("Client", "org"),
@@ -247,7 +312,7 @@ def test_a_deleted_activation_is_named_in_words():
 class StackWithBrokenConfig:
     """`pulumi` with a selected stack whose configuration cannot be read."""
 
-    def __init__(self, cwd, stack=None):
+    def __init__(self, cwd, stack=None, env=None):
         self.stack = stack
 
     def stack_name(self):
