@@ -99,7 +99,8 @@ def test_drift_each_case_both_ways(stack, api, tmp_path):
     assert_no_drift(stack)
     code, report, step_output = drift_script(stack, tmp_path)
     assert (code, step_output) == (0, "result=none") and "No drift" in report
-    assert drift_json(stack) == (0, {"stack": "test", "drift": False, "fix": None, "differences": []})
+    assert drift_json(stack) == (0, {"stack": "test", "drift": False, "fix": None, "differences": [],
+                                     "not_managed": []})
 
     # A field changed out of band: the engine and the report see it, with its property path and both values.
     api.put(api.base + f"{client}/targets/{outs['target_id']}", json={"targetBaseURL": "https://evil.example.com"})
@@ -150,16 +151,19 @@ def test_drift_each_case_both_ways(stack, api, tmp_path):
     assert_no_drift(stack, engine=False)
 
     # Objects added out of band under managed parents: a rule on the proxy, a target in the client. The engine
-    # cannot see objects it does not manage; the drift check lists each managed parent's children.
+    # cannot see objects it does not manage; the drift check lists each managed parent's children. In a shared
+    # account they may be another stack's: listed, not drift, unless --fail-on-unmanaged says nothing else writes here.
     extra_rule = api.post(api.base + rules, json={"effect": "allow", "priority": 5, "methods": ["GET"]})
     extra_target = api.post(api.base + f"{client}/targets", json={
         "targetName": "shadow", "targetBaseURL": "https://shadow.example.com", "targetRegion": "us-east-1"})
     extra_rule_id, extra_target_id = extra_rule.json()["rules"][0]["sKey"], extra_target.json()["targets"][0]["sKey"]
-    result = drift(stack)
-    assert result.returncode == 1
-    assert f"[unmanaged object added] Proxy gateway\n      rule {extra_rule_id} (allow priority 5, methods GET)" \
-        in result.stdout
-    assert f"target {extra_target_id} ('shadow')" in result.stdout
+    for strict in (False, True):
+        result = drift(stack, *["--fail-on-unmanaged"] * strict)
+        assert result.returncode == int(strict), result.stdout
+        assert f"[unmanaged object added] Proxy gateway\n      rule {extra_rule_id} (allow priority 5, methods GET)" \
+            in result.stdout
+        assert f"target {extra_target_id} ('shadow')" in result.stdout
+        assert ("Not managed by this stack, and not counted as drift: 2 objects" in result.stdout) is not strict
     api.delete(api.base + f"{rules}/{extra_rule_id}").raise_for_status()
     api.delete(api.base + f"{client}/targets/{extra_target_id}").raise_for_status()
     assert_no_drift(stack)
