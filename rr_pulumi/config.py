@@ -212,8 +212,9 @@ def settings_from(
         elif token_env:
             token = _text(env.get(token_env))
             missing_reason = None if token else f"the environment variable {token_env} named by {where}.tokenEnv is not set"
-    if profile is None and _text(env.get(OVERRIDE_API_URL_ENV)):
-        api_url, api_key = _text(env.get(OVERRIDE_API_URL_ENV)), "--api-url"
+    override_url = _text(env.get(OVERRIDE_API_URL_ENV))
+    if profile is None and override_url:
+        api_url, api_key = override_url, "--api-url"
     if profile is None:
         token = _text(env.get(OVERRIDE_TOKEN_ENV)) or token
     try:

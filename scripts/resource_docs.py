@@ -58,7 +58,10 @@ existing = Proxy.get("legacy", "<proxy id>", client_id="<client id>")   # read-o
 `<Resource>.get(resource_name, id, opts=None, *, <where it lives>)` references an existing object read-only, as
 pulumi-aws's `get` does: the engine reads it with the provider at every preview and `up`, exposes its outputs, and
 never changes or deletes it (`pulumi destroy` only forgets it). Objects below a client need `client_id`; a rule
-also needs its parent (`credential_id`, `target_id` or `proxy_id`).
+also needs its parent (`credential_id`, `target_id` or `proxy_id`). With a literal id the lookup's id and outputs are
+known at preview, so what is declared under it shows no change when nothing changed; an id that does not exist (or
+that the token cannot see) fails the preview in one line (`Target.get: no target '...' in client '...'`).
+`rr-pulumi drift` never counts a lookup as managed by the stack (see drift-adopt-export.md, "Shared accounts").
 
 `pulumi import` and `ResourceOptions(import_=...)` cannot work with Pulumi's dynamic providers (the engine has no
 provider to ask before the program runs, pulumi/pulumi#16175); rr-pulumi refuses `import_=` in one line that
