@@ -218,8 +218,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_parser(commands: Any) -> None:
-    """`rr-pulumi rules explain ...` on the CLI's sub-command parser."""
-    rules = commands.add_parser("rules", help="explain how a proxy's rules judge a request")
+    """`rr-pulumi rules explain|diff|lint ...` on the CLI's sub-command parser."""
+    from . import rules_diff
+
+    rules = commands.add_parser("rules", help="explain how a proxy's rules judge a request; diff and lint a change")
     sub = rules.add_subparsers(dest="rules_command", required=True)
     explain = sub.add_parser("explain", help="each scope's matching rules and the decision for a request; sends "
                              "nothing; exit 0 allowed, 1 denied, 2 error")
@@ -236,3 +238,9 @@ def add_parser(commands: Any) -> None:
     explain.add_argument("--stack", help="the stack (default: the selected one)")
     explain.add_argument("--json", action="store_true", help="print the explanation as JSON")
     explain.set_defaults(run=run)
+    rules_diff.add_diff_arguments(sub.add_parser(
+        "diff", help="the requests whose decision the program's change flips (deployed rules vs a preview); sends "
+        "nothing; exit 0 none, 1 some, 2 could not check"))
+    rules_diff.add_lint_arguments(sub.add_parser(
+        "lint", help="rules that can never change a decision (shadowed, duplicate, redundant allow, a pattern that "
+        "matches nothing); exit 0 none, 1 findings, 2 could not check"))
