@@ -18,6 +18,10 @@ record, and the diff says so instead of guessing.
 
 HAR: `log.entries[].request` (`method`, `url`, `headers`, `postData.text`); the proxy is the `/api/{proxyId}` part of
 the data-plane URL (`<data plane>/api/{proxyId}/<path>`); entries to other hosts are skipped.
+
+Recorded traffic (records, HAR) may hold requests to proxies of other stacks sharing the account: those are
+skipped and counted, never judged. A JSON Lines request names its proxy on purpose: one the stack does not have is
+reported.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ class SampleRequest:
     source: str  # `file:line` or `file#entry`
     name: Optional[str] = None
     unknown: frozenset[str] = field(default_factory=frozenset)  # parts the file does not hold: "body", "claims"
+    captured: bool = False  # recorded traffic (records, HAR): a request to a proxy of another stack is not ours
 
     def label(self) -> str:
         return self.name or f"{self.request.method} {self.request.path}"
@@ -121,7 +126,7 @@ def from_record(record: dict[str, Any], where: str) -> Optional[SampleRequest]:
         return None
     request = Request(str(record.get("method", "GET")).upper(), _path(str(record.get("path") or "/")),
                       _pairs(record.get("headers"), where, "headers"), _pairs(record.get("query"), where, "query"))
-    return SampleRequest(str(record["proxyId"]), request, where, unknown=frozenset({"body", "claims"}))
+    return SampleRequest(str(record["proxyId"]), request, where, unknown=frozenset({"body", "claims"}), captured=True)
 
 
 def from_har_entry(entry: dict[str, Any], where: str) -> Optional[SampleRequest]:
@@ -147,7 +152,7 @@ def from_har_entry(entry: dict[str, Any], where: str) -> Optional[SampleRequest]
     path = unquote(found.group(2) or "/")
     request = Request(str(har.get("method", "GET")).upper(), path, headers,
                       parse_qsl(url.query, keep_blank_values=True), body, claims)
-    return SampleRequest(unquote(found.group(1)), request, where)
+    return SampleRequest(unquote(found.group(1)), request, where, captured=True)
 
 
 def read(path: Path) -> list[SampleRequest]:

@@ -84,6 +84,7 @@ class Report:
     lines: list[Line]
     findings: list[rule_lint.Finding]
     names: dict[str, str]
+    skipped: int = 0  # recorded requests to proxies that are not this stack's
 
     @property
     def changed(self) -> list[Line]:
@@ -130,12 +131,16 @@ def _find(proxies: list[ProxyRules], ref: str) -> list[ProxyRules]:
             or [p for p in proxies if p.proxy_id == ref])
 
 
-def judge(before: list[ProxyRules], after: list[ProxyRules], samples: list[SampleRequest]) -> list[Line]:
-    """Each request judged by both rule sets; a proxy is the same proxy on both sides when its URN is."""
-    lines = []
+def judge(before: list[ProxyRules], after: list[ProxyRules], samples: list[SampleRequest]) -> tuple[list[Line], int]:
+    """Each request judged by both rule sets (a proxy is the same proxy on both sides when its URN is); and how
+    many recorded requests went to proxies that are not the stack's."""
+    lines, skipped = [], 0
     for sample in samples:
         found = _find(before, sample.proxy) or _find(after, sample.proxy)
         urns = {p.urn for p in found}
+        if not urns and sample.captured:
+            skipped += 1
+            continue
         if len(urns) != 1:
             why = (f"proxy {sample.proxy!r} names {len(urns)} proxies of the stack: use its URN" if urns else
                    f"no proxy {sample.proxy!r} in the stack or the program (by name, URN or id)")
@@ -149,7 +154,7 @@ def judge(before: list[ProxyRules], after: list[ProxyRules], samples: list[Sampl
             lines.append(Line(sample, urn, None, None, why))
             continue
         lines.append(Line(sample, urn, verdict(old, sample), verdict(new, sample)))
-    return lines
+    return lines, skipped
 
 
 def names_of(*sides: list[stack_rules.Resource]) -> dict[str, str]:
@@ -161,9 +166,9 @@ def diff(state: list[dict[str, Any]], preview: dict[str, Any], samples: list[Sam
     """The report for a stack's checkpoint resources and a `pulumi preview --json` document."""
     deployed = stack_rules.deployed(state)
     planned = stack_rules.planned(state, preview)
-    lines = judge(stack_rules.proxies(deployed), stack_rules.proxies(planned), samples)
+    lines, skipped = judge(stack_rules.proxies(deployed), stack_rules.proxies(planned), samples)
     names = names_of(deployed, planned)
-    return Report(stack, lines, rule_lint.lint(stack_rules.parents(planned), names), names)
+    return Report(stack, lines, rule_lint.lint(stack_rules.parents(planned), names), names, skipped)
 
 
 # -- rendering ------------------------------------------------------------------------------------------------------
@@ -175,7 +180,9 @@ def _proxy_name(line: Line) -> str:
 def render(report: Report) -> str:
     names = report.names
     out = [f"rules diff{' of stack ' + report.stack if report.stack else ''}: {len(report.lines)} request(s) "
-           f"checked, {len(report.changed)} change, {len(report.undetermined)} undetermined", ""]
+           f"checked, {len(report.changed)} change, {len(report.undetermined)} undetermined"
+           + (f"; {report.skipped} recorded request(s) to proxies of other stacks skipped" if report.skipped else ""),
+           ""]
     for line in report.changed:
         assert line.before and line.after
         out += [f"  {_proxy_name(line)}  {line.sample.request.method} {line.sample.request.path}  "
@@ -229,7 +236,7 @@ def as_json(report: Report) -> dict[str, Any]:
                 "after": line.after.as_json(names) if line.after else None,
                 **({"undetermined": line.undetermined} if line.undetermined else {})}
 
-    return {"stack": report.stack, "checked": len(report.lines), "changed": [line_json(x) for x in report.changed],
+    return {"stack": report.stack, "checked": len(report.lines), "skipped": report.skipped, "changed": [line_json(x) for x in report.changed],
             "undetermined": [line_json(x) for x in report.undetermined],
             "lint": [f.as_json(names) for f in report.findings]}
 
