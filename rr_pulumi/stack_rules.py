@@ -21,7 +21,9 @@ PROVIDER_KEY = "__provider"  # a dynamic provider's pickled self among its input
 # What a rule matches and does (its parent and client do not change what it matches).
 MATCHING_FIELDS = ("effect", "priority", "methods", "path_pattern", "path_presence", "regex_flags", "header_checks",
                    "query_checks", "body_checks", "token_checks")
-GONE_OPS = {"delete", "delete-replaced", "discard", "discard-replaced", "read-discard", "remove-pending-replace"}
+GONE_OPS = {"delete", "discard", "read-discard"}
+# The old half of a replacement (shown with --show-replacement-steps): the new object already took its URN.
+OLD_HALF_OPS = {"delete-replaced", "discard-replaced", "remove-pending-replace"}
 
 
 def has_unknown(value: Any) -> bool:
@@ -99,10 +101,10 @@ def planned(state_resources: Iterable[dict[str, Any]], preview: dict[str, Any]) 
     by_urn = {r.urn: r for r in deployed(state_resources)}
     for step in preview.get("steps") or []:
         urn, new = step.get("urn"), step.get("newState")
-        if step.get("op") in GONE_OPS or (new is None and step.get("op") == "delete"):
+        if step.get("op") in GONE_OPS:
             by_urn.pop(urn, None)
             continue
-        if not new or step.get("op") in ("same", "read", "refresh"):
+        if not new or step.get("op") in OLD_HALF_OPS or step.get("op") in ("same", "refresh"):
             continue
         resource = _resource(new.get("urn", urn), new.get("type", ""), new.get("id"), new.get("inputs") or {},
                              new.get("propertyDependencies"))

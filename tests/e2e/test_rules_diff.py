@@ -23,15 +23,16 @@ from rr_pulumi import ApiKeySecret, BearerSecret, Client, Credential, Proxy, Rul
 
 c = pulumi.Config()
 changed = c.get_bool("changed") or False
+region = c.get("region") or "us-east-1"
 org = Client("org", client_name=c.require("clientName"))
 callers = Credential("callers", client_id=org.id, credential_name="callers", credential_type="proxy",
-                     credential_region="us-east-1", credential_secret=ApiKeySecret(api_key="%s"))
+                     credential_region=region, credential_secret=ApiKeySecret(api_key="%s"))
 upstream_auth = Credential("upstream-auth", client_id=org.id, credential_name="upstream-auth",
-                           credential_type="target", credential_region="us-east-1",
+                           credential_type="target", credential_region=region,
                            credential_secret=BearerSecret(token="diff-upstream-token-0001"))
 api = Target("api", client_id=org.id, target_name="api", target_base_url=c.require("upstreamUrl"),
-             target_region="us-east-1")
-gateway = Proxy("gateway", client_id=org.id, proxy_name="gateway", proxy_region="us-east-1",
+             target_region=region)
+gateway = Proxy("gateway", client_id=org.id, proxy_name="gateway", proxy_region=region,
                 proxy_credential_id=callers.id, target_id=api.id, target_credential_id=upstream_auth.id,
                 proxy_default_rule_effect="deny")
 Rule("reads", client_id=org.id, proxy_id=gateway.id, effect="allow", priority=10, methods=["GET"],
@@ -41,6 +42,10 @@ Rule("no-admin", client_id=org.id, proxy_id=gateway.id, effect="deny", priority=
 Rule("no-deletes", client_id=org.id, proxy_id=gateway.id, effect="deny", priority=500, methods=["DELETE"])
 Rule("writes", client_id=org.id, proxy_id=gateway.id, effect="allow", priority=20, methods=["POST"],
      path_pattern="^/v1/invoices$")
+if c.get_bool("extraProxy"):
+    extra = Proxy("extra", client_id=org.id, proxy_name="extra", proxy_region=region, proxy_credential_id=callers.id,
+                  target_id=api.id, target_credential_id=upstream_auth.id, proxy_default_rule_effect="deny")
+    Rule("extra-reads", client_id=org.id, proxy_id=extra.id, effect="allow", priority=10, methods=["GET"])
 pulumi.export("url", gateway.url)
 """ % CALLER_KEY
 
@@ -173,5 +178,39 @@ def test_rules_diff_cannot_check_says_why(rr_stack, emulator, upstream, tmp_path
         result = rr_pulumi(stack, "rules", "diff", str(unknown))
         assert result.returncode == 2, result.stdout
         assert "no proxy 'nope' in the stack or the program" in result.stdout
+    finally:
+        stack.destroy(check=False)
+
+
+def test_rules_of_objects_not_created_yet_are_judged_by_their_urn(rr_stack, emulator, upstream, tmp_path):
+    """A region change replaces every object (each id is unknown at preview) and a new proxy appears: the rules
+    are placed by their parents' URNs, so nothing is undetermined, the same rules flip nothing, and the new
+    proxy's requests go from no proxy to its rules' decision."""
+    stack = deploy(rr_stack, emulator, upstream, "e2e")
+    try:
+        requests_file = tmp_path / "requests.jsonl"
+        requests_file.write_text("\n".join(json.dumps({"proxy": proxy, "method": m, "path": p})
+                                           for proxy in ("gateway", "extra") for m, p in REQUESTS[:3]) + "\n")
+        stack.set_config("region", "eu-west-1")
+        stack.set_config("extraProxy", "true")
+        preview = stack.run("preview", "--json", "--stack", stack.stack).stdout
+        steps = {step["urn"].rsplit("::", 1)[1]: step for step in json.loads(preview)["steps"]}
+        assert steps["gateway"]["op"] == "replace" and steps["reads"]["op"] == "replace"
+        assert steps["reads"]["newState"]["inputs"]["proxy_id"] == "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+        saved = tmp_path / "preview.json"
+        saved.write_text(preview)
+
+        result = rr_pulumi(stack, "rules", "diff", "--json", "--preview-json", str(saved), str(requests_file))
+        assert result.returncode == 1, result.stdout + result.stderr
+        report = json.loads(result.stdout)
+        assert report["undetermined"] == []
+        assert [(line["proxy"], line["method"], line["path"], line["before"]["outcome"], side(line["after"]))
+                for line in report["changed"]] == [
+            ("extra", "GET", "/v1/invoices/1", "no proxy", ("allowed", None)),
+            ("extra", "GET", "/v1/users/1", "no proxy", ("allowed", None)),
+            ("extra", "GET", "/v1/admin/keys", "no proxy", ("allowed", None))]
+        lint = rr_pulumi(stack, "rules", "lint", "--json", "--preview-json", str(saved))
+        assert lint.returncode == 0, lint.stdout + lint.stderr
+        assert json.loads(lint.stdout)["lint"] == []
     finally:
         stack.destroy(check=False)
