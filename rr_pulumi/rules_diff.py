@@ -308,7 +308,8 @@ def _stack_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_diff_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("requests", nargs="+", help="request files: JSON Lines, the emulator's records, or a HAR")
+    parser.add_argument("requests", nargs="*", help="request files: JSON Lines, the emulator's records, or a HAR "
+                        "(none: the rule lint alone)")
     _stack_arguments(parser)
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print one JSON object")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -212,5 +213,88 @@ def test_rules_of_objects_not_created_yet_are_judged_by_their_urn(rr_stack, emul
         lint = rr_pulumi(stack, "rules", "lint", "--json", "--preview-json", str(saved))
         assert lint.returncode == 0, lint.stdout + lint.stderr
         assert json.loads(lint.stdout)["lint"] == []
+    finally:
+        stack.destroy(check=False)
+
+
+def workflow_steps(names: list[str]) -> list[dict]:
+    import yaml
+
+    from rr_pulumi.scaffold import TEMPLATES
+
+    workflow = yaml.safe_load((TEMPLATES / "github" / "workflows" / "rr-preview.yml").read_text())
+    steps = {step.get("name"): step for step in workflow["jobs"]["preview"]["steps"]}
+    return [steps[name] for name in names]
+
+
+def run_step(step: dict, repo, env: dict, outputs: dict) -> None:
+    """One `run:` step as the runner runs it (bash -e), its `${{ ... }}` expressions filled in, in the repo."""
+    import re
+    import subprocess
+
+    script = re.sub(r"\$\{\{ steps\.(\w+)\.outputs\.(\w+) \}\}", lambda m: outputs[m.group(1)][m.group(2)],
+                    step["run"])
+    output_file = repo / f"output-{step.get('id', 'step')}.txt"
+    output_file.write_text("")
+    cwd = repo / step.get("working-directory", ".").replace("${{ env.PROJECT_DIR }}", ".")
+    done = subprocess.run(["bash", "-e", "-c", script], cwd=cwd, capture_output=True, text=True, timeout=600,
+                          env={**env, **(step.get("env") or {}), "GITHUB_OUTPUT": str(output_file)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    if step.get("id"):
+        outputs[step["id"]] = dict(line.split("=", 1) for line in output_file.read_text().splitlines())
+
+
+def test_the_pull_request_comment_shows_the_flipped_requests_and_the_lint(rr_stack, emulator, upstream, tmp_path):
+    """The generated workflow's rule-review steps, run on a real preview: the comment has Pulumi's diff, the table
+    of flipped requests and the lint findings."""
+    import os
+    import shutil
+    import sys
+
+    from rr_pulumi.scaffold import TEMPLATES
+
+    stack = deploy(rr_stack, emulator, upstream, "e2e")
+    try:
+        repo = stack.project_dir
+        (repo / ".github" / "scripts").mkdir(parents=True)
+        shutil.copy(TEMPLATES / "github" / "scripts" / "preview_comment.py", repo / ".github" / "scripts")
+        (repo / "rules-requests.jsonl").write_text("\n".join(
+            json.dumps({"proxy": "gateway", "method": m, "path": p}) for m, p in REQUESTS) + "\n")
+        stack.set_config("changed", "true")
+        runner_temp = tmp_path / "runner"
+        runner_temp.mkdir()
+        env = {**stack.env, "RUNNER_TEMP": str(runner_temp), "STACK": stack.stack,
+               "PATH": os.pathsep.join([str(Path(sys.executable).parent), stack.env.get("PATH", os.environ["PATH"])])}
+        preview = stack.preview("--diff")
+        (runner_temp / "preview.txt").write_text(preview.output)
+        outputs = {"preview": {"code": "0"}}
+        for step in workflow_steps(["Write the comment", "rr-pulumi rules diff", "Add the rule review to the comment"]):
+            run_step(step, repo, env, outputs)
+        assert outputs["rules"]["code"] == "1"
+        comment = (runner_temp / "comment.md").read_text()
+        assert comment.startswith("<!-- rr-pulumi-preview -->")
+        assert "+-pulumi-python:dynamic/requestrocket:Rule: (replace)" in comment  # Pulumi's own diff
+        assert "### Rule review (`rr-pulumi rules diff`): some requests change decision" in comment
+        assert "#### Requests whose decision changes: 3 of 8" in comment
+        assert ("| gateway | `GET /v1/users/1` | allowed (by reads) | **denied by the proxy's default effect** | "
+                "rules-requests.jsonl:2 |") in comment
+        assert "| gateway | `DELETE /v1/admin/x` | denied by rule no-admin (proxy scope) | " \
+               "**denied by rule no-deletes (proxy scope)** |" in comment
+        assert "#### Rule lint: 0 finding(s)" in comment
+        assert "diff-caller-key-0001" not in comment and "diff-upstream-token-0001" not in comment
+
+        # Without a request file the lint alone; a lint finding shows up in the comment.
+        (repo / "rules-requests.jsonl").unlink()
+        stack.set_config("changed", "false")
+        program = (repo / "__main__.py").read_text()
+        (repo / "__main__.py").write_text(program + '\nRule("admin-twice", client_id=org.id, proxy_id=gateway.id, '
+                                          'effect="deny", priority=900, path_pattern="^/v1/admin")\n')
+        run_step(workflow_steps(["Write the comment"])[0], repo, env, outputs)
+        for step in workflow_steps(["rr-pulumi rules diff", "Add the rule review to the comment"]):
+            run_step(step, repo, env, outputs)
+        assert outputs["rules"]["code"] == "0"
+        comment = (runner_temp / "comment.md").read_text()
+        assert "#### Requests whose decision changes: 0 of 0" in comment
+        assert "- **duplicate**: rule admin-twice on proxy gateway duplicates rule no-admin" in comment
     finally:
         stack.destroy(check=False)
