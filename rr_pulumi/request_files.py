@@ -190,7 +190,7 @@ def _lines(lines: list[str], name: str) -> list[SampleRequest]:
         where = f"{name}:{number}"
         try:
             document = json.loads(line)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise RequestFileError(f"{where}: not JSON ({exc.msg})") from None
         if isinstance(document, dict) and "requestId" in document and "proxyId" in document:
             record = from_record(document, where)  # a record exported one per line

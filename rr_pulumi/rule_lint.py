@@ -160,7 +160,7 @@ def never_matches(pattern: str, flags: str = "", non_empty: bool = False) -> Opt
 
 def _patterns(rule: dict[str, Any]) -> list[tuple[str, str, Optional[str], bool]]:
     """(where, pattern, presence, is a path) of every pattern of a rule."""
-    found = []
+    found: list[tuple[str, str, Optional[str], bool]] = []
     if rule.get("pathPattern"):
         found.append(("path_pattern", rule["pathPattern"], presence(rule.get("pathPresence")), True))
     for kind, label in zip(CHECK_KINDS, ("header_checks", "query_checks", "body_checks", "token_checks")):

@@ -142,9 +142,9 @@ def judge(before: list[ProxyRules], after: list[ProxyRules], samples: list[Sampl
             skipped += 1
             continue
         if len(urns) != 1:
-            why = (f"proxy {sample.proxy!r} names {len(urns)} proxies of the stack: use its URN" if urns else
-                   f"no proxy {sample.proxy!r} in the stack or the program (by name, URN or id)")
-            lines.append(Line(sample, None, None, None, why))
+            reason = (f"proxy {sample.proxy!r} names {len(urns)} proxies of the stack: use its URN" if urns else
+                      f"no proxy {sample.proxy!r} in the stack or the program (by name, URN or id)")
+            lines.append(Line(sample, None, None, None, reason))
             continue
         urn = urns.pop()
         old = next((p for p in before if p.urn == urn), None)

@@ -84,7 +84,7 @@ def gateway_of(stack, emulator, upstream) -> Gateway:
     def records(proxy_id: str) -> list[dict]:
         return emulator.admin("GET", f"/_emulator/dataplane/requests?proxyId={proxy_id}").json()["requests"]
 
-    return Gateway(stack.outputs()["url"], upstream, records, rules)
+    return Gateway(stack.outputs()["url"], upstream, records, rules, name="gateway")
 
 
 def decision(call) -> tuple[str, str | None]:
@@ -105,12 +105,17 @@ def side(verdict: dict) -> tuple[str, str | None]:
     return ("denied", verdict["rule"] or f"default:{verdict['scope']}")
 
 
-def test_rules_diff_lists_exactly_the_requests_the_change_flips(rr_stack, emulator, upstream, tmp_path):
+def test_rules_diff_lists_exactly_the_requests_the_change_flips(rr_stack, emulator, upstream, tmp_path,
+                                                                monkeypatch):
     stack = deploy(rr_stack, emulator, upstream, "e2e")
+    from_rule_tests = tmp_path / "rule-tests.jsonl"  # what the team's rr_pulumi.testing calls write
     neighbour = deploy(rr_stack, emulator, upstream, "e2e-neighbour")  # same names, same account, its own stack
     try:
         gateway, other = gateway_of(stack, emulator, upstream), gateway_of(neighbour, emulator, upstream)
+        monkeypatch.setenv("RR_PULUMI_RULES_REQUESTS", str(from_rule_tests))
         before = {(m, p): decision(gateway.call(m, p, as_=api_key(CALLER_KEY))) for m, p in REQUESTS}
+        monkeypatch.delenv("RR_PULUMI_RULES_REQUESTS")
+        assert CALLER_KEY not in from_rule_tests.read_text()
         for m, p in REQUESTS:
             other.call(m, p, as_=api_key(CALLER_KEY))  # traffic of another stack's proxy, in the same records
 
@@ -133,7 +138,7 @@ def test_rules_diff_lists_exactly_the_requests_the_change_flips(rr_stack, emulat
         assert json.loads(unchanged.stdout)["checked"] == 3 * len(REQUESTS)
 
         stack.set_config("changed", "true")
-        for source in (requests_file, har_file, records_file):
+        for source in (requests_file, har_file, records_file, from_rule_tests):
             result = rr_pulumi(stack, "rules", "diff", "--json", str(source))
             assert result.returncode == 1, result.stdout + result.stderr
             lines = listed(result)

@@ -131,3 +131,20 @@ def test_a_deleted_rule_and_a_deleted_proxy(tmp_path):
         "denied by rule no-admin (proxy scope)", "allowed (by reads)")  # the old half of a replacement stays
     gone = rules_diff.diff(STATE, {"steps": [{"op": "delete", "urn": urn("Proxy", "gateway")}]}, samples)
     assert gone.changed[0].after.text(gone.names) == "no such proxy (404)"
+
+
+def test_rule_test_calls_are_written_as_requests_without_the_credential(tmp_path, monkeypatch):
+    from rr_pulumi.testing import EchoServer, Gateway, signed_jwt
+
+    target = tmp_path / "from-tests.jsonl"
+    monkeypatch.setenv("RR_PULUMI_RULES_REQUESTS", str(target))
+    with EchoServer() as echo:
+        gateway = Gateway(echo.url + "/api/p1", echo, lambda proxy_id: [], name="gateway")
+        gateway.call("post", "/v1/x", as_=signed_jwt({"scope": "w"}, "s" * 32), query={"a": "1"},
+                     headers={"X-Tenant": "acme"}, json={"n": 1})
+    [sample] = read(target)
+    assert (sample.proxy, sample.request.method, sample.request.path) == ("gateway", "POST", "/v1/x")
+    assert sample.request.headers == [("X-Tenant", "acme")] and sample.request.query == [("a", "1")]
+    assert sample.request.body == {"n": 1} and sample.request.claims == {"scope": "w"}
+    assert sample.name.endswith("test_rule_test_calls_are_written_as_requests_without_the_credential")
+    assert "eyJ" not in target.read_text()  # the token itself is never written
