@@ -106,7 +106,8 @@ def from_line(document: Any, where: str) -> SampleRequest:
             raise RequestFileError(f"{where}: {required}: is required (a string)")
     method = document["method"].upper()
     if method not in HTTP_METHODS:
-        raise RequestFileError(f"{where}: method: must be one of: {', '.join(HTTP_METHODS)} (got {document['method']!r})")
+        raise RequestFileError(f"{where}: method: must be one of: {', '.join(HTTP_METHODS)} "
+                               f"(got {document['method']!r})")
     claims = document.get("claims")
     if claims is not None and not isinstance(claims, dict):
         raise RequestFileError(f"{where}: claims: must be a JSON object")

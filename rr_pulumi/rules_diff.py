@@ -236,7 +236,8 @@ def as_json(report: Report) -> dict[str, Any]:
                 "after": line.after.as_json(names) if line.after else None,
                 **({"undetermined": line.undetermined} if line.undetermined else {})}
 
-    return {"stack": report.stack, "checked": len(report.lines), "skipped": report.skipped, "changed": [line_json(x) for x in report.changed],
+    return {"stack": report.stack, "checked": len(report.lines), "skipped": report.skipped,
+            "changed": [line_json(x) for x in report.changed],
             "undetermined": [line_json(x) for x in report.undetermined],
             "lint": [f.as_json(names) for f in report.findings]}
 
@@ -257,6 +258,15 @@ def _preview(args: argparse.Namespace) -> dict[str, Any]:
         raise DiffError(f"pulumi preview: {exc}") from None
 
 
+def _cannot_check(exc: Exception, as_json: bool) -> int:
+    """One line on stderr (and `{"error"}` on stdout with --json): CI reads the exit code, a person the reason."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if as_json:
+        print(json.dumps({"error": reason}))
+    print(f"COULD NOT CHECK: {reason}", file=sys.stderr)
+    return CANNOT_CHECK
+
+
 def run(args: argparse.Namespace) -> int:
     from .explain import ExplainError, stack_resources
 
@@ -265,11 +275,7 @@ def run(args: argparse.Namespace) -> int:
         state = stack_resources(Path(args.cwd), args.stack)
         report = diff(state, _preview(args), samples, args.stack)
     except (RequestFileError, DiffError, ExplainError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if args.json:
-            print(json.dumps({"error": reason}))
-        print(f"COULD NOT CHECK: {reason}", file=sys.stderr)
-        return CANNOT_CHECK
+        return _cannot_check(exc, args.json)
     if args.json:
         print(json.dumps(as_json(report), indent=2))
     else:
@@ -285,11 +291,7 @@ def run_lint(args: argparse.Namespace) -> int:
         state = stack_resources(Path(args.cwd), args.stack)
         resources = stack_rules.deployed(state) if args.deployed else stack_rules.planned(state, _preview(args))
     except (DiffError, ExplainError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if args.json:
-            print(json.dumps({"error": reason}))
-        print(f"COULD NOT CHECK: {reason}", file=sys.stderr)
-        return CANNOT_CHECK
+        return _cannot_check(exc, args.json)
     names = names_of(resources)
     findings = rule_lint.lint(stack_rules.parents(resources), names)
     if args.json:

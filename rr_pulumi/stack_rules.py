@@ -21,6 +21,7 @@ PROVIDER_KEY = "__provider"  # a dynamic provider's pickled self among its input
 # What a rule matches and does (its parent and client do not change what it matches).
 MATCHING_FIELDS = ("effect", "priority", "methods", "path_pattern", "path_presence", "regex_flags", "header_checks",
                    "query_checks", "body_checks", "token_checks")
+DEFAULT_EFFECT_FIELDS = {PROXY.name: "proxy_default_rule_effect", TARGET.name: "target_default_rule_effect"}
 GONE_OPS = {"delete", "discard", "read-discard"}
 # The old half of a replacement (shown with --show-replacement-steps): the new object already took its URN.
 OLD_HALF_OPS = {"delete-replaced", "discard-replaced", "remove-pending-replace"}
@@ -60,7 +61,6 @@ class ProxyRules:
 
     urn: str
     proxy_id: Optional[str]
-    url: Optional[str]
     scopes: list[Scope]
     unknown: dict[str, list[str]] = field(default_factory=dict)  # scope object key -> reasons
 
@@ -158,11 +158,11 @@ def rules_by_parent(resources: list[Resource]) -> tuple[dict[str, list[dict[str,
     return rules, unknown
 
 
-def _default_effect(resource: Optional[Resource], prop: str) -> tuple[str, Optional[str]]:
-    value = resource.values.get(prop) if resource else None
-    if value == UNKNOWN:
-        return "allow", f"{resource.kind} {resource.name}: {prop} is not known until `pulumi up`"  # type: ignore
-    return (value or "allow"), None
+def default_effect(resource: Optional[Resource]) -> str:
+    """The default effect of a proxy's or target's rules (`allow` when unset, as the API does, and for credentials,
+    which have none); UNKNOWN when it is not known until `up`."""
+    prop = DEFAULT_EFFECT_FIELDS.get(resource.kind) if resource else None
+    return (resource.values.get(prop) if resource and prop else None) or "allow"
 
 
 def proxies(resources: list[Resource]) -> list[ProxyRules]:
@@ -178,17 +178,14 @@ def proxies(resources: list[Resource]) -> list[ProxyRules]:
                             ("proxy", None), ("target", "target_id")):
             key, reason = (proxy.urn, None) if prop is None else _reference(proxy, prop, by_urn, by_id)
             key = key or f"unknown:{scope}"
-            part = by_urn.get(key)
-            default, why = "allow", None
-            if scope == "proxy":
-                default, why = _default_effect(proxy, "proxy_default_rule_effect")
-            elif scope == "target" and part is not None and part.kind == TARGET.name:
-                default, why = _default_effect(part, "target_default_rule_effect")
+            part = by_urn.get(key) if scope in ("proxy", "target") else None  # credentials: always allow
+            default = default_effect(part)
+            why = f"the {scope}'s default effect is not known until `pulumi up`" if default == UNKNOWN else None
             reasons = [r for r in (reason, why) if r] + unknown_rules.get(key, []) + unknown_rules.get("*", [])
             if reasons:
                 unknown[key] = reasons
             parts.append(Scope(scope, key, default, rules.get(key, []), name_of(key) if "::" in key else key))
-        found.append(ProxyRules(proxy.urn, proxy.id, proxy.values.get("url"), parts, unknown))
+        found.append(ProxyRules(proxy.urn, proxy.id, parts, unknown))
     return found
 
 
@@ -201,11 +198,6 @@ def parents(resources: list[Resource]) -> list[Scope]:
     for key, wire_rules in rules.items():
         part = by_urn.get(key)
         kind = by_name(part.kind) if part else None
-        default = "allow"  # credentials have no default effect of their own: allow
-        prop = {PROXY.name: "proxy_default_rule_effect", TARGET.name: "target_default_rule_effect"}.get(
-            part.kind if part else "")
-        if part is not None and prop:
-            default = part.values.get(prop) or "allow"
-        word = kind.word if kind else "object"
-        found.append(Scope(word, key, default, wire_rules, name_of(key) if "::" in key else key))
+        found.append(Scope(kind.word if kind else "object", key, default_effect(part), wire_rules,
+                           name_of(key) if "::" in key else key))
     return found

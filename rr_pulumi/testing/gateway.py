@@ -163,7 +163,8 @@ def _write_rules_request(proxy: str, method: str, path: str, headers: Optional[M
         return
     from ..request_files import claims_of_jwt
 
-    line: dict[str, Any] = {"proxy": proxy, "method": method.upper(), "path": path if path.startswith("/") else "/" + path}
+    line: dict[str, Any] = {"proxy": proxy, "method": method.upper(),
+                            "path": path if path.startswith("/") else "/" + path}
     if headers:
         line["headers"] = {str(k): str(v) for k, v in headers.items()}
     if query:

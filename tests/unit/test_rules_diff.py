@@ -148,3 +148,12 @@ def test_rule_test_calls_are_written_as_requests_without_the_credential(tmp_path
     assert sample.request.body == {"n": 1} and sample.request.claims == {"scope": "w"}
     assert sample.name.endswith("test_rule_test_calls_are_written_as_requests_without_the_credential")
     assert "eyJ" not in target.read_text()  # the token itself is never written
+
+
+def test_a_default_effect_unknown_at_preview_makes_the_proxys_requests_undetermined(tmp_path):
+    proxy = next(r for r in STATE if r["urn"].endswith("::gateway"))
+    preview = {"steps": [step("update", "Proxy", "gateway",
+                              {**proxy["outputs"], "proxy_default_rule_effect": UNKNOWN})]}
+    samples = read(write(tmp_path, "r.jsonl", [{"proxy": "gateway", "method": "GET", "path": "/"}]))
+    [line] = rules_diff.diff(STATE, preview, samples).undetermined
+    assert line.undetermined == "the proxy's default effect is not known until `pulumi up`"
