@@ -65,9 +65,10 @@ def _flags(rule: dict[str, Any]) -> str:
 
 
 def _checks(rule: dict[str, Any], kind: str) -> list[tuple]:
+    """Each check of a kind in one comparable form (its presence spelled one way: `must_exist` is `present`)."""
     def canonical(check: dict[str, Any]) -> tuple:
-        return tuple(sorted((k, str(presence(v)) if k == "presence" else v) for k, v in check.items()
-                            if v is not None and k != "presence") + [("presence", presence(check.get("presence")))])
+        fields = sorted((k, str(v)) for k, v in check.items() if v is not None and k != "presence")
+        return (*fields, ("presence", presence(check.get("presence"))))
 
     return [canonical(c) for c in rule.get(kind) or []]
 

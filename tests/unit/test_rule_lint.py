@@ -118,3 +118,10 @@ def test_a_rule_whose_pattern_cannot_match_never_decides():
 def test_values_unknown_at_preview_are_not_judged():
     unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
     assert lint([proxy(rule("a", "deny", 100, pathPattern=unknown), rule("b", "deny", 500))]) == []
+
+
+def test_a_check_spelled_another_way_is_the_same_check():
+    spelled = [{"namePattern": "^x-tenant$", "presence": "must_exist"}]
+    plain = [{"namePattern": "^x-tenant$", "presence": "present"}]
+    scope = proxy(rule("a", "deny", 10, headerChecks=plain), rule("b", "deny", 10, headerChecks=spelled))
+    assert kinds(scope) == [(DUPLICATE, "b", "a")]
