@@ -200,14 +200,14 @@ def lint_scope(scope: Scope, names: Optional[dict[str, str]] = None) -> list[Fin
                                     f"({why}), {effect}"))
             if word == "present":
                 dead.add(index)
+    criteria = [(_criteria(r), r.get("effect"), _priority(r)) for r in rules]  # once per rule, not per pair
     for index, rule in enumerate(rules):
         if index in dead:
             continue
         for other_index, other in enumerate(rules):
             if other_index == index or other_index in dead:
                 continue
-            if other_index < index and _criteria(other) == _criteria(rule) and other.get("effect") == rule.get(
-                    "effect") and _priority(other) == _priority(rule):
+            if other_index < index and criteria[other_index] == criteria[index]:
                 findings.append(Finding(DUPLICATE, rule_id(rule) or "?", scope.object_id,
                                         f"rule {name(rule)} on {scope.scope} {label} duplicates rule {name(other)}: "
                                         "same effect, priority, methods, path and checks", rule_id(other)))

@@ -135,6 +135,8 @@ def judge(before: list[ProxyRules], after: list[ProxyRules], samples: list[Sampl
     """Each request judged by both rule sets (a proxy is the same proxy on both sides when its URN is); and how
     many recorded requests went to proxies that are not the stack's."""
     lines, skipped = [], 0
+    old_by_urn, new_by_urn = {p.urn: p for p in before}, {p.urn: p for p in after}
+    unchanged: dict[str, bool] = {}  # a proxy whose four scopes are the same on both sides is judged once
     for sample in samples:
         found = _find(before, sample.proxy) or _find(after, sample.proxy)
         urns = {p.urn for p in found}
@@ -147,13 +149,15 @@ def judge(before: list[ProxyRules], after: list[ProxyRules], samples: list[Sampl
             lines.append(Line(sample, None, None, None, reason))
             continue
         urn = urns.pop()
-        old = next((p for p in before if p.urn == urn), None)
-        new = next((p for p in after if p.urn == urn), None)
+        old, new = old_by_urn.get(urn), new_by_urn.get(urn)
         why = _why_unknown(old, sample) or _why_unknown(new, sample)
         if why:
             lines.append(Line(sample, urn, None, None, why))
             continue
-        lines.append(Line(sample, urn, verdict(old, sample), verdict(new, sample)))
+        if urn not in unchanged:
+            unchanged[urn] = old is not None and new is not None and old.scopes == new.scopes
+        first = verdict(old, sample)
+        lines.append(Line(sample, urn, first, first if unchanged[urn] else verdict(new, sample)))
     return lines, skipped
 
 
