@@ -184,6 +184,18 @@ def test_rules_diff_cannot_check_says_why(rr_stack, emulator, upstream, tmp_path
         result = rr_pulumi(stack, "rules", "diff", str(unknown))
         assert result.returncode == 2, result.stdout
         assert "no proxy 'nope' in the stack or the program" in result.stdout
+
+        clean = rr_pulumi(stack, "rules", "lint", "--deployed")
+        assert (clean.returncode, clean.stdout) == (0, "rule lint: 0 finding(s)\n"), clean.stderr
+        program = stack.project_dir / "__main__.py"
+        program.write_text(program.read_text() + '\nRule("admin-twice", client_id=org.id, proxy_id=gateway.id, '
+                           'effect="deny", priority=900, path_pattern="^/v1/admin")\n')
+        found = rr_pulumi(stack, "rules", "lint")  # the declared rules: a preview
+        assert found.returncode == 1, found.stdout + found.stderr
+        assert found.stdout.splitlines() == [
+            "rule lint: 1 finding(s)",
+            "  duplicate: rule admin-twice on proxy gateway duplicates rule no-admin: same effect, priority, methods, "
+            "path and checks"]
     finally:
         stack.destroy(check=False)
 
