@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from .rule_evaluation import Scope, presence, rule_id
-from .wire import UNKNOWN
+from .rule_evaluation import _priority  # the data plane's own reading of a priority, so the order is its order
+from .stack_rules import has_unknown
 
 # Patterns that `search` finds at position 0 of any text, whatever the flags.
 MATCH_ANY = {"", ".*", ".*?", "^", "^.*", "^.*?", r"\A", r"\A.*"}
@@ -43,21 +44,6 @@ class Finding:
         return {"kind": self.kind, "rule": names.get(self.rule, self.rule), "ruleKey": self.rule,
                 "parent": names.get(self.parent, self.parent), "other": names.get(self.other, self.other)
                 if self.other else None, "message": self.message}
-
-
-def _unknown(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_unknown(v) for v in value)
-    return value == UNKNOWN
-
-
-def _priority(rule: dict[str, Any]) -> float:
-    try:
-        return float(rule.get("priority") or 0)
-    except (TypeError, ValueError):
-        return 0.0
 
 
 def _flags(rule: dict[str, Any]) -> str:
@@ -185,7 +171,7 @@ def lint_scope(scope: Scope, names: Optional[dict[str, str]] = None) -> list[Fin
         key = rule_id(rule) or "?"
         return names.get(key, key)
 
-    rules = [r for r in scope.rules if not _unknown(r)]
+    rules = [r for r in scope.rules if not has_unknown(r)]
     findings: list[Finding] = []
     dead: set[int] = set()
     for index, rule in enumerate(rules):
