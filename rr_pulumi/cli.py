@@ -5,6 +5,8 @@
     rr-pulumi export  (--client-id ID | --all) [--out DIR] [--requirement SPEC] [--force]
                                                             write a Pulumi program that adopts existing clients
     rr-pulumi recover [--stack NAME] [--dry-run]            repair a stack after `pulumi` was killed mid-`up`
+    rr-pulumi rules explain|diff|lint ...                   how rules judge a request; which requests a change
+                                                            flips (exit 0 none, 1 some, 2 could not check); lint
     rr-pulumi --version
 
 For `drift` and `recover` the API URL and token come from the stack configuration, as for the provider, then from

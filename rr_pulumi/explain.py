@@ -11,7 +11,6 @@ effects and references are those recorded at the last `pulumi up`. The evaluatio
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import sys
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from pathlib import Path
 from typing import Any, Optional, get_args
 
 from .errors import RequestRocketError
-from .kinds import CREDENTIAL, PROXY, RULE, TARGET
 from .rule_evaluation import NO_BODY, SCOPES, Decision, Request, Scope, evaluate
 from .schema.common import HttpMethod
 
@@ -43,56 +41,37 @@ class StackView:
     names: dict[str, str]  # RequestRocket id → Pulumi resource name
 
 
-def _name(resource: dict[str, Any]) -> str:
-    return resource["urn"].rsplit("::", 1)[1]
-
-
-def _own_type(resource: dict[str, Any]) -> str:
-    return resource.get("type", "")
-
-
 def stack_view(resources: list[dict[str, Any]], proxy: str) -> StackView:
-    """The scopes of the Proxy named `proxy` (its Pulumi resource name, or its id) in a stack's resources."""
-    from .schema import RuleSchema, to_wire
+    """The scopes of the Proxy named `proxy` (its Pulumi resource name, or its id) in a stack's resources, as the
+    data plane sees them: objects and rules by their RequestRocket ids."""
+    from . import stack_rules
 
-    by_kind: dict[str, list[dict[str, Any]]] = {}
-    for r in resources:
-        if r.get("id") and not r.get("delete"):
-            by_kind.setdefault(_own_type(r), []).append(r)
-    proxies = by_kind.get(PROXY.type_token, [])
-    found = [p for p in proxies if _name(p) == proxy or p["id"] == proxy]
+    deployed = stack_rules.deployed(resources)
+    ids = {r.urn: r.id or "" for r in deployed}
+    proxies = stack_rules.proxies(deployed)
+    found = [p for p in proxies if p.name == proxy or p.proxy_id == proxy]
     if not found:
-        known = ", ".join(sorted(_name(p) for p in proxies)) or "none"
+        known = ", ".join(sorted(p.name for p in proxies)) or "none"
         raise ExplainError(f"no Proxy {proxy!r} in the stack (by Pulumi name or id); proxies: {known}")
     p = found[0]
-    outs = p.get("outputs") or {}
-    names = {r["id"]: _name(r) for rs in by_kind.values() for r in rs}
-    targets = {t["id"]: t.get("outputs") or {} for t in by_kind.get(TARGET.type_token, [])}
-    rules_of: dict[str, list[dict[str, Any]]] = {}
-    for rule in by_kind.get(RULE.type_token, []):
-        values = rule.get("outputs") or {}
-        parent = values.get("proxy_id") or values.get("target_id") or values.get("credential_id")
-        wire = {**to_wire(RuleSchema, {k: v for k, v in values.items() if v is not None}), "sKey": rule["id"]}
-        rules_of.setdefault(parent, []).append(wire)
-    target_id = outs.get("target_id", "")
-    parts = [("proxy credential", outs.get("proxy_credential_id", ""), "allow"),
-             ("target credential", outs.get("target_credential_id", ""), "allow"),
-             ("proxy", p["id"], outs.get("proxy_default_rule_effect") or "allow"),
-             ("target", target_id, targets.get(target_id, {}).get("target_default_rule_effect") or "allow")]
-    scopes = [Scope(scope, object_id, default, rules_of.get(object_id, []), names.get(object_id))
-              for scope, object_id, default in parts]
-    return StackView(_name(p), p["id"], outs.get("proxy_active") is not False, scopes, names)
+
+    def object_id(key: str) -> str:  # a URN of the stack, `id:<id>` outside it, `unknown:<scope>` when unset
+        return ids.get(key) or (key[3:] if key.startswith("id:") else "")
+
+    scopes = [Scope(s.scope, object_id(s.object_id), s.default_effect,
+                    [{**rule, "sKey": ids[rule["sKey"]]} for rule in s.rules], s.name) for s in p.scopes]
+    values = next(r.values for r in deployed if r.urn == p.urn)
+    return StackView(p.name, p.proxy_id or "", values.get("proxy_active") is not False, scopes,
+                     {r.id: r.name for r in deployed if r.id})
 
 
 def claims_of_jwt(token: str) -> dict[str, Any]:
     """The payload of a JWT, not verified (explain judges rules, not credentials)."""
-    try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError):
-        raise ExplainError("--jwt: not a JWT (header.payload.signature)") from None
-    if not isinstance(claims, dict):
-        raise ExplainError("--jwt: its payload is not a JSON object")
+    from .request_files import claims_of_jwt as payload
+
+    claims = payload(token)
+    if claims is None:
+        raise ExplainError("--jwt: not a JWT (header.payload.signature) whose payload is a JSON object")
     return claims
 
 
@@ -218,8 +197,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_parser(commands: Any) -> None:
-    """`rr-pulumi rules explain ...` on the CLI's sub-command parser."""
-    rules = commands.add_parser("rules", help="explain how a proxy's rules judge a request")
+    """`rr-pulumi rules explain|diff|lint ...` on the CLI's sub-command parser."""
+    from . import rules_diff
+
+    rules = commands.add_parser("rules", help="explain how a proxy's rules judge a request; diff and lint a change")
     sub = rules.add_subparsers(dest="rules_command", required=True)
     explain = sub.add_parser("explain", help="each scope's matching rules and the decision for a request; sends "
                              "nothing; exit 0 allowed, 1 denied, 2 error")
@@ -236,3 +217,9 @@ def add_parser(commands: Any) -> None:
     explain.add_argument("--stack", help="the stack (default: the selected one)")
     explain.add_argument("--json", action="store_true", help="print the explanation as JSON")
     explain.set_defaults(run=run)
+    rules_diff.add_diff_arguments(sub.add_parser(
+        "diff", help="the requests whose decision the program's change flips (deployed rules vs a preview); sends "
+        "nothing; exit 0 none, 1 some, 2 could not check"))
+    rules_diff.add_lint_arguments(sub.add_parser(
+        "lint", help="rules that can never change a decision (shadowed, duplicate, redundant allow, a pattern that "
+        "matches nothing); exit 0 none, 1 findings, 2 could not check"))

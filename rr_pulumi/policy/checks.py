@@ -7,11 +7,11 @@ known yet (preview) is never judged: the check skips it and judges it again at `
 from __future__ import annotations
 
 import re
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 from urllib.parse import urlparse
 
 from rr_pulumi import kinds as registry
-from rr_pulumi.schema import fields
+from rr_pulumi.schema import UNKNOWN, fields
 from rr_pulumi.schema.common import HttpMethod
 from rr_pulumi.schema.proxy import ProxySchema
 
@@ -214,3 +214,24 @@ def deny_by_default(stack: Stack, require_default_deny: bool) -> list[Violation]
         )
     return found
 
+
+
+def _known_or_marker(value: Any) -> Any:
+    """The value with the policy SDK's unknown markers replaced by the engine's one, which the rule lint reads."""
+    if isinstance(value, dict):
+        return {k: _known_or_marker(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_known_or_marker(v) for v in value]
+    return UNKNOWN if is_unknown(value) else value
+
+
+def rule_lint(stack: Stack) -> list[Violation]:
+    """Rules that can never change a decision (`rr_pulumi.rule_lint`: shadowed, duplicate, an allow on an object that
+    allows by default, a pattern that matches nothing), on each object's rules; parents are found by dependency."""
+    from rr_pulumi import rule_lint as lint, stack_rules
+
+    views = [stack_rules.Resource(r.urn, r.kind, None, _known_or_marker(r.props), r.property_dependencies)
+             for r in stack.resources]
+    by_urn = {r.urn: r for r in stack.resources}
+    names = {r.urn: r.name for r in stack.resources}
+    return [(by_urn[f.rule], f.message) for f in lint.lint(stack_rules.parents(views), names) if f.rule in by_urn]

@@ -172,6 +172,16 @@ GUARDRAILS = [
         settings={},
         check=lambda r, c: checks.allows_everything(r),
     ),
+    Guardrail(
+        name="rule-lint",
+        description="Every rule can change a decision: none is shadowed by a rule that wins wherever it matches, "
+        "duplicates another, allows on an object whose default effect already allows, or has a pattern that "
+        "matches nothing (see `rr-pulumi rules lint`).",
+        level=ADVISORY,
+        settings={},
+        check=lambda s, c: checks.rule_lint(s),
+        across_stack=True,
+    ),
 ]
 
 

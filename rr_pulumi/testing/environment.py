@@ -67,7 +67,7 @@ class Deployment:
         if proxy not in proxies:
             raise KeyError(f"no Proxy named {proxy!r} in the stack; proxies: {', '.join(sorted(proxies)) or 'none'}")
         rule_names = {rule_id: name for name, rule_id in self.ids(RULE).items()}
-        return Gateway(proxies[proxy]["outputs"]["url"], self.env.upstream, self.env.records, rule_names)
+        return Gateway(proxies[proxy]["outputs"]["url"], self.env.upstream, self.env.records, rule_names, name=proxy)
 
 
 class RulesTestEnvironment:

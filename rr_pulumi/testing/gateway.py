@@ -16,6 +16,8 @@ import requests
 from .echo import EchoServer, Received
 
 CALL_HEADER = "X-RR-Test-Call"   # ties a call to what the upstream received
+# When set, every call is also appended to this file as a request of `rr-pulumi rules diff` (JSON Lines).
+RULES_REQUESTS_ENV = "RR_PULUMI_RULES_REQUESTS"
 
 
 def api_key(key: str) -> str:
@@ -116,8 +118,9 @@ class Gateway:
     """One deployed proxy, called through the data plane like a client of the real service would."""
 
     def __init__(self, url: str, upstream: EchoServer, records: Callable[[str], list[dict[str, Any]]],
-                 rule_names: Optional[Mapping[str, str]] = None):
+                 rule_names: Optional[Mapping[str, str]] = None, name: Optional[str] = None):
         self.url = url.rstrip("/")
+        self.name = name  # the Proxy's Pulumi resource name
         self.proxy_id = self.url.rsplit("/", 1)[1]
         self.upstream = upstream
         self._records = records
@@ -137,6 +140,7 @@ class Gateway:
                 params["Authorization"] = as_
             else:
                 sent_headers["Authorization"] = as_
+        _write_rules_request(self.name or self.proxy_id, method, path, headers, query, json, as_)
         response = self.session.request(method, self.url + (path if path.startswith("/") else "/" + path),
                                         headers=sent_headers, params=params, json=json, data=body, timeout=60)
         request_id = response.headers.get("x-requestrocket-request-id")
@@ -144,3 +148,34 @@ class Gateway:
         upstream = next((r for r in reversed(self.upstream.received()) if r.header(CALL_HEADER) == marker), None)
         return CallResult(response.status_code, response.headers, response.content, record, upstream,
                           self.rule_names)
+
+
+def _write_rules_request(proxy: str, method: str, path: str, headers: Optional[Mapping[str, str]],
+                         query: Optional[Mapping[str, str]], body: Any, caller: Optional[str]) -> None:
+    """Append the call, as `rr-pulumi rules diff` reads it, to $RR_PULUMI_RULES_REQUESTS (when set): the team's
+    rule tests become the requests a pull request's rule change is checked against. The caller's credential is
+    never written; a JWT's claims are, since rules may check them."""
+    import json
+    import os
+
+    target = os.environ.get(RULES_REQUESTS_ENV)
+    if not target:
+        return
+    from ..request_files import claims_of_jwt
+
+    line: dict[str, Any] = {"proxy": proxy, "method": method.upper(),
+                            "path": path if path.startswith("/") else "/" + path}
+    if headers:
+        line["headers"] = {str(k): str(v) for k, v in headers.items()}
+    if query:
+        line["query"] = {str(k): str(v) for k, v in query.items()}
+    if body is not None:
+        line["body"] = body
+    claims = claims_of_jwt(caller.split(" ", 1)[-1].strip()) if caller else None
+    if claims is not None:
+        line["claims"] = claims
+    test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+    if test:
+        line["name"] = test
+    with open(target, "a", encoding="utf-8") as handle:  # one write per line: parallel workers do not interleave
+        handle.write(json.dumps(line) + "\n")

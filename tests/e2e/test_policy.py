@@ -39,8 +39,7 @@ gateway = Proxy("gateway", client_id=org.id, proxy_name="orders-gateway", proxy_
                 proxy_default_rule_effect="allow", proxy_max_requests_per_minute=120,
                 proxy_max_requests_per_day=5000)
 Rule("no-deletes", client_id=org.id, proxy_id=gateway.id, effect="deny", priority=900, methods=["DELETE"])
-Rule("read-orders", client_id=org.id, proxy_id=gateway.id, effect="allow", priority=100, methods=["GET"],
-     path_pattern="^/v1/orders")
+Rule("no-admin", client_id=org.id, proxy_id=gateway.id, effect="deny", priority=800, path_pattern="^/admin")
 """
 
 # The violating example: each policy, its default level and the resource it names.
@@ -53,6 +52,7 @@ EXPECTED = {
     ("mandatory", "credential-auth-required", "upstream"),
     ("advisory", "resource-naming", "gateway"),
     ("advisory", "rule-allows-everything", "open"),
+    ("advisory", "rule-lint", "open"),  # an allow on a proxy that allows by default changes no decision
 }
 
 

@@ -248,3 +248,46 @@ def test_unknown_effects_are_not_judged():
     resources = proxy_stack()
     resources.append(rule_on(resources[-1], UNKNOWN))
     assert checks.deny_by_default(Stack(resources), require_default_deny=False) == []
+
+
+# -- rule-lint -----------------------------------------------------------------------------------------------------
+
+
+def _linted_stack(*rules: Resource, default: str = "deny") -> Stack:
+    proxy = res("Proxy", "gw", proxy_default_rule_effect=default)
+    return Stack([proxy, *rules])
+
+
+def _rule(name: str, proxy_urn: str = "urn:pulumi:test::p::pulumi-python:dynamic/requestrocket:Proxy::gw", **props):
+    return res("Rule", name, {"proxy_id": [proxy_urn]}, proxy_id=UNKNOWN, **props)
+
+
+def test_rule_lint_passes_rules_that_each_decide_something():
+    stack = _linted_stack(_rule("reads", effect="allow", priority=10.0, methods=["GET"], path_pattern="^/v1/"),
+                          _rule("no-admin", effect="deny", priority=900.0, path_pattern="^/v1/admin"))
+    assert checks.rule_lint(stack) == []
+
+
+def test_rule_lint_names_each_rule_that_cannot_change_a_decision():
+    stack = _linted_stack(
+        _rule("reads", effect="allow", priority=10.0, methods=["GET"], path_pattern="^/v1/"),
+        _rule("reads-again", effect="allow", priority=10.0, methods=["GET"], path_pattern="^/v1/"),
+        _rule("deny-all", effect="deny", priority=500.0, path_pattern=".*"),
+        _rule("no-deletes", effect="deny", priority=100.0, methods=["DELETE"]),
+        _rule("empty", effect="deny", priority=1.0, path_pattern="^$"),
+    )
+    found = [(resource.name, message.split(":")[0]) for resource, message in checks.rule_lint(stack)]
+    assert [name for name, _ in found] == ["empty", "reads", "reads-again", "no-deletes"]
+    messages_ = messages(checks.rule_lint(stack))
+    assert "rule reads on proxy gw can never decide: rule deny-all matches every request it matches" in messages_[1]
+    assert messages_[3].startswith("rule no-deletes on proxy gw can never decide: rule deny-all")
+
+
+def test_rule_lint_flags_an_allow_on_a_proxy_that_allows_by_default_and_skips_unknown_values():
+    stack = _linted_stack(_rule("reads", effect="allow", priority=10.0, methods=["GET"]), default="allow")
+    assert messages(checks.rule_lint(stack)) == [
+        "rule reads allows on proxy gw, whose default effect is already allow: without a matching deny the scope "
+        "allows anyway, with one the deny wins, so this rule changes no decision"]
+    unknown = _linted_stack(_rule("reads", effect="allow", priority=UNKNOWN_NUMBER_VALUE), default="allow")
+    assert checks.rule_lint(unknown) == []
+    assert checks.rule_lint(_linted_stack(_rule("r", effect="allow", priority=1.0), default=UNKNOWN)) == []

@@ -49,7 +49,7 @@ def validate_stack(policy_name: str, resources: list, config: dict | None = None
 
 
 def test_every_policy_has_a_unique_name_a_description_and_defaults_for_its_settings():
-    assert len(BY_NAME) == len(GUARDRAILS) == 8
+    assert len(BY_NAME) == len(GUARDRAILS) == 9
     for guardrail in GUARDRAILS:
         assert guardrail.description.endswith(".")
         assert guardrail.level in (EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY)

@@ -1,0 +1,159 @@
+"""rules diff on a checkpoint and a preview document built here: what flips, what is undetermined and why, the
+three request file formats, and the Markdown a pull-request comment shows."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rr_pulumi import rules_diff
+from rr_pulumi.request_files import RequestFileError, read
+from rr_pulumi.wire import UNKNOWN
+
+PREFIX = "urn:pulumi:dev::shop::"
+T = "pulumi-python:dynamic/requestrocket:"
+
+
+def res(kind: str, name: str, id_: str, values: dict, deps: dict | None = None) -> dict:
+    return {"urn": f"{PREFIX}{T}{kind}::{name}", "type": f"{T}{kind}", "id": id_, "outputs": values,
+            "inputs": values, "propertyDependencies": deps or {}}
+
+
+def urn(kind: str, name: str) -> str:
+    return f"{PREFIX}{T}{kind}::{name}"
+
+
+STATE = [
+    res("Credential", "callers", "c1", {}),
+    res("Credential", "upstream", "c2", {}),
+    res("Target", "api", "t1", {"target_default_rule_effect": "allow"}),
+    res("Proxy", "gateway", "p1", {"proxy_credential_id": "c1", "target_id": "t1", "target_credential_id": "c2",
+                                   "proxy_default_rule_effect": "deny",
+                                   "url": "https://dp.example.com/api/p1"}),
+    res("Rule", "reads", "r1", {"proxy_id": "p1", "effect": "allow", "priority": 10, "methods": ["GET"],
+                                "path_pattern": "^/v1/.*$"}),
+    res("Rule", "no-admin", "r2", {"proxy_id": "p1", "effect": "deny", "priority": 900, "path_pattern": "^/v1/admin"}),
+]
+
+
+def step(op: str, kind: str, name: str, inputs: dict, deps: dict | None = None) -> dict:
+    return {"op": op, "urn": urn(kind, name), "newState": {
+        "urn": urn(kind, name), "type": f"{T}{kind}", "inputs": {"__provider": "pickled", **inputs},
+        "propertyDependencies": deps or {}}}
+
+
+def write(tmp_path, name: str, lines: list[dict]) -> str:
+    path = tmp_path / name
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    return path
+
+
+def test_a_narrowed_pattern_flips_exactly_the_requests_it_no_longer_allows(tmp_path):
+    preview = {"steps": [step("replace", "Rule", "reads", {"proxy_id": UNKNOWN, "effect": "allow", "priority": 10,
+                                                           "methods": ["GET"], "path_pattern": "^/v1/invoices/.*$"},
+                              {"proxy_id": [urn("Proxy", "gateway")]})]}
+    samples = read(write(tmp_path, "r.jsonl", [{"proxy": "gateway", "method": "GET", "path": "/v1/invoices/1"},
+                                               {"proxy": "p1", "method": "GET", "path": "/v1/users/1"},
+                                               {"proxy": urn("Proxy", "gateway"), "method": "GET",
+                                                "path": "/v1/admin/x"}]))
+    report = rules_diff.diff(STATE, preview, samples, "dev")
+    assert [(x.sample.request.path, x.before.text(report.names), x.after.text(report.names))
+            for x in report.changed] == [("/v1/users/1", "allowed (by reads)", "denied by the proxy's default effect")]
+    assert report.exit_code == rules_diff.CHANGED
+    markdown = rules_diff.render_markdown(report)
+    assert "| gateway | `GET /v1/users/1` | allowed (by reads) | **denied by the proxy's default effect** |" in markdown
+    assert "#### Rule lint: 0 finding(s)" in markdown
+
+
+def test_an_unknown_rule_value_is_reported_not_guessed(tmp_path):
+    preview = {"steps": [step("replace", "Rule", "no-admin", {"proxy_id": "p1", "effect": "deny",
+                                                              "priority": UNKNOWN, "path_pattern": "^/v1/admin"})]}
+    samples = read(write(tmp_path, "r.jsonl", [{"proxy": "gateway", "method": "GET", "path": "/v1/admin"}]))
+    report = rules_diff.diff(STATE, preview, samples)
+    assert report.changed == [] and report.exit_code == rules_diff.CANNOT_CHECK
+    assert report.undetermined[0].undetermined == "Rule no-admin: priority not known until `pulumi up`"
+
+
+def test_records_without_bodies_cannot_judge_a_body_check(tmp_path):
+    preview = {"steps": [step("create", "Rule", "big", {"proxy_id": "p1", "effect": "deny", "priority": 5,
+                                                        "body_checks": [{"json_path": "$.amount"}]})]}
+    records = tmp_path / "records.json"
+    records.write_text(json.dumps({"requests": [
+        {"requestId": "q1", "proxyId": "p1", "method": "POST", "path": "/v1/x", "headers": {}, "query": {}},
+        {"requestId": "q2", "proxyId": "elsewhere", "method": "GET", "path": "/", "headers": {}, "query": {}},
+        {"requestId": "q3", "outcome": "unknown_proxy", "path": "/"}]}))
+    report = rules_diff.diff(STATE, preview, read(records))
+    assert report.skipped == 1  # another stack's proxy: not ours to judge
+    [line] = report.undetermined
+    assert line.undetermined == "rule big checks the request's body, which records.json does not hold"
+
+
+def test_a_har_file_maps_data_plane_urls_to_proxies(tmp_path):
+    har = tmp_path / "t.har"
+    har.write_text(json.dumps({"log": {"entries": [
+        {"request": {"method": "GET", "url": "https://dp.example.com/api/p1/v1/a%20b?x=1&y=",
+                     "headers": [{"name": ":authority", "value": "dp"}, {"name": "X-Tenant", "value": "acme"}],
+                     "postData": {"text": "{\"n\": 1}"}}},
+        {"request": {"method": "GET", "url": "https://example.com/static/app.js", "headers": []}}]}}))
+    [sample] = read(har)
+    assert (sample.proxy, sample.request.method, sample.request.path) == ("p1", "GET", "/v1/a b")
+    assert sample.request.query == [("x", "1"), ("y", "")] and sample.request.headers == [("X-Tenant", "acme")]
+    assert sample.request.body == {"n": 1} and sample.captured and sample.source == "t.har#entry1"
+
+
+@pytest.mark.parametrize("line, message", [
+    ({"proxy": "g", "method": "GET"}, "r.jsonl:1: path: is required (a string)"),
+    ({"proxy": "g", "method": "FETCH", "path": "/"}, "r.jsonl:1: method: must be one of: GET"),
+    ({"proxy": "g", "method": "GET", "path": "/", "verb": 1}, "r.jsonl:1: unknown field(s) verb; allowed:"),
+    ({"proxy": "g", "method": "GET", "path": "/", "headers": "x"}, "r.jsonl:1: headers: must be an object"),
+    ({"proxy": "g", "method": "GET", "path": "/", "jwt": "nope"}, "r.jsonl:1: jwt: not a JWT"),
+])
+def test_a_bad_request_line_names_the_line_and_the_field(tmp_path, line, message):
+    with pytest.raises(RequestFileError) as error:
+        read(write(tmp_path, "r.jsonl", [line]))
+    assert str(error.value).startswith(message)
+
+
+def test_a_request_to_a_proxy_the_stack_lacks_is_reported(tmp_path):
+    samples = read(write(tmp_path, "r.jsonl", [{"proxy": "nope", "method": "GET", "path": "/"}]))
+    report = rules_diff.diff(STATE, {"steps": []}, samples)
+    assert report.exit_code == rules_diff.CANNOT_CHECK
+    assert "no proxy 'nope' in the stack or the program" in report.undetermined[0].undetermined
+
+
+def test_a_deleted_rule_and_a_deleted_proxy(tmp_path):
+    preview = {"steps": [{"op": "delete", "urn": urn("Rule", "no-admin"), "oldState": {}},
+                         {"op": "delete-replaced", "urn": urn("Rule", "reads"), "oldState": {}}]}
+    samples = read(write(tmp_path, "r.jsonl", [{"proxy": "gateway", "method": "GET", "path": "/v1/admin"}]))
+    report = rules_diff.diff(STATE, preview, samples)
+    [line] = report.changed
+    assert (line.before.text(report.names), line.after.text(report.names)) == (
+        "denied by rule no-admin (proxy scope)", "allowed (by reads)")  # the old half of a replacement stays
+    gone = rules_diff.diff(STATE, {"steps": [{"op": "delete", "urn": urn("Proxy", "gateway")}]}, samples)
+    assert gone.changed[0].after.text(gone.names) == "no such proxy (404)"
+
+
+def test_rule_test_calls_are_written_as_requests_without_the_credential(tmp_path, monkeypatch):
+    from rr_pulumi.testing import EchoServer, Gateway, signed_jwt
+
+    target = tmp_path / "from-tests.jsonl"
+    monkeypatch.setenv("RR_PULUMI_RULES_REQUESTS", str(target))
+    with EchoServer() as echo:
+        gateway = Gateway(echo.url + "/api/p1", echo, lambda proxy_id: [], name="gateway")
+        gateway.call("post", "/v1/x", as_=signed_jwt({"scope": "w"}, "s" * 32), query={"a": "1"},
+                     headers={"X-Tenant": "acme"}, json={"n": 1})
+    [sample] = read(target)
+    assert (sample.proxy, sample.request.method, sample.request.path) == ("gateway", "POST", "/v1/x")
+    assert sample.request.headers == [("X-Tenant", "acme")] and sample.request.query == [("a", "1")]
+    assert sample.request.body == {"n": 1} and sample.request.claims == {"scope": "w"}
+    assert sample.name.endswith("test_rule_test_calls_are_written_as_requests_without_the_credential")
+    assert "eyJ" not in target.read_text()  # the token itself is never written
+
+
+def test_a_default_effect_unknown_at_preview_makes_the_proxys_requests_undetermined(tmp_path):
+    proxy = next(r for r in STATE if r["urn"].endswith("::gateway"))
+    preview = {"steps": [step("update", "Proxy", "gateway",
+                              {**proxy["outputs"], "proxy_default_rule_effect": UNKNOWN})]}
+    samples = read(write(tmp_path, "r.jsonl", [{"proxy": "gateway", "method": "GET", "path": "/"}]))
+    [line] = rules_diff.diff(STATE, preview, samples).undetermined
+    assert line.undetermined == "the proxy's default effect is not known until `pulumi up`"
