@@ -158,7 +158,9 @@ def _parse(args: list[str], table: dict[str, tuple[str, str]]) -> tuple[dict[str
     return values, positional
 
 
-def config_get_command(invocation: PulumiInvocation, key: str, path: bool = False) -> tuple[list[str], str, dict[str, str]]:
+def config_get_command(
+    invocation: PulumiInvocation, key: str, path: bool = False
+) -> tuple[list[str], str, dict[str, str]]:
     """The `pulumi config get KEY --json` command, its folder and environment, reading the same stack's config
     as `invocation` (UncertainCommandLine when that stack cannot be known for sure)."""
     flags = parse_flags(invocation.argv)
