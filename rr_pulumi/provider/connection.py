@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 
 from .. import client as rr_client
 from .. import config as rr_config
+from .. import pulumi_runs
 from ..errors import ConfigurationError
 from ..ratelimit import shared_budget
 from . import live_config
@@ -34,9 +35,24 @@ def configure(get: Getter) -> None:
     """Record the config the engine sent (called from the dynamic provider's `configure`, once per provider class:
     a client stays, with its budget and token check, while its URL and token stay the same)."""
     global _engine_config
+    _record_cli_once()
     with _lock:
         _engine_config = get
         _settings.clear()
+
+
+_recorded_cli = threading.Event()
+
+
+def _record_cli_once() -> None:
+    """Record the `pulumi` that started this provider, once per process: the proof `rr-pulumi recover` needs
+    to lift its lock should it be killed (pulumi_runs)."""
+    if _recorded_cli.is_set():
+        return
+    _recorded_cli.set()
+    cli = live_config.running_pulumi()
+    if cli is not None and cli.pid is not None:
+        pulumi_runs.record(cli.pid)
 
 
 def reset() -> None:

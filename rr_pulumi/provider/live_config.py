@@ -76,6 +76,7 @@ class PulumiInvocation:
     argv: tuple[str, ...]
     cwd: str
     environ: Optional[Mapping[str, str]] = None  # the CLI's own environment (None: unreadable, use this process's)
+    pid: Optional[int] = None
 
 
 def _flag_table(command: Optional[str]) -> dict[str, tuple[str, str]]:
@@ -218,7 +219,7 @@ def running_pulumi(pid: Optional[int] = None, max_depth: int = 4) -> Optional[Pu
         except OSError:
             return None
         if os.path.basename(exe) == "pulumi":
-            return PulumiInvocation(exe, argv, cwd, _environ(pid))
+            return PulumiInvocation(exe, argv, cwd, _environ(pid), pid)
         pid = _parent_of(pid)
     return None
 
