@@ -85,8 +85,6 @@ def yaml_scalar(text: str) -> str:
 
 def requirements_txt(requirement_line: str) -> str:
     """A project's requirements.txt (`rr-pulumi new` and `rr-pulumi export`)."""
-    if any(c in requirement_line for c in "\r\n\x00\x0b\x0c\x85\u2028\u2029"):
-        raise ScaffoldError("--requirement: one requirements.txt line, without line breaks")
     return ("# rr-pulumi as installed where this project was made (a wheel file or a git URL), or --requirement;\n"
             "# once rr-pulumi is published on PyPI this line becomes: rr-pulumi>=0.1\n"
             f"{requirement_line}\n")

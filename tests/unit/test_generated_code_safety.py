@@ -197,7 +197,3 @@ def test_new_writes_yaml_that_reads_back_the_values_given(name):
 def test_yaml_scalars_read_back_as_the_same_string(value):
     assert yaml.safe_load(f"k: {scaffold.yaml_scalar(value)}\n") == {"k": value}
 
-
-def test_a_requirement_line_is_one_line():
-    with pytest.raises(scaffold.ScaffoldError, match="one requirements.txt line"):
-        scaffold.requirements_txt("rr-pulumi==0.1\n--index-url http://evil.example")
