@@ -251,7 +251,8 @@ def recover(pulumi: Pulumi, dry_run: bool = False) -> int:
     for path in [] if dry_run else repair_file_backend(backend):
         _say(f"removed an empty checkpoint attributes file left by the interruption: {path}")
     pulumi.stack = pulumi.stack_name()
-    qualified = qualified_stack_name(pulumi)
+    is_file_backend = bool(backend) and str(backend).startswith("file://")
+    qualified = qualified_stack_name(pulumi) if is_file_backend else pulumi.stack
     locks = file_locks(backend, qualified)
     if locks.held:
         print(f"rr-pulumi recover: {locks.held}; nothing was changed", file=sys.stderr)
