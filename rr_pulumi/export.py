@@ -253,14 +253,14 @@ def program_for(account: Account, profile: Optional[str] = None) -> Program:
     return Program(HEADER + "\n".join(blocks) + footer, secrets, project_name(client_name))
 
 
-SAFE_FOLDER = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+SAFE_FOLDER = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")  # used with fullmatch: `$` would pass a final newline
 
 
 def project_name(client_name: str) -> str:
     """The project (and, with --all, folder) name of a client: its ASCII words, lower case, joined by `-`; so no
     `/`, `..`, leading `-` or `.`, or other character a path or a command line could take for something else."""
     name = "-".join(w.lower() for w in Names._words(client_name))[:100].rstrip("-")
-    return name if SAFE_FOLDER.match(name) else "requestrocket"
+    return name if SAFE_FOLDER.fullmatch(name) else "requestrocket"
 
 
 def set_secrets_script(program: Program, api_url: str, profile: Optional[str] = None) -> str:

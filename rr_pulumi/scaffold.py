@@ -23,7 +23,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 EMULATOR_URL = "http://127.0.0.1:8787"
 EMULATOR_TOKEN = "u-local-dev-token"
 VIRTUALENV = "venv"
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")  # Pulumi's rule for project and stack names
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")  # Pulumi's rule for project and stack names
 SOURCE = "git+https://github.com/requestrocket/rr-pulumi"  # where rr-pulumi is installed from until it is on PyPI
 FORCE_HINT = ("choose an empty or new folder, or pass --force to write the project's files over it (other files "
               "are left as they are)")
@@ -62,13 +62,13 @@ def requirement(extras: str = "") -> str:
 # Plain YAML scalars that read back as the same string in YAML 1.1 and 1.2: a word starting with a letter, without
 # the words those versions read as booleans or null. Anything else is double-quoted with every quote, backslash and
 # non-printable character escaped (line breaks, NEL, U+2028/2029 and BOM included, which YAML would fold or drop).
-_PLAIN_YAML = re.compile(r"^[A-Za-z][A-Za-z0-9._/:@+-]*$")
+_PLAIN_YAML = re.compile(r"[A-Za-z][A-Za-z0-9._/:@+-]*")  # fullmatch: `$` would pass a final newline
 _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 
 
 def yaml_scalar(text: str) -> str:
     """`text` as a YAML scalar that reads back as the same string."""
-    if _PLAIN_YAML.match(text) and text.lower() not in _YAML_WORDS and not text.endswith(":"):
+    if _PLAIN_YAML.fullmatch(text) and text.lower() not in _YAML_WORDS and not text.endswith(":"):
         return text
     quoted = []
     for char in text:
@@ -175,7 +175,7 @@ def project_files(name: str, stack: str, api_url: str, emulator: bool, requireme
 def create(folder: Path, stack: str = "dev", api_url: str | None = None, emulator: str | None = None,
            force: bool = False, requirement_line: str | None = None) -> list[Path]:
     """Write a new project into `folder`; refuse a non-empty folder unless `force`. Returns the written paths."""
-    if not NAME_PATTERN.match(stack):
+    if not NAME_PATTERN.fullmatch(stack):
         raise ScaffoldError(f"--stack {stack!r}: use letters, digits, '-', '_' or '.'")
     if api_url and emulator:
         raise ScaffoldError("--api-url and --emulator: choose one (--emulator sets the emulator's URL)")

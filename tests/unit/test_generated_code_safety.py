@@ -126,7 +126,7 @@ def test_the_exported_program_holds_every_name_as_data(name):
     check_program(program.main, name)
     files = export.project_files(program, "https://api.example.com", "acme", requirement_line="rr-pulumi==0.1")
     assert yaml.safe_load(files["Pulumi.yaml"])["name"] == program.project
-    assert export.SAFE_FOLDER.match(program.project) and "/" not in program.project
+    assert export.SAFE_FOLDER.fullmatch(program.project) and "/" not in program.project
     for line in files["set-secrets.sh"].splitlines():  # each comment is one line that reads back as the name
         if line.startswith(("# credential '", "# credential \"")):
             shown = line[len("# credential "):].rsplit(" (", 1)[0]
@@ -156,7 +156,7 @@ def test_the_set_secrets_script_is_valid_shell_and_passes_values_back_unchanged(
 @example("-rf")
 def test_folder_names_from_client_names_are_plain_words(name):
     folder = export.project_name(name)
-    assert export.SAFE_FOLDER.match(folder) and folder not in (".", "..")
+    assert export.SAFE_FOLDER.fullmatch(folder) and folder not in (".", "..")
     assert not folder.startswith(("-", ".")) and "/" not in folder and "\\" not in folder
 
 
@@ -173,7 +173,7 @@ def test_export_all_writes_one_plain_folder_per_client(tmp_path, monkeypatch):
                             requirement_line="rr-pulumi==0.1")
     folders = {p.parent for p in written}
     assert len(folders) == 5 and {f.parent for f in folders} == {out}  # one folder per client, each right in out
-    assert all(export.SAFE_FOLDER.match(f.name) for f in folders)
+    assert all(export.SAFE_FOLDER.fullmatch(f.name) for f in folders)
     assert {f.name for f in folders} >= {"escape", "rf", "etc-passwd", "requestrocket"}
     for path in written:
         if path.name == "__main__.py":
@@ -183,6 +183,7 @@ def test_export_all_writes_one_plain_folder_per_client(tmp_path, monkeypatch):
 @settings(max_examples=100, deadline=None)
 @given(names)
 @example("http://h/#x: y\n  evil: 1")
+@example("../\n")
 def test_new_writes_yaml_that_reads_back_the_values_given(name):
     api_url = f"https://api.example.com/{name}"
     files = scaffold.project_files(name="true", stack="dev", api_url=api_url, emulator=False,
@@ -193,7 +194,14 @@ def test_new_writes_yaml_that_reads_back_the_values_given(name):
 
 
 @pytest.mark.parametrize("value", ["http://127.0.0.1:8787", "yes", "1e3", "a: b", "x#y", "", "null", "on", "a\u2028b",
+                                   "a\n", "http://h/\n",
                                    "\x85\ufeff\U0001f680\\\"'\n\r\t\x00"])
 def test_yaml_scalars_read_back_as_the_same_string(value):
     assert yaml.safe_load(f"k: {scaffold.yaml_scalar(value)}\n") == {"k": value}
 
+
+
+def test_a_stack_name_with_a_final_newline_is_refused(tmp_path):
+    with pytest.raises(scaffold.ScaffoldError, match="--stack"):
+        scaffold.create(tmp_path / "p", stack="dev\n", requirement_line="rr-pulumi==0.1")
+    assert not (tmp_path / "p").exists()
