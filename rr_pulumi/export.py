@@ -15,9 +15,11 @@ into a folder that holds files (with `--all`: any client's folder) unless `force
 
 from __future__ import annotations
 
+import ast
 import builtins
 import json
 import keyword
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,8 +149,33 @@ def _call(kind: str, var: str, resource: str, args: list[tuple[str, str]]) -> st
     return f"{var} = {kind}(\n    {resource!r},\n{body})\n"
 
 
-def _literal(value: Any) -> str:
-    return repr(value)
+def _literal(value: Any, what: str = "a value") -> str:
+    """A value read from the API as Python source: a literal that reads back as the same value, never code.
+
+    `repr` of the JSON types is such a literal (strings escape quotes, backslashes, line breaks and every
+    non-printable character); the round trip proves it, and refuses what is not one (a NaN, an unexpected type)."""
+    code = repr(value)
+    try:
+        same = ast.literal_eval(code) == value and not _has_nan(value)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        same = False
+    if not same:
+        raise ExportError(f"{what}: the API returned {type(value).__name__} {ascii(value)[:80]}, which cannot be "
+                          "written as a Python literal; nothing was written")
+    return code
+
+
+def _has_nan(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_nan(v) for v in value.values())
+    return isinstance(value, list) and any(_has_nan(v) for v in value)
+
+
+def _sh(value: str) -> str:
+    """A shell word for any text: single-quoted, with each `'` written as `'"'"'` (shlex.quote, always quoted)."""
+    return "'" + value.replace("'", "'\"'\"'") + "'"
 
 
 def _config_key(var: str) -> str:
@@ -156,8 +183,10 @@ def _config_key(var: str) -> str:
     return re.sub(r"_(\w)", lambda m: m.group(1).upper(), var) + "Secret"
 
 
+# No value read from the API goes into this docstring (a name could close it): the client's name and id are the
+# first resource's literals below.
 HEADER = '''\
-"""RequestRocket client {client_name!r} ({client_id}), exported by `rr-pulumi export`.
+"""A RequestRocket client, exported by `rr-pulumi export`: the Client resource below is its name and id.
 
 Every resource adopts the existing object (adopt_id=...), so `pulumi up` creates nothing and, with nothing else
 changed, writes nothing. Credentials keep their live secrets: the API never returns them, and a credential adopted
@@ -184,9 +213,9 @@ def program_for(account: Account, profile: Optional[str] = None) -> Program:
     client_var = names.variable(client_name, kinds.CLIENT.word)
     common = [("profile", _literal(profile))] if profile else []
     blocks = [_call(kinds.CLIENT.name, client_var, names.resource(client_name, kinds.CLIENT.word), [
-        *((k, _literal(v)) for k, v in _declared_values(kinds.CLIENT.schema, client).items()),
+        *((k, _literal(v, f"client {k}")) for k, v in _declared_values(kinds.CLIENT.schema, client).items()),
         *common,
-        ("adopt_id", _literal(client_id)),
+        ("adopt_id", _literal(client_id, "client id")),
     ])]  # fmt: skip
     ids_to_vars: dict[str, str] = {}
     secrets: list[tuple[str, str, str]] = []
@@ -202,12 +231,12 @@ def program_for(account: Account, profile: Optional[str] = None) -> Program:
                 if kind is kinds.PROXY and name in PROXY_REFERENCES and value in ids_to_vars:
                     args.append((name, f"{ids_to_vars[value]}.id"))
                 else:
-                    args.append((name, _literal(value)))
+                    args.append((name, _literal(value, f"{kind.word} {name}")))
             if kind is kinds.CREDENTIAL and values.get("credential_auth_type") != "none":
                 key = _config_key(var)
                 secrets.append((key, label, str(values.get("credential_auth_type"))))
                 args.append(("credential_secret", f"config.get_secret_object({key!r})"))  # None when unset
-            args += [*common, ("adopt_id", _literal(id_))]
+            args += [*common, ("adopt_id", _literal(id_, f"{kind.word} id"))]
             blocks.append(_call(kind.name, var, names.resource(label, kind.word), args))
     for kind in kinds.RULE_PARENTS:
         for parent in account.objects.get(kind.plural, []):
@@ -216,29 +245,35 @@ def program_for(account: Account, profile: Optional[str] = None) -> Program:
                 parent_var = ids_to_vars[parent_id]
                 var = names.variable(f"{parent_var}_rule_{n}", kinds.RULE.word)
                 args = [("client_id", f"{client_var}.id"), (str(kind.rule_parent_argument), f"{parent_var}.id")]
-                args += [(k, _literal(v)) for k, v in _declared_values(kinds.RULE.schema, rule).items()]
-                args += [*common, ("adopt_id", _literal(item_id(rule, kinds.RULE.plural) or ""))]
+                args += [(k, _literal(v, f"rule {k}")) for k, v in _declared_values(kinds.RULE.schema, rule).items()]
+                args += [*common, ("adopt_id", _literal(item_id(rule, kinds.RULE.plural) or "", "rule id"))]
                 blocks.append(_call(kinds.RULE.name, var, names.resource(var.replace("_", "-"), kinds.RULE.word),
                                     args))
-    header = HEADER.format(client_name=client_name, client_id=client_id)
     footer = f"\npulumi.export(\"client_id\", {client_var}.id)\n"
-    return Program(header + "\n".join(blocks) + footer, secrets, project_name(client_name))
+    return Program(HEADER + "\n".join(blocks) + footer, secrets, project_name(client_name))
+
+
+SAFE_FOLDER = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")  # used with fullmatch: `$` would pass a final newline
 
 
 def project_name(client_name: str) -> str:
-    return "-".join(w.lower() for w in Names._words(client_name)) or "requestrocket"
+    """The project (and, with --all, folder) name of a client: its ASCII words, lower case, joined by `-`; so no
+    `/`, `..`, leading `-` or `.`, or other character a path or a command line could take for something else."""
+    name = "-".join(w.lower() for w in Names._words(client_name))[:100].rstrip("-")
+    return name if SAFE_FOLDER.fullmatch(name) else "requestrocket"
 
 
 def set_secrets_script(program: Program, api_url: str, profile: Optional[str] = None) -> str:
     """The stack configuration commands: connection settings, and (commented out) each credential's secret."""
     if profile:
         connection = [
-            f"pulumi config set --path 'requestrocket:profiles.{profile}.apiUrl' {api_url!r}",
-            f"pulumi config set --path --secret 'requestrocket:profiles.{profile}.token' \"$REQUESTROCKET_TOKEN\"",
+            f"pulumi config set --path {_sh(f'requestrocket:profiles.{profile}.apiUrl')} {_sh(api_url)}",
+            f"pulumi config set --path --secret {_sh(f'requestrocket:profiles.{profile}.token')} "
+            '"$REQUESTROCKET_TOKEN"',
         ]
     else:
         connection = [
-            f"pulumi config set requestrocket:apiUrl {api_url!r}",
+            f"pulumi config set requestrocket:apiUrl {_sh(api_url)}",
             'pulumi config set --secret requestrocket:token "$REQUESTROCKET_TOKEN"',
         ]
     lines = [
@@ -263,14 +298,16 @@ def set_secrets_script(program: Program, api_url: str, profile: Optional[str] = 
     ]
     for key, name, auth_type in program.secrets:
         required, optional = secret_template(auth_type)
-        lines.append(f"# credential {name!r} ({auth_type})" + (f"; optional keys: {', '.join(optional)}" if optional
-                                                               else ""))
-        lines.append(f"# set_secret {key} '{json.dumps(required)}'")
+        # A comment ends at a line break: repr() writes every line break and non-printable character escaped.
+        shown = auth_type if re.fullmatch(r"[A-Za-z0-9_]+", auth_type) else repr(auth_type)
+        lines.append(f"# credential {name!r} ({shown})" + (f"; optional keys: {', '.join(optional)}" if optional
+                                                           else ""))
+        lines.append(f"# set_secret {key} {_sh(json.dumps(required))}")
     return "\n".join(lines) + "\n"
 
 
 def project_yaml(program: Program, virtualenv: str = VIRTUALENV) -> str:
-    return (f"name: {program.project}\ndescription: exported by rr-pulumi export\n"
+    return (f"name: {scaffold.yaml_scalar(program.project)}\ndescription: exported by rr-pulumi export\n"
             f"runtime:\n  name: python\n  options:\n    virtualenv: {virtualenv}\n")
 
 

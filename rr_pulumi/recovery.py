@@ -13,9 +13,10 @@ Usage, in the project folder with the environment of the stack's other `pulumi` 
     rr-pulumi recover [--stack NAME] [--cwd DIR] [--dry-run]     (or: python -m rr_pulumi.recovery ...)
 
 The backend is the one `pulumi` itself uses, however it was chosen (`pulumi login`, PULUMI_BACKEND_URL, or
-`backend.url` in Pulumi.yaml). In a file backend, a lock left by a `pulumi` that is no longer running on this
-machine is lifted (`pulumi cancel`); a lock held by a live process or by another machine is left alone and recovery
-stops. The API URL, token and rate limit come from the stack configuration (and a resource's connection profile),
+`backend.url` in Pulumi.yaml). In a file backend, only this stack's own lock folder is read (another project's stack
+of the same name has its own); a lock whose `pulumi` is provably no longer running (recorded in this PID namespace
+by rr-pulumi's provider, see pulumi_runs) is lifted (`pulumi cancel`); any other lock is left alone and recovery
+stops, printing the command to lift it by hand once the user has checked. The API URL, token and rate limit come from the stack configuration (and a resource's connection profile),
 as the provider reads them, else from the environment. Nothing secret is printed.
 """
 
@@ -27,6 +28,7 @@ import io
 import json
 import os
 import pickle
+import shlex
 import socket
 import sys
 import tempfile
@@ -36,6 +38,7 @@ from typing import Any, Callable, Optional
 from urllib.parse import unquote, urlparse
 
 from . import client as rr_client
+from . import pulumi_runs
 from .errors import NotFound, RequestRocketError
 from .pulumi_cli import Pulumi, api_client
 
@@ -169,46 +172,67 @@ def repair_file_backend(backend_url: Optional[str]) -> list[str]:
 class Locks:
     """The lock files of one stack in a file backend."""
 
-    stale: list[str]  # left by a `pulumi` that is no longer running on this machine: safe to lift
-    held: Optional[str] = None  # why the lock must stay (a live process, another machine, unreadable)
+    stale: list[str]  # left by a `pulumi` provably no longer running: safe to lift
+    held: Optional[str] = None  # why the lock must stay (a live process, an owner not provably dead, unreadable)
+    unproven: bool = False  # held because its owner cannot be proven dead (the user may check and lift it)
 
 
-def _lock_verdict(lock: Path) -> Optional[str]:
-    """None when the lock was left by a dead process on this machine, else why it must stay."""
+def _lock_verdict(lock: Path) -> Optional[tuple[str, bool]]:
+    """None when the lock was left by a provably dead `pulumi`, else (why it must stay, whether only unproven)."""
     try:
         holder = json.loads(lock.read_text())
         pid, host = int(holder["pid"]), str(holder.get("hostname"))
     except (OSError, ValueError, KeyError, TypeError):
-        return f"the lock {lock} cannot be read"
-    if host != socket.gethostname():
-        return f"the stack is locked by `pulumi` (pid {pid}) on another machine, {host!r}"
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return f"the lock {lock} cannot be read", True
+    state, why = pulumi_runs.owner_state({**holder, "pid": pid, "hostname": host})
+    if state == "dead":
         return None
-    except PermissionError:
-        pass  # the process exists, under another user
-    return f"the stack is locked by a running `pulumi` (pid {pid}): let it finish"
+    since = holder.get("timestamp") if isinstance(holder.get("timestamp"), str) else "an unknown time"
+    who = f"`pulumi` (pid {pid}) on {host!r} since {since}"
+    if state == "live":
+        return f"the stack is locked by a running `pulumi` (pid {pid}): let it finish", False
+    return f"the stack is locked by {who}, and its end cannot be proven: {why}", True
 
 
-def file_locks(backend_url: Optional[str], stack: Optional[str] = None) -> Locks:
-    """The locks of a file backend (of one stack, by its name) and whether they may be lifted.
+def lock_folder(backend_url: Optional[str], qualified_stack: str) -> Optional[Path]:
+    """Where a file backend keeps the locks of one stack: `.pulumi/locks/<fully qualified name>/`, that is
+    `organization/<project>/<stack>` for a project-scoped stack and `<stack>` for a legacy one (diy/lock.go:
+    stackLockDir). Other projects' stacks of the same name have their own folders."""
+    if not backend_url or not backend_url.startswith("file://"):
+        return None
+    parts = qualified_stack.split("/")
+    if not all(part and part not in (".", "..") for part in parts):
+        return None
+    return Path(unquote(urlparse(backend_url).path)).joinpath(".pulumi", "locks", *parts)
+
+
+def file_locks(backend_url: Optional[str], qualified_stack: str) -> Locks:
+    """The locks of one stack of a file backend (by its fully qualified name) and whether they may be lifted.
 
     A killed `pulumi` leaves its lock behind; `pulumi cancel` removes it, but must never be run while another
-    `pulumi` is really working on the stack, so a lock is lifted only when its pid is dead on this machine.
-    Other backends (Pulumi Cloud, S3, ...) keep their locks where this tool cannot judge them: none is listed.
+    `pulumi` is really working on the stack, so a lock is lifted only when its owner is provably dead (see
+    pulumi_runs). Other backends (Pulumi Cloud, S3, ...) keep their locks where this tool cannot judge them: none
+    is listed.
     """
-    if not backend_url or not backend_url.startswith("file://"):
-        return Locks([])
-    root = Path(unquote(urlparse(backend_url).path)) / ".pulumi" / "locks"
-    name = stack.rsplit("/", 1)[-1] if stack else None
-    found = [lock for lock in (sorted(root.rglob("*.json")) if root.is_dir() else [])
-             if name is None or lock.parent.name == name]  # fmt: skip
+    folder = lock_folder(backend_url, qualified_stack)
+    found = sorted(folder.glob("*.json")) if folder is not None and folder.is_dir() else []
     for lock in found:
-        reason = _lock_verdict(lock)
-        if reason:
-            return Locks([], reason)
+        verdict = _lock_verdict(lock)
+        if verdict:
+            return Locks([], verdict[0], verdict[1])
     return Locks([str(lock) for lock in found])
+
+
+def qualified_stack_name(pulumi: Pulumi) -> str:
+    """The stack's fully qualified name, as the backend keys its files (`organization/<project>/<stack>`)."""
+    return pulumi.run("stack", "--show-name", "--fully-qualify-stack-names").stdout.strip()
+
+
+def lift_lock_command(pulumi: Pulumi, qualified_stack: str) -> str:
+    """The command that lifts the stack's lock by hand, runnable as printed from the current folder."""
+    folder = Path(pulumi.cwd)
+    where = "" if folder.resolve() == Path.cwd().resolve() else f" --cwd {shlex.quote(str(folder))}"
+    return f"pulumi cancel --yes --stack {shlex.quote(qualified_stack)}{where}"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -227,9 +251,15 @@ def recover(pulumi: Pulumi, dry_run: bool = False) -> int:
     for path in [] if dry_run else repair_file_backend(backend):
         _say(f"removed an empty checkpoint attributes file left by the interruption: {path}")
     pulumi.stack = pulumi.stack_name()
-    locks = file_locks(backend, pulumi.stack)
+    is_file_backend = bool(backend) and str(backend).startswith("file://")
+    qualified = qualified_stack_name(pulumi) if is_file_backend else pulumi.stack
+    locks = file_locks(backend, qualified)
     if locks.held:
         print(f"rr-pulumi recover: {locks.held}; nothing was changed", file=sys.stderr)
+        if locks.unproven:
+            print("Check that no `pulumi` command is working on this stack (on any machine or container that uses "
+                  f"this backend), then lift the lock yourself and run rr-pulumi recover again:\n"
+                  f"  {lift_lock_command(pulumi, qualified)}", file=sys.stderr)
         return 1
     if locks.stale:
         if dry_run:

@@ -23,7 +23,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 EMULATOR_URL = "http://127.0.0.1:8787"
 EMULATOR_TOKEN = "u-local-dev-token"
 VIRTUALENV = "venv"
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")  # Pulumi's rule for project and stack names
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")  # Pulumi's rule for project and stack names
 SOURCE = "git+https://github.com/requestrocket/rr-pulumi"  # where rr-pulumi is installed from until it is on PyPI
 FORCE_HINT = ("choose an empty or new folder, or pass --force to write the project's files over it (other files "
               "are left as they are)")
@@ -57,6 +57,30 @@ def requirement(extras: str = "") -> str:
     if vcs:
         url = f"{vcs['vcs']}+{url}@{vcs.get('commit_id') or vcs.get('requested_revision')}"
     return f"{name} @ {url}"
+
+
+# Plain YAML scalars that read back as the same string in YAML 1.1 and 1.2: a word starting with a letter, without
+# the words those versions read as booleans or null. Anything else is double-quoted with every quote, backslash and
+# non-printable character escaped (line breaks, NEL, U+2028/2029 and BOM included, which YAML would fold or drop).
+_PLAIN_YAML = re.compile(r"[A-Za-z][A-Za-z0-9._/:@+-]*")  # fullmatch: `$` would pass a final newline
+_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
+
+
+def yaml_scalar(text: str) -> str:
+    """`text` as a YAML scalar that reads back as the same string."""
+    if _PLAIN_YAML.fullmatch(text) and text.lower() not in _YAML_WORDS and not text.endswith(":"):
+        return text
+    quoted = []
+    for char in text:
+        code = ord(char)
+        if char in '"\\':
+            quoted.append("\\" + char)
+        elif char.isprintable():
+            quoted.append(char)
+        else:
+            letter, width = ("x", 2) if code <= 0xFF else ("u", 4) if code <= 0xFFFF else ("U", 8)
+            quoted.append(f"\\{letter}{code:0{width}x}")
+    return '"' + "".join(quoted) + '"'
 
 
 def requirements_txt(requirement_line: str) -> str:
@@ -111,10 +135,11 @@ def occupied(folder: Path) -> Optional[str]:
 
 def project_files(name: str, stack: str, api_url: str, emulator: bool, requirement_line: str) -> dict[str, str]:
     """Every file of a new project, by path relative to its folder."""
-    settings = f"  requestrocket:apiUrl: {api_url}\n"
+    settings = f"  requestrocket:apiUrl: {yaml_scalar(api_url)}\n"
     if emulator:
         data_plane = rr_config.emulator_data_plane_url(api_url)
-        settings += f"  requestrocket:dataPlaneUrl: {data_plane}   # Proxy.url on the emulator's data plane\n"
+        settings += (f"  requestrocket:dataPlaneUrl: {yaml_scalar(data_plane)}"
+                     "   # Proxy.url on the emulator's data plane\n")
         token_hint = (f"#   pulumi config set --secret requestrocket:token {EMULATOR_TOKEN}   # the emulator's user, "
                       f"started with: rr-emulator --port {urlsplit(api_url).port or 80} --user me={EMULATOR_TOKEN}")
     else:
@@ -122,7 +147,7 @@ def project_files(name: str, stack: str, api_url: str, emulator: bool, requireme
     workflow = {path.name: path.read_text().replace("__STACK__", stack)
                 for path in sorted((TEMPLATES / "github" / "workflows").glob("*.yml"))}
     return {
-        "Pulumi.yaml": (f"name: {name}\n"
+        "Pulumi.yaml": (f"name: {yaml_scalar(name)}\n"
                         "description: A RequestRocket organisation as code (rr-pulumi)\n"
                         "runtime:\n"
                         "  name: python\n"
@@ -150,7 +175,7 @@ def project_files(name: str, stack: str, api_url: str, emulator: bool, requireme
 def create(folder: Path, stack: str = "dev", api_url: str | None = None, emulator: str | None = None,
            force: bool = False, requirement_line: str | None = None) -> list[Path]:
     """Write a new project into `folder`; refuse a non-empty folder unless `force`. Returns the written paths."""
-    if not NAME_PATTERN.match(stack):
+    if not NAME_PATTERN.fullmatch(stack):
         raise ScaffoldError(f"--stack {stack!r}: use letters, digits, '-', '_' or '.'")
     if api_url and emulator:
         raise ScaffoldError("--api-url and --emulator: choose one (--emulator sets the emulator's URL)")

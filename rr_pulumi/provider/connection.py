@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 
 from .. import client as rr_client
 from .. import config as rr_config
+from .. import pulumi_runs
 from ..errors import ConfigurationError
 from ..ratelimit import shared_budget
 from . import live_config
@@ -27,16 +28,31 @@ _settings: dict[Optional[str], rr_config.Settings] = {}
 _clients: dict[Optional[str], rr_client.RequestRocketClient] = {}
 _client_keys: dict[Optional[str], tuple[str, str]] = {}  # (API URL, token) each client was made for
 _verified: set[Optional[str]] = set()
-_live: dict[str, Optional[Getter]] = {}
+_live: dict[Optional[str], "_Renewal"] = {}  # profile -> its token renewal (one per process)
 
 
 def configure(get: Getter) -> None:
     """Record the config the engine sent (called from the dynamic provider's `configure`, once per provider class:
     a client stays, with its budget and token check, while its URL and token stay the same)."""
     global _engine_config
+    _record_cli_once()
     with _lock:
         _engine_config = get
         _settings.clear()
+
+
+_recorded_cli = threading.Event()
+
+
+def _record_cli_once() -> None:
+    """Record the `pulumi` that started this provider, once per process: the proof `rr-pulumi recover` needs
+    to lift its lock should it be killed (pulumi_runs)."""
+    if _recorded_cli.is_set():
+        return
+    _recorded_cli.set()
+    cli = live_config.running_pulumi()
+    if cli is not None and cli.pid is not None:
+        pulumi_runs.record(cli.pid)
 
 
 def reset() -> None:
@@ -87,22 +103,55 @@ def verified_client(profile: Optional[str] = None) -> rr_client.RequestRocketCli
     return found
 
 
-def _live_getter() -> Optional[Getter]:
-    """The stack's current config (read once per process, and only when a token was rejected)."""
-    with _lock:
-        if "config" not in _live:
-            config = live_config.current_stack_config()
-            _live["config"] = rr_config.getter_from_pulumi_config(config) if config is not None else None
-        return _live["config"]
+class _Renewal:
+    """One reading of a profile's current token, shared by every thread that asks while it runs."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.token: Optional[str] = None
 
 
 def current_token(profile: Optional[str] = None) -> Optional[str]:
-    """The token the stack config (as it is now) or the environment gives this profile."""
-    get = _live_getter()
-    if get is None:  # the current config cannot be read: the environment's token is the current one
-        recorded = _engine_config
-        get = lambda key: None if key == rr_config.TOKEN_KEY else recorded(key)  # noqa: E731
+    """The token the stack config (as it is now) or the environment gives this profile, or None when it cannot be
+    known for sure (then the 401 stands: better no renewal than another stack's token).
+
+    Read at most once per profile and process, only after a 401, and with no lock held while `pulumi config get`
+    runs: other workers carry on, and concurrent 401s wait for the same reading."""
+    with _lock:
+        renewal = _live.get(profile)
+        owner = renewal is None
+        if owner:
+            renewal = _live[profile] = _Renewal()
+    if owner:
+        try:
+            renewal.token = _read_current_token(profile)
+        finally:
+            renewal.done.set()
+    renewal.done.wait()
+    return renewal.token
+
+
+def _read_current_token(profile: Optional[str]) -> Optional[str]:
+    """The profile's token, resolved as `config.settings_from` does, reading only the keys on its path."""
+    env = os.environ
     try:
-        return rr_config.settings_from(get, os.environ, profile).token
-    except ConfigurationError:
-        return None
+        if profile is not None:
+            where = f"{rr_config.PROFILES_KEY}.{profile}"
+            token = live_config.current_value(f"{where}.token", path=True)
+            if token:
+                return str(token)
+            token_env = live_config.current_value(f"{where}.tokenEnv", path=True)
+            if token_env:
+                return env.get(str(token_env)) or None
+        token = live_config.current_value(rr_config.TOKEN_KEY)
+    except live_config.Unreadable:
+        # The stack's config cannot be read for sure: the environment is the answer only where this stack takes its
+        # token from the environment (its recorded config sets none), else there is no renewal.
+        recorded = _engine_config
+        try:
+            if rr_config.settings_from(recorded, {}, profile).token:
+                return None
+            return rr_config.settings_from(recorded, env, profile).token
+        except ConfigurationError:
+            return None
+    return str(token) if token else (env.get(rr_config.TOKEN_ENV) or None)

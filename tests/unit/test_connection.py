@@ -6,7 +6,6 @@ from rr_pulumi import config as rr_config
 from rr_pulumi.client import RequestRocketClient
 from rr_pulumi.errors import ConfigurationError, Unauthorized
 from rr_pulumi.provider import connection
-from rr_pulumi.provider.live_config import PulumiInvocation, config_command
 
 from .conftest import API_URL
 from .fake_api import TOKEN
@@ -116,31 +115,70 @@ def test_renewal_that_finds_no_other_token_reports_the_401(fake_api):
     assert len(fake_api.requests) == 2  # the same rejected token is not renewed twice
 
 
-def test_the_current_token_comes_from_the_environment_when_the_config_cannot_be_read(monkeypatch):
-    connection.reset()
-    monkeypatch.setattr(connection.live_config, "current_stack_config", lambda: None)
+def _unreadable(key, path=False):
+    raise connection.live_config.Unreadable("no pulumi parent")
+
+
+def test_the_environment_renews_only_a_stack_that_takes_its_token_from_the_environment(monkeypatch):
+    monkeypatch.setattr(connection.live_config, "current_value", _unreadable)
     monkeypatch.setenv("REQUESTROCKET_TOKEN", "u-from-env")
-    connection.configure({"requestrocket:token": "u-recorded"}.get)
+    connection.reset()
+    connection.configure({"requestrocket:apiUrl": "http://top.test"}.get)  # no token in the stack config
     assert connection.current_token() == "u-from-env"
     connection.reset()
-
-
-def test_the_current_token_comes_from_the_live_stack_config(monkeypatch):
-    connection.reset()
-    monkeypatch.setattr(connection.live_config, "current_stack_config",
-                        lambda: {"requestrocket:token": {"value": "u-rotated", "secret": True}})
+    # The stack's config sets a token, and its current value cannot be read: the environment's token is not this
+    # stack's (the config wins over it), so there is no renewal.
     connection.configure({"requestrocket:token": "u-recorded"}.get)
-    assert connection.current_token() == "u-rotated"
+    assert connection.current_token() is None
     connection.reset()
 
 
-@pytest.mark.parametrize("argv, flags, cwd", [
-    (["pulumi", "refresh", "--yes"], [], "/p"),
-    (["pulumi", "refresh", "--stack", "dev", "--yes"], ["--stack", "dev"], "/p"),
-    (["pulumi", "refresh", "-s=org/dev", "-C", "sub"], ["--stack", "org/dev"], "/p/sub"),
-    (["pulumi", "destroy", "--config-file", "c.yaml", "--cwd=/q"], ["--config-file", "c.yaml"], "/q"),
-])
-def test_the_config_command_selects_the_same_stack(argv, flags, cwd):
-    command, folder = config_command(PulumiInvocation("/bin/pulumi", tuple(argv), "/p"))
-    assert command == ["/bin/pulumi", "config", "--json", "--show-secrets", "--non-interactive", *flags]
-    assert folder == cwd
+def test_the_current_token_comes_from_the_live_stack_config_one_key_at_a_time(monkeypatch):
+    asked = []
+
+    def current_value(key, path=False):
+        asked.append((key, path))
+        return {"requestrocket:token": "u-rotated",
+                "requestrocket:profiles.acme.token": "u-acme-rotated"}.get(key)
+
+    monkeypatch.setattr(connection.live_config, "current_value", current_value)
+    monkeypatch.setenv("BETA_TOKEN", "u-beta")
+    connection.reset()
+    connection.configure({"requestrocket:token": "u-recorded", "requestrocket:profiles": PROFILES}.get)
+    assert connection.current_token() == "u-rotated"
+    assert connection.current_token("acme") == "u-acme-rotated"
+    assert asked == [("requestrocket:token", False), ("requestrocket:profiles.acme.token", True)]
+    asked.clear()
+    monkeypatch.setattr(connection.live_config, "current_value", lambda key, path=False: {
+        "requestrocket:profiles.beta.tokenEnv": "BETA_TOKEN"}.get(key))
+    assert connection.current_token("beta") == "u-beta"
+    assert connection.current_token() == "u-rotated"  # read once per profile and process
+    connection.reset()
+
+
+def test_concurrent_401s_share_one_reading_and_hold_no_lock_while_it_runs(monkeypatch):
+    import threading
+
+    started, release, calls = threading.Event(), threading.Event(), []
+
+    def slow(key, path=False):
+        calls.append(key)
+        started.set()
+        assert release.wait(10)
+        return "u-rotated"
+
+    monkeypatch.setattr(connection.live_config, "current_value", slow)
+    connection.reset()
+    connection.configure({"requestrocket:token": "u-recorded"}.get)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(connection.current_token())) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    assert started.wait(10)
+    # While the reading runs, other workers still get their clients and settings (no lock is held).
+    assert connection.client().api_url and connection.settings().token == "u-recorded"
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert results == ["u-rotated"] * 4 and calls == ["requestrocket:token"]
+    connection.reset()
