@@ -227,9 +227,12 @@ class EmulatorApp:
 
     def close(self) -> None:
         self.compiler.close()
+        self.dataplane.close()
 
     async def __call__(self, scope, receive, send):
-        mounted = next((app for prefix, app in self.mounts if scope.get("path", "").startswith(prefix)), None)
+        path = scope.get("path", "")
+        # A prefix is whole segments: `/dataplane` serves `/dataplane/...`, never `/dataplaneX/...`.
+        mounted = next((app for prefix, app in self.mounts if path == prefix or path.startswith(prefix + "/")), None)
         if scope["type"] != "http" or mounted is not None:
             await (mounted or self.admin)(scope, receive, send)
             return
