@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import re
 import sys
 import threading
@@ -45,12 +46,14 @@ MAX_HEADER_BYTES = 32 * 1024       # every header name and value of a request to
 MAX_HEADERS = 100                  # header lines of a request → else 431
 MAX_BODY_DEPTH = 64                # JSON nesting a body check reads → else 400 BODY_NOT_EVALUABLE
 DEADLINE = 30.0                    # seconds for a whole data-plane request, every step included → else 504
+DEADLINE_VARIABLE = "RR_EMULATOR_DATAPLANE_DEADLINE"   # overrides DEADLINE (tests use a short one)
 IN_FLIGHT_PER_PROXY = 16           # requests of one proxy past authentication at once (more wait their turn)
 IN_FLIGHT_PER_CLIENT = 32          # the same for all proxies of one client (tenant)
 RECORDS_PER_PROXY = 1000
 RECORDS_MAX = 5000                 # records of all proxies together (oldest out first)
 UNKNOWN_PROXY_RECORDS = 100        # records of requests naming no proxy: one shared list, not one per id
 RECORD_ITEMS_MAX = 40              # headers / query parameters kept per record (the rest are counted)
+RECORD_URL_MAX = 2048              # characters kept of a recorded URL
 RECORD_TEXT_MAX = 200              # characters kept of a recorded name or value (the rest are counted)
 # Header names whose values are credentials wherever they appear, besides Authorization and the apiKey header.
 CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key",
@@ -178,9 +181,11 @@ class Records:
     """Request records, bounded in count (per proxy and in all) and in size; only known proxies get their own."""
 
     def __init__(self):
-        self._by_proxy: dict[str, deque] = {}
-        self._order: deque = deque()            # (proxy id, record), oldest first, for the overall bound
+        self._by_proxy: dict[str, deque] = {}     # proxy id → (sequence number, record), oldest first
+        self._order: deque = deque()              # (proxy id, sequence number) of every kept record, oldest first
         self._unknown: deque = deque(maxlen=UNKNOWN_PROXY_RECORDS)
+        self._live = 0
+        self._seq = 0
         self._lock = threading.Lock()
 
     def keep(self, record: dict[str, Any], known: bool) -> None:
@@ -188,33 +193,43 @@ class Records:
             if not known:
                 self._unknown.append(record)
                 return
+            self._seq += 1
             proxy_id = record["proxyId"]
             mine = self._by_proxy.setdefault(proxy_id, deque())
-            mine.append(record)
-            self._order.append((proxy_id, record))
+            mine.append((self._seq, record))
+            self._order.append((proxy_id, self._seq))
+            self._live += 1
             if len(mine) > RECORDS_PER_PROXY:
                 mine.popleft()
-            while len(self._order) > RECORDS_MAX or (self._order and self._order[0][1] not in
-                                                     self._by_proxy.get(self._order[0][0], ())):
-                old_id, old = self._order.popleft()
-                theirs = self._by_proxy.get(old_id)
-                if theirs and theirs[0] is old:
-                    theirs.popleft()
-                if theirs is not None and not theirs:
-                    del self._by_proxy[old_id]
+                self._live -= 1
+            while self._live > RECORDS_MAX:
+                self._drop_oldest()
+            if len(self._order) > 2 * RECORDS_MAX:   # entries of records a proxy's own bound already dropped
+                self._order = deque(sorted(((p, n) for p, rs in self._by_proxy.items() for n, _ in rs),
+                                           key=lambda entry: entry[1]))
+
+    def _drop_oldest(self) -> None:
+        proxy_id, seq = self._order.popleft()
+        theirs = self._by_proxy.get(proxy_id)
+        if theirs and theirs[0][0] == seq:
+            theirs.popleft()
+            self._live -= 1
+            if not theirs:
+                del self._by_proxy[proxy_id]
 
     def find(self, proxy_id: Optional[str]) -> list[dict[str, Any]]:
         with self._lock:
             if proxy_id:
-                return list(self._by_proxy.get(proxy_id, ()))
-            return sorted([r for _, r in self._order if r in self._by_proxy.get(r["proxyId"], ())]
-                          + list(self._unknown), key=lambda r: r["receivedAt"])
+                return [r for _, r in self._by_proxy.get(proxy_id, ())]
+            kept = [r for rs in self._by_proxy.values() for _, r in rs] + list(self._unknown)
+        return sorted(kept, key=lambda r: r["receivedAt"])
 
     def clear(self) -> None:
         with self._lock:
             self._by_proxy.clear()
             self._order.clear()
             self._unknown.clear()
+            self._live = 0
 
 
 class DataPlane:
@@ -222,6 +237,7 @@ class DataPlane:
         self.store = store
         self.admin_token = admin_token
         self.log = log
+        self.deadline = _deadline()
         self.limits = ProxyLimits()
         self.jwks = proxy_auth.JwksCache()
         self.tokens = upstream.TokenCache()
@@ -255,12 +271,12 @@ class DataPlane:
                                   "method": scope["method"], "proxyId": None}
         known = [False]
         try:
-            answer = await asyncio.wait_for(self._handle(scope, receive, record, known), DEADLINE)
+            answer = await asyncio.wait_for(self._handle(scope, receive, record, known), self.deadline)
         except Refused as refused:
             answer = self._refusal(refused, record)
         except asyncio.TimeoutError:
             answer = self._refusal(Refused(ApiError(504, "GATEWAY_TIMEOUT", f"the request did not finish within "
-                                                    f"the data plane's {DEADLINE:g} s deadline"), "timeout"), record)
+                                                    f"the data plane's {self.deadline:g} s deadline"), "timeout"), record)
         except Exception:  # never a stack trace, and never an answer without a request id or a record
             traceback.print_exc(file=self.log)
             answer = self._refusal(Refused(ApiError(500, "INTERNAL_ERROR", "unexpected data-plane error"), "error"),
@@ -352,12 +368,12 @@ class DataPlane:
                 tcred.doc.get("credentialAuthType"), tcred.secret or {},
                 (tcred.id, tcred.doc.get("credentialUpdatedAt") or ""), self.tokens)
             sent = upstream.forward_headers(headers, injected, {secret_header, "via"}) + [("Via", via)]
-            record["forwarded"] = {"method": scope["method"], "url": url, "bodyBytes": len(body),
+            record["forwarded"] = {"method": scope["method"], "url": _recorded_url(url, secrets), "bodyBytes": len(body),
                                    "injectedHeaders": list(injected),
                                    "headers": _recorded_items(sent, {n.lower() for n in injected}, secrets,
                                                               INJECTED)[0]}
             answer = await upstream.fetch(scope["method"], url, sent, body,
-                                          time.monotonic() + DEADLINE)   # the outer deadline ends it sooner
+                                          time.monotonic() + self.deadline)   # the outer deadline ends it sooner
         except upstream.UpstreamFailed as exc:
             raise Refused(ApiError(exc.status, exc.code, str(exc)), "upstream_error") from None
         record.update(status=answer.status, outcome="forwarded", upstreamStatus=answer.status)
@@ -393,6 +409,17 @@ class DataPlane:
         return 404, ApiError(404, "NOT_FOUND", f"no admin route {scope['method']} {scope['path']}").body()
 
 
+def _deadline() -> float:
+    raw = os.environ.get(DEADLINE_VARIABLE)
+    try:
+        value = DEADLINE if raw in (None, "") else float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise SystemExit(f"{DEADLINE_VARIABLE}: must be a number of seconds from 0 (excluded) to 3600")
+    return value
+
+
 LIMIT_DIGITS = re.compile(r"[0-9]{1,9}")
 
 
@@ -421,7 +448,7 @@ def admin_query(raw: bytes, allowed: tuple[str, ...]) -> dict[str, str]:
 # -- what the rules judge and what is forwarded ----------------------------------------------------------------------
 
 # Percent-escapes that would change a path's structure once decoded (separators, dots, controls): refused.
-ENCODED_STRUCTURE = re.compile(r"%(2[fF]|5[cC]|3[fF]|23|2[eE]|0[0-9a-fA-F]|1[0-9a-fA-F]|7[fF])")
+ENCODED_STRUCTURE = re.compile(r"%(2[fF]|5[cC]|3[fF]|23|0[0-9a-fA-F]|1[0-9a-fA-F]|7[fF])")
 PATH_CHARS = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*")   # RFC 3986 pchar and '/'
 
 
@@ -433,8 +460,8 @@ def split_path(scope) -> tuple[str, str, str]:
     """(proxy id, the path the rules judge, the same path as forwarded) of `/dataplane/api/{proxyId}/...`.
 
     The forwarded path is the raw path below the proxy with dot segments removed and `//` collapsed; the judged one
-    is that path percent-decoded. Escapes that would decode into structure (`%2F`, `%5C`, `%3F`, `%23`, `%2E`,
-    controls) and backslashes are refused, as is a `..` that climbs above the proxy, so the two cannot differ in
+    is that path percent-decoded. Escapes that would decode into structure (`%2F`, `%5C`, `%3F`, `%23`, controls, a
+    segment that decodes to `.` or `..`) and backslashes are refused, as is a `..` that climbs above the proxy, so the two cannot differ in
     anything but their encoding. An id that is not a plain segment names no proxy ("")."""
     raw = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1").split("?", 1)[0]
     prefix = BASE_PATH + "/api/"
@@ -452,10 +479,12 @@ def split_path(scope) -> tuple[str, str, str]:
         raise invalid_path("only RFC 3986 path characters may be sent (no spaces, backslashes or other characters "
                            "outside a path); percent-encode them")
     if ENCODED_STRUCTURE.search(below):
-        raise invalid_path("an encoded '/', '\\', '?', '#', '.' or control character is refused: it would "
+        raise invalid_path("an encoded '/', '\\', '?', '#' or control character is refused: it would "
                            "change the path's structure once decoded")
     segments: list[str] = []
     for segment in below.split("/")[1:]:
+        if segment not in (".", "..") and "%" in segment and unquote(segment) in (".", ".."):
+            raise invalid_path("an encoded dot segment ('%2E%2E') is refused: it would pose as '..' once decoded")
         if segment == "..":
             if not segments:
                 raise invalid_path("'..' would leave the proxy's path")
@@ -556,6 +585,17 @@ def _recorded_items(items, names: set[str], secrets: set[str], mark: str = REDAC
         key = _clip(name)
         kept[key] = shown if key not in kept else f"{kept[key]}, {shown}"
     return kept, max(0, len(items) - RECORD_ITEMS_MAX)
+
+
+def _recorded_url(url: str, secrets: set[str]) -> str:
+    """The forwarded URL as recorded: exactly as sent, but a credential-like query value is [REDACTED]."""
+    base, sep, query = url.partition("?")
+    parts = []
+    for part in query.split("&") if sep else ():
+        name, eq, value = part.partition("=")
+        parts.append(f"{name}={REDACTED}" if eq and credential_like(unquote(name), unquote(value), secrets) else part)
+    shown = base + (sep + "&".join(parts) if sep else "")
+    return shown if len(shown) <= RECORD_URL_MAX else f"{shown[:RECORD_URL_MAX]}…[+{len(shown) - RECORD_URL_MAX}]"
 
 
 def recorded(headers, query, credential_headers: set[str], secrets: set[str]) -> dict[str, Any]:
