@@ -262,7 +262,8 @@ def test_dot_segments_never_leave_the_proxy_and_encoded_separators_are_refused(e
     assert proxy.rule(effect="allow", pathPattern="^/public/").status_code == 201
     assert proxy.raw("GET", "/public/file%2Etxt").status == 200          # an encoded dot inside a name is fine
     assert upstream.lines() == ["GET /base/v1/public/file%2Etxt HTTP/1.1"]
-    for below in ("/public/../../../secret", "/public/.%2e/.%2E/secret", "/public/..%2F..%2F..%2Fsecret", "/public/x%3Finjected=1",
+    for below in ("/public/../../../secret", "/public/.%2e/.%2E/secret", "/public/..%2F..%2F..%2Fsecret",
+                  "/public/x%3Finjected=1",
                   "/public/%2E%2E/%2e%2e/secret", "/public/x%5C..%5Csecret", "/public/a%00b", "/public/a\\b"):
         body = refused(proxy.raw("GET", below), 400, "INVALID_PATH")
         assert body["message"].startswith("path: ")
