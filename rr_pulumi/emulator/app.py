@@ -226,8 +226,10 @@ class EmulatorApp:
         self.mounts.append((prefix, app))
 
     def close(self) -> None:
-        self.compiler.close()
-        self.dataplane.close()
+        try:
+            self.compiler.close()
+        finally:
+            self.dataplane.close()
 
     async def __call__(self, scope, receive, send):
         path = scope.get("path", "")

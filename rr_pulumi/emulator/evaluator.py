@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import sys
 from typing import Any, Optional, Sequence
 
@@ -23,19 +25,17 @@ PER_TENANT = 2
 EVALUATION_BUDGET = 2.0          # seconds for every pattern of one request together
 MEMORY_LIMIT = 512 * 1024 * 1024  # address space of one worker (bytes)
 LINE_LIMIT = 8 * 1024 * 1024      # the longest answer line read from a worker
-PATTERN_KEYS = ("pathPattern",)
-CHECK_KEYS = ("headerChecks", "queryChecks", "bodyChecks", "tokenChecks")
 
 
 def has_patterns(scopes: Sequence[Scope]) -> bool:
-    """Whether judging needs any pattern search (else evaluate() in the server costs next to nothing)."""
+    """Whether judging may search any pattern (else evaluate() in the server costs next to nothing). Header and
+    query checks always search their name pattern; body and token checks only with a value pattern."""
     for scope in scopes:
         for rule in scope.rules:
-            if rule.get("pathPattern"):
+            if rule.get("pathPattern") or rule.get("headerChecks") or rule.get("queryChecks"):
                 return True
-            for key in CHECK_KEYS:
-                if any(isinstance(c, dict) and (c.get("valuePattern") or c.get("namePattern"))
-                       for c in rule.get(key) or ()):
+            for key in ("bodyChecks", "tokenChecks"):
+                if any(not isinstance(c, dict) or c.get("valuePattern") is not None for c in rule.get(key) or ()):
                     return True
     return False
 
@@ -128,8 +128,12 @@ class _Worker:
         return self.proc.returncode is None
 
     def kill(self) -> None:
+        """Works inside the event loop and after it has closed (at server stop), when the transport cannot."""
         if self.proc.returncode is None:
-            self.proc.kill()
+            try:
+                os.kill(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass   # already gone
 
 
 class Evaluator:
@@ -176,6 +180,13 @@ class Evaluator:
         idle, self._idle = self._idle, []
         for worker in idle:
             worker.kill()
+
+    async def aclose(self) -> None:
+        """close(), then wait for the workers to be gone (from inside the event loop that started them)."""
+        idle = list(self._idle)
+        self.close()
+        for worker in idle:
+            await worker.proc.wait()
 
 
 if __name__ == "__main__":

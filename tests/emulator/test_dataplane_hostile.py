@@ -316,7 +316,20 @@ def test_a_runaway_pattern_is_cut_off_and_fails_closed(emu, api, upstream):
                                                     "presence": "present"}])
     assert deny.status_code == 201
     refused(proxy.call(headers={"X-Evil": "x" * 64}), 403, "RULE_DENIED")   # timed out: counts as a match
+    assert proxy.records()[-1]["decision"][2]["matchedRuleIds"] == [deny.json()["rules"][0]["sKey"]]
     assert proxy.call(headers={"X-Evil": "fine"}).status_code == 200
+
+
+def test_rules_that_run_past_the_evaluation_budget_refuse_the_request(emu, api, upstream):
+    proxy = Proxy(emu, api, upstream.url)
+    for i in range(50):   # each search runs out its 50 ms: 50 of them cannot fit the request's 2 s
+        r = proxy.rule(effect="allow", headerChecks=[{"namePattern": f"^x-slow-{i}$", "valuePattern": "^(x+x+)+y$",
+                                                      "presence": "present"}])
+        assert r.status_code == 201, r.text
+    headers = {f"X-Slow-{i}": "x" * 64 for i in range(50)}
+    refused(proxy.call(headers=headers), 403, "RULES_TIMED_OUT")
+    assert proxy.records()[-1]["outcome"] == "denied"
+    assert proxy.call().status_code == 200          # the next request gets a fresh worker
 
 
 # -- 3. isolation ----------------------------------------------------------------------------------------------------
