@@ -151,6 +151,15 @@ def emu():
 
 
 @pytest.fixture
+def patient():
+    """An emulator with a long deadline: calls to a hanging target stay in flight while the test looks around."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RR_EMULATOR_DATAPLANE_DEADLINE", "120")
+        with EmulatorProcess(users=("demo:team",)) as emulator:
+            yield emulator
+
+
+@pytest.fixture
 def upstream():
     with RawUpstream() as server:
         yield server
@@ -334,7 +343,8 @@ def test_rules_that_run_past_the_evaluation_budget_refuse_the_request(emu, api, 
 
 # -- 3. isolation ----------------------------------------------------------------------------------------------------
 
-def test_hanging_targets_and_jwks_stall_only_their_own_callers(emu, api, upstream):
+def test_hanging_targets_and_jwks_stall_only_their_own_callers(patient, upstream):
+    emu, api = patient, Api(patient, patient.create_user("noisy"), "/api")
     hanging = Proxy(emu, api, upstream.url + "/hang")
     jwks = [Proxy(emu, api, upstream.url, proxy_auth="jwtVerify",
                   proxy_secret={"jwksUri": f"{upstream.url}/hang/jwks-{i}.json"}) for i in range(8)]
@@ -347,6 +357,7 @@ def test_hanging_targets_and_jwks_stall_only_their_own_callers(emu, api, upstrea
         assert other_tenant.call().status_code == 200
         assert other_tenant.rule(effect="deny", pathPattern="^/nope").status_code == 201
         assert upstream.held == 16 and not any(f.done() for f in stuck)   # ... while all 16 still hang
+        # (the JWKS calls give up after 5 s, the JWKS deadline: the two calls above must finish within it)
     finally:
         upstream.release()
         results = [f.result() for f in stuck]

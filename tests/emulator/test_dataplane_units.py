@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from rr_pulumi.emulator import dataplane
+from rr_pulumi.emulator import dataplane, upstream
 from rr_pulumi.emulator.dataplane import Records, Refused, evaluable_body, forwarded_query, split_path
 from rr_pulumi.emulator.evaluator import Evaluator
 from rr_pulumi.emulator.patterns import compile_error
@@ -108,3 +108,15 @@ def test_a_worker_judges_with_re_and_a_runaway_search_fails_closed():
     numbers, bracket, slow = asyncio.run(judge())
     assert numbers.allowed and not bracket.allowed and bracket.rule_id == "digits"
     assert not slow.allowed and slow.scopes[0].timeouts == ["slow"]
+
+
+@pytest.mark.parametrize("auth, secret", [
+    ("apiKey", {"apiKey": "k€y"}), ("apiKey", {"apiKey": "k", "headerName": "X Bad"}),
+    ("custom", {"headers": {"X-Ünï": "v"}}), ("bearer", {"token": "t\r\nX: 1"}),
+])
+def test_a_stored_secret_http_cannot_carry_is_a_502_not_a_crash(auth, secret):
+    """Secrets saved before the control plane checked header names and values still get a documented answer."""
+    with pytest.raises(upstream.UpstreamFailed) as failed:
+        asyncio.run(upstream.injected_headers(auth, secret, ("c", "v"), upstream.TokenCache()))
+    assert (failed.value.status, failed.value.code) == (502, "TARGET_CREDENTIAL_UNUSABLE")
+    assert "k€y" not in str(failed.value) and "t\r\n" not in str(failed.value)
