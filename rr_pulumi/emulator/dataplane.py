@@ -31,7 +31,7 @@ from ..config import EMULATOR_DATA_PLANE_PATH
 from ..config import emulator_data_plane_url as data_plane_url  # noqa: F401 (the emulator's name for it)
 from ..schema.proxy import MAX_REQUESTS_PER_DAY, MAX_REQUESTS_PER_MINUTE
 from . import proxy_auth, upstream
-from .app import is_sensitive, read_body
+from .app import Gates, is_sensitive, read_body
 from .backend import ApiError
 from .evaluator import Evaluator, has_body_checks
 from .store import Store
@@ -150,31 +150,6 @@ class Refused(Exception):
     def __init__(self, error: ApiError, outcome: str, extra: Optional[dict[str, Any]] = None):
         super().__init__(error.message)
         self.error, self.outcome, self.extra = error, outcome, extra or {}
-
-
-class Gates:
-    """Per-key concurrency limits (a proxy's, a client's): waiting for one's turn costs only that key's callers."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._gates: dict[str, asyncio.Semaphore] = {}
-
-    def hold(self, key: str) -> "_Held":
-        return _Held(self, key)
-
-
-class _Held:
-    def __init__(self, gates: Gates, key: str):
-        self.gates, self.key = gates, key
-
-    async def __aenter__(self):
-        self.gate = self.gates._gates.setdefault(self.key, asyncio.Semaphore(self.gates.size))
-        await self.gate.acquire()
-
-    async def __aexit__(self, *exc):
-        self.gate.release()
-        if self.gate._value == self.gates.size and not self.gate._waiters:
-            self.gates._gates.pop(self.key, None)
 
 
 class Records:
