@@ -276,21 +276,22 @@ class DataPlane:
             record.update(headerBytes=size, headerCount=len(raw_headers))
             raise Refused(ApiError(431, "REQUEST_HEADER_FIELDS_TOO_LARGE", f"headers: at most {MAX_HEADERS} lines "
                                    f"and {MAX_HEADER_BYTES} bytes of names and values together"), "rejected")
-        proxy_id, path, judged_path = split_path(scope)
-        record["proxyId"] = proxy_id
+        proxy_id, path, sent_path = split_path(scope)   # the path as judged, and as sent to the target
+        record["proxyId"] = _clip(proxy_id)
         raw_query = scope["query_string"].decode("latin-1")
         query = parse_query(raw_query)
         setup = load_setup(self.store, proxy_id) if proxy_id else None
         if setup is None:
             raise Refused(ApiError(404, "NOT_FOUND", "no proxy with this id"), "unknown_proxy")
         known[0] = True
+        record["proxyId"] = proxy_id
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
         lower = {k.lower(): v for k, v in headers}
         pcred = setup.proxy_credential
         secret_header = ((pcred.secret or {}).get("headerName") or "").lower() \
             if pcred.doc.get("credentialAuthType") == "apiKey" else ""
         secrets = _secret_values(pcred.secret)
-        record.update(path=_clip(judged_path), **recorded(headers, query, {secret_header}, secrets))
+        record.update(path=_clip(path), **recorded(headers, query, {secret_header}, secrets))
         if self.via in lower.get("via", ""):
             raise Refused(ApiError(508, "LOOP_DETECTED", "the request came back through this data plane: the "
                                    "proxy's target leads back to a proxy"), "loop")
@@ -331,13 +332,13 @@ class DataPlane:
                     else f"denied by the {deciding.scope}'s default effect"
                 raise Refused(ApiError(403, "RULE_DENIED", f"{reason} ({deciding.scope} scope)"), "denied",
                               {"ruleId": deciding.deciding_rule_id, "scope": deciding.scope})
-            return await self._forward(setup, scope, judged_path, headers, raw_query, body, secret_header, secrets,
+            return await self._forward(setup, scope, sent_path, headers, raw_query, body, secret_header, secrets,
                                        record)
 
-    async def _forward(self, setup: ProxySetup, scope, judged_path: str, headers, raw_query: str, body: bytes,
+    async def _forward(self, setup: ProxySetup, scope, sent_path: str, headers, raw_query: str, body: bytes,
                        secret_header: str, secrets: set[str], record: dict[str, Any]) -> tuple[int, list, bytes]:
         tcred = setup.target_credential
-        url = upstream.request_target(setup.target.doc["targetBaseURL"], judged_path, forwarded_query(raw_query))
+        url = upstream.request_target(setup.target.doc["targetBaseURL"], sent_path, forwarded_query(raw_query))
         via = ", ".join([v for k, v in headers if k.lower() == "via"] + [f"1.1 {self.via}"])
         try:
             injected = await upstream.injected_headers(

@@ -304,6 +304,7 @@ def test_patterns_mean_what_python_re_reads_on_both_planes(emu, api, upstream):
     assert rule.status_code == 201, rule.text
     assert proxy.raw("GET", "/123").status == 200           # re: `[[:digt]` then `]+`, so digits do not match
     refused(proxy.raw("GET", "/d%5D"), 403, "RULE_DENIED")  # ... and `/d]` does
+    assert proxy.records()[-1]["path"] == "/d]"             # the record shows the path as judged
 
 
 @pytest.mark.parametrize("field, body", [
