@@ -379,6 +379,19 @@ def test_a_dripping_target_is_cut_off_by_the_request_deadline(emu, api, upstream
     assert proxy.records()[-1]["status"] == 504
 
 
+def test_a_dripping_jwks_is_cut_off_by_its_own_deadline(patient, upstream):
+    api = Api(patient, patient.create_user("drip-jwks"), "/api")
+    proxy = Proxy(patient, api, upstream.url, proxy_auth="jwtVerify",
+                  proxy_secret={"jwksUri": f"{upstream.url}/drip/jwks.json"})
+    token = jwt.encode({"sub": "x"}, "k" * 32, algorithm="HS256", headers={"kid": "k1"})
+    with ThreadPoolExecutor(1) as pool:
+        call = pool.submit(proxy.call, auth=token)
+        assert upstream.wait_held(1)
+        r = call.result()
+        assert upstream.held == 1 and not upstream.released.is_set()   # it ended while the JWKS still dripped
+    assert "could not be fetched" in refused(r, 401, "UNAUTHORIZED")["message"]
+
+
 def test_a_proxy_whose_target_is_itself_is_a_loop(emu, api):
     proxy = Proxy(emu, api, "http://127.0.0.1:9", target_secret={"apiKey": CALLER_KEY, "headerName": "Authorization"})
     api.put(f"/clients/{proxy.cid}/targets/{proxy.target['sKey']}", {"targetBaseURL": proxy.url})
