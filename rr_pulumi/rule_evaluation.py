@@ -13,20 +13,20 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable, Optional, Sequence
 
-try:  # `regex` can stop a runaway pattern; plain `re` (without the emulator extra) cannot
-    import regex as _regex_engine
-
-    _TIMEOUT_SUPPORTED = True
-except ImportError:  # pragma: no cover - the emulator extra installs it
-    _regex_engine = re  # type: ignore[assignment]
-    _TIMEOUT_SUPPORTED = False
-
+# One engine for both planes: Python's `re`, which the control plane compiles patterns with and docs/emulator.md
+# names (`[[:digit:]]` is the class `[[:digt]` followed by `]` here, as in the API's checks). `re` has no timeout of
+# its own, but its matcher checks for signals, so in the main thread a timer signal cuts a runaway search short; the
+# emulator evaluates rules in worker processes for that reason (rr_pulumi/emulator/evaluator.py).
+_regex_engine = re
 SCOPES = ("proxy credential", "target credential", "proxy", "target")
 PATTERN_TIMEOUT = 0.05  # seconds one pattern may take on one value before it counts as failing closed
+COMPILED_CACHE = 512    # compiled patterns kept (least recently used first out): memory stays bounded
 FLAGS = {"i": "IGNORECASE", "m": "MULTILINE", "s": "DOTALL", "x": "VERBOSE"}  # `g` (JavaScript) has no meaning here
 PRESENCE_WORDS = {"present": "present", "must_exist": "present", "absent": "absent", "must_not_exist": "absent"}
 NO_BODY = object()
@@ -107,23 +107,45 @@ def regex_flags(text: Optional[str]) -> int:
     return flags
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=COMPILED_CACHE)
 def _compiled(pattern: str, flags: int) -> Any:
     return _regex_engine.compile(pattern, flags)
 
 
+class _Expired(BaseException):
+    """Raised by the timer signal inside a search (a BaseException, so no `except Exception` swallows it)."""
+
+
+def _expire(_signum, _frame) -> None:
+    raise _Expired
+
+
+def _can_time_out() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
 def search(pattern: str, flags: int, text: str) -> bool:
-    """Whether `pattern` is found anywhere in `text` (anchor it with ^...$ to match the whole value)."""
+    """Whether `pattern` is found anywhere in `text` (anchor it with ^...$ to match the whole value).
+
+    In the main thread of a Unix process a search gets PATTERN_TIMEOUT seconds, then raises PatternTimeout; elsewhere
+    it runs to the end (the emulator only evaluates in worker processes' main threads)."""
     try:
         compiled = _compiled(pattern, flags)
     except Exception:  # a pattern the API would have refused: it matches nothing
         return False
-    if not _TIMEOUT_SUPPORTED:
+    if not _can_time_out():
         return compiled.search(text) is not None
+    previous = signal.signal(signal.SIGALRM, _expire)
     try:
-        return compiled.search(text, timeout=PATTERN_TIMEOUT) is not None
-    except TimeoutError:
+        signal.setitimer(signal.ITIMER_REAL, PATTERN_TIMEOUT)
+        try:
+            return compiled.search(text) is not None
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _Expired:
         raise PatternTimeout(pattern) from None
+    finally:
+        signal.signal(signal.SIGALRM, previous)
 
 
 # -- JSON paths into the body and claims ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import parse_qsl, unquote
@@ -24,6 +25,8 @@ from .faults import NO_FAULT, Faults
 from .patterns import PatternCompiler
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
+COMPILE_THREADS = 8      # rule creations waiting for the pattern compile worker at once
+COMPILES_PER_USER = 2    # ... of which one user may hold this many
 
 
 @dataclass
@@ -133,6 +136,31 @@ def raw_path(scope) -> str:
     return raw.decode("latin-1") if raw else scope["path"]
 
 
+class Gates:
+    """Per-key concurrency limits (a proxy's, a client's): waiting for one's turn costs only that key's callers."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._gates: dict[str, asyncio.Semaphore] = {}
+
+    def hold(self, key: str) -> "_Held":
+        return _Held(self, key)
+
+
+class _Held:
+    def __init__(self, gates: Gates, key: str):
+        self.gates, self.key = gates, key
+
+    async def __aenter__(self):
+        self.gate = self.gates._gates.setdefault(self.key, asyncio.Semaphore(self.gates.size))
+        await self.gate.acquire()
+
+    async def __aexit__(self, *exc):
+        self.gate.release()
+        if self.gate._value == self.gates.size and not self.gate._waiters:
+            self.gates._gates.pop(self.key, None)
+
+
 # -- stats ----------------------------------------------------------------------------------------------------------
 
 class Stats:
@@ -208,6 +236,10 @@ class EmulatorApp:
         self.routes = build_routes(backend)
         self.compiler = PatternCompiler()
         threading.Thread(target=self.compiler.warm_up, daemon=True).start()
+        # Rule creations wait for the compile worker in threads of their own pool (not the loop's default one), and
+        # one user holds at most COMPILES_PER_USER of them: a flood of slow patterns stalls only its own sender.
+        self.compile_threads = ThreadPoolExecutor(COMPILE_THREADS, thread_name_prefix="rr-compile")
+        self.compile_gates = Gates(COMPILES_PER_USER)
         self.log_requests = log_requests
         self.log = log
         self.mounts: list[tuple[str, Any]] = []
@@ -226,10 +258,16 @@ class EmulatorApp:
         self.mounts.append((prefix, app))
 
     def close(self) -> None:
-        self.compiler.close()
+        try:
+            self.compiler.close()
+            self.compile_threads.shutdown(wait=False)
+        finally:
+            self.dataplane.close()
 
     async def __call__(self, scope, receive, send):
-        mounted = next((app for prefix, app in self.mounts if scope.get("path", "").startswith(prefix)), None)
+        path = scope.get("path", "")
+        # A prefix is whole segments: `/dataplane` serves `/dataplane/...`, never `/dataplaneX/...`.
+        mounted = next((app for prefix, app in self.mounts if path == prefix or path.startswith(prefix + "/")), None)
         if scope["type"] != "http" or mounted is not None:
             await (mounted or self.admin)(scope, receive, send)
             return
@@ -320,7 +358,9 @@ class EmulatorApp:
             return schema.compile_error   # the handler answers the bad body; no pattern gets compiled
         if sum(len(p) for p, _ in patterns) > schema.RULE_PATTERNS_MAX_CHARS:
             return schema.compile_error   # refused for its size before any pattern is looked at
-        results = await asyncio.to_thread(self.compiler.check, patterns)
+        async with self.compile_gates.hold(call.user.user_id):
+            results = await asyncio.get_running_loop().run_in_executor(self.compile_threads, self.compiler.check,
+                                                                       patterns)
 
         def compiled(pattern: str, flags: int) -> str | None:
             if (pattern, flags) in results:

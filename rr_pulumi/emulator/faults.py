@@ -34,10 +34,11 @@ class FaultSpec:
             if not sep:
                 raise ValueError(f"fault spec: expected key=value, got {part!r}")
             values[key.strip()] = value.strip()
-        return cls.from_dict(values)
+        return cls.from_dict(values, text=True)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "FaultSpec":
+    def from_dict(cls, data: dict, text: bool = False) -> "FaultSpec":
+        """The spec from a JSON object (values must be JSON numbers) or, with `text`, from parsed SPEC text."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -45,11 +46,12 @@ class FaultSpec:
         values = {}
         for key, raw in data.items():
             try:
-                if isinstance(raw, bool):
+                if isinstance(raw, bool) or not (text and isinstance(raw, str) or isinstance(raw, (int, float))):
                     raise ValueError
                 value = float(raw)
             except (TypeError, ValueError):
-                raise ValueError(f"fault spec: {key} must be a number") from None
+                raise ValueError(f"fault spec: {key} must be a number"
+                                 + ("" if text else f" (a JSON number, not {type(raw).__name__})")) from None
             if key in RATE_KEYS and not 0.0 <= value <= 1.0:
                 raise ValueError(f"fault spec: {key} must be a probability from 0 to 1")
             if key in MS_KEYS and not 0.0 <= value <= 60000.0:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from typing import Any, Iterable, Optional
 
 COMPILE_BUDGET_SECONDS = 2.0
@@ -25,14 +26,67 @@ RULE_PATTERNS_MAX_CHARS = 16 * 1024
 
 Pattern = tuple[str, int]  # (pattern, re flags)
 
+try:  # the parser `re` itself uses (its module name changed in Python 3.11)
+    from re import _parser  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_parse as _parser  # type: ignore[no-redef]
+
+
+# Nested counted repeats multiply (`(a{2000}){2000}` asks for 4,000,000 `a`s): their product along any nesting chain
+# is bounded, and so is how deep groups and repeats nest.
+REPEAT_PRODUCT_MAX = 100_000
+NESTING_MAX = 20
+MEMORY_LIMIT = 512 * 1024 * 1024   # a compile worker's address space (bytes)
+
 
 def compile_error(pattern: str, flags: int) -> Optional[str]:
-    """Why the pattern is refused (Python's re cannot compile it), or None."""
+    """Why the pattern is refused (Python's re cannot compile it, or it is too big a machine), or None."""
     try:
-        re.compile(pattern, flags)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # re's FutureWarning on `[[`: the pattern means what re reads today
+            parsed = _parser.parse(pattern, flags)
+            re.compile(pattern, flags)
+    except MemoryError:
+        return "takes too much memory to compile; use a simpler pattern"
     except (re.error, RecursionError, OverflowError, ValueError) as exc:
         return f"must be a valid regular expression ({exc or type(exc).__name__})"
+    product, depth = _size(parsed.data if hasattr(parsed, "data") else parsed)
+    if product > REPEAT_PRODUCT_MAX:
+        return (f"nested repeat counts multiply to {product}; at most {REPEAT_PRODUCT_MAX} are allowed "
+                "(e.g. not (a{2000}){2000})")
+    if depth > NESTING_MAX:
+        return f"nests groups and repeats {depth} deep; at most {NESTING_MAX} levels are allowed"
     return None
+
+
+def _size(items: Any) -> tuple[int, int]:
+    """(largest product of counted repeats along one nesting chain, deepest nesting) of a parsed pattern."""
+    product, depth = 1, 0
+    for op, arg in items:
+        name = str(op)
+        inner: list = []
+        count, level = 1, 0
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, high, sub = arg
+            count = high if high != _parser.MAXREPEAT else max(low, 1)
+            inner, level = [sub], 1
+        elif name == "SUBPATTERN":
+            inner, level = [arg[-1]], 1
+        elif name in ("ASSERT", "ASSERT_NOT"):
+            inner, level = [arg[1]], 1
+        elif name == "ATOMIC_GROUP":
+            inner, level = [arg], 1
+        elif name == "BRANCH":
+            inner = list(arg[1])
+        elif name == "GROUPREF_EXISTS":
+            inner = [a for a in arg[1:] if a is not None]
+        sub_product, sub_depth = 1, 0
+        for sub in inner:
+            p, d = _size(sub.data if hasattr(sub, "data") else sub)
+            sub_product, sub_depth = max(sub_product, p), max(sub_depth, d)
+        product = max(product, count * sub_product)
+        depth = max(depth, level + sub_depth)
+    return product, depth
 
 
 class Worker:
@@ -152,6 +206,11 @@ def yield_cpu() -> None:
 def serve(lines: Iterable[str], out: Any) -> None:
     """The worker's loop: a ready line, then one `[pattern, flags]` JSON line in, one JSON error-or-null line out."""
     yield_cpu()
+    try:
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    except (ImportError, ValueError, OSError):  # not on this platform: the time budget still holds
+        pass
     out.write(READY + "\n")
     out.flush()
     for line in lines:

@@ -8,16 +8,25 @@ what the caller sent.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
-import threading
+import json
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Optional
 
 import jwt
 
-JWKS_TIMEOUT = 5.0
+from . import upstream
+
+JWKS_TIMEOUT = 5.0           # seconds for a JWKS's whole answer (a total deadline, however the server drips it)
+JWKS_LIFESPAN = 300.0        # seconds a fetched JWKS is used
+JWKS_REFRESH_AFTER = 10.0    # an unknown `kid` fetches the JWKS again, at most this often per URI
+JWKS_MAX_BYTES = 1024 * 1024
+JWKS_CACHED_URIS = 256
 HMAC_ALGORITHMS = ["HS256", "HS384", "HS512"]
 KEY_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
 QUERY_PARAMETER = "Authorization"
@@ -49,9 +58,9 @@ def _without_bearer(value: str) -> str:
     return value[7:].strip() if value[:7].lower() == "bearer " else value.strip()
 
 
-def authenticate(auth_type: str, secret: dict[str, Any], value: Optional[str], headers: dict[str, str],
-                 jwks: "JwksCache") -> Caller:
-    """Blocking (a JWKS may be fetched): run it off the event loop."""
+async def authenticate(auth_type: str, secret: dict[str, Any], value: Optional[str], headers: dict[str, str],
+                       jwks: "JwksCache") -> Caller:
+    """Asynchronous: a JWKS may be fetched (within JWKS_TIMEOUT), holding no thread."""
     secret = secret or {}
     if auth_type == "apiKey":
         header = (secret.get("headerName") or "").lower()
@@ -66,6 +75,10 @@ def authenticate(auth_type: str, secret: dict[str, Any], value: Optional[str], h
         prefix = "Bearer " if prefix is None else prefix
         if _same(value, f"{prefix}{token}") or _same(value, f"{prefix.rstrip()} {token}"):
             return Caller()
+        scheme, sep, rest = value.partition(" ")
+        if prefix.endswith(" ") and " " not in prefix.strip() and sep and scheme.lower() == prefix.strip().lower() \
+                and _same(rest.lstrip(" "), token):   # an auth scheme is case-insensitive (RFC 9110 11.1)
+            return Caller()
         raise AuthFailed("invalid bearer token")
     if auth_type == "basicAuth":
         return _basic(value, secret)
@@ -75,7 +88,7 @@ def authenticate(auth_type: str, secret: dict[str, Any], value: Optional[str], h
             raise AuthFailed("invalid JWT")
         return Caller(_unverified_claims(token))
     if auth_type == "jwtVerify":
-        return Caller(_verified_claims(_without_bearer(value), secret, jwks))
+        return Caller(await _verified_claims(_without_bearer(value), secret, jwks))
     raise AuthFailed(f"auth type {auth_type!r} cannot authenticate callers")
 
 
@@ -100,7 +113,7 @@ def _unverified_claims(token: str) -> Optional[dict[str, Any]]:
     return claims if isinstance(claims, dict) else None
 
 
-def _verified_claims(token: str, secret: dict[str, Any], jwks: "JwksCache") -> dict[str, Any]:
+async def _verified_claims(token: str, secret: dict[str, Any], jwks: "JwksCache") -> dict[str, Any]:
     audience, issuer = secret.get("audience"), secret.get("issuer")
     options = {"verify_aud": audience is not None, "verify_iss": issuer is not None}
     try:
@@ -108,7 +121,7 @@ def _verified_claims(token: str, secret: dict[str, Any], jwks: "JwksCache") -> d
             key: Any = secret["sharedSecret"]
             algorithms = HMAC_ALGORITHMS
         else:
-            key = jwks.signing_key(secret.get("jwksUri") or "", token)
+            key = await jwks.signing_key(secret.get("jwksUri") or "", token)
             algorithms = KEY_ALGORITHMS
         claims = jwt.decode(token, key, algorithms=algorithms, audience=audience, issuer=issuer, options=options)
     except jwt.ExpiredSignatureError:
@@ -129,16 +142,56 @@ def _verified_claims(token: str, secret: dict[str, Any], jwks: "JwksCache") -> d
 
 
 class JwksCache:
-    """One PyJWKClient per JWKS URI, so keys are fetched once and refreshed when an unknown `kid` appears."""
+    """Fetched JWKSs by URI (at most JWKS_CACHED_URIS, least recently used out), fetched asynchronously with a total
+    deadline; concurrent callers of one URI share one fetch, so a hanging JWKS costs only the callers that need it."""
 
-    def __init__(self):
-        self._clients: dict[str, jwt.PyJWKClient] = {}
-        self._lock = threading.Lock()
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self._sets: OrderedDict[str, tuple[list[jwt.PyJWK], float]] = OrderedDict()
+        self._fetching: dict[str, asyncio.Future] = {}
 
-    def signing_key(self, uri: str, token: str) -> Any:
-        with self._lock:
-            client = self._clients.get(uri)
-            if client is None:
-                client = self._clients[uri] = jwt.PyJWKClient(uri, cache_keys=True, lifespan=300,
-                                                              timeout=JWKS_TIMEOUT)
-        return client.get_signing_key_from_jwt(token).key
+    async def signing_key(self, uri: str, token: str) -> Any:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            raise jwt.InvalidTokenError("malformed header") from None
+        keys, fetched = await self._keys(uri, refresh=False)
+        key = next((k for k in keys if k.key_id == kid), None)
+        if key is None and self.clock() - fetched >= JWKS_REFRESH_AFTER:
+            keys, _ = await self._keys(uri, refresh=True)
+            key = next((k for k in keys if k.key_id == kid), None)
+        if key is None:
+            raise jwt.PyJWKClientError("no matching key")
+        return key.key
+
+    async def _keys(self, uri: str, refresh: bool) -> tuple[list[jwt.PyJWK], float]:
+        hit = self._sets.get(uri)
+        if hit is not None and not refresh and self.clock() - hit[1] < JWKS_LIFESPAN:
+            self._sets.move_to_end(uri)
+            return hit
+        task = self._fetching.get(uri)
+        if task is None:
+            task = self._fetching[uri] = asyncio.ensure_future(self._fetch(uri))
+            task.add_done_callback(lambda _t: self._fetching.pop(uri, None))
+        keys = await asyncio.shield(task)
+        self._sets[uri] = (keys, self.clock())
+        self._sets.move_to_end(uri)
+        while len(self._sets) > JWKS_CACHED_URIS:
+            self._sets.popitem(last=False)
+        return self._sets[uri]
+
+    @staticmethod
+    async def _fetch(uri: str) -> list[jwt.PyJWK]:
+        try:
+            answer = await upstream.fetch("GET", uri, [("Accept", "application/json")], b"",
+                                          time.monotonic() + JWKS_TIMEOUT, JWKS_MAX_BYTES)
+            if answer.status != 200:
+                raise ValueError(answer.status)
+            data = json.loads(answer.body)
+        except (upstream.UpstreamFailed, ValueError, UnicodeDecodeError, RecursionError):
+            raise jwt.PyJWKClientConnectionError("the JWKS could not be fetched") from None
+        try:
+            keys = jwt.PyJWKSet.from_dict(data).keys
+        except (jwt.PyJWTError, AttributeError, TypeError, KeyError, ValueError):
+            raise jwt.PyJWKClientError("no usable keys") from None
+        return [k for k in keys if k.public_key_use in ("sig", None) and k.key_id]

@@ -347,6 +347,55 @@ def check_secret_key(where: str, key: SecretKey, value: Any) -> None:
         check_string(where, value, key.low, key.high)
 
 
+# Secret keys whose values travel as HTTP header names or values (upstream, or from the caller for headerName).
+HEADER_NAME_KEYS = ("headerName",)
+HEADER_VALUE_KEYS = ("apiKey", "token", "prefix")
+HEADER_MAP_KEYS = ("headers",)
+HEADER_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")   # RFC 9110 field-name: a token
+HEADER_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")   # CR, LF, NUL and the other controls (HTAB is fine)
+
+
+def header_name_problem(name: Any) -> Optional[str]:
+    if not isinstance(name, str) or not HEADER_TOKEN.fullmatch(name):
+        return ("must be an HTTP header name (a token: ASCII letters, digits and !#$%&'*+-.^_`|~; no spaces or "
+                "other characters)")
+    return None
+
+
+def header_value_problem(value: Any, starts_only: bool = False) -> Optional[str]:
+    """Why `value` cannot travel as (the start of) an HTTP/1.1 header value, or None. Surrounding spaces are not
+    part of a header value in HTTP, so a value that has them could not arrive as it is."""
+    if not isinstance(value, str) or HEADER_BAD_VALUE.search(value):
+        return "must be usable as an HTTP header value: no CR, LF, NUL or other control characters"
+    if value[:1] in (" ", "\t") or (not starts_only and value[-1:] in (" ", "\t")):
+        return "must be usable as an HTTP header value: no spaces or tabs at its " + \
+            ("start" if starts_only else "start or end")
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return "must be usable as an HTTP header value: Latin-1 characters only (HTTP/1.1 carries no others)"
+    return None
+
+
+def check_secret_headers(name: str, auth_type: str, secret: dict) -> None:
+    """The secret's header names and values as HTTP allows them, so the data plane can always send them."""
+    if auth_type in ("basicAuth", "oauth2", "jwtVerify", "none"):
+        return   # base64-encoded, or sent in a form body, or never sent as a header
+    for key in HEADER_NAME_KEYS:
+        if isinstance(secret.get(key), str) and header_name_problem(secret[key]):
+            raise Invalid(f"{name}.{key}: {header_name_problem(secret[key])}")
+    for key in HEADER_VALUE_KEYS:
+        problem = header_value_problem(secret[key], key == "prefix") if isinstance(secret.get(key), str) else None
+        if problem:
+            raise Invalid(f"{name}.{key}: {problem}")
+    for key in HEADER_MAP_KEYS:
+        for header, value in (secret.get(key) or {}).items() if isinstance(secret.get(key), dict) else ():
+            if header_name_problem(header):
+                raise Invalid(f"{name}.{key}: {header!r} {header_name_problem(header)}")
+            if header_value_problem(value):
+                raise Invalid(f"{name}.{key}.{header}: {header_value_problem(value)}")
+
+
 def check_secret(auth_type: str, secret: Any) -> dict:
     """Validate a credentialSecret against its auth type's shape. Extra keys are kept as sent."""
     name = "credentialSecret"
@@ -363,6 +412,7 @@ def check_secret(auth_type: str, secret: Any) -> dict:
     for key in SECRET_KEYS[auth_type]:
         if key.name in secret:
             check_secret_key(f"{name}.{key.name}", key, secret[key.name])
+    check_secret_headers(name, auth_type, secret)
     return secret
 
 

@@ -4,37 +4,50 @@ Injection per target auth type: apiKey `<headerName or X-API-Key>: <apiKey>`; be
 <prefix or "Bearer "><token>`; jwt `Authorization: Bearer <token>`; basicAuth `Authorization: Basic ...`; custom its
 headers; oauth2 (client_credentials) a token fetched from `tokenUrl`; customToken a token fetched with the configured
 request and read at `tokenPath`, sent as `<headerName or Authorization>: <prefix or "Bearer "><token>`; none nothing.
-Fetched tokens are cached per credential version. Blocking (requests): run off the event loop.
+Fetched tokens are cached per credential version.
+
+Every exchange is asynchronous (asyncio streams and h11), on a connection of its own that is closed afterwards: no
+thread is held while a target is slow, and no connection is ever shared between proxies. The request target is sent
+byte for byte as given (the path and query the rules judged), never re-encoded. Each exchange ends by the deadline
+it is given, however the peer drips its answer.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
-import threading
+import ssl
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Awaitable, Callable, Optional
+from urllib.parse import urlencode, urlsplit
 
-import requests
+import h11
 
 from ..rule_evaluation import as_text, json_path
+from .schema import header_name_problem, header_value_problem
 
-TIMEOUT = 30.0
+DEADLINE = 30.0                  # seconds for a whole data-plane request (default; the data plane passes its own)
+TOKEN_DEADLINE = 10.0            # seconds for a token endpoint's whole answer
 CUSTOM_TOKEN_SECONDS = 60.0
-# Never forwarded: hop-by-hop headers, the caller's own credential, and what the HTTP client recomputes.
+MAX_ANSWER_BODY = 10 * 1024 * 1024     # a target answer larger than this is a 502
+MAX_ANSWER_HEAD = 64 * 1024            # status line and headers of an answer
+READ_CHUNK = 64 * 1024
+# Never forwarded: hop-by-hop headers, the caller's own credential, and what the client sets itself.
 DROPPED_REQUEST_HEADERS = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
                            "transfer-encoding", "upgrade", "host", "content-length", "authorization",
-                           "accept-encoding"}
+                           "accept-encoding", "expect"}
 DROPPED_RESPONSE_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding",
-                            "upgrade", "trailer"}
+                            "upgrade", "trailer", "proxy-connection"}
 
 
 class UpstreamFailed(Exception):
-    """502: the target or its token endpoint could not be used. The message never holds a secret."""
+    """502 (or 504 on the deadline): the target or its token endpoint could not be used. Never holds a secret."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, status: int = 502):
         super().__init__(message)
         self.code = code
+        self.status = status
 
 
 @dataclass
@@ -44,72 +57,76 @@ class Answer:
     body: bytes
 
 
+def header_problem(name: Any, value: Any) -> Optional[str]:
+    """Why (name, value) cannot be an HTTP/1.1 header line, or None: the control plane's own check of secrets, asked
+    again here for secrets stored before it existed."""
+    return header_name_problem(name) or header_value_problem(value)
+
+
 class TokenCache:
-    """Tokens fetched for oauth2 and customToken credentials, keyed by credential id and version."""
+    """Tokens fetched for oauth2 and customToken credentials, keyed by credential id and version. Concurrent
+    requests for one key share one fetch."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
         self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
-        self._lock = threading.Lock()
+        self._fetching: dict[tuple[str, str], asyncio.Future] = {}
 
-    def get(self, key: tuple[str, str], fetch: Callable[[], tuple[str, float]]) -> str:
-        with self._lock:
-            hit = self._tokens.get(key)
+    async def get(self, key: tuple[str, str], fetch: Callable[[], Awaitable[tuple[str, float]]]) -> str:
+        hit = self._tokens.get(key)
         if hit is not None and hit[1] > self.clock():
             return hit[0]
-        token, lifetime = fetch()
-        with self._lock:
-            self._tokens[key] = (token, self.clock() + lifetime)
+        task = self._fetching.get(key)
+        if task is None:
+            task = self._fetching[key] = asyncio.ensure_future(fetch())
+            task.add_done_callback(lambda _t: self._fetching.pop(key, None))
+        token, lifetime = await asyncio.shield(task)
+        self._tokens[key] = (token, self.clock() + lifetime)
         return token
 
 
-_local = threading.local()
-
-
-def _session() -> requests.Session:
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = _local.session = requests.Session()
-        session.trust_env = False  # the emulator talks to what it is told, not to a proxy from the environment
-    return session
-
-
-def injected_headers(auth_type: str, secret: dict[str, Any], cache_key: tuple[str, str],
-                     tokens: TokenCache) -> dict[str, str]:
-    """The headers that carry the target credential."""
+async def injected_headers(auth_type: str, secret: dict[str, Any], cache_key: tuple[str, str],
+                           tokens: TokenCache) -> dict[str, str]:
+    """The headers that carry the target credential (502 TARGET_CREDENTIAL_UNUSABLE when HTTP cannot carry one)."""
     secret = secret or {}
+    headers: dict[str, str] = {}
     if auth_type == "apiKey":
-        return {secret.get("headerName") or "X-API-Key": secret["apiKey"]}
-    if auth_type == "bearer":
+        headers = {secret.get("headerName") or "X-API-Key": secret["apiKey"]}
+    elif auth_type == "bearer":
         prefix = secret.get("prefix")
-        return {"Authorization": f"{'Bearer ' if prefix is None else prefix}{secret['token']}"}
-    if auth_type == "jwt":
-        return {"Authorization": f"Bearer {secret['token']}"}
-    if auth_type == "basicAuth":
+        headers = {"Authorization": f"{'Bearer ' if prefix is None else prefix}{secret['token']}"}
+    elif auth_type == "jwt":
+        headers = {"Authorization": f"Bearer {secret['token']}"}
+    elif auth_type == "basicAuth":
         pair = f"{secret['username']}:{secret['password']}".encode()
-        return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
-    if auth_type == "custom":
-        return {str(k): str(v) for k, v in (secret.get("headers") or {}).items()}
-    if auth_type == "oauth2":
-        token = tokens.get(cache_key, lambda: _client_credentials_token(secret))
-        return {"Authorization": f"Bearer {token}"}
-    if auth_type == "customToken":
-        token = tokens.get(cache_key, lambda: (_custom_token(secret), CUSTOM_TOKEN_SECONDS))
+        headers = {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+    elif auth_type == "custom":
+        headers = {str(k): str(v) for k, v in (secret.get("headers") or {}).items()}
+    elif auth_type == "oauth2":
+        token = await tokens.get(cache_key, lambda: _client_credentials_token(secret))
+        headers = {"Authorization": f"Bearer {token}"}
+    elif auth_type == "customToken":
+        token = await tokens.get(cache_key, lambda: _custom_token(secret))
         prefix = secret.get("prefix")
-        return {secret.get("headerName") or "Authorization": f"{'Bearer ' if prefix is None else prefix}{token}"}
-    return {}
+        headers = {secret.get("headerName") or "Authorization": f"{'Bearer ' if prefix is None else prefix}{token}"}
+    for name, value in headers.items():
+        if header_problem(name, value):
+            raise UpstreamFailed("TARGET_CREDENTIAL_UNUSABLE",
+                                 f"the target credential cannot be sent over HTTP: {header_problem(name, value)}")
+    return headers
 
 
-def _client_credentials_token(secret: dict[str, Any]) -> tuple[str, float]:
+async def _client_credentials_token(secret: dict[str, Any]) -> tuple[str, float]:
     grant = secret.get("grantType")
     if grant != "client_credentials":
         raise UpstreamFailed("TARGET_CREDENTIAL_UNUSABLE", f"oauth2 grant {grant!r} needs a user's authorisation; "
                              "the emulator can only use client_credentials")
-    form = {"grant_type": "client_credentials", "client_id": secret.get("clientId"),
-            "client_secret": secret.get("clientSecret")}
+    form = {"grant_type": "client_credentials", "client_id": secret.get("clientId") or "",
+            "client_secret": secret.get("clientSecret") or ""}
     if secret.get("scope"):
         form["scope"] = secret["scope"]
-    body = _token_request("POST", secret["tokenUrl"], data=form)
+    body = await _token_request("POST", secret["tokenUrl"], [("Content-Type", "application/x-www-form-urlencoded")],
+                                urlencode(form).encode())
     token = body.get("access_token") if isinstance(body, dict) else None
     if not isinstance(token, str) or not token:
         raise UpstreamFailed("TARGET_AUTH_FAILED", "the oauth2 token endpoint returned no access_token")
@@ -118,59 +135,112 @@ def _client_credentials_token(secret: dict[str, Any]) -> tuple[str, float]:
     return token, lifetime
 
 
-def _custom_token(secret: dict[str, Any]) -> str:
+async def _custom_token(secret: dict[str, Any]) -> tuple[str, float]:
     payload = secret.get("body")
-    kwargs: dict[str, Any] = {"headers": secret.get("headers") or {}}
+    headers = [(str(k), str(v)) for k, v in (secret.get("headers") or {}).items()]
+    data = b""
     if isinstance(payload, dict):
-        kwargs["json"] = payload
+        data = json.dumps(payload).encode()
+        headers.append(("Content-Type", "application/json"))
     elif isinstance(payload, str):
-        kwargs["data"] = payload.encode()
-    body = _token_request(secret.get("method") or "POST", secret["url"], **kwargs)
+        data = payload.encode()
+    body = await _token_request(secret.get("method") or "POST", secret["url"], headers, data)
     path = secret.get("tokenPath") or "$"
     values = json_path(body, path if path.startswith("$") else "$." + path)
     if not values or values[0] in (None, "") or isinstance(values[0], (dict, list)):
         raise UpstreamFailed("TARGET_AUTH_FAILED", f"the customToken response has no token at {path}")
-    return as_text(values[0])
+    return as_text(values[0]), CUSTOM_TOKEN_SECONDS
 
 
-def _token_request(method: str, url: str, **kwargs: Any) -> Any:
+async def _token_request(method: str, url: str, headers: list[tuple[str, str]], body: bytes) -> Any:
+    if any(header_problem(k, v) for k, v in headers):
+        raise UpstreamFailed("TARGET_CREDENTIAL_UNUSABLE", "a customToken header cannot be sent over HTTP")
     try:
-        response = _session().request(method, url, timeout=TIMEOUT, allow_redirects=False, **kwargs)
-    except requests.RequestException as exc:
-        raise UpstreamFailed("TARGET_AUTH_FAILED", f"token endpoint unreachable ({type(exc).__name__})") from None
-    if response.status_code >= 400:
-        raise UpstreamFailed("TARGET_AUTH_FAILED", f"token endpoint answered {response.status_code}")
+        answer = await fetch(method, url, headers, body, time.monotonic() + TOKEN_DEADLINE, MAX_ANSWER_HEAD * 4)
+    except UpstreamFailed as exc:
+        raise UpstreamFailed("TARGET_AUTH_FAILED", f"token endpoint: {exc}") from None
+    if answer.status >= 400:
+        raise UpstreamFailed("TARGET_AUTH_FAILED", f"token endpoint answered {answer.status}")
     try:
-        return response.json()
-    except ValueError:
+        return json.loads(answer.body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise UpstreamFailed("TARGET_AUTH_FAILED", "token endpoint did not answer JSON") from None
 
 
-def target_url(base_url: str, raw_path: str, query: str) -> str:
-    url = base_url.rstrip("/") + (raw_path if raw_path.startswith("/") else "/" + raw_path)
-    return url + (f"?{query}" if query else "")
+def request_target(base_url: str, path: str, query: str) -> str:
+    """The URL a request goes to: the target's base URL + the (judged) path + the (judged) query, as they are."""
+    base = urlsplit(base_url)
+    target = base.path.rstrip("/") + (path if path.startswith("/") else "/" + path)
+    query = "&".join(q for q in (base.query, query) if q)
+    return f"{base.scheme}://{base.netloc}{target}" + (f"?{query}" if query else "")
 
 
-def forward(method: str, url: str, headers: list[tuple[str, str]], injected: dict[str, str],
-            body: bytes) -> tuple[Answer, dict[str, str]]:
-    """Send the request upstream; returns the answer and the headers actually sent."""
-    blocked = {name.lower() for name in injected}
-    sent: dict[str, str] = {}
-    for name, value in headers:
-        if name.lower() not in DROPPED_REQUEST_HEADERS and name.lower() not in blocked:
-            sent[name] = f"{sent[name]}, {value}" if name in sent else value
-    sent.update(injected)
+async def fetch(method: str, url: str, headers: list[tuple[str, str]], body: bytes, deadline: float,
+                max_body: int = MAX_ANSWER_BODY) -> Answer:
+    """One HTTP/1.1 exchange on a fresh connection, done by `deadline` (time.monotonic()) or UpstreamFailed 504."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise UpstreamFailed("UPSTREAM_TIMEOUT", "the request's deadline passed before the target was called", 504)
     try:
-        response = _session().request(method, url, headers=sent, data=body or None, timeout=TIMEOUT,
-                                      allow_redirects=False, stream=False)
-    except requests.RequestException as exc:
+        return await asyncio.wait_for(_connect_and_exchange(method, url, headers, body, max_body), left)
+    except asyncio.TimeoutError:
+        raise UpstreamFailed("UPSTREAM_TIMEOUT", "the target did not answer within the request's deadline",
+                             504) from None
+    except (OSError, ssl.SSLError, h11.ProtocolError, ValueError) as exc:
         raise UpstreamFailed("UPSTREAM_UNREACHABLE", f"the target did not answer ({type(exc).__name__})") from None
-    answer_headers = [(k, v) for k, v in response.headers.items() if k.lower() not in DROPPED_RESPONSE_HEADERS]
-    return Answer(response.status_code, answer_headers, response.content), sent
 
 
-def json_or_none(raw: bytes) -> Optional[Any]:
+async def _connect_and_exchange(method: str, url: str, headers: list[tuple[str, str]], body: bytes,
+                                max_body: int) -> Answer:
+    parts = urlsplit(url)
+    secure = parts.scheme == "https"
+    host = parts.hostname or ""
+    port = parts.port or (443 if secure else 80)
+    reader, writer = await asyncio.open_connection(
+        host, port, ssl=ssl.create_default_context() if secure else None, server_hostname=host if secure else None,
+        limit=READ_CHUNK)
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
+        return await _exchange(reader, writer, method, parts, headers, body, max_body)
+    finally:
+        writer.transport.abort()   # never reused: the next request, of any proxy, gets its own connection
+
+
+async def _exchange(reader, writer, method: str, parts, headers: list[tuple[str, str]], body: bytes,
+                    max_body: int) -> Answer:
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    head = [("Host", parts.netloc.rpartition("@")[2]), *headers, ("Connection", "close")]
+    if body or method in ("POST", "PUT", "PATCH"):
+        head.append(("Content-Length", str(len(body))))
+    conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_ANSWER_HEAD)
+    out = conn.send(h11.Request(method=method, target=target.encode("latin-1"),
+                                headers=[(k.encode("latin-1"), v.encode("latin-1")) for k, v in head]))
+    if body:
+        out += conn.send(h11.Data(data=body))
+    out += conn.send(h11.EndOfMessage())
+    writer.write(out)
+    await writer.drain()
+    status, answer_headers, chunks, size = 0, [], [], 0
+    while True:
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            conn.receive_data(await reader.read(READ_CHUNK))
+        elif isinstance(event, h11.Response):
+            status = event.status_code
+            answer_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in event.headers.raw_items()]
+        elif isinstance(event, h11.Data):
+            size += len(event.data)
+            if size > max_body:
+                raise UpstreamFailed("UPSTREAM_ANSWER_TOO_LARGE", f"the target's answer is larger than {max_body} "
+                                     "bytes")
+            chunks.append(bytes(event.data))
+        elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
+            break
+    kept = [(k, v) for k, v in answer_headers if k.lower() not in DROPPED_RESPONSE_HEADERS]
+    return Answer(status, kept, b"".join(chunks))
+
+
+def forward_headers(headers: list[tuple[str, str]], injected: dict[str, str], dropped: set[str]) -> list[tuple[str,
+                                                                                                               str]]:
+    """The caller's headers as forwarded (each line kept, not merged), then the injected credential."""
+    blocked = {name.lower() for name in injected} | DROPPED_REQUEST_HEADERS | dropped
+    return [(k, v) for k, v in headers if k.lower() not in blocked] + list(injected.items())

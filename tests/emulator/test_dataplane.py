@@ -218,7 +218,9 @@ def test_path_presence_header_absence_body_and_regex_flags(emu, api, echo):
         {"jsonPath": "$.payment.amount", "valuePattern": "^[0-9]{5,}$", "presence": "present"}])
     denied(gw.call("POST", json={"payment": {"amount": 125000}}), big, "proxy")
     assert gw.call("POST", json={"payment": {"amount": 12}}).status_code == 200
-    assert gw.call("POST", data=b"not json").status_code == 200
+    r = gw.call("POST", data=b"not json")      # a body check cannot read it: refused, never "no values"
+    assert r.status_code == 400 and r.json()["code"] == "BODY_NOT_EVALUABLE"
+    assert gw.call("POST").status_code == 200   # an empty body has no values
 
 
 def test_token_checks_read_verified_claims(emu, api, echo):
