@@ -22,6 +22,7 @@ from .backend import ApiError, Backend, User
 from .bodies import declared_length, parse_json, read_body
 from .faults import NO_FAULT, Faults
 from .patterns import PatternCompiler
+from .request_log import RequestLog
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
@@ -205,6 +206,7 @@ class EmulatorApp:
         self.backend = backend
         self.faults = faults
         self.stats = Stats()
+        self.requests = RequestLog()  # GET /_emulator/requests
         self.routes = build_routes(backend)
         self.compiler = PatternCompiler()
         threading.Thread(target=self.compiler.warm_up, daemon=True).start()
@@ -245,9 +247,11 @@ class EmulatorApp:
             if decision.delay:
                 await asyncio.sleep(decision.delay)
             if decision.inject:
+                self.requests.record(method, raw_path(scope), fault=decision.inject)
                 await self._inject(send, decision.inject)
                 return
         status, answer, headers, raw = await self._handle(scope, body, method, route, params)
+        self.requests.record(method, raw_path(scope), status, "drop_after" if decision.drop_after else None, answer)
         if decision.drop_after:
             self.stats.injected["drop_after"] += 1
             await drop_connection(send)
