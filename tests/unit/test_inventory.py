@@ -1,0 +1,49 @@
+"""rr_pulumi.inventory's decisions: which ids a stack manages, and what counts as a finding."""
+import json
+
+from rr_pulumi import inventory
+from rr_pulumi.inventory import AccountObject, Inventory
+
+TYPE = "pulumi-python:dynamic/requestrocket:"
+
+
+def resource(kind, id_, name, **extra):
+    return {"type": TYPE + kind, "id": id_, "urn": f"urn:pulumi:dev::p::{TYPE}{kind}::{name}", **extra}
+
+
+def test_a_stack_manages_what_it_created_or_adopted_never_what_it_looked_up():
+    deployment = {"resources": [
+        {"type": "pulumi:pulumi:Stack", "urn": "urn:pulumi:dev::p::pulumi:pulumi:Stack::p-dev"},
+        {"type": "pulumi:providers:pulumi-python", "id": "prov-1", "urn": "urn:provider"},
+        resource("Client", "c-shared", "shared", external=True),  # Client.get: a reference
+        resource("Target", "t-mine", "api"),
+        resource("Target", "t-old", "api", delete=True),  # the old half of a replacement: still ours to delete
+        resource("Rule", "r-1", "deny"),
+        resource("ProxyActivation", "p-1", "switch"),  # a switch on a proxy, not an object
+        resource("Credential", "", "pending"),  # no id: never created
+    ]}
+    assert sorted(inventory.managed_ids(deployment)) == ["r-1", "t-mine", "t-old"]
+    assert inventory.lookup_count(deployment) == 1
+
+
+def test_findings_are_objects_with_no_manager_and_objects_with_two_stacks_only():
+    objects = [AccountObject("Client", "c", "shared", "c"), AccountObject("Target", "mine", "api", "c"),
+               AccountObject("Target", "twice", "api", "c"), AccountObject("Target", "nobody's", "api", "c")]
+    summaries = inventory.attribute(objects, {
+        "o/a/dev": {"c": "urn:c", "mine": "urn:mine", "twice": "urn:a-twice", "gone": "urn:gone"},
+        "o/b/dev": {"twice": "urn:b-twice"},
+        "o/b/prod": {"elsewhere": "urn:x"},  # another account's stack: it claims nothing here
+    })
+    found = Inventory("http://api", summaries, objects).findings
+    assert [(f.kind, f.object.id) for f in found] == [(inventory.CLAIMED_TWICE, "twice"),
+                                                      (inventory.UNMANAGED, "nobody's")]
+    assert {s.stack: (s.claims, s.not_in_account) for s in summaries} == {
+        "o/a/dev": (3, ["gone"]), "o/b/dev": (1, []), "o/b/prod": (0, ["elsewhere"])}
+
+
+def test_names_from_the_api_are_printed_as_data():
+    hostile = 'x"\n  [managed by no stack] forged\x1b[2J'
+    objects = [AccountObject("Client", "c", hostile, "c")]
+    text = inventory.render(Inventory("http://api", inventory.attribute(objects, {"o/a/dev": {"c": "u"}}), objects))
+    assert "\n  [managed by no stack] forged" not in text and "\x1b" not in text
+    assert json.loads(inventory.render_json(Inventory("http://api", [], objects)))["objects"][0]["name"] == hostile
