@@ -13,9 +13,11 @@ that two or more stacks claim (the second one will overwrite, replace or delete 
 
 A stack "manages" an object when the object's id is the id of one of the stack's rr-pulumi resources that the
 stack created or adopted; a lookup (`Client.get(...)`, recorded with `external: true`) is a reference to an object
-someone else manages, and claims nothing. A stack whose resources name no object of this account (another account,
-or objects deleted since) claims nothing here; its ids that the account does not hold are shown, not counted as
-findings, because the inventory cannot tell another account's stack from a drifted one without its secrets.
+someone else manages, and claims nothing. Which stacks manage this account follows from the ids, which are unique:
+a stack of another account names no object here. Each stack's recorded API URLs (the `requestrocket:apiUrl` and
+profiles its provider was configured with, plain text in the state) are shown beside it; the ids a stack on this
+API names that the account does not hold are a note, not a finding, because without the stack's secrets (its token)
+the inventory cannot tell another user's stack on the same API from one whose objects were deleted out of band.
 
 Exit codes, as drift: 0 every object has exactly one manager, 1 findings, 2 could not check (one line).
 """
@@ -63,6 +65,16 @@ class StackSummary:
     claims: int = 0  # managed ids that name an object of this account
     not_in_account: list[str] = field(default_factory=list)  # managed ids the account does not hold
     lookups: int = 0  # read (`.get`) resources: references, no claim
+    api_urls: list[str] = field(default_factory=list)  # the API URLs its provider was configured with (if recorded)
+
+
+@dataclass
+class StackState:
+    """What the inventory reads from one stack's exported state."""
+
+    managed: dict[str, str]  # id -> urn (`managed_ids`)
+    lookups: int
+    api_urls: list[str]
 
 
 @dataclass
@@ -119,6 +131,34 @@ def lookup_count(deployment: dict[str, Any]) -> int:
                if kinds.by_type_token(str(r.get("type", ""))) is not None and is_lookup(r))
 
 
+def recorded_api_urls(deployment: dict[str, Any]) -> list[str]:
+    """The API URLs a stack's providers were configured with (`requestrocket:apiUrl`, and each profile's `apiUrl`),
+    as the engine records provider inputs in the state: plain text, no secret read. Empty when the URL came from the
+    environment (REQUESTROCKET_API_URL), which the state does not record."""
+    from .config import API_URL_KEY, PROFILES_KEY
+
+    found: set[str] = set()
+    for resource in deployment.get("resources") or []:
+        if not str(resource.get("type", "")).startswith("pulumi:providers:"):
+            continue
+        inputs = resource.get("inputs") or {}
+        values = [inputs.get(API_URL_KEY)]
+        profiles = inputs.get(PROFILES_KEY)
+        if isinstance(profiles, str):  # a structured config value may be recorded as its JSON text
+            try:
+                profiles = json.loads(profiles)
+            except ValueError:
+                profiles = None
+        if isinstance(profiles, dict):
+            values += [p.get("apiUrl") for p in profiles.values() if isinstance(p, dict)]
+        found |= {v.rstrip("/") for v in values if isinstance(v, str) and v.strip()}
+    return sorted(found)
+
+
+def read_state(deployment: dict[str, Any]) -> StackState:
+    return StackState(managed_ids(deployment), lookup_count(deployment), recorded_api_urls(deployment))
+
+
 def attribute(objects: list[AccountObject], stacks: dict[str, dict[str, str]]) -> list[StackSummary]:
     """Record on each object the stacks that manage it (`stacks`: name -> managed_ids); one summary per stack."""
     by_id = {obj.id: obj for obj in objects}
@@ -161,11 +201,17 @@ def render(inventory: Inventory) -> str:
         depth = "  " if obj.kind == kinds.CLIENT.name else "    " if obj.parent_id is None else "      "
         owners = ", ".join(sorted({c.stack for c in obj.managed_by})) or "-- no stack --"
         lines.append(f"{depth}{obj.kind.lower()} {obj.id} {_name(obj)}: {owners}")
+    lines += ["", "Stacks:"]
+    for summary in inventory.stacks:
+        api = f", API {', '.join(summary.api_urls)}" if summary.api_urls else ""
+        lines.append(f"  {summary.stack}: manages {summary.claims} object{'s' * (summary.claims != 1)} here, "
+                     f"{summary.lookups} lookup{'s' * (summary.lookups != 1)}{api}")
     lines.append("")
     for summary in inventory.stacks:
-        if summary.not_in_account:
+        same_api = not summary.api_urls or inventory.api_url in summary.api_urls
+        if summary.not_in_account and same_api:
             lines.append(f"  note: stack {summary.stack} manages {len(summary.not_in_account)} id(s) this account "
-                         f"does not hold (another account's, or deleted out of band: `rr-pulumi drift` tells)")
+                         f"does not hold (another user's account, or deleted out of band: `rr-pulumi drift` tells)")
     if not findings:
         lines.append("Every object is managed by exactly one stack.")
         return "\n".join(lines) + "\n"
@@ -276,6 +322,12 @@ def settings_for(cwd: Path, stack: Optional[str], api_url: Optional[str], token:
     return settings
 
 
+def read_stacks(pulumi: Any, only: Iterable[str] = ()) -> dict[str, StackState]:
+    """Every stack of the backend `pulumi` uses (or only those named), read-only: fully qualified name -> state.
+    Drift can use it too, to tell objects other stacks manage from objects nobody manages."""
+    return {name: read_state(read_deployment(pulumi, name)) for name in (list(only) or stack_names(pulumi))}
+
+
 def take(cwd: Path, stack: Optional[str] = None, api_url: Optional[str] = None, token: Optional[str] = None,
          only: Iterable[str] = ()) -> Inventory:
     """The inventory of the account; raises InventoryFailed when it cannot be taken."""
@@ -284,21 +336,16 @@ def take(cwd: Path, stack: Optional[str] = None, api_url: Optional[str] = None, 
 
     try:
         settings = settings_for(Path(cwd), stack, api_url, token)
-        pulumi = Pulumi(Path(cwd))
-        names = list(only) or stack_names(pulumi)
-        stacks = {}
-        for name in names:
-            deployment = read_deployment(pulumi, name)
-            stacks[name] = (managed_ids(deployment), lookup_count(deployment))
+        stacks = read_stacks(Pulumi(Path(cwd)), only)
     except RequestRocketError as exc:
         raise InventoryFailed(one_line(exc)) from None
     try:
         objects = account_objects(api_lister(settings))
     except RequestRocketError as exc:
         raise InventoryFailed(f"cannot list the account's objects: {one_line(exc)}") from None
-    summaries = attribute(objects, {name: ids for name, (ids, _) in stacks.items()})
+    summaries = attribute(objects, {name: state.managed for name, state in stacks.items()})
     for summary in summaries:
-        summary.lookups = stacks[summary.stack][1]
+        summary.lookups, summary.api_urls = stacks[summary.stack].lookups, stacks[summary.stack].api_urls
     return Inventory(settings.api_url, summaries, objects)
 
 

@@ -103,8 +103,9 @@ def test_inventory_reports_the_unmanaged_object_and_the_doubly_claimed_one_and_n
         **{o["id"]: ["organization/team-a/dev"] for o in report["objects"] if o["kind"] == "Rule"},
     }
     assert [o["kind"] for o in report["objects"]].count("Rule") == 1
-    lookups = {s["stack"]: s["lookups"] for s in report["stacks"]}
-    assert lookups == {"organization/platform/prod": 0, "organization/team-a/dev": 1, "organization/team-b/dev": 2}
+    stacks = {s["stack"]: (s["lookups"], s["api_urls"], s["not_in_account"]) for s in report["stacks"]}
+    assert stacks == {"organization/platform/prod": (0, [url], []), "organization/team-a/dev": (1, [url], []),
+                      "organization/team-b/dev": (2, [url], [])}
 
     text = inventory(tmp_path, env)
     assert text.returncode == 1, text.stderr

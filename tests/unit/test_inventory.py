@@ -47,3 +47,15 @@ def test_names_from_the_api_are_printed_as_data():
     text = inventory.render(Inventory("http://api", inventory.attribute(objects, {"o/a/dev": {"c": "u"}}), objects))
     assert "\n  [managed by no stack] forged" not in text and "\x1b" not in text
     assert json.loads(inventory.render_json(Inventory("http://api", [], objects)))["objects"][0]["name"] == hostile
+
+
+def test_the_api_urls_a_stack_was_configured_with_are_read_from_its_providers_inputs():
+    deployment = {"resources": [
+        {"type": "pulumi:providers:pulumi-python", "inputs": {
+            "requestrocket:apiUrl": "http://emulator:8765/",
+            "requestrocket:token": {"ciphertext": "v1:..."},
+            "requestrocket:profiles": json.dumps({"eu": {"apiUrl": "https://eu.example.com", "tokenEnv": "EU"}})}},
+        resource("Client", "c", "org", inputs={"requestrocket:apiUrl": "http://not-a-provider"}),
+    ]}
+    assert inventory.recorded_api_urls(deployment) == ["http://emulator:8765", "https://eu.example.com"]
+    assert inventory.recorded_api_urls({"resources": [{"type": "pulumi:providers:pulumi-python"}]}) == []
