@@ -99,6 +99,7 @@ class Figures:
     injected_on_post: dict[str, int] = field(default_factory=dict)
     kills: int = 0
     recovery_exit: int | None = None
+    recovery_adopted: int = 0  # pending creates of the killed `up` that recovery found in the account
     failed_ups: list[str] = field(default_factory=list)  # first faulted `up`s that failed (run again without)
     unconverged: list[str] = field(default_factory=list)  # stacks whose second `up` failed too
     foreign_writes: list[str] = field(default_factory=list)
@@ -223,6 +224,7 @@ class Campaign:
         done = self.command(who, lambda: subprocess.run(["sh", "-c", recovery_line()], cwd=stack.project_dir,
                                                         env=env, capture_output=True, text=True, timeout=900))
         self.figures.recovery_exit = done.returncode
+        self.figures.recovery_adopted = sum("adopting" in line for line in done.stdout.splitlines())
         if done.returncode != 0:
             self.figures.unconverged.append(f"{who}: recovery exited {done.returncode}: "
                                             f"{first_error(done.stdout + done.stderr)}")
@@ -319,7 +321,8 @@ def render(figures: Figures) -> str:
         f"commands, {f.requests} control-plane requests ({f.committed_writes} committed writes, {f.creates} creates),"
         f" {f.seconds} s",
         f"  injected faults: {dict(sorted(f.injected.items()))}, on POST: {dict(sorted(f.injected_on_post.items()))}",
-        f"  killed ups: {f.kills}, recovery exit: {f.recovery_exit}, faulted ups that failed (run again): "
+        f"  killed ups: {f.kills}, recovery exit: {f.recovery_exit} ({f.recovery_adopted} pending creates "
+        f"adopted), faulted ups that failed (run again): "
         f"{len(f.failed_ups)}, unconverged: {len(f.unconverged)}",
         f"  foreign writes: {len(f.foreign_writes)}",
         f"  objects not managed by exactly their creator: {len(f.ownership_mismatches)} (inventory exit "

@@ -12,7 +12,36 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from ownership_campaign import campaign, render  # noqa: E402
+from ownership_campaign import Campaign, campaign, render  # noqa: E402
+
+
+def entry(method, path, status=200, fault=None, created=None):
+    return {"method": method, "path": path, "status": status, "fault": fault, "created": created}
+
+
+def test_the_audit_counts_committed_writes_to_objects_another_stack_created_and_nothing_else(tmp_path):
+    audit = Campaign(tmp_path, seed=1)
+    audit._account_for("a", entry("POST", "/api/clients", 201, created="c1"))
+    audit._account_for("a", entry("POST", "/api/clients/c1/targets", None, fault="err500"))  # nothing made
+    audit._account_for("a", entry("POST", "/api/clients/c1/targets", 201, fault="drop_after", created="t-a"))
+    audit._account_for("b", entry("POST", "/api/clients/c1/targets", 201, created="t-b"))  # under a's client: fine
+    audit._account_for("b", entry("POST", "/api/clients/c1/targets/t-a/rules", 201, created="r-b"))  # fine too
+    audit._account_for("b", entry("PUT", "/api/clients/c1/targets/t-b"))  # its own
+    audit._account_for("b", entry("DELETE", "/api/clients/c1/targets/t-b/rules/r-b"))  # its own
+    audit._account_for("b", entry("PUT", "/api/clients/c1/targets/t-a", None, fault="err500"))  # refused
+    audit._account_for("b", entry("DELETE", "/api/clients/c1/targets/t-a", 404))  # rejected: nothing changed
+    assert audit.figures.foreign_writes == []
+    audit._account_for("b", entry("PUT", "/api/clients/c1/targets/t-a", 200, fault="drop_after"))  # committed
+    audit._account_for("a", entry("DELETE", "/api/clients/c1/targets/t-b/rules/r-b"))
+    audit._account_for("a", entry("DELETE", "/api/clients/c9"))
+    assert audit.figures.foreign_writes == [
+        "b PUT /api/clients/c1/targets/t-a (created by a)",
+        "a DELETE /api/clients/c1/targets/t-b/rules/r-b (created by b)",
+        "a DELETE /api/clients/c9 (created by nobody known)",
+    ]
+    assert audit.creator == {"c1": "a", "t-a": "a", "t-b": "b", "r-b": "b"}
+    assert (audit.figures.injected, audit.figures.injected_on_post) == ({"err500": 2, "drop_after": 2},
+                                                                         {"err500": 1, "drop_after": 1})
 
 
 def test_every_stack_owns_exactly_what_it_created_under_faults_and_a_killed_up(tmp_path):
