@@ -112,9 +112,11 @@ class Figures:
 
 
 def first_error(output: str) -> str:
+    """The line that says why: an error line, else the first planned change (a preview), else the first line."""
     lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
-    found = [ln for ln in lines if "error" in ln.lower() or ln.startswith(("~", "+", "-", "+-"))]
-    return (found or lines or ["no output"])[0][:300]
+    errors = [ln for ln in lines if "error" in ln.lower()]
+    changes = [ln for ln in lines if ln.startswith(("~", "+", "-", "+-"))]
+    return (errors or changes or lines or ["no output"])[0][:300]
 
 
 def object_id(path: str) -> str:
@@ -122,11 +124,19 @@ def object_id(path: str) -> str:
     return path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
 
 
+def parent_id(collection: str) -> str | None:
+    """The parent a POST to a collection creates under (None for `/api/clients`)."""
+    parts = collection.split("?", 1)[0].strip("/").split("/")
+    return parts[-2] if len(parts) > 2 else None
+
+
 class Campaign:
     def __init__(self, work: Path, seed: int) -> None:
         self.work, self.seed = work, seed
         self.figures = Figures()
         self.creator: dict[str, str] = {}  # object id -> the stack that created it
+        self.children: dict[str, list[str]] = {}  # object id -> the objects created under it (a delete cascades)
+        self.gone: set[str] = set()
         self.stacks: dict[str, LocalStack] = {}
         self._seeds = iter(range(seed * 100, seed * 100 + 100))
 
@@ -163,11 +173,26 @@ class Campaign:
             if entry["created"]:
                 f.creates += 1
                 self.creator[entry["created"]] = who
+                self.children.setdefault(parent_id(entry["path"]) or "", []).append(entry["created"])
             return
         target = object_id(entry["path"])
         owner = self.creator.get(target, "nobody known")
         if owner != who:
             f.foreign_writes.append(f"{who} {method} {entry['path']} (created by {owner})")
+        if method == "DELETE":  # the API deletes what is under it too: a rule, a client's objects
+            for below in self._below(target):
+                if below not in self.gone and self.creator.get(below) != who:
+                    f.foreign_writes.append(f"{who} DELETE {entry['path']} also deleted {below} (created by "
+                                            f"{self.creator.get(below)})")
+            self.gone |= {target, *self._below(target)}
+
+    def _below(self, id_: str) -> list[str]:
+        found, todo = [], list(self.children.get(id_, []))
+        while todo:
+            child = todo.pop()
+            found.append(child)
+            todo += self.children.get(child, [])
+        return found
 
     # -- stacks ------------------------------------------------------------------------------------------------
 
@@ -296,7 +321,7 @@ class Campaign:
             f.ownership_mismatches.append(f"inventory could not run: {report['error']}")
 
     def destroy(self) -> None:
-        for who in sorted(self.stacks, key=lambda name: name.split("/")[1] == "platform"):  # teams first
+        for who in reversed(list(self.stacks)):  # the reverse of creation: whoever builds under others goes first
             stack = self.stacks[who]
             done = self.command(who, lambda: stack.destroy(check=False))
             if done.code != 0:

@@ -40,7 +40,16 @@ def test_the_audit_counts_committed_writes_to_objects_another_stack_created_and_
         "a DELETE /api/clients/c9 (created by nobody known)",
     ]
     assert audit.creator == {"c1": "a", "t-a": "a", "t-b": "b", "r-b": "b"}
-    assert (audit.figures.injected, audit.figures.injected_on_post) == ({"err500": 2, "drop_after": 2},
+    audit.figures.foreign_writes.clear()
+    audit._account_for("a", entry("DELETE", "/api/clients/c1/targets/t-a"))  # its own, with b's rule r-b under it
+    assert audit.figures.foreign_writes == []  # r-b was deleted already
+    audit._account_for("b", entry("POST", "/api/clients/c1/credentials", 201, created="k-b"))
+    audit._account_for("a", entry("DELETE", "/api/clients/c1", 200, fault="drop_after"))  # cascades to b's t-b, k-b
+    assert audit.figures.foreign_writes == [
+        "a DELETE /api/clients/c1 also deleted k-b (created by b)",
+        "a DELETE /api/clients/c1 also deleted t-b (created by b)",
+    ]
+    assert (audit.figures.injected, audit.figures.injected_on_post) == ({"err500": 2, "drop_after": 3},
                                                                          {"err500": 1, "drop_after": 1})
 
 
