@@ -298,9 +298,15 @@ def stack_names(pulumi: Any) -> list[str]:
 
 
 def read_deployment(pulumi: Any, stack: str) -> dict[str, Any]:
-    """A stack's last checkpoint, as `pulumi stack export` prints it: no lock, no write, secrets left encrypted."""
-    document = pulumi.json("stack", "export", "--stack", stack, stack=False)
-    return document.get("deployment") or {} if isinstance(document, dict) else {}
+    """A stack's last checkpoint, as `pulumi stack export` prints it: no lock, no write, secrets left encrypted.
+    A stack that cannot be read fails the inventory (its claims are unknown), naming the stack."""
+    from .pulumi_cli import PulumiFailed
+
+    try:
+        document = pulumi.json("stack", "export", "--stack", stack, stack=False)
+    except PulumiFailed as exc:
+        raise PulumiFailed(f"cannot read stack {stack}: {exc}") from None
+    return (document.get("deployment") or {}) if isinstance(document, dict) else {}
 
 
 def settings_for(cwd: Path, stack: Optional[str], api_url: Optional[str], token: Optional[str]) -> rr_config.Settings:

@@ -59,3 +59,24 @@ def test_the_api_urls_a_stack_was_configured_with_are_read_from_its_providers_in
     ]}
     assert inventory.recorded_api_urls(deployment) == ["http://emulator:8765", "https://eu.example.com"]
     assert inventory.recorded_api_urls({"resources": [{"type": "pulumi:providers:pulumi-python"}]}) == []
+
+
+def test_a_stack_that_cannot_be_read_fails_the_inventory_naming_it():
+    from rr_pulumi.pulumi_cli import PulumiFailed
+
+    class Backend:
+        def json(self, *args, stack=True):
+            if args[:2] == ("stack", "ls"):
+                return [{"name": "organization/a/dev"}, {"name": "organization/b/dev"}]
+            if args[-1] == "organization/b/dev":
+                raise PulumiFailed("the checkpoint is corrupt")
+            return {"deployment": {"resources": [resource("Target", "t-1", "api")]}}
+
+    assert inventory.read_stacks(Backend(), ["organization/a/dev"])["organization/a/dev"].managed == {
+        "t-1": f"urn:pulumi:dev::p::{TYPE}Target::api"}
+    try:
+        inventory.read_stacks(Backend())
+    except PulumiFailed as exc:
+        assert str(exc) == "cannot read stack organization/b/dev: the checkpoint is corrupt"
+    else:
+        raise AssertionError("an unreadable stack was taken as managing nothing")
