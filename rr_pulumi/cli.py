@@ -7,11 +7,15 @@
     rr-pulumi recover [--stack NAME] [--dry-run]            repair a stack after `pulumi` was killed mid-`up`
     rr-pulumi rules explain|diff|lint ...                   how rules judge a request; which requests a change
                                                             flips (exit 0 none, 1 some, 2 could not check); lint
+    rr-pulumi inventory [--cwd DIR] [--stack ORG/PROJECT/STACK ...] [--json]
+                                                            every object of the account and the stack(s) managing it;
+                                                            exit 0 clean, 1 unmanaged or doubly claimed, 2 error
     rr-pulumi --version
 
 For `drift` and `recover` the API URL and token come from the stack configuration, as for the provider, then from
 REQUESTROCKET_API_URL / REQUESTROCKET_TOKEN (`drift --api-url/--token` override them). For `export` they come from
---api-url/--token, else the environment, else a connection profile of a stack (`--profile NAME`).
+--api-url/--token, else the environment, else a connection profile of a stack (`--profile NAME`). For `inventory`
+they come from --api-url/--token, else the environment, else the selected stack of the project in --cwd.
 """
 
 from __future__ import annotations
@@ -137,6 +141,10 @@ def parser() -> argparse.ArgumentParser:
     recover = commands.add_parser("recover", help="repair a stack after `pulumi` was killed mid-`up`")
     add_arguments(recover)
     recover.set_defaults(run=_recover)
+
+    from . import inventory
+
+    inventory.add_parser(commands)
 
     from .scaffold import add_parser as add_new_command
 

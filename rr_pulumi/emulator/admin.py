@@ -116,6 +116,12 @@ def add_observability_routes(app: FastAPI, emulator: "EmulatorApp", data_plane_u
         emulator.stats.reset()
         return ok({"message": "Success"})
 
+    @app.get("/_emulator/requests")
+    async def requests(since: str = "0"):
+        if not since.isdigit() or len(since) > 18:
+            return error(400, "VALIDATION_ERROR", "since: must be a whole number (the last `seq` already read)")
+        return ok(emulator.requests.since(int(since)))
+
 
 def add_control_routes(app: FastAPI, emulator: "EmulatorApp") -> None:
     backend = emulator.backend

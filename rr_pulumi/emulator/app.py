@@ -23,6 +23,7 @@ from .backend import ApiError, Backend, User
 from .bodies import declared_length, parse_json, read_body
 from .faults import NO_FAULT, Faults
 from .patterns import PatternCompiler
+from .request_log import RequestLog
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
 COMPILE_THREADS = 8      # rule creations waiting for the pattern compile worker at once
@@ -233,6 +234,7 @@ class EmulatorApp:
         self.backend = backend
         self.faults = faults
         self.stats = Stats()
+        self.requests = RequestLog()  # GET /_emulator/requests
         self.routes = build_routes(backend)
         self.compiler = PatternCompiler()
         threading.Thread(target=self.compiler.warm_up, daemon=True).start()
@@ -283,9 +285,11 @@ class EmulatorApp:
             if decision.delay:
                 await asyncio.sleep(decision.delay)
             if decision.inject:
+                self.requests.record(method, raw_path(scope), fault=decision.inject)
                 await self._inject(send, decision.inject)
                 return
         status, answer, headers, raw = await self._handle(scope, body, method, route, params)
+        self.requests.record(method, raw_path(scope), status, "drop_after" if decision.drop_after else None, answer)
         if decision.drop_after:
             self.stats.injected["drop_after"] += 1
             await drop_connection(send)

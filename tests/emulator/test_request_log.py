@@ -1,0 +1,51 @@
+"""The control-plane request log (`GET /_emulator/requests`): every contract request in order, with the fault that
+refused it or the dropped answer of a committed write, and the id a create made; never a body or a token."""
+import json
+
+import pytest
+import requests
+
+from emulator_helpers import Api
+from rr_pulumi.emulator.process import EmulatorProcess
+
+
+@pytest.fixture(scope="module")
+def emu():
+    with EmulatorProcess(users=("demo:team",), seed=7) as emulator:
+        yield emulator
+
+
+def log(emu, since=None):
+    params = {} if since is None else {"since": since}
+    response = requests.get(emu.url + "/_emulator/requests", params=params,
+                            headers={"Authorization": emu.admin_token}, timeout=30)
+    return response
+
+
+def test_the_log_keeps_refused_and_dropped_writes_and_the_ids_creates_made(emu):
+    api = Api(emu, emu.token("demo"))
+    start = log(emu).json()["last"]
+    made = api.post("/clients", {"clientName": "logged"}).json()["clients"][0]["clientId"]
+    emu.set_faults("err500=1", seed=1)
+    assert api.post("/clients", {"clientName": "refused"}).status_code == 500
+    emu.set_faults("drop_after=1", seed=1)
+    with pytest.raises(requests.ConnectionError):
+        api.put(f"/clients/{made}", {"clientName": "renamed"})
+    emu.set_faults(None)
+    api.delete(f"/clients/{made}")
+
+    entries = log(emu, start).json()["requests"]
+    assert [(e["method"], e["path"], e["status"], e["fault"], e["created"]) for e in entries] == [
+        ("POST", "/api/clients", 201, None, made),
+        ("POST", "/api/clients", None, "err500", None),
+        ("PUT", f"/api/clients/{made}", 200, "drop_after", None),
+        ("DELETE", f"/api/clients/{made}", 200, None, None),
+    ]
+    assert [e["seq"] for e in entries] == list(range(start + 1, start + 5))
+    assert emu.token("demo") not in json.dumps(entries) and "renamed" not in json.dumps(entries)
+
+
+def test_the_log_needs_the_admin_token_and_a_whole_number(emu):
+    assert requests.get(emu.url + "/_emulator/requests", timeout=30).status_code == 401
+    refused = log(emu, "-1")
+    assert refused.status_code == 400 and refused.json()["message"].startswith("since:")
