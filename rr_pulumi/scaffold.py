@@ -3,7 +3,7 @@
 It writes Pulumi.yaml (a virtualenv `venv` inside the project, created by `pulumi install`), requirements.txt
 (rr-pulumi as it was installed here, or --requirement), a program declaring a small organisation, .gitignore,
 Pulumi.<stack>.yaml with the settings and the secrets to set, and two GitHub workflows: a pull-request preview
-comment and a scheduled drift check, both with the engine cache.
+comment and a scheduled drift check, both installing the official Pulumi CLI with `pulumi/actions`.
 """
 
 from __future__ import annotations
@@ -109,6 +109,15 @@ def occupied(folder: Path) -> Optional[str]:
     return f"{folder} is not empty ({', '.join(present[:5])}{', ...' if len(present) > 5 else ''})"
 
 
+def workflow_files(stack: str) -> dict[str, str]:
+    """The GitHub workflows of a new project, by file name: `__STACK__` and `__PULUMI_VERSION__` (the Pulumi CLI
+    `pulumi/actions` installs: the version rr-pulumi's engine is, which rr-pulumi is checked with) filled in."""
+    from .engine import engine_version
+
+    return {path.name: path.read_text().replace("__STACK__", stack).replace("__PULUMI_VERSION__", engine_version())
+            for path in sorted((TEMPLATES / "github" / "workflows").glob("*.yml"))}
+
+
 def project_files(name: str, stack: str, api_url: str, emulator: bool, requirement_line: str) -> dict[str, str]:
     """Every file of a new project, by path relative to its folder."""
     settings = f"  requestrocket:apiUrl: {api_url}\n"
@@ -119,8 +128,7 @@ def project_files(name: str, stack: str, api_url: str, emulator: bool, requireme
                       f"started with: rr-emulator --port {urlsplit(api_url).port or 80} --user me={EMULATOR_TOKEN}")
     else:
         token_hint = "#   pulumi config set --secret requestrocket:token u-...   # your RequestRocket user token"
-    workflow = {path.name: path.read_text().replace("__STACK__", stack)
-                for path in sorted((TEMPLATES / "github" / "workflows").glob("*.yml"))}
+    workflow = workflow_files(stack)
     return {
         "Pulumi.yaml": (f"name: {name}\n"
                         "description: A RequestRocket organisation as code (rr-pulumi)\n"

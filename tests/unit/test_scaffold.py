@@ -13,7 +13,7 @@ from rr_pulumi import cli, scaffold
 from rr_pulumi import config as rr_config
 
 ROOT = Path(__file__).resolve().parents[2]
-RECIPE = re.compile(r"      # --- rr-pulumi: install.*?# --- end of the rr-pulumi recipe ---\n", re.S)
+RECIPE = re.compile(r"      # --- rr-pulumi: the Pulumi CLI.*?# --- end of the rr-pulumi recipe ---\n", re.S)
 
 
 def test_new_writes_a_ready_project(tmp_path, capsys):
@@ -102,10 +102,9 @@ def test_the_readme_shows_the_program_new_writes():
     assert program == (scaffold.TEMPLATES / "project" / "__main__.py").read_text()
 
 
-def test_every_workflow_uses_the_one_engine_cache_recipe():
-    template = (scaffold.TEMPLATES / "github" / "workflows" / "rr-preview.yml").read_text()
-    [recipe] = RECIPE.findall(template)
-    for path in [*(scaffold.TEMPLATES / "github" / "workflows").glob("*.yml"),
-                 ROOT / "examples" / "gitops" / "pull-request-preview.yml",
+def test_every_workflow_uses_the_one_install_recipe():
+    [recipe] = RECIPE.findall(scaffold.workflow_files("dev")["rr-preview.yml"])
+    assert scaffold.workflow_files("dev")["rr-drift.yml"].count(recipe) == 1
+    for path in [ROOT / "examples" / "gitops" / "pull-request-preview.yml",
                  ROOT / "examples" / "drift-check" / "drift-check.yml"]:
         assert RECIPE.findall(path.read_text()) == [recipe], path
