@@ -22,6 +22,7 @@ from . import config as rr_config
 TEMPLATES = Path(__file__).parent / "templates"
 EMULATOR_URL = "http://127.0.0.1:8787"
 EMULATOR_TOKEN = "u-local-dev-token"
+EMULATOR_PER_MINUTE = 1000  # the plan of an `rr-emulator --user` without one: Team (rr_pulumi/emulator/backend.py)
 VIRTUALENV = "venv"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")  # Pulumi's rule for project and stack names
 SOURCE = "git+https://github.com/requestrocket/rr-pulumi"  # where rr-pulumi is installed from until it is on PyPI
@@ -124,6 +125,8 @@ def project_files(name: str, stack: str, api_url: str, emulator: bool, requireme
     if emulator:
         data_plane = rr_config.emulator_data_plane_url(api_url)
         settings += f"  requestrocket:dataPlaneUrl: {data_plane}   # Proxy.url on the emulator's data plane\n"
+        settings += (f"  requestrocket:rateLimitPerMinute: {EMULATOR_PER_MINUTE}   # the emulator user's plan (Team); "
+                     "set your own plan's limit for the real service\n")
         token_hint = (f"#   pulumi config set --secret requestrocket:token {EMULATOR_TOKEN}   # the emulator's user, "
                       f"started with: rr-emulator --port {urlsplit(api_url).port or 80} --user me={EMULATOR_TOKEN}")
     else:

@@ -42,8 +42,21 @@ def test_emulator_option_points_the_stack_at_a_local_emulator(tmp_path):
     scaffold.create(tmp_path / "p", emulator=scaffold.EMULATOR_URL, requirement_line="rr-pulumi")
     stack = (tmp_path / "p" / "Pulumi.dev.yaml").read_text()
     assert yaml.safe_load(stack) == {"config": {"requestrocket:apiUrl": "http://127.0.0.1:8787",
-                                                "requestrocket:dataPlaneUrl": "http://127.0.0.1:8787/dataplane"}}
+                                                "requestrocket:dataPlaneUrl": "http://127.0.0.1:8787/dataplane",
+                                                "requestrocket:rateLimitPerMinute": 1000}}
     assert f"rr-emulator --port 8787 --user me={scaffold.EMULATOR_TOKEN}" in stack
+
+
+def test_the_emulator_stack_is_paced_at_the_emulator_user_s_plan(tmp_path):
+    """`rr-emulator --user me=TOKEN` makes a Team user (1000/min): the stack paces at that, not Basic's 100."""
+    from rr_pulumi.emulator.backend import PLANS
+
+    scaffold.create(tmp_path / "p", emulator=scaffold.EMULATOR_URL, requirement_line="rr-pulumi")
+    config = yaml.safe_load((tmp_path / "p" / "Pulumi.dev.yaml").read_text())["config"]
+    assert rr_config.settings_from(config.get, env={}).rate_limit_per_minute == PLANS["team"]
+    scaffold.create(tmp_path / "q", requirement_line="rr-pulumi")  # the real service: the plan is the user's to set
+    config = yaml.safe_load((tmp_path / "q" / "Pulumi.dev.yaml").read_text())["config"]
+    assert rr_config.settings_from(config.get, env={}).rate_limit_per_minute == 100
 
 
 def test_the_emulator_s_data_plane_makes_the_proxy_url(tmp_path):
