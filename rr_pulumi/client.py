@@ -53,7 +53,7 @@ from .ratelimit import NOTICE_AFTER_SECONDS, RateBudget, stderr_notice
 from .transport import NotSent, Response, Transport, TransportError
 
 PAGE_LIMIT = 100
-CHECK_ATTEMPTS = 2  # sends of the token check before it reports the API unreachable (one backoff, under a second)
+CHECK_CONNECT_ATTEMPTS = 2  # connection attempts of the token check before it reports the API unreachable
 MAX_PAGES = 1000
 PAGE_READERS = 8  # pages of one list read at once
 RETRY_AFTER_MAX = 60.0
@@ -170,11 +170,10 @@ class RequestRocketClient:
         params: Optional[dict[str, Any]] = None,
         body: Any = None,
         secrets: Iterable[str] = (),
-        attempts: Optional[int] = None,
+        connect_attempts: Optional[int] = None,
     ) -> Any:
-        """Send one logical request (with the retries its method allows, at most `attempts` sends for a connection
-        failure or a 5xx: default `max_attempts`) and return the parsed JSON body."""
-        max_attempts = attempts or self.max_attempts
+        """Send one logical request (with the retries its method allows; after a connection that could not be made,
+        at most `connect_attempts` sends in all, default `max_attempts`) and return the parsed JSON body."""
         secrets = list(secrets)
         renewed = False
         idempotent = method != "POST"
@@ -225,7 +224,9 @@ class RequestRocketClient:
             attempt += 1
             wait = self._backoff(attempt)
             failing = self._failing_for(started, paced, limited_wait)
-            if attempt >= max_attempts or failing + wait > self.max_total_seconds:
+            unreachable = isinstance(error, ConnectionFailed) and not isinstance(error, AmbiguousFailure)
+            limit = (connect_attempts or self.max_attempts) if unreachable else self.max_attempts
+            if attempt >= limit or failing + wait > self.max_total_seconds:
                 raise gave_up(error, attempt + limited, failing)
             self._sleep(wait)
 
@@ -438,11 +439,11 @@ class RequestRocketClient:
 
     # -- token check -------------------------------------------------------------------------------------------
 
-    def verify_token(self, attempts: int = CHECK_ATTEMPTS) -> None:
-        """Fail early on a rejected token or an unreachable API: the first page of the clients, sent at most
-        `attempts` times (a check should answer in seconds; the calls after it keep their own retries). A
-        one-page answer primes the clients cache, so a refresh does not list them again."""
-        first = self.request("GET", CLIENTS, params={"page": 1, "limit": PAGE_LIMIT}, attempts=attempts)
+    def verify_token(self, connect_attempts: int = CHECK_CONNECT_ATTEMPTS) -> None:
+        """Fail early on a rejected token or an unreachable API: the first page of the clients, with at most
+        `connect_attempts` tries to connect (an unreachable API is reported in seconds; a failing one, 5xx, gets the
+        usual retries). A one-page answer primes the clients cache, so a refresh does not list them again."""
+        first = self.request("GET", CLIENTS, params={"page": 1, "limit": PAGE_LIMIT}, connect_attempts=connect_attempts)
         if (pages_of(first) or 1) <= 1:
             plural = plural_of(CLIENTS)
             by_id = {item_id(i, plural): i for i in items_of(first, plural) if item_id(i, plural)}

@@ -139,3 +139,12 @@ def test_the_check_primes_the_clients_cache(monkeypatch):
     assert len(api.requests) == 1  # the check's page was the list
 
 
+
+
+def test_a_failing_api_gets_the_usual_retries_in_the_check(monkeypatch):
+    """Only an API that cannot be reached is given up on quickly; 5xx answers are retried as for any GET."""
+    api = FakeApi()
+    wire(monkeypatch, api)
+    api.script = [(500, {"error": "boom", "code": "INTERNAL"}, {})] * 3
+    connection.verified_client()
+    assert len(api.requests) == 4
