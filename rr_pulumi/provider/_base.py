@@ -38,6 +38,7 @@ from .. import kinds
 from ..errors import (
     ApiError,
     ConfigurationError,
+    ConnectionCheckFailed,
     ConnectionFailed,
     RateLimited,
     ServerError,
@@ -129,10 +130,6 @@ def connection_failures(profile: Optional[str] = None, will_change: bool = True)
     except (ConfigurationError, ApiError, ConnectionFailed) as exc:
         return [connection_check_failure(profile, exc)]
     return []
-
-
-class ConnectionCheckFailed(ConfigurationError):
-    """The command's token check failed (read, delete: the calls no `check` comes before)."""
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -10,10 +10,9 @@ It also answers `pulumi import` of an rr-pulumi type in one line: the engine ask
 has no recorded properties for, which Pulumi's dynamic provider server cannot do (it finds the provider in those
 properties) and reports as a Python traceback (pulumi/pulumi#16175). The answer names `adopt_id`.
 
-And it makes the command's one token check when the engine configures the provider (as pulumi-aws checks its
+And it makes the command's one connection check when the engine configures the provider (as pulumi-aws checks its
 credentials at Configure), before any resource is read or checked: a wrong token or an unreachable API fails the
-command once, in one line, instead of once per resource the engine was reading at the time (a `preview --refresh`
-reads every resource at once). `requestrocket:skipCredentialsValidation` skips it; under Pulumi's own server the
+command with one error, found by one call, even a no-op preview (docs/reliability.md#the-connection-check). `requestrocket:skipCredentialsValidation` skips it; under Pulumi's own server the
 check happens at the first resource instead (`rr_pulumi.provider.connection.verified_client`).
 
 The engine rr-pulumi builds starts it from its `pulumi-resource-pulumi-python` launcher. Set
@@ -83,22 +82,20 @@ def configure_failure(args: Any) -> Optional[str]:
     from pulumi.runtime import rpc
 
     from rr_pulumi import config as rr_config
-    from rr_pulumi.errors import ApiError, ConfigurationError, ConnectionFailed
+    from rr_pulumi.errors import ApiError, ConnectionFailed
     from rr_pulumi.provider import _base, connection
 
-    config = {k: rpc.unwrap_rpc_secret(v) for k, v in rpc.deserialize_properties(args).items()}
-    connection.configure(config.get)
-    if config.get(rr_config.PROFILES_KEY):
-        return None
     try:
-        if connection.settings().token is None:
+        config = {k: rpc.unwrap_rpc_secret(v) for k, v in rpc.deserialize_properties(args).items()}
+        connection.configure(config.get)
+        if config.get(rr_config.PROFILES_KEY) or connection.settings().token is None:
             return None
         connection.verified_client()
-    except ConfigurationError:
-        return None
     except (ApiError, ConnectionFailed) as exc:
         failure = _base.connection_check_failure(None, exc)
         return f"{failure.argument}: {failure.reason}"
+    except Exception:  # noqa: BLE001 - a malformed config (or a bug): the resources' own check reports it, by name
+        return None
     return None
 
 

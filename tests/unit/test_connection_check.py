@@ -9,9 +9,8 @@ import pytest
 
 from rr_pulumi import client as rr_client
 from rr_pulumi import config as rr_config
-from rr_pulumi.errors import ConfigurationError
+from rr_pulumi.errors import ConfigurationError, ConnectionCheckFailed
 from rr_pulumi.provider import connection
-from rr_pulumi.provider._base import ConnectionCheckFailed
 from rr_pulumi.provider.target import TargetProvider
 from rr_pulumi.transport import NotSent
 
