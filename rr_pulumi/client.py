@@ -446,7 +446,7 @@ class RequestRocketClient:
         first = self.request("GET", CLIENTS, params={"page": 1, "limit": PAGE_LIMIT}, connect_attempts=connect_attempts)
         if (pages_of(first) or 1) <= 1:
             plural = plural_of(CLIENTS)
-            by_id = {item_id(i, plural): i for i in items_of(first, plural) if item_id(i, plural)}
+            by_id = {str(item_id(i, plural)): i for i in items_of(first, plural) if item_id(i, plural)}
             with self._cache_lock:
                 self._cache.setdefault(CLIENTS, (time.monotonic(), by_id))
 
