@@ -10,6 +10,7 @@
     rr-pulumi inventory [--cwd DIR] [--stack ORG/PROJECT/STACK ...] [--json]
                                                             every object of the account and the stack(s) managing it;
                                                             exit 0 clean, 1 unmanaged or doubly claimed, 2 error
+    rr-pulumi docs    [NAME]                                print a page of the documentation (offline)
     rr-pulumi --version
 
 For `drift` and `recover` the API URL and token come from the stack configuration, as for the provider, then from
@@ -98,6 +99,48 @@ def _recover(args: argparse.Namespace) -> int:
     return recovery.run(args)
 
 
+DOCS = Path(__file__).parent / "docs"  # docs/*.md of the repository, shipped in the package (a link in a checkout)
+README = "readme"
+
+
+def doc_pages() -> dict[str, Path]:
+    """The documentation pages shipped with rr-pulumi, by name (`emulator` for docs/emulator.md)."""
+    return {path.stem: path for path in sorted(DOCS.glob("*.md"))}
+
+
+def readme_text() -> str:
+    """README.md: the checkout's file (an editable install), else the package's description in its metadata."""
+    from importlib import metadata
+
+    checkout = Path(__file__).parents[1] / "README.md"
+    if checkout.exists() and (checkout.parent / "pyproject.toml").exists():
+        return checkout.read_text()
+    try:
+        return metadata.metadata("rr-pulumi").get_payload() or ""  # type: ignore[attr-defined]
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def _docs(args: argparse.Namespace) -> int:
+    pages = doc_pages()
+    name = (args.name or "").removeprefix("docs/").removesuffix(".md")
+    if not name:
+        print("rr-pulumi's documentation, offline: rr-pulumi docs NAME (e.g. rr-pulumi docs emulator | less)")
+        print(f"  {README:20s} README.md: install, writing a stack, CI, the emulator, testing rules")
+        for page, path in pages.items():
+            title = next((line[2:].strip() for line in path.read_text().splitlines() if line.startswith("# ")), "")
+            print(f"  {page:20s} docs/{path.name}: {title}")
+        return 0
+    if name.lower() == README:
+        print(readme_text(), end="")
+        return 0
+    if name not in pages:
+        print(f"rr-pulumi docs: no page named {args.name!r}; pages: {', '.join([README, *pages])}", file=sys.stderr)
+        return 2
+    print(pages[name].read_text(), end="")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     from .scaffold import add_requirement_argument
 
@@ -145,6 +188,10 @@ def parser() -> argparse.ArgumentParser:
     from . import inventory
 
     inventory.add_parser(commands)
+
+    docs = commands.add_parser("docs", help="print a page of rr-pulumi's documentation (offline); no NAME: the list")
+    docs.add_argument("name", nargs="?", help="the page: readme, or a docs/ page such as emulator, resources, policy")
+    docs.set_defaults(run=_docs)
 
     from .scaffold import add_parser as add_new_command
 

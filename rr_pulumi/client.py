@@ -53,6 +53,7 @@ from .ratelimit import NOTICE_AFTER_SECONDS, RateBudget, stderr_notice
 from .transport import NotSent, Response, Transport, TransportError
 
 PAGE_LIMIT = 100
+CHECK_CONNECT_ATTEMPTS = 2  # connection attempts of the token check before it reports the API unreachable
 MAX_PAGES = 1000
 PAGE_READERS = 8  # pages of one list read at once
 RETRY_AFTER_MAX = 60.0
@@ -169,8 +170,10 @@ class RequestRocketClient:
         params: Optional[dict[str, Any]] = None,
         body: Any = None,
         secrets: Iterable[str] = (),
+        connect_attempts: Optional[int] = None,
     ) -> Any:
-        """Send one logical request (with the retries its method allows) and return the parsed JSON body."""
+        """Send one logical request (with the retries its method allows; after a connection that could not be made,
+        at most `connect_attempts` sends in all, default `max_attempts`) and return the parsed JSON body."""
         secrets = list(secrets)
         renewed = False
         idempotent = method != "POST"
@@ -221,7 +224,9 @@ class RequestRocketClient:
             attempt += 1
             wait = self._backoff(attempt)
             failing = self._failing_for(started, paced, limited_wait)
-            if attempt >= self.max_attempts or failing + wait > self.max_total_seconds:
+            unreachable = isinstance(error, ConnectionFailed) and not isinstance(error, AmbiguousFailure)
+            limit = (connect_attempts or self.max_attempts) if unreachable else self.max_attempts
+            if attempt >= limit or failing + wait > self.max_total_seconds:
                 raise gave_up(error, attempt + limited, failing)
             self._sleep(wait)
 
@@ -434,9 +439,16 @@ class RequestRocketClient:
 
     # -- token check -------------------------------------------------------------------------------------------
 
-    def verify_token(self) -> None:
-        """Fail early on a rejected token: lists the clients once (which also primes the clients cache)."""
-        self._cached(CLIENTS)
+    def verify_token(self, connect_attempts: int = CHECK_CONNECT_ATTEMPTS) -> None:
+        """Fail early on a rejected token or an unreachable API: the first page of the clients, with at most
+        `connect_attempts` tries to connect (an unreachable API is reported in seconds; a failing one, 5xx, gets the
+        usual retries). A one-page answer primes the clients cache, so a refresh does not list them again."""
+        first = self.request("GET", CLIENTS, params={"page": 1, "limit": PAGE_LIMIT}, connect_attempts=connect_attempts)
+        if (pages_of(first) or 1) <= 1:
+            plural = plural_of(CLIENTS)
+            by_id = {str(item_id(i, plural)): i for i in items_of(first, plural) if item_id(i, plural)}
+            with self._cache_lock:
+                self._cache.setdefault(CLIENTS, (time.monotonic(), by_id))
 
 
 CLIENTS = "/api/clients"

@@ -40,6 +40,9 @@ DATA_PLANE_URL_KEY = "requestrocket:dataPlaneUrl"
 RATE_LIMIT_KEY = "requestrocket:rateLimitPerMinute"
 REGIONS_KEY = "requestrocket:regions"
 PROFILES_KEY = "requestrocket:profiles"
+# Like pulumi-aws's skipCredentialsValidation: true skips the one token check each command makes before its first
+# API call (a no-op preview then makes no call at all, and a wrong token shows only where something is written).
+SKIP_CHECK_KEY = "requestrocket:skipCredentialsValidation"
 
 API_URL_ENV = "REQUESTROCKET_API_URL"
 TOKEN_ENV = "REQUESTROCKET_TOKEN"
@@ -50,6 +53,7 @@ REGIONS_ENV = "REQUESTROCKET_REGIONS"
 # stack configuration (for the top-level settings only), so the provider reads with what the command line said.
 OVERRIDE_API_URL_ENV = "RR_PULUMI_OVERRIDE_API_URL"
 OVERRIDE_TOKEN_ENV = "RR_PULUMI_OVERRIDE_TOKEN"
+SKIP_CHECK_ENV = "REQUESTROCKET_SKIP_CREDENTIALS_VALIDATION"
 
 # Keys of one profile (camelCase, like the top-level keys they override).
 PROFILE_KEYS = ("apiUrl", "token", "tokenEnv", "dataPlaneUrl", "rateLimitPerMinute")
@@ -89,6 +93,7 @@ class Settings:
     regions: tuple[str, ...] = DEFAULT_REGIONS
     profile: Optional[str] = None  # None: the top-level settings
     token_missing_reason: Optional[str] = field(default=None, repr=False)  # e.g. "tokenEnv ACME_TOKEN is not set"
+    skip_credentials_validation: bool = False
 
     def require_token(self) -> str:
         if not self.token:
@@ -148,6 +153,18 @@ def parse_regions(value: Any, key: str = REGIONS_KEY) -> tuple[str, ...]:
     return regions
 
 
+def parse_flag(key: str, value: Any) -> bool:
+    """A true/false setting from the stack config (a string or a bool) or the environment; unset is false."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("", "false", "0", "no", "off"):
+        return False
+    raise ConfigurationError(f"{key} must be true or false, got {value!r}")
+
+
 def parse_profiles(value: Any) -> dict[str, dict[str, Any]]:
     """The profiles object, checked: names, known keys, string values."""
     value = _structured(PROFILES_KEY, value)
@@ -194,6 +211,8 @@ def settings_from(
     rate_limit = _text(get(RATE_LIMIT_KEY)) or _text(env.get(RATE_LIMIT_ENV))
     rate_key = f"{RATE_LIMIT_KEY} ({RATE_LIMIT_ENV})"
     regions = parse_regions(get(REGIONS_KEY) if get(REGIONS_KEY) is not None else env.get(REGIONS_ENV))
+    skip = get(SKIP_CHECK_KEY)
+    skip_check = parse_flag(f"{SKIP_CHECK_KEY} ({SKIP_CHECK_ENV})", skip if skip is not None else env.get(SKIP_CHECK_ENV))
     api_key, missing_reason = API_URL_KEY, None
     if profile is not None:
         profiles = parse_profiles(get(PROFILES_KEY))
@@ -229,6 +248,7 @@ def settings_from(
         regions=regions,
         profile=profile,
         token_missing_reason=missing_reason,
+        skip_credentials_validation=skip_check,
     )
 
 

@@ -25,6 +25,10 @@ class ConfigurationError(RequestRocketError):
     """The provider is not configured (no token, malformed URL)."""
 
 
+class ConnectionCheckFailed(ConfigurationError):
+    """The command's connection check failed: a rejected token or an unreachable API (the text names the setting)."""
+
+
 class ConnectionFailed(RequestRocketError):
     """The API could not be reached, or did not answer in time."""
 

@@ -3,7 +3,7 @@
 It writes Pulumi.yaml (a virtualenv `venv` inside the project, created by `pulumi install`), requirements.txt
 (rr-pulumi as it was installed here, or --requirement), a program declaring a small organisation, .gitignore,
 Pulumi.<stack>.yaml with the settings and the secrets to set, and two GitHub workflows: a pull-request preview
-comment and a scheduled drift check, both with the engine cache.
+comment and a scheduled drift check, both installing the official Pulumi CLI with `pulumi/actions`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from . import config as rr_config
 TEMPLATES = Path(__file__).parent / "templates"
 EMULATOR_URL = "http://127.0.0.1:8787"
 EMULATOR_TOKEN = "u-local-dev-token"
+EMULATOR_PER_MINUTE = 1000  # the plan of an `rr-emulator --user` without one: Team (rr_pulumi/emulator/backend.py)
 VIRTUALENV = "venv"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")  # Pulumi's rule for project and stack names
 SOURCE = "git+https://github.com/requestrocket/rr-pulumi"  # where rr-pulumi is installed from until it is on PyPI
@@ -133,6 +134,15 @@ def occupied(folder: Path) -> Optional[str]:
     return f"{folder} is not empty ({', '.join(present[:5])}{', ...' if len(present) > 5 else ''})"
 
 
+def workflow_files(stack: str) -> dict[str, str]:
+    """The GitHub workflows of a new project, by file name: `__STACK__` and `__PULUMI_VERSION__` (the Pulumi CLI
+    `pulumi/actions` installs: the version rr-pulumi's engine is, which rr-pulumi is checked with) filled in."""
+    from .engine import engine_version
+
+    return {path.name: path.read_text().replace("__STACK__", stack).replace("__PULUMI_VERSION__", engine_version())
+            for path in sorted((TEMPLATES / "github" / "workflows").glob("*.yml"))}
+
+
 def project_files(name: str, stack: str, api_url: str, emulator: bool, requirement_line: str) -> dict[str, str]:
     """Every file of a new project, by path relative to its folder."""
     settings = f"  requestrocket:apiUrl: {yaml_scalar(api_url)}\n"
@@ -140,12 +150,13 @@ def project_files(name: str, stack: str, api_url: str, emulator: bool, requireme
         data_plane = rr_config.emulator_data_plane_url(api_url)
         settings += (f"  requestrocket:dataPlaneUrl: {yaml_scalar(data_plane)}"
                      "   # Proxy.url on the emulator's data plane\n")
+        settings += (f"  requestrocket:rateLimitPerMinute: {EMULATOR_PER_MINUTE}   # the emulator user's plan (Team); "
+                     "set your own plan's limit for the real service\n")
         token_hint = (f"#   pulumi config set --secret requestrocket:token {EMULATOR_TOKEN}   # the emulator's user, "
                       f"started with: rr-emulator --port {urlsplit(api_url).port or 80} --user me={EMULATOR_TOKEN}")
     else:
         token_hint = "#   pulumi config set --secret requestrocket:token u-...   # your RequestRocket user token"
-    workflow = {path.name: path.read_text().replace("__STACK__", stack)
-                for path in sorted((TEMPLATES / "github" / "workflows").glob("*.yml"))}
+    workflow = workflow_files(stack)
     return {
         "Pulumi.yaml": (f"name: {yaml_scalar(name)}\n"
                         "description: A RequestRocket organisation as code (rr-pulumi)\n"

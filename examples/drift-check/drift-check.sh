@@ -5,13 +5,13 @@
 #
 # Prints the report, writes it to REPORT_FILE, and sets the step output `result` to none, drift or error.
 # Exits with rr-pulumi drift's code: 0 no drift, 1 drift, 2 could not check.
-set -u
+set -eu   # any failing command fails the script; rr-pulumi drift's own code is kept below
 project_dir=${1:?project folder}
 stack=${2:?stack name}
 report=${3:-drift-report.txt}
 
-rr-pulumi drift --cwd "$project_dir" --stack "$stack" > "$report" 2>&1
-code=$?
+code=0
+rr-pulumi drift --cwd "$project_dir" --stack "$stack" > "$report" 2>&1 || code=$?
 cat "$report"
 case $code in
   0) result=none ;;

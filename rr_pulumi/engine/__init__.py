@@ -209,9 +209,13 @@ def remove_folder(folder: Path) -> bool:
         return True
 
 
-def path_export(bin_dir: Path) -> str:
-    """The one shell line that puts the engine first on PATH (for `eval "$(rr-pulumi-engine shell)"`)."""
-    return f'export PATH={shlex.quote(str(bin_dir))}:"$PATH"'
+def path_export(bin_dir: Path, path: str | None = None) -> str:
+    """The one shell line that puts the engine first on PATH (for `eval "$(rr-pulumi-engine shell)"`), once: the
+    folder is taken out of the current PATH (`path`, default the environment's) before it goes in front, so a
+    second eval (a shell profile sourced again) leaves PATH as it was."""
+    current = os.environ.get("PATH", "") if path is None else path
+    rest = [entry for entry in current.split(os.pathsep) if entry != str(bin_dir)] if current else []
+    return f"export PATH={shlex.quote(os.pathsep.join([str(bin_dir), *rest]))}"
 
 
 def engine_env(backend_dir: Path | str, passphrase: str = DEMO_PASSPHRASE, base: dict | None = None) -> dict:

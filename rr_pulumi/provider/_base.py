@@ -38,6 +38,7 @@ from .. import kinds
 from ..errors import (
     ApiError,
     ConfigurationError,
+    ConnectionCheckFailed,
     ConnectionFailed,
     RateLimited,
     RequestRocketError,
@@ -105,33 +106,34 @@ def settings_failures(profile: Optional[str]) -> list[Failure]:
     return []
 
 
-def connection_failures(profile: Optional[str] = None, verify_token: bool = True) -> list[Failure]:
-    """Why the API cannot be used: no token always; a rejected token or unreachable API (one call per process and
-    profile) only when `verify_token`, so a no-op preview makes no API call."""
+SKIP_HINT = (f"(rr-pulumi checks the connection once per command; `pulumi config set {rr_config.SKIP_CHECK_KEY} true` "
+             "skips the check)")
+
+
+def connection_check_failure(profile: Optional[str], exc: Exception) -> Failure:
+    """What the command's token check found, in one line naming the setting to fix and the one that skips it."""
     token_key = _token_argument(profile)
+    if isinstance(exc, ConfigurationError):
+        return Failure(token_key, str(exc))
+    if isinstance(exc, Unauthorized):
+        fix = f"`pulumi config set --secret {token_key} <token>`" + (f" or {rr_config.TOKEN_ENV}" if profile is None else "")
+        return Failure(token_key, f"the RequestRocket API rejected the token ({exc}); set a valid one with {fix} {SKIP_HINT}")
+    api_url = rr_config.API_URL_KEY if profile is None else f"{rr_config.PROFILES_KEY}.{profile}.apiUrl"
+    if isinstance(exc, (ServerError, RateLimited)):  # the API is there but failing: not a configuration problem
+        return Failure(api_url, f"the RequestRocket API kept failing; nothing was changed, run again: {exc}")
+    return Failure(api_url, f"cannot use the RequestRocket API: {exc} {SKIP_HINT}")
+
+
+def connection_failures(profile: Optional[str] = None, will_change: bool = True) -> list[Failure]:
+    """Why the API cannot be used: no token; a rejected token or an unreachable API, found by the command's one
+    token check (skipped with skipCredentialsValidation, except for a resource about to change)."""
     failures = settings_failures(profile)
     if failures:
         return failures
     try:
-        if verify_token:
-            connection.verified_client(profile)
-        else:
-            connection.client(profile)
-    except ConfigurationError as exc:
-        return [Failure(token_key, str(exc))]
-    except Unauthorized as exc:
-        return [
-            Failure(
-                token_key,
-                f"the RequestRocket API rejected the token ({exc}); set a valid one with "
-                f"`pulumi config set --secret {token_key} <token>`"
-                + (f" or {rr_config.TOKEN_ENV}" if profile is None else ""),
-            )
-        ]
-    except (ServerError, RateLimited) as exc:  # the API is there but failing: not a configuration problem
-        return [Failure("requestrocket:apiUrl", f"the RequestRocket API kept failing; nothing was changed, run again: {exc}")]
-    except (ApiError, ConnectionFailed) as exc:
-        return [Failure("requestrocket:apiUrl", f"cannot use the RequestRocket API: {exc}")]
+        connection.verified_client(profile, even_if_skipped=will_change)
+    except (ConfigurationError, ApiError, ConnectionFailed) as exc:
+        return [connection_check_failure(profile, exc)]
     return []
 
 
@@ -173,8 +175,13 @@ class SchemaProvider(ResourceProvider):
 
     @staticmethod
     def api(props: Optional[dict[str, Any]] = None) -> rr_client.RequestRocketClient:
-        """The client of the resource's profile."""
-        return connection.client(profile_of(props or {}))
+        """The client of the resource's profile, after the command's one token check."""
+        profile = profile_of(props or {})
+        try:
+            return connection.verified_client(profile)
+        except (ApiError, ConnectionFailed) as exc:
+            failure = connection_check_failure(profile, exc)
+            raise ConnectionCheckFailed(f"{failure.argument}: {failure.reason}") from None
 
     @staticmethod
     def settings(props: Optional[dict[str, Any]] = None) -> rr_config.Settings:
@@ -339,9 +346,9 @@ class SchemaProvider(ResourceProvider):
         olds = user_props(_olds)
         plan = plan_diff(self.schema, olds, values) if olds and not failures else None
         if not failures:
-            # Only a resource about to change can be hurt by a bad token; an unchanged one costs no API call.
+            # The command's one token check; a resource about to change is checked even when the check is skipped.
             will_change = not olds or bool(plan and plan.changes) or profile_of(olds) != profile
-            failures = connection_failures(profile, verify_token=will_change)
+            failures = connection_failures(profile, will_change=will_change)
         if adopting(markers) and not failures:
             if plan is not None and (plan.replaces or profile_of(olds) != profile):
                 REPLACEMENTS.note("check", user_props(news))  # the engine checks the replacement next, as new

@@ -28,6 +28,8 @@ _settings: dict[Optional[str], rr_config.Settings] = {}
 _clients: dict[Optional[str], rr_client.RequestRocketClient] = {}
 _client_keys: dict[Optional[str], tuple[str, str]] = {}  # (API URL, token) each client was made for
 _verified: set[Optional[str]] = set()
+_check_lock = threading.Lock()  # one token check at a time: concurrent callers wait for it and share its outcome
+_check_failed: dict[Optional[str], Exception] = {}  # the check's failure, reported to every later caller
 _live: dict[Optional[str], "_Renewal"] = {}  # profile -> its token renewal (one per process)
 
 
@@ -62,6 +64,7 @@ def reset() -> None:
         _clients.clear()
         _client_keys.clear()
         _verified.clear()
+        _check_failed.clear()
         _live.clear()
 
 
@@ -83,6 +86,7 @@ def client(profile: Optional[str] = None) -> rr_client.RequestRocketClient:
         found = _clients.get(profile)
         if found is None or _client_keys.get(profile, key) != key:
             _verified.discard(profile)
+            _check_failed.pop(profile, None)
             _client_keys[profile] = key
             per_minute = settings_.rate_limit_per_minute
             found = _clients[profile] = rr_client.RequestRocketClient(
@@ -94,12 +98,24 @@ def client(profile: Optional[str] = None) -> rr_client.RequestRocketClient:
         return found
 
 
-def verified_client(profile: Optional[str] = None) -> rr_client.RequestRocketClient:
-    """The client of a profile, after one successful token check per process."""
+def verified_client(profile: Optional[str] = None, even_if_skipped: bool = False) -> rr_client.RequestRocketClient:
+    """The client of a profile, after the process's one token check (one per command: the engine starts one
+    provider process per command). Concurrent callers wait for that check and share its outcome, a failure too, so a
+    wrong token or an unreachable API is found once, in seconds. `skipCredentialsValidation` skips it, unless
+    `even_if_skipped` (a resource about to change)."""
     found = client(profile)
-    if profile not in _verified:
-        found.verify_token()
-        _verified.add(profile)
+    if settings(profile).skip_credentials_validation and not even_if_skipped:
+        return found
+    with _check_lock:
+        if profile in _check_failed:
+            raise _check_failed[profile]
+        if profile not in _verified:
+            try:
+                found.verify_token()
+            except Exception as exc:
+                _check_failed[profile] = exc
+                raise
+            _verified.add(profile)
     return found
 
 

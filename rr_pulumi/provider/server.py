@@ -10,6 +10,11 @@ It also answers `pulumi import` of an rr-pulumi type in one line: the engine ask
 has no recorded properties for, which Pulumi's dynamic provider server cannot do (it finds the provider in those
 properties) and reports as a Python traceback (pulumi/pulumi#16175). The answer names `adopt_id`.
 
+And it makes the command's one connection check when the engine configures the provider (as pulumi-aws checks its
+credentials at Configure), before any resource is read or checked: a wrong token or an unreachable API fails the
+command with one error, found by one call, even a no-op preview (docs/reliability.md#the-connection-check). `requestrocket:skipCredentialsValidation` skips it; under Pulumi's own server the
+check happens at the first resource instead (`rr_pulumi.provider.connection.verified_client`).
+
 The engine rr-pulumi builds starts it from its `pulumi-resource-pulumi-python` launcher. Set
 RR_PULUMI_PROVIDER_SERVER=pulumi to serve with Pulumi's server as shipped; a Pulumi release that builds its
 server differently gets its own server too (the pool is only widened where this module recognises the call).
@@ -21,7 +26,7 @@ import os
 import runpy
 import sys
 from concurrent import futures
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 SERVER_ENV = "RR_PULUMI_PROVIDER_SERVER"
 PULUMI_SERVER = "pulumi.dynamic"  # runs pulumi/dynamic/__main__.py: the server, forever
@@ -40,7 +45,7 @@ def widened(make_server: Callable[..., Any], workers: int) -> Callable[..., Any]
             thread_pool.shutdown(wait=False)  # never used: threads start with the first task
             thread_pool = futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rr-provider")
         if not args and "interceptors" not in kwargs:
-            kwargs["interceptors"] = [_import_hint()]
+            kwargs["interceptors"] = [_import_hint(), _connection_check()]
         return make_server(thread_pool, *args, **kwargs)
 
     return server
@@ -68,6 +73,55 @@ def _import_hint() -> Any:
             )
 
     return ImportHint()
+
+
+def configure_failure(args: Any) -> Optional[str]:
+    """The command's token check with the config of a Configure request (None: passed, skipped, or left to the
+    resources: no top-level token, connection profiles (each checked at its first resource), or settings that a
+    resource's check reports better)."""
+    from pulumi.runtime import rpc
+
+    from rr_pulumi import config as rr_config
+    from rr_pulumi.errors import ApiError, ConnectionFailed
+    from rr_pulumi.provider import _base, connection
+
+    try:
+        config = {k: rpc.unwrap_rpc_secret(v) for k, v in rpc.deserialize_properties(args).items()}
+        connection.configure(config.get)
+        if config.get(rr_config.PROFILES_KEY) or connection.settings().token is None:
+            return None
+        connection.verified_client()
+    except (ApiError, ConnectionFailed) as exc:
+        failure = _base.connection_check_failure(None, exc)
+        return f"{failure.argument}: {failure.reason}"
+    except Exception:  # noqa: BLE001 - a malformed config (or a bug): the resources' own check reports it, by name
+        return None
+    return None
+
+
+def _connection_check() -> Any:
+    """A gRPC interceptor that makes the token check before answering `Configure` (see the module's docstring)."""
+    import grpc
+
+    class ConnectionCheck(grpc.ServerInterceptor):
+        def intercept_service(self, continuation: Any, details: Any) -> Any:
+            handler = continuation(details)
+            if handler is None or handler.unary_unary is None or not details.method.endswith("/Configure"):
+                return handler
+            configure = handler.unary_unary
+
+            def checked(request: Any, context: Any) -> Any:
+                failure = configure_failure(request.args)
+                if failure:
+                    context.abort(grpc.StatusCode.FAILED_PRECONDITION, failure)
+                return configure(request, context)
+
+            return grpc.unary_unary_rpc_method_handler(
+                checked, request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+
+    return ConnectionCheck()
 
 
 def main() -> None:

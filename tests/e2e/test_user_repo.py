@@ -158,6 +158,11 @@ def test_from_the_wheel_to_scheduled_drift(tmp_path, user_env, wheel, engine_bin
         installed = shell.run("venv/bin/python", "-c", "import rr_pulumi; print(rr_pulumi.__file__)")
         assert installed.stdout.startswith(str(shell.cwd / "venv")), installed.stdout
 
+        # The documentation came with the wheel and prints offline.
+        page = shell.run("rr-pulumi", "docs", "resources")
+        assert page.returncode == 0 and page.stdout == (ROOT / "docs" / "resources.md").read_text(), page.stderr
+        assert shell.run("rr-pulumi", "docs", "readme").stdout.startswith("# rr-pulumi\n")
+
         # The project `rr-pulumi new` wrote is ready to commit.
         assert "virtualenv: venv" in (shell.cwd / "Pulumi.yaml").read_text()
         assert (shell.cwd / "requirements.txt").read_text().splitlines()[-1] == f"rr-pulumi @ {wheel.as_uri()}"

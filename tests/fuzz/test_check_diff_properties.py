@@ -51,7 +51,7 @@ def inputs_for(provider) -> st.SearchStrategy[dict]:
 
 @pytest.fixture(autouse=True)
 def no_api(monkeypatch):
-    monkeypatch.setattr(_base, "connection_failures", lambda profile=None, verify_token=True: [])  # check's API probe is not under test here
+    monkeypatch.setattr(_base, "connection_failures", lambda profile=None, will_change=True: [])  # check's API probe is not under test here
 
 
 ARGUMENT = re.compile(r"^(?P<top>[A-Za-z_][A-Za-z0-9_:]*)(\.[A-Za-z_]\w*|\[\d+\])*: \S")

@@ -27,4 +27,5 @@ def provider_env(monkeypatch, fake_api, api_client):
     monkeypatch.setattr(connection, "_clients", {None: api_client})
     monkeypatch.setattr(connection, "_client_keys", {})
     monkeypatch.setattr(connection, "_verified", {None})
+    monkeypatch.setattr(connection, "_check_failed", {})
     return fake_api

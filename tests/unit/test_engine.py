@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -122,10 +123,23 @@ def test_shell_prints_only_the_path_export(isolated, monkeypatch, capsys):
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "the-users-own")
     assert main(["shell"]) == 0
     out = capsys.readouterr().out
-    assert out == f'export PATH={folder}:"$PATH"\n'
+    assert out == f"export PATH={folder}:/usr/bin:/bin\n"
     result = subprocess.run(["sh", "-c", f'{out.strip()}; echo "$PATH"; echo "$PULUMI_CONFIG_PASSPHRASE"'],
                             capture_output=True, text=True, check=True)
     assert result.stdout.split() == [f"{folder}:/usr/bin:/bin", "the-users-own"]
+
+
+def test_the_path_export_is_idempotent_and_puts_the_engine_first(tmp_path):
+    """`eval "$(rr-pulumi-engine shell)"` twice (a profile sourced again) adds the folder once; a folder already
+    on PATH behind another `pulumi` moves to the front. Folders with spaces survive the shell."""
+    folder = tmp_path / "engine dir" / "bin"
+    script = f'''
+        export PATH="/usr/bin:{folder}:/bin"
+        for i in 1 2 3; do eval "$({sys.executable} -c 'from rr_pulumi.engine import path_export; from pathlib import Path; print(path_export(Path("{folder}")))')"; done
+        printf %s "$PATH"
+    '''
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout == f"{folder}:/usr/bin:/bin"
 
 
 def test_prune_skips_a_folder_whose_build_is_running(isolated):

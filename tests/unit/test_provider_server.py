@@ -25,7 +25,7 @@ def test_pulumis_four_worker_pool_is_replaced_by_the_configured_one():
     assert make(futures.ThreadPoolExecutor(max_workers=4), options=[("a", 1)]) == "server"
     pool, _, kwargs = made[0]
     assert pool._max_workers == 32 and kwargs["options"] == [("a", 1)]
-    assert [type(i).__name__ for i in kwargs["interceptors"]] == ["ImportHint"]  # `pulumi import` in one line
+    assert [type(i).__name__ for i in kwargs["interceptors"]] == ["ImportHint", "ConnectionCheck"]
     pool.shutdown()
 
 
@@ -37,3 +37,47 @@ def test_a_pool_at_least_as_wide_or_of_another_kind_is_kept():
     make(None)
     assert made == [wide, None]
     wide.shutdown()
+
+
+@pytest.fixture
+def fresh_connection(monkeypatch):
+    from rr_pulumi.provider import connection
+
+    for name, empty in (("_settings", {}), ("_clients", {}), ("_client_keys", {}), ("_verified", set()),
+                        ("_check_failed", {}), ("_live", {})):
+        monkeypatch.setattr(connection, name, empty)
+    monkeypatch.setattr(connection, "_live_getter", lambda: None)  # no `pulumi` to ask for the current config
+    monkeypatch.delenv("REQUESTROCKET_TOKEN", raising=False)
+    monkeypatch.delenv("REQUESTROCKET_SKIP_CREDENTIALS_VALIDATION", raising=False)
+
+
+def configure_args(**config):
+    from google.protobuf import struct_pb2
+
+    args = struct_pb2.Struct()
+    args.update(config)
+    return args
+
+
+def test_configure_makes_the_token_check_and_names_the_skip_setting(fresh_connection):
+    from rr_pulumi.provider.server import configure_failure
+
+    down = {"requestrocket:apiUrl": "http://127.0.0.1:9", "requestrocket:token": "u-any"}  # nothing listens on 9
+    failure = configure_failure(configure_args(**down))
+    assert failure.startswith("requestrocket:apiUrl: cannot use the RequestRocket API: GET /api/clients failed")
+    assert "gave up after 2 attempts" in failure and "requestrocket:skipCredentialsValidation true" in failure
+    assert "u-any" not in failure
+
+
+@pytest.mark.parametrize("config", [
+    {"requestrocket:apiUrl": "http://127.0.0.1:9"},  # no token: the resources say so, naming their setting
+    {"requestrocket:apiUrl": "http://127.0.0.1:9", "requestrocket:token": "u-any",
+     "requestrocket:skipCredentialsValidation": "true"},
+    {"requestrocket:apiUrl": "http://127.0.0.1:9", "requestrocket:token": "u-any",
+     "requestrocket:profiles": '{"acme": {"token": "u-acme"}}'},  # each profile: at its first resource
+    {"requestrocket:apiUrl": "not-a-url", "requestrocket:token": "u-any"},  # reported by the resources' check
+])
+def test_configure_leaves_to_the_resources_what_they_report_better(fresh_connection, config):
+    from rr_pulumi.provider.server import configure_failure
+
+    assert configure_failure(configure_args(**config)) is None

@@ -240,6 +240,7 @@ def test_rejected_token_is_one_clear_check_failure(monkeypatch, fake_api):
         "http://api.test", "u-bad", transport=fake_api, sleep=lambda s: None)})
     monkeypatch.setattr(connection, "_client_keys", {})
     monkeypatch.setattr(connection, "_verified", set())
+    monkeypatch.setattr(connection, "_check_failed", {})
     result = TargetProvider().check({}, {**target_inputs("c"), "__provider": "x"})
     [failure] = result.failures
     assert "rejected the token" in failure.reason and "u-bad" not in failure.reason

@@ -13,7 +13,7 @@ from rr_pulumi import cli, scaffold
 from rr_pulumi import config as rr_config
 
 ROOT = Path(__file__).resolve().parents[2]
-RECIPE = re.compile(r"      # --- rr-pulumi: install.*?# --- end of the rr-pulumi recipe ---\n", re.S)
+RECIPE = re.compile(r"      # --- rr-pulumi: the Pulumi CLI.*?# --- end of the rr-pulumi recipe ---\n", re.S)
 
 
 def test_new_writes_a_ready_project(tmp_path, capsys):
@@ -42,8 +42,21 @@ def test_emulator_option_points_the_stack_at_a_local_emulator(tmp_path):
     scaffold.create(tmp_path / "p", emulator=scaffold.EMULATOR_URL, requirement_line="rr-pulumi")
     stack = (tmp_path / "p" / "Pulumi.dev.yaml").read_text()
     assert yaml.safe_load(stack) == {"config": {"requestrocket:apiUrl": "http://127.0.0.1:8787",
-                                                "requestrocket:dataPlaneUrl": "http://127.0.0.1:8787/dataplane"}}
+                                                "requestrocket:dataPlaneUrl": "http://127.0.0.1:8787/dataplane",
+                                                "requestrocket:rateLimitPerMinute": 1000}}
     assert f"rr-emulator --port 8787 --user me={scaffold.EMULATOR_TOKEN}" in stack
+
+
+def test_the_emulator_stack_is_paced_at_the_emulator_user_s_plan(tmp_path):
+    """`rr-emulator --user me=TOKEN` makes a Team user (1000/min): the stack paces at that, not Basic's 100."""
+    from rr_pulumi.emulator.backend import PLANS
+
+    scaffold.create(tmp_path / "p", emulator=scaffold.EMULATOR_URL, requirement_line="rr-pulumi")
+    config = yaml.safe_load((tmp_path / "p" / "Pulumi.dev.yaml").read_text())["config"]
+    assert rr_config.settings_from(config.get, env={}).rate_limit_per_minute == PLANS["team"]
+    scaffold.create(tmp_path / "q", requirement_line="rr-pulumi")  # the real service: the plan is the user's to set
+    config = yaml.safe_load((tmp_path / "q" / "Pulumi.dev.yaml").read_text())["config"]
+    assert rr_config.settings_from(config.get, env={}).rate_limit_per_minute == 100
 
 
 def test_the_emulator_s_data_plane_makes_the_proxy_url(tmp_path):
@@ -102,10 +115,9 @@ def test_the_readme_shows_the_program_new_writes():
     assert program == (scaffold.TEMPLATES / "project" / "__main__.py").read_text()
 
 
-def test_every_workflow_uses_the_one_engine_cache_recipe():
-    template = (scaffold.TEMPLATES / "github" / "workflows" / "rr-preview.yml").read_text()
-    [recipe] = RECIPE.findall(template)
-    for path in [*(scaffold.TEMPLATES / "github" / "workflows").glob("*.yml"),
-                 ROOT / "examples" / "gitops" / "pull-request-preview.yml",
+def test_every_workflow_uses_the_one_install_recipe():
+    [recipe] = RECIPE.findall(scaffold.workflow_files("dev")["rr-preview.yml"])
+    assert scaffold.workflow_files("dev")["rr-drift.yml"].count(recipe) == 1
+    for path in [ROOT / "examples" / "gitops" / "pull-request-preview.yml",
                  ROOT / "examples" / "drift-check" / "drift-check.yml"]:
         assert RECIPE.findall(path.read_text()) == [recipe], path
