@@ -46,7 +46,7 @@ def fresh_connection(monkeypatch):
     for name, empty in (("_settings", {}), ("_clients", {}), ("_client_keys", {}), ("_verified", set()),
                         ("_check_failed", {}), ("_live", {})):
         monkeypatch.setattr(connection, name, empty)
-    monkeypatch.setattr(connection, "_live_getter", lambda: None)  # no `pulumi` to ask for the current config
+    monkeypatch.setattr(connection, "_read_current_token", lambda profile: None)  # no `pulumi` to ask
     monkeypatch.delenv("REQUESTROCKET_TOKEN", raising=False)
     monkeypatch.delenv("REQUESTROCKET_SKIP_CREDENTIALS_VALIDATION", raising=False)
 

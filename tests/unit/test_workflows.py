@@ -136,7 +136,8 @@ def run_job(workflow: dict[str, Any], job: str, workspace: Path, stubs: Path) ->
 def make_stubs(folder: Path, failing: Optional[str] = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for command in COMMANDS:
-        body = f'echo "{command}: stub failure" >&2; exit 1' if command == failing else SUCCEEDING[command]
+        code = 2 if command == "rr-pulumi" else 1  # every rr-pulumi command exits 2 when it could not do its job
+        body = f'echo "{command}: stub failure" >&2; exit {code}' if command == failing else SUCCEEDING[command]
         path = folder / command
         path.write_text(f"#!/bin/sh\n{body}\n")
         path.chmod(path.stat().st_mode | stat.S_IXUSR)
@@ -232,11 +233,11 @@ def test_the_job_fails_when_one_command_fails(tmp_path, name, command):
 def test_every_workflow_calls_the_commands_it_installs():
     """The failure cases above cover what each workflow really runs (a regex slip would make them vacuous)."""
     assert {name: commands_called(load()) for name, (load, _) in WORKFLOWS.items()} == {
-        "new: rr-preview.yml": ["pulumi", "python"],
+        "new: rr-preview.yml": ["pulumi", "rr-pulumi", "python"],
         "new: rr-drift.yml": ["pulumi", "rr-pulumi"],
         "examples/gitops": ["pulumi", "python"],
         "examples/drift-check": ["pulumi", "rr-pulumi"],
-        "README: engine build": ["pulumi", "python", "pip", "rr-pulumi-engine"],
+        "README: engine build": ["pulumi", "rr-pulumi", "python", "pip", "rr-pulumi-engine"],
     }
 
 
