@@ -50,6 +50,7 @@ from . import connection, diagnostics
 from .adopt import (
     ADOPT_ID,
     ADOPTED,
+    BACKEND_STACKS,
     MARKERS,
     REPLACEMENTS,
     ROTATE_ON_ADOPT,
@@ -382,10 +383,12 @@ class SchemaProvider(ResourceProvider):
         def id_of(item: dict[str, Any]) -> Optional[str]:
             return rr_client.item_id(item, plural)
 
+        managed = None if markers.get(ADOPT_ID) else BACKEND_STACKS.managed()  # by name: never another stack's
+
         def choose(taken: set[str]) -> str:
             item = pick(
                 self.word, self.parent_text(values), items, id_of, markers,
-                lambda candidate: self.natural_key(values, candidate), self.natural_key_text(values), taken,
+                lambda candidate: self.natural_key(values, candidate), self.natural_key_text(values), taken, managed,
             )  # fmt: skip
             return str(id_of(item))
 

@@ -161,3 +161,45 @@ def test_rules_have_no_name_their_content_is_the_key(fake_api):
     same = lambda item: all(item.get(k) == v for k, v in rule.items())  # noqa: E731
     item = client_for(fake_api).create(RULES, dict(rule), same)
     assert item["sKey"] != foreign["sKey"] and len(fake_api.collections[RULES]) == 2
+
+
+# -- adoption by name (adopt=True): never an object a stack of the backend manages ------------------------------------
+
+def stacks_managing(*ids):
+    exports = {"organization/other/dev": {"deployment": {"resources": [{"urn": "u", "id": i} for i in ids]}}}
+    return lambda args: [{"name": n} for n in exports] if args[:2] == ["stack", "ls"] else exports.get(args[-1])
+
+
+def adopt_target(name, **extra):
+    from rr_pulumi.provider.target import TargetProvider
+
+    return TargetProvider().create({"client_id": "c1", "target_name": name, "target_base_url": "https://x.io",
+                                    "target_region": "us-east-1", **extra})
+
+
+def test_adopting_by_name_an_object_another_stack_manages_is_refused(provider_env, backend_without_stacks):
+    theirs = provider_env.put(TARGETS, {"targetName": "api", "targetBaseURL": "https://x.io",
+                                        "targetRegion": "us-east-1"})
+    backend_without_stacks.reset(stacks_managing(theirs["sKey"]))
+    with pytest.raises(Exception, match=f"{theirs['sKey']} is managed by a stack of this backend; remove adopt=True"):
+        adopt_target("api", adopt=True)
+    assert [m for m, _ in provider_env.writes()] == []
+
+
+def test_adopting_by_name_takes_the_one_match_no_stack_manages(provider_env, backend_without_stacks):
+    theirs = provider_env.put(TARGETS, {"targetName": "api", "targetBaseURL": "https://x.io",
+                                        "targetRegion": "us-east-1"})
+    free = provider_env.put(TARGETS, {"targetName": "api", "targetBaseURL": "https://x.io",
+                                      "targetRegion": "us-east-1"})
+    backend_without_stacks.reset(stacks_managing(theirs["sKey"]))
+    assert adopt_target("api", adopt=True).id == free["sKey"]
+
+
+def test_adopting_by_name_is_refused_when_the_stacks_cannot_be_read_but_adopt_id_still_works(
+        provider_env, backend_without_stacks):
+    theirs = provider_env.put(TARGETS, {"targetName": "api", "targetBaseURL": "https://x.io",
+                                        "targetRegion": "us-east-1"})
+    backend_without_stacks.reset(lambda args: None)
+    with pytest.raises(Exception, match="the list of stacks of this backend could not be read.*adopt_id"):
+        adopt_target("api", adopt=True)
+    assert adopt_target("api", adopt_id=theirs["sKey"]).id == theirs["sKey"]  # the explicit escape
