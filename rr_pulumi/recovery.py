@@ -4,9 +4,11 @@ When the CLI dies while a create is in flight, the checkpoint keeps a *pending c
 no id): the POST may or may not have reached the API. A non-interactive `pulumi refresh` leaves pending creates
 alone, and a later `up` creates them again, so a create that did reach the API becomes a duplicate. This module
 settles each pending create with the proof every create uses (`rr_pulumi.ownership`): a listed object matching its
-natural key within its parent, tracked by no stack of the backend (this one, and every other one `pulumi stack ls
---all` lists and `pulumi stack export` can read, see `rr_pulumi.managed_ids`), not created before the pending
-create was recorded (its `created` time in the checkpoint, less the clock allowance), and the only such object.
+natural key within its parent and holding the values the create would have sent, tracked by no stack of the backend
+(this one, and every other one `pulumi stack ls --all` lists and `pulumi stack export` can read, see
+`rr_pulumi.managed_ids`), and the only such object. Where the checkpoint says when the pending create was recorded
+(a `created` time) the object must also not be older than that; pulumi 3.260.0 records no time for a pending
+create, so there the other rules carry the proof.
 It rewrites the state (`pulumi stack export` / `pulumi stack import`): a create proven to have reached the API
 becomes a resource with its id (adopted), one with no candidate is dropped (the next `up` creates it), and one
 with several candidates stays pending: recovery names them and exits 1, and the user settles it by hand with
@@ -166,7 +168,8 @@ def settle(
             result.adopted.append((pending.urn, chosen))
             continue
         proof = ownership.Proof(frozenset(tracked), pending.recorded)
-        found = ownership.candidates(items, lambda i: provider.natural_key(values, i), id_of, proof, plural)
+        sent = provider.create_body(pending.inputs)
+        found = ownership.candidates(items, lambda i: provider.natural_key(values, i), id_of, proof, plural, sent)
         if len(found) == 1:
             tracked.add(str(id_of(found[0])))
             result.adopted.append((pending.urn, str(id_of(found[0]))))

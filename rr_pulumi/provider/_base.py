@@ -207,6 +207,10 @@ class SchemaProvider(ResourceProvider):
         """The request body for these values (all body fields, or only those named)."""
         return to_wire(self.schema, values, only)
 
+    def create_body(self, props: dict[str, Any]) -> dict[str, Any]:
+        """The body `create` POSTs for these (recorded) inputs: what recovery compares a listed object with."""
+        return self.body(self.canonical(props))
+
     def secrets_of(self, values: dict[str, Any]) -> list[str]:
         return []
 

@@ -93,3 +93,9 @@ def test_managed_ids_reads_every_other_stack_and_names_the_unreadable():
     found = managed_ids(run, skip=["dev"])
     assert found.ids == {"t-9"} and found.unreadable == ["organization/other/prod"]
     assert managed_ids(lambda args: None).unreadable == ["the list of stacks"]
+
+
+def test_an_untracked_same_named_object_with_other_values_is_never_adopted(fake_api, api_client):
+    fake_api.put(TARGETS, {"targetName": "api", "targetBaseURL": "https://someone-else.example.com"})
+    settlement = settle({"resources": [], "pending_operations": [pending(URN, "api")]}, lambda p: api_client)
+    assert settlement.adopted == [] and settlement.not_created == [URN]
