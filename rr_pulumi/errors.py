@@ -92,6 +92,10 @@ class ServerError(ApiError):
     """5xx: the API failed; the request may or may not have been applied."""
 
 
+class ObjectsBelow(RequestRocketError):
+    """A delete refused because the API would delete objects this stack does not manage along with it."""
+
+
 class UnprovenCreate(RequestRocketError):
     """A create failed ambiguously and no listed object is provably the one it made (see `rr_pulumi.ownership`);
     `candidates` are the ids it may have created (empty when the collection could not be listed)."""

@@ -173,3 +173,17 @@ def test_recovery_after_a_killed_up_never_adopts_the_other_projects_target(api, 
     assert len(live) == 2 and beta_ids(beta) == set(live) - {theirs}  # one each, each its own
     beta.preview("--expect-no-changes")
     assert_alpha_untouched(api, alpha, front)
+
+
+def test_destroying_a_shared_client_never_deletes_the_other_projects_objects_under_it(api, alpha, beta):
+    beta.set_config("requestrocket:apiUrl", alpha.run("config", "get", "requestrocket:apiUrl").stdout.strip())
+    beta.up()
+    ours, client_id = beta.outputs()["target_id"], alpha.outputs()["client_id"]
+    result = alpha.destroy(check=False)  # alpha's target goes first; its client would take beta's target along
+    assert result.code != 0
+    line = next(ln for ln in result.output.splitlines() if "cannot delete client" in ln)
+    assert f"this stack does not manage (target {ours})" in line
+    assert ours in targets(api, alpha) and list(targets(api, alpha)) == [ours]
+    beta.destroy()
+    alpha.destroy()
+    assert api.get(api.base + f"/clients/{client_id}").status_code == 404
