@@ -187,3 +187,20 @@ def test_destroying_a_shared_client_never_deletes_the_other_projects_objects_und
     beta.destroy()
     alpha.destroy()
     assert api.get(api.base + f"/clients/{client_id}").status_code == 404
+
+
+def test_adopting_by_name_a_target_the_other_project_manages_is_refused(api, alpha, rr_stack):
+    program = BETA.format(client_id=alpha.outputs()["client_id"]).replace(
+        'target_region="us-east-1")', 'target_region="us-east-1", adopt=True)')
+    stack = rr_stack(program, name="gamma")
+    try:
+        result = stack.up(check=False)
+        assert result.code != 0
+        theirs = alpha.outputs()["target_id"]
+        line = next(ln for ln in result.output.splitlines() if "cannot adopt target" in ln)
+        assert f"{theirs} is managed by a stack of this backend; remove adopt=True to create a new one" in line
+        assert {r.get("id") for r in stack.resources()} == {None} or stack.resources() == []
+        assert targets(api, alpha)[theirs]["targetBaseURL"] == "https://alpha.example.com"
+        alpha.preview("--expect-no-changes")
+    finally:
+        stack.destroy(check=False)
