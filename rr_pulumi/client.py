@@ -26,7 +26,8 @@ connection profile, see `provider.connection`), shared by the engine's worker th
   provider process, which the engine starts per command, so nothing survives between commands. The first miss of
   a collection also lists it under every other parent of the same kind already read (`siblings_to_prefetch`), in
   the background, and the provider asks for a refreshed client's three collections as soon as it reads the client
-  (`prefetch`), so a refresh waits about one round trip per dependency level.
+  (`prefetch`), so a refresh waits about one round trip per dependency level. A list that was in flight when a
+  write landed is handed to its caller but not kept (a generation counter per collection).
 * Connections: one keep-alive connection per provider worker (`rr_pulumi.concurrency`), over `http.client`
   (`rr_pulumi.transport`), which the Pulumi SDK has loaded already: the provider process never imports `requests`.
 """
@@ -384,14 +385,14 @@ class RequestRocketClient:
                 # Nothing new matches: this POST created nothing, and the list just read is the next one's "before".
                 proof = ownership.Proof(frozenset(filter(None, (item_id(i, plural) for i in listed))), proof.since)
 
-    def _ids_in(self, collection: str) -> list[str]:
+    def _ids_in(self, collection: str) -> set[str]:
         """The ids a collection holds now, listed fresh (never from the read cache): what a POST cannot create."""
         plural = plural_of(collection)
         try:
             listed = self.list(collection, listing_params(collection))
         except NotFound:
-            return []  # the parent is gone: the POST answers for itself (a 404)
-        return [i for i in (item_id(item, plural) for item in listed) if i]
+            return set()  # the parent is gone: the POST answers for itself (a 404)
+        return {i for i in (item_id(item, plural) for item in listed) if i}
 
     def update(
         self, collection: str, id_: str, body: dict[str, Any], *, secrets: Iterable[str] = ()
