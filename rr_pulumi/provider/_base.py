@@ -210,8 +210,10 @@ class SchemaProvider(ResourceProvider):
         return to_wire(self.schema, values, only)
 
     def create_body(self, props: dict[str, Any]) -> dict[str, Any]:
-        """The body `create` POSTs for these (recorded) inputs: what recovery compares a listed object with."""
-        return self.body(self.canonical(props))
+        """The plain fields `create` POSTs for these recorded inputs, what recovery compares a listed object with
+        (never a secret: a stack export holds secrets encrypted, and no listing returns them)."""
+        plain = {name for name, spec in input_fields(self.schema).items() if not spec.secret}
+        return self.body(self.canonical(props), only=plain)
 
     def secrets_of(self, values: dict[str, Any]) -> list[str]:
         return []

@@ -99,3 +99,22 @@ def test_an_untracked_same_named_object_with_other_values_is_never_adopted(fake_
     fake_api.put(TARGETS, {"targetName": "api", "targetBaseURL": "https://someone-else.example.com"})
     settlement = settle({"resources": [], "pending_operations": [pending(URN, "api")]}, lambda p: api_client)
     assert settlement.adopted == [] and settlement.not_created == [URN]
+
+
+def test_a_pending_credential_with_its_secret_encrypted_in_the_export_is_settled(fake_api, api_client):
+    import base64
+    import pickle
+
+    from rr_pulumi.provider.credential import CredentialProvider
+
+    credentials = "/api/clients/c1/credentials"
+    ours = fake_api.put(credentials, {"credentialName": "callers", "credentialType": "proxy",
+                                      "credentialAuthType": "apiKey", "credentialRegion": "us-east-1"})
+    inputs = {"__provider": base64.b64encode(pickle.dumps(CredentialProvider())).decode(), "client_id": "c1",
+              "credential_name": "callers", "credential_type": "proxy", "credential_auth_type": "apiKey",
+              "credential_region": "us-east-1",
+              "credential_secret": {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+                                    "ciphertext": "v1:abc"}}  # as `pulumi stack export` shows a secret
+    op = {"type": "creating", "resource": {"urn": URN, "inputs": inputs}}
+    settlement = settle({"resources": [], "pending_operations": [op]}, lambda p: api_client)
+    assert settlement.adopted == [(URN, ours["sKey"])]
