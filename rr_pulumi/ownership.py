@@ -20,7 +20,8 @@ between our list and our failed POST. That one object would be adopted; it is th
 alternative (never adopting) would turn every lost answer into a duplicate.
 
 Used by `RequestRocketClient.create` (after an ambiguous POST), `recovery.settle` (pending creates of a killed
-`up`) and adoption by natural key (`provider.adopt.pick`, which excludes what other stacks manage).
+`up`) and adoption by natural key (`provider.adopt.pick`: rules 1 and 2 with every id a stack of the backend
+manages excluded, and 4 for named kinds; no time, as adoption takes an object that exists already).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def candidates(
     matches: Callable[[dict[str, Any]], bool],
     id_of: Callable[[dict[str, Any]], Optional[str]],
     proof: Proof,
-    plural: str,
+    plural: str = "",
     sent: Optional[dict[str, Any]] = None,
 ) -> list[dict[str, Any]]:
     """The listed items this request may have made: rules 1 to 3 of the module text (4 is the caller's)."""
@@ -85,10 +86,6 @@ def has_sent_values(item: dict[str, Any], sent: dict[str, Any]) -> bool:
         if isinstance(value, (str, int, float, bool)) and key in item and item[key] != value:
             return False
     return True
-
-
-def ids_text(items: Iterable[dict[str, Any]], id_of: Callable[[dict[str, Any]], Optional[str]]) -> str:
-    return ", ".join(sorted(str(id_of(i)) for i in items))
 
 
 def now() -> datetime:

@@ -24,6 +24,7 @@ import subprocess
 import threading
 from typing import Any, Callable, Optional
 
+from .. import ownership
 from ..errors import RequestRocketError
 from ..managed_ids import Managed, managed_ids
 from ..plan import empty
@@ -83,8 +84,8 @@ def pick(
                 "could not be read, so no proof says another stack does not manage it; "
                 f"adopt it by id with adopt_id (matches: {_ids(matches, id_of)})"
             )
-        theirs = [i for i in matches if id_of(i) in managed.ids]
-        matches = [i for i in matches if id_of(i) not in managed.ids]
+        unmanaged = ownership.candidates(matches, natural_key, id_of, ownership.Proof(frozenset(managed.ids)))
+        theirs, matches = [i for i in matches if i not in unmanaged], unmanaged
         if not matches:
             raise AdoptionError(
                 f"cannot adopt {kind} with {key_text}: {_ids(theirs, id_of)} is managed by a stack of this backend; "
