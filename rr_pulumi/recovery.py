@@ -331,7 +331,7 @@ def _say(message: str) -> None:
 
 def managed_by_other_stacks(pulumi: Pulumi) -> set[str]:
     """The ids the backend's other stacks track; a stack that cannot be read is named (its objects are then
-    protected only by the createdAt and uniqueness rules)."""
+    protected only by the value and uniqueness rules)."""
 
     def run(args: list[str]) -> Any:
         try:
