@@ -14,9 +14,10 @@ connection profile, see `provider.connection`), shared by the engine's worker th
   GET/PUT/DELETE are retried on 5xx and connection failures, within `max_attempts` and `max_total_seconds`.
   POST is never blindly resent: `create` lists the collection (fresh) before it posts, and after an ambiguous
   failure (5xx, reset, read timeout) lists it again. An object matching the natural key (`matches`) that was not
-  there before and is not older than the request is adopted when it is the only one (`rr_pulumi.ownership`); when
-  none is, nothing was created and the POST is sent again; when several are, or the list fails, the create fails
-  in one line naming what it may have created. So a create costs one list and one POST.
+  there before, is not older than the request and holds the sent values is adopted when it is the only one
+  (`rr_pulumi.ownership`); when no new object matches, nothing was created and the POST is sent again; otherwise,
+  or when the list fails, the create fails in one line naming what it may have created. So a create costs one list
+  and one POST.
 * Token renewal: a client may be given `renew_token`, asked once per rejected token (401) for the current one;
   when it answers with another token, the request is sent again with it (a token rotated in the stack config
   while the engine still hands the provider the one recorded in the state, see `provider.connection`).
@@ -74,7 +75,7 @@ def plural_of(collection: str) -> str:
 
 
 def ambiguous_text(collection: str, failure: Exception, candidates: tuple[str, ...]) -> str:
-    """One line: a POST failed, several new objects match it, none was adopted; what settles it."""
+    """One line: a POST failed, new objects of its natural key appeared, none provably its own; what settles it."""
     return (
         f"{_failure_text(failure)}, and {len(candidates)} new {plural_of(collection)} matching it appeared meanwhile "
         f"({', '.join(candidates)}): it cannot be proven which (if any) this request created, so none was adopted; "
@@ -374,11 +375,11 @@ class RequestRocketClient:
                     listed = self.list(collection, listing_params(collection))
                 except (ApiError, ConnectionFailed) as listing:
                     raise UnprovenCreate(unlisted_text(collection, exc, listing)) from None
-                found = ownership.candidates(listed, matches, lambda i: item_id(i, plural), proof, plural, body)
-                if len(found) == 1:
-                    return found[0]
-                if found:
-                    ids = tuple(sorted(str(item_id(i, plural)) for i in found))
+                made = ownership.verdict(listed, matches, lambda i: item_id(i, plural), proof, plural, body)
+                if made.ours is not None:
+                    return made.ours
+                if made.candidates:
+                    ids = tuple(sorted(str(item_id(i, plural)) for i in made.candidates))
                     raise UnprovenCreate(ambiguous_text(collection, exc, ids), ids) from None
                 if attempt >= self.max_attempts:
                     raise exc

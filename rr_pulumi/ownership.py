@@ -5,15 +5,18 @@ the API may or may not hold the new object, and names need not be unique: anothe
 may hold an object with the same natural key (a name within its client; for a rule, which has no name, every
 field within its parent). A listed object is taken as the one this request made only when all of these hold:
 
-1. it matches the natural key, and (for a create) every plain field the request sent has the sent value, so another
-   stack's object of the same name but other values is never mistaken for ours;
+1. it matches the natural key;
 2. its id is not `excluded`: for a create, every id the collection held just before the POST (listed fresh, never
    from a cache); for recovery, every id any readable stack of the backend tracks;
 3. its `<kind>CreatedAt`, when the API gives one, is not before `since` minus `CLOCK_SKEW`: `since` is when the
    request (or the interrupted update) started by this machine's clock, and the allowance covers a server clock up
    to `CLOCK_SKEW` behind ours. A server clock further behind makes our own object look too old: it is then not
    adopted (a one-line error names it), which is the safe way to fail;
-4. it is the only one left.
+4. it is the only one left that holds every plain value the request sent (`verdict`).
+
+When no object passes, the request made nothing, and a create may be sent again. But when objects pass 1-3 and none
+(or several) hold the sent values, nothing is adopted and nothing is sent again: such an object is another's of the
+same name, or ours with a value the server normalised, and no listing tells which, so the caller fails naming them.
 
 What no listing can prove: an identical object (same name, same values) created by someone else within the seconds
 between our list and our failed POST. That one object would be adopted; it is the only case left, and the
@@ -62,19 +65,40 @@ def candidates(
     id_of: Callable[[dict[str, Any]], Optional[str]],
     proof: Proof,
     plural: str = "",
-    sent: Optional[dict[str, Any]] = None,
 ) -> list[dict[str, Any]]:
-    """The listed items this request may have made: rules 1 to 3 of the module text (4 is the caller's)."""
+    """The listed items this request may have made: rules 1 to 3 of the module text."""
     out = []
     for item in items:
         id_ = id_of(item)
-        if not id_ or id_ in proof.excluded or not matches(item) or (sent and not has_sent_values(item, sent)):
+        if not id_ or id_ in proof.excluded or not matches(item):
             continue
         created = created_at(item, plural)
         if proof.since is not None and created is not None and created < proof.since - CLOCK_SKEW:
             continue
         out.append(item)
     return out
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ours: Optional[dict[str, Any]]  # the one object the request provably made
+    candidates: list[dict[str, Any]]  # else what it may have made (empty: it made nothing)
+
+
+def verdict(
+    items: Iterable[dict[str, Any]],
+    matches: Callable[[dict[str, Any]], bool],
+    id_of: Callable[[dict[str, Any]], Optional[str]],
+    proof: Proof,
+    plural: str,
+    sent: dict[str, Any],
+) -> Verdict:
+    """What the request made, by rules 1 to 4 of the module text."""
+    possible = candidates(items, matches, id_of, proof, plural)
+    same = [item for item in possible if has_sent_values(item, sent)]
+    if len(same) == 1:
+        return Verdict(same[0], [])
+    return Verdict(None, same or possible)
 
 
 def has_sent_values(item: dict[str, Any], sent: dict[str, Any]) -> bool:

@@ -169,12 +169,12 @@ def settle(
             continue
         proof = ownership.Proof(frozenset(tracked), pending.recorded)
         sent = provider.create_body(pending.inputs)
-        found = ownership.candidates(items, lambda i: provider.natural_key(values, i), id_of, proof, plural, sent)
-        if len(found) == 1:
-            tracked.add(str(id_of(found[0])))
-            result.adopted.append((pending.urn, str(id_of(found[0]))))
-        elif found:
-            result.unsettled.append((pending.urn, tuple(sorted(str(id_of(i)) for i in found))))
+        made = ownership.verdict(items, lambda i: provider.natural_key(values, i), id_of, proof, plural, sent)
+        if made.ours is not None:
+            tracked.add(str(id_of(made.ours)))
+            result.adopted.append((pending.urn, str(id_of(made.ours))))
+        elif made.candidates:
+            result.unsettled.append((pending.urn, tuple(sorted(str(id_of(i)) for i in made.candidates))))
         else:
             result.not_created.append(pending.urn)
     return result
@@ -215,8 +215,9 @@ def parse_by_hand(adopt: Iterable[str], drop: Iterable[str]) -> ByHand:
 def settle_by_hand_text(urn: str, candidates: tuple[str, ...]) -> str:
     """One line: why a pending create stays pending, what it may have created, and the commands that settle it."""
     return (
-        f"cannot prove which object the interrupted create of {urn} made: {len(candidates)} candidates "
-        f"({', '.join(candidates)}), new, matching it and tracked by no stack; it stays pending. Settle it with "
+        f"cannot prove which object the interrupted create of {urn} made: {len(candidates)} "
+        f"candidate{'s' if len(candidates) > 1 else ''} "
+        f"({', '.join(candidates)}), matching its name or key and tracked by no stack; it stays pending. Settle it with "
         f"`rr-pulumi recover --adopt {shlex.quote(urn + '=' + candidates[0])}` (with the id that is this stack's) "
         f"or `rr-pulumi recover --drop {shlex.quote(urn)}` if none is"
     )

@@ -96,15 +96,24 @@ def test_two_same_named_objects_appearing_during_the_request_fail_in_one_line_na
 
 
 def test_another_stacks_object_of_the_same_name_created_during_a_failed_post_is_not_adopted(fake_api):
-    """Our POST applied nothing; another stack created a target of the same name (its own values) meanwhile."""
+    """Our POST applied nothing; another stack created a target of the same name (its own values) meanwhile. It is
+    not ours (other values), but it could be ours with a value the server normalised: neither adopted nor resent."""
     posts = fail_posts(fake_api, ["500"])
     theirs = {}
     fake_api.during[1] = lambda: theirs.update(
         fake_api.put(TARGETS, {"targetName": "api", "targetBaseURL": "https://theirs.example.com"}))
-    item = client_for(fake_api).create(
-        TARGETS, {"targetName": "api", "targetBaseURL": "https://ours.example.com"}, named("api"))
-    assert item["targetBaseURL"] == "https://ours.example.com" and item["sKey"] != theirs["sKey"]
-    assert len(posts) == 2 and fake_api.collections[TARGETS][theirs["sKey"]]["targetBaseURL"] == "https://theirs.example.com"
+    with pytest.raises(UnprovenCreate) as failure:
+        client_for(fake_api).create(
+            TARGETS, {"targetName": "api", "targetBaseURL": "https://ours.example.com"}, named("api"))
+    assert failure.value.candidates == (theirs["sKey"],) and len(posts) == 1
+    assert fake_api.collections[TARGETS][theirs["sKey"]]["targetBaseURL"] == "https://theirs.example.com"
+
+
+def test_our_object_beside_a_same_named_one_with_other_values_is_adopted(fake_api):
+    posts = fail_posts(fake_api, ["applied-500"])
+    fake_api.during[1] = lambda: fake_api.put(TARGETS, {"targetName": "api", "targetBaseURL": "https://theirs.io"})
+    item = client_for(fake_api).create(TARGETS, {"targetName": "api", "targetBaseURL": "https://ours.io"}, named("api"))
+    assert item["targetBaseURL"] == "https://ours.io" and len(posts) == 1
 
 
 def test_an_object_older_than_the_request_is_never_adopted_even_when_the_before_list_missed_it(fake_api):

@@ -96,9 +96,9 @@ def test_managed_ids_reads_every_other_stack_and_names_the_unreadable():
 
 
 def test_an_untracked_same_named_object_with_other_values_is_never_adopted(fake_api, api_client):
-    fake_api.put(TARGETS, {"targetName": "api", "targetBaseURL": "https://someone-else.example.com"})
+    other = fake_api.put(TARGETS, {"targetName": "api", "targetBaseURL": "https://someone-else.example.com"})
     settlement = settle({"resources": [], "pending_operations": [pending(URN, "api")]}, lambda p: api_client)
-    assert settlement.adopted == [] and settlement.not_created == [URN]
+    assert settlement.adopted == [] and settlement.unsettled == [(URN, (other["sKey"],))]  # named, for the user
 
 
 def test_a_pending_credential_with_its_secret_encrypted_in_the_export_is_settled(fake_api, api_client):
