@@ -11,7 +11,8 @@ natural key within its parent and holding the values the create would have sent,
 create, so there the other rules carry the proof.
 It rewrites the state (`pulumi stack export` / `pulumi stack import`): a create proven to have reached the API
 becomes a resource with its id (adopted), one with no candidate is dropped (the next `up` creates it), and one
-with several candidates stays pending: recovery names them and exits 1, and the user settles it by hand with
+with several candidates stays pending: recovery names them, imports nothing (`pulumi stack import` would drop the
+pending operation) and exits 1, and the user settles it by hand with
 `--adopt URN=ID` (the id must be listed, matching, and tracked by no stack) or `--drop URN`. Then `pulumi refresh`
 reads the adopted objects and `pulumi up` finishes the job.
 
@@ -389,17 +390,19 @@ def recover(pulumi: Pulumi, dry_run: bool = False, by_hand: Optional[ByHand] = N
         _say(f"not an rr-pulumi resource, dropping its pending create (check it yourself): {urn}")
     for urn, candidates in settlement.unsettled:
         print(f"rr-pulumi recover: {settle_by_hand_text(urn, candidates)}", file=sys.stderr)
+    if settlement.unsettled:
+        # `pulumi stack import` drops every pending operation, so nothing is imported until all are settled.
+        print("rr-pulumi recover: no pending create was settled yet; run it again with the settlements above",
+              file=sys.stderr)  # fmt: skip
+        return 1
     if dry_run:
-        return 1 if settlement.unsettled else 0
+        return 0
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(settled_export(export, settlement), handle)
     try:
         pulumi.run("stack", "import", "--file", handle.name)
     finally:
         os.unlink(handle.name)
-    if settlement.unsettled:
-        _say("the other pending creates are settled; settle the ones above, then run `pulumi refresh` and `pulumi up`")
-        return 1
     _say("pending creates settled; now run `pulumi refresh`, then `pulumi up`")
     return 0
 

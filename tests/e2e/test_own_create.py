@@ -207,3 +207,30 @@ def test_adopting_by_name_a_target_the_other_project_manages_is_refused(api, alp
         alpha.preview("--expect-no-changes")
     finally:
         stack.destroy(check=False)
+
+
+def test_recovery_with_two_candidates_leaves_the_create_pending_until_settled_by_hand(api, alpha, beta, front):
+    client_id = alpha.outputs()["client_id"]
+    body = {"targetName": "api", "targetBaseURL": "https://beta.example.com", "targetRegion": "us-east-1"}
+    front.arm("POST", "/targets", "hold-after",  # applied, and someone else made an identical target meanwhile
+              after_forward=lambda: api.post(api.base + f"/clients/{client_id}/targets", json=body))
+    kill_up_while_held(beta, front)
+    theirs = alpha.outputs()["target_id"]
+    new = sorted(set(targets(api, alpha)) - {theirs})
+    assert len(new) == 2
+    done = rr_pulumi(beta, "recover")
+    assert done.returncode == 1, done.stdout + done.stderr
+    (line,) = [ln for ln in done.stderr.splitlines() if "cannot prove which object" in ln]
+    urn = next(op["resource"]["urn"] for op in beta.export()["deployment"]["pending_operations"])
+    assert f"2 candidates ({new[0]}, {new[1]})" in line and theirs not in line
+    assert f"`rr-pulumi recover --adopt {urn}={new[0]}`" in line and f"`rr-pulumi recover --drop {urn}`" in line
+    refused = rr_pulumi(beta, "recover", "--adopt", f"{urn}={theirs}")  # alpha's: tracked by a stack
+    assert refused.returncode == 1 and "is already tracked by a stack; nothing was changed" in refused.stderr
+    ours = new[0]  # the user checks which one is theirs; here either is beta's to take
+    settled = rr_pulumi(beta, "recover", "--adopt", f"{urn}={ours}")
+    assert settled.returncode == 0, settled.stdout + settled.stderr
+    assert beta_ids(beta) == {ours} and not beta.export()["deployment"].get("pending_operations")
+    beta.refresh()
+    beta.preview("--expect-no-changes")
+    api.delete(api.base + f"/clients/{client_id}/targets/{new[1]}")  # the test's own leftover
+    assert_alpha_untouched(api, alpha, front)
