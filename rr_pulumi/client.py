@@ -11,9 +11,13 @@ connection profile, see `provider.connection`), shared by the engine's worker th
   `REQUESTROCKET_RATE_LIMIT` (default 100, the Basic plan; 0 disables).
 * Retries: 429 waits for `Retry-After` (jittered backoff when absent) for every method, since a rejected request
   changed nothing; the wait pauses every thread of the process, and long waits are printed (the CLI shows them).
-  GET/PUT/DELETE are retried on 5xx and connection failures, within `max_attempts` and `max_total_seconds`. POST is never blindly resent: after an ambiguous failure (5xx, reset, read timeout) the
-  collection is listed again and the newest object matching the natural key (`matches`) is adopted; only when none
-  exists is the POST sent again.
+  GET/PUT/DELETE are retried on 5xx and connection failures, within `max_attempts` and `max_total_seconds`.
+  POST is never blindly resent: `create` lists the collection (fresh) before it posts, and after an ambiguous
+  failure (5xx, reset, read timeout) lists it again. An object matching the natural key (`matches`) that was not
+  there before, is not older than the request and holds the sent values is adopted when it is the only one
+  (`rr_pulumi.ownership`); when no new object matches, nothing was created and the POST is sent again; otherwise,
+  or when the list fails, the create fails in one line naming what it may have created. So a create costs one list
+  and one POST.
 * Token renewal: a client may be given `renew_token`, asked once per rejected token (401) for the current one;
   when it answers with another token, the request is sent again with it (a token rotated in the stack config
   while the engine still hands the provider the one recorded in the state, see `provider.connection`).
@@ -23,7 +27,8 @@ connection profile, see `provider.connection`), shared by the engine's worker th
   provider process, which the engine starts per command, so nothing survives between commands. The first miss of
   a collection also lists it under every other parent of the same kind already read (`siblings_to_prefetch`), in
   the background, and the provider asks for a refreshed client's three collections as soon as it reads the client
-  (`prefetch`), so a refresh waits about one round trip per dependency level.
+  (`prefetch`), so a refresh waits about one round trip per dependency level. A list that was in flight when a
+  write landed is handed to its caller but not kept (a generation counter per collection).
 * Connections: one keep-alive connection per provider worker (`rr_pulumi.concurrency`), over `http.client`
   (`rr_pulumi.transport`), which the Pulumi SDK has loaded already: the provider process never imports `requests`.
 """
@@ -36,7 +41,7 @@ import threading
 import time
 from typing import Any, Callable, Iterable, Optional
 
-from . import kinds
+from . import kinds, ownership
 from .errors import (
     ApiError,
     ConnectionFailed,
@@ -44,6 +49,7 @@ from .errors import (
     RateLimited,
     ServerError,
     Unauthorized,
+    UnprovenCreate,
     error_from_response,
     gave_up,
     redact,
@@ -67,6 +73,34 @@ class AmbiguousFailure(ConnectionFailed):
 
 def plural_of(collection: str) -> str:
     return collection.rstrip("/").rsplit("/", 1)[-1]
+
+
+def ambiguous_text(collection: str, failure: Exception, candidates: tuple[str, ...]) -> str:
+    """One line: a POST failed, new objects of its natural key appeared, none provably its own; what settles it."""
+    return (
+        f"{_failure_text(failure)}, and {len(candidates)} new {plural_of(collection)} matching it appeared meanwhile "
+        f"({', '.join(candidates)}): it cannot be proven which (if any) this request created, so none was adopted; "
+        "if one of them is this resource's, declare adopt_id=\"<that id>\" on it and run `pulumi up`; "
+        "if none is, run `pulumi up` again"
+    )
+
+
+def unlisted_text(collection: str, failure: Exception, listing: Exception) -> str:
+    """One line: a POST failed and the collection could not be listed to see whether it created anything."""
+    return (
+        f"{_failure_text(failure)}, and listing {collection} to see whether it created anything failed too "
+        f"({_first_line(listing)}): before the next `pulumi up`, look there for a new {plural_of(collection)} "
+        "matching this resource; if there is one, declare adopt_id=\"<its id>\" on it"
+    )
+
+
+def _failure_text(failure: Exception) -> str:
+    return _first_line(failure).rstrip(".")
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def item_id(item: dict[str, Any], plural: str) -> Optional[str]:
@@ -149,6 +183,7 @@ class RequestRocketClient:
         self._cache: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
         self._cache_lock = threading.Lock()
         self._load_locks: dict[str, threading.Lock] = {}
+        self._generations: dict[str, int] = {}  # writes per collection: a list older than a write is not kept
         self._found: set[str] = set()  # paths of objects read through `find` (refresh reads parents first)
         self._prefetched: set[str] = set()
         self._prefetcher: Any = None  # a thread pool, made on the first prefetch
@@ -326,8 +361,11 @@ class RequestRocketClient:
         *,
         secrets: Iterable[str] = (),
     ) -> dict[str, Any]:
-        """POST a new object. After an ambiguous failure, adopt the object if it was created, else send again."""
+        """POST a new object. After an ambiguous failure, adopt the object only when it provably came from this
+        request (`rr_pulumi.ownership`); send again only when the collection proves nothing was created."""
         secrets = list(secrets)
+        plural = plural_of(collection)
+        proof = ownership.Proof(frozenset(self._ids_in(collection)), ownership.now())
         attempt = 0
         while True:
             attempt += 1
@@ -337,16 +375,30 @@ class RequestRocketClient:
                 return item
             except (ServerError, AmbiguousFailure) as exc:
                 self.invalidate(collection)
-                # Newest match: items come in creation order, and ours is the latest one (names need not be unique).
+                self._sleep(self._backoff(attempt))  # a server still finishing the request lists its object by then
                 try:
-                    found = [i for i in self.list(collection, listing_params(collection)) if matches(i)]
-                except (ApiError, ConnectionFailed):
-                    raise exc from None  # the create is what failed; the lookup could not tell whether it happened
-                if found:
-                    return found[-1]
+                    listed = self.list(collection, listing_params(collection))
+                except (ApiError, ConnectionFailed) as listing:
+                    raise UnprovenCreate(unlisted_text(collection, exc, listing)) from None
+                made = ownership.verdict(listed, matches, lambda i: item_id(i, plural), proof, plural, body)
+                if made.ours is not None:
+                    return made.ours
+                if made.candidates:
+                    ids = tuple(sorted(str(item_id(i, plural)) for i in made.candidates))
+                    raise UnprovenCreate(ambiguous_text(collection, exc, ids), ids) from None
                 if attempt >= self.max_attempts:
                     raise exc
-                self._sleep(self._backoff(attempt))
+                # Nothing new matches: this POST created nothing, and the list just read is the next one's "before".
+                proof = ownership.Proof(frozenset(filter(None, (item_id(i, plural) for i in listed))), proof.since)
+
+    def _ids_in(self, collection: str) -> set[str]:
+        """The ids a collection holds now, listed fresh (never from the read cache): what a POST cannot create."""
+        plural = plural_of(collection)
+        try:
+            listed = self.list(collection, listing_params(collection))
+        except NotFound:
+            return set()  # the parent is gone: the POST answers for itself (a 404)
+        return {i for i in (item_id(item, plural) for item in listed) if i}
 
     def update(
         self, collection: str, id_: str, body: dict[str, Any], *, secrets: Iterable[str] = ()
@@ -421,6 +473,7 @@ class RequestRocketClient:
                 hit = self._cache.get(collection)
                 if hit and time.monotonic() - hit[0] < self.cache_ttl:
                     return hit[1]
+                generation = self._generations.get(collection, 0)
             try:
                 listed = self.list(collection, listing_params(collection))
             except NotFound:
@@ -428,14 +481,17 @@ class RequestRocketClient:
             plural = plural_of(collection)
             by_id = {item_id(i, plural): i for i in listed if item_id(i, plural)}
             with self._cache_lock:
-                self._cache[collection] = (time.monotonic(), by_id)
+                if self._generations.get(collection, 0) == generation:  # else a write landed while it was listed
+                    self._cache[collection] = (time.monotonic(), by_id)
             return by_id
 
     def invalidate(self, collection: str, below: Optional[str] = None) -> None:
+        """Forget the collection (and every collection below `below`), also a list of it still in flight."""
         with self._cache_lock:
-            for key in list(self._cache):
+            for key in {collection, *self._cache, *self._load_locks}:
                 if key == collection or (below and key.startswith(below)):
-                    del self._cache[key]
+                    self._cache.pop(key, None)
+                    self._generations[key] = self._generations.get(key, 0) + 1
 
     # -- token check -------------------------------------------------------------------------------------------
 

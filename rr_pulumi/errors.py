@@ -15,6 +15,10 @@ REDACTED = "[redacted]"
 
 # A JSON object literal following a credentialSecret key, as an API might echo it in an error text.
 _SECRET_OBJECT = re.compile(r'("?credentialSecret"?\s*[:=]\s*)(\{[^{}]*(\{[^{}]*\}[^{}]*)*\}|"[^"]*")')
+# The same key whose value the text cuts off (no closing brace or quote before the end).
+_SECRET_UNCLOSED = re.compile(r'("?credentialSecret"?\s*[:=]\s*)(?!"\[redacted\]")[{"].*\Z', re.DOTALL)
+MIN_SECRET = 3  # shorter values are not redacted (they would blank out ordinary words)
+DETAIL_LIMIT = 300  # characters of a non-JSON error body kept in a message
 
 
 class RequestRocketError(Exception):
@@ -92,6 +96,19 @@ class ServerError(ApiError):
     """5xx: the API failed; the request may or may not have been applied."""
 
 
+class ObjectsBelow(RequestRocketError):
+    """A delete refused because the API would delete objects this stack does not manage along with it."""
+
+
+class UnprovenCreate(RequestRocketError):
+    """A create failed ambiguously and no listed object is provably the one it made (see `rr_pulumi.ownership`);
+    `candidates` are the ids it may have created (empty when the collection could not be listed)."""
+
+    def __init__(self, message: str, candidates: tuple[str, ...] = ()) -> None:
+        self.candidates = candidates
+        super().__init__(message)
+
+
 _BY_STATUS: dict[int, type[ApiError]] = {
     400: InvalidRequest,
     401: Unauthorized,
@@ -111,12 +128,26 @@ def gave_up(error: Exception, attempts: int, seconds: float) -> Exception:
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Remove every known secret value and any echoed credentialSecret object from `text`."""
+    """Remove every known secret value and any echoed credentialSecret object from `text`.
+
+    A text that was cut short before it reached us (by the API or a proxy) may end inside a secret: an unclosed
+    credentialSecret object is removed to the end, and so is a tail that is the start of a known secret."""
     text = _SECRET_OBJECT.sub(lambda m: m.group(1) + '"' + REDACTED + '"', text)
+    text = _SECRET_UNCLOSED.sub(lambda m: m.group(1) + '"' + REDACTED + '"', text)
     # Longest first, so a secret that contains another is removed whole.
-    for value in sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True):
+    values = sorted({s for s in secrets if s and len(s) >= MIN_SECRET}, key=len, reverse=True)
+    for value in values:
         text = text.replace(value, REDACTED)
+    for value in values:
+        for cut in range(len(value) - 1, MIN_SECRET - 1, -1):
+            if text.endswith(value[:cut]):
+                return text[:-cut] + REDACTED
     return text
+
+
+def _shortened(text: str, limit: int = DETAIL_LIMIT) -> str:
+    """At most `limit` characters of an (already redacted) text, saying that it was cut."""
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def secret_strings(value: Any) -> list[str]:
@@ -174,9 +205,10 @@ def error_from_response(
     secrets = list(secrets)
     code, error, detail = _body_fields(body)
     if error is None and detail is None and isinstance(body, str) and body.strip():
-        detail = body.strip()[:300]
+        detail = body.strip()
+    # Redacted whole, then shortened: a cut made first could split a secret so that its remains escape `redact`.
     error = redact(error, secrets) if error else error
-    detail = redact(detail, secrets) if detail else detail
+    detail = _shortened(redact(detail, secrets)) if detail else detail
     if detail == error:
         detail = None
     cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else ApiError)

@@ -14,6 +14,13 @@ falls back to this process alone. A 429 that arrives anyway (runners on other ma
 pauses every thread of every process on this machine until its `Retry-After`; such waits are the API telling us
 when to come back, so the client does not count them as failing (see `client.RequestRocketClient.request`).
 
+Send times are read from a clock that never steps back and that every process of the machine shares
+(`shared_clock`: CLOCK_BOOTTIME on Linux), never from wall-clock time: a clock stepped back an hour would otherwise
+make every send of the last minute look an hour in the future and stall every stack on the token for that hour. Its
+readings mean something only within one boot, so the file records which boot wrote it (`clock_id`) and a log from
+another boot is dropped. (Processes in different Linux time namespaces would disagree; containers do not use them
+by default.)
+
 Waits are printed to stderr (pacing once per 30 s while it holds requests back, and every 429 wait of 5 s or more):
 the engine shows a provider's stderr lines in the CLI output (under the stack's diagnostics), so a user sees why
 an `up` is slow.
@@ -44,6 +51,22 @@ NOTICE_EVERY_SECONDS = 30.0  # ...at most once per this many seconds
 WINDOW_SECONDS = 60.0
 MARGIN_SECONDS = 1.0  # a request sent just past the window must not reach the server inside it
 RATELIMIT_DIR_ENV = "RR_PULUMI_RATELIMIT_DIR"
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+_BOOTTIME = getattr(time, "CLOCK_BOOTTIME", None)
+
+
+def shared_clock() -> float:
+    """Seconds on a clock that never steps back, the same for every process of this machine: CLOCK_BOOTTIME on Linux
+    (it counts suspended time, as the API's minute does), else the platform's monotonic clock (also system-wide)."""
+    return time.clock_gettime(_BOOTTIME) if _BOOTTIME is not None else time.monotonic()
+
+
+def clock_id() -> str:
+    """Which boot `shared_clock` counts from: its readings compare only within one boot."""
+    try:
+        return BOOT_ID.read_text().strip()
+    except OSError:  # not Linux: the boot's wall-clock time, to ten seconds (a step merely starts a fresh log)
+        return f"booted-{round(time.time() - time.monotonic(), -1):.0f}"
 
 
 @dataclass
@@ -79,12 +102,13 @@ class ProcessWindow:
 class FileWindow:
     """The send log in a file, shared by every process of this user on this machine (an `flock` per use)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Optional[str] = None) -> None:
         import fcntl  # POSIX only: elsewhere `shared_budget` falls back to `ProcessWindow`
 
         self._fcntl = fcntl
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.clock = clock or clock_id()
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
 
     @contextmanager
@@ -95,7 +119,7 @@ class FileWindow:
             before = (list(window.sent), window.not_before)
             yield window
             if (window.sent, window.not_before) != before:
-                data = json.dumps({"sent": window.sent, "not_before": window.not_before}).encode()
+                data = json.dumps({"clock": self.clock, "sent": window.sent, "not_before": window.not_before}).encode()
                 os.ftruncate(self._fd, 0)
                 os.pwrite(self._fd, data, 0)
         finally:
@@ -105,6 +129,8 @@ class FileWindow:
         size = os.fstat(self._fd).st_size
         try:
             data = json.loads(os.pread(self._fd, size, 0) or b"{}")
+            if data.get("clock") != self.clock:
+                return Window()  # written in another boot (or by an older rr-pulumi, in wall-clock time)
             return Window(sorted(float(t) for t in data.get("sent", [])), float(data.get("not_before", 0.0)))
         except (ValueError, TypeError, AttributeError):
             return Window()  # a file cut short by a killed process: start a fresh log
@@ -125,7 +151,7 @@ class RateBudget:
         self,
         per_minute: int = DEFAULT_PER_MINUTE,
         *,
-        clock: Callable[[], float] = time.time,  # wall-clock time: comparable between processes
+        clock: Callable[[], float] = shared_clock,
         sleep: Callable[[float], None] = time.sleep,
         notify: Optional[Callable[[str], None]] = None,
         window: "ProcessWindow | FileWindow | None" = None,

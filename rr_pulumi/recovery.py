@@ -3,14 +3,23 @@
 When the CLI dies while a create is in flight, the checkpoint keeps a *pending create* (the URN and the inputs, but
 no id): the POST may or may not have reached the API. A non-interactive `pulumi refresh` leaves pending creates
 alone, and a later `up` creates them again, so a create that did reach the API becomes a duplicate. This module
-looks each pending create up by its natural key within its parent (the same lookup as after an ambiguous POST),
-skipping objects the stack already tracks, and rewrites the state (`pulumi stack export` / `pulumi stack import`):
-a create that reached the API becomes a resource with its id (adopted), one that did not is dropped (the next `up`
-creates it). Then `pulumi refresh` reads the adopted objects and `pulumi up` finishes the job.
+settles each pending create with the proof every create uses (`rr_pulumi.ownership`): a listed object matching its
+natural key within its parent and holding the values the create would have sent, tracked by no stack of the backend
+(this one, and every other one `pulumi stack ls --all` lists and `pulumi stack export` can read, see
+`rr_pulumi.managed_ids`), and the only such object. Where the checkpoint says when the pending create was recorded
+(a `created` time) the object must also not be older than that; pulumi 3.260.0 records no time for a pending
+create, so there the other rules carry the proof.
+It rewrites the state (`pulumi stack export` / `pulumi stack import`): a create proven to have reached the API
+becomes a resource with its id (adopted), one with no candidate is dropped (the next `up` creates it), and one
+with several candidates stays pending: recovery names them, imports nothing (`pulumi stack import` would drop the
+pending operation) and exits 1, and the user settles it by hand with
+`--adopt URN=ID` (the id must be listed, matching, and tracked by no stack) or `--drop URN`. Then `pulumi refresh`
+reads the adopted objects and `pulumi up` finishes the job.
 
 Usage, in the project folder with the environment of the stack's other `pulumi` commands:
 
-    rr-pulumi recover [--stack NAME] [--cwd DIR] [--dry-run]     (or: python -m rr_pulumi.recovery ...)
+    rr-pulumi recover [--stack NAME] [--cwd DIR] [--dry-run] [--adopt URN=ID ...] [--drop URN ...]
+    (or: python -m rr_pulumi.recovery ...)
 
 The backend is the one `pulumi` itself uses, however it was chosen (`pulumi login`, PULUMI_BACKEND_URL, or
 `backend.url` in Pulumi.yaml). In a file backend, only this stack's own lock folder is read (another project's stack
@@ -32,23 +41,31 @@ import shlex
 import socket
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 from urllib.parse import unquote, urlparse
 
 from . import client as rr_client
+from . import ownership
 from . import pulumi_runs
 from .errors import NotFound, RequestRocketError
-from .pulumi_cli import Pulumi, api_client
+from .managed_ids import managed_ids
+from .pulumi_cli import Pulumi, PulumiFailed, api_client
 
 PROVIDER_MODULE = "rr_pulumi.provider."
+
+
+class RecoveryError(RequestRocketError):
+    """A settlement asked for by hand cannot be made (an id that is not listed, or that a stack tracks)."""
 
 
 @dataclass
 class PendingCreate:
     urn: str
     inputs: dict[str, Any]
+    recorded: Optional[datetime] = None  # when the engine recorded the create, before it sent anything
 
 
 @dataclass
@@ -56,6 +73,16 @@ class Settlement:
     adopted: list[tuple[str, str]]  # (urn, id) of pending creates that reached the API
     not_created: list[str]  # urns of pending creates that did not
     unknown: list[str]  # urns this module cannot judge (not an rr-pulumi resource)
+    unsettled: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (urn, candidate ids): no proof
+    dropped: list[str] = field(default_factory=list)  # urns dropped by hand (`--drop`)
+
+
+@dataclass
+class ByHand:
+    """Settlements the user decided (`--adopt URN=ID`, `--drop URN`)."""
+
+    adopt: dict[str, str] = field(default_factory=dict)
+    drop: set[str] = field(default_factory=set)
 
 
 class _ProviderOnly(pickle.Unpickler):
@@ -78,9 +105,20 @@ def provider_of(inputs: dict[str, Any]) -> Optional[Any]:
         return None
 
 
+def _timestamp(value: Any) -> Optional[datetime]:
+    """A checkpoint time (RFC 3339, as the engine writes `created`), or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def pending_creates(deployment: dict[str, Any]) -> list[PendingCreate]:
     return [
-        PendingCreate(op["resource"]["urn"], op["resource"].get("inputs") or {})
+        PendingCreate(op["resource"]["urn"], op["resource"].get("inputs") or {}, _timestamp(op["resource"].get("created")))
         for op in deployment.get("pending_operations") or []
         if op.get("type") == "creating" and op.get("resource", {}).get("urn")
     ]
@@ -90,14 +128,25 @@ def settle(
     deployment: dict[str, Any],
     api_for: Callable[[Optional[str]], rr_client.RequestRocketClient],
     provider_for: Callable[[dict], Any] = provider_of,
+    managed_elsewhere: Iterable[str] = (),
+    by_hand: Optional[ByHand] = None,
 ) -> Settlement:
-    """Decide, for every pending create, which live object it made (newest natural-key match not yet tracked).
+    """Decide, for every pending create, which live object it provably made (`rr_pulumi.ownership`).
 
-    `api_for(profile)` is the API client for a resource's connection profile (None: the stack's own settings).
+    `api_for(profile)` is the API client for a resource's connection profile (None: the stack's own settings);
+    `managed_elsewhere` the ids other stacks of the backend track; `by_hand` what the user decided.
     """
-    tracked = {r.get("id") for r in deployment.get("resources") or [] if r.get("id")}
+    by_hand = by_hand or ByHand()
+    tracked = {str(r.get("id")) for r in deployment.get("resources") or [] if r.get("id")} | set(managed_elsewhere)
     result = Settlement([], [], [])
-    for pending in pending_creates(deployment):
+    pendings = pending_creates(deployment)
+    named = sorted((set(by_hand.adopt) | by_hand.drop) - {p.urn for p in pendings})
+    if named:
+        raise RecoveryError(f"{named[0]} is not a pending create of this stack; nothing was changed")
+    for pending in pendings:
+        if pending.urn in by_hand.drop:
+            result.dropped.append(pending.urn)
+            continue
         provider = provider_for(pending.inputs)
         if provider is None:
             result.unknown.append(pending.urn)
@@ -110,17 +159,71 @@ def settle(
             items = api.list(collection, rr_client.listing_params(collection))
         except NotFound:
             items = []  # the parent is gone, so the object is too
-        matches = [
-            rr_client.item_id(i, plural)
-            for i in items
-            if provider.natural_key(values, i) and rr_client.item_id(i, plural) not in tracked
-        ]
-        if matches:
-            tracked.add(matches[-1])
-            result.adopted.append((pending.urn, str(matches[-1])))
+
+        def id_of(item: dict[str, Any]) -> Optional[str]:
+            return rr_client.item_id(item, plural)
+
+        if pending.urn in by_hand.adopt:
+            chosen = by_hand.adopt[pending.urn]
+            _check_chosen(pending.urn, chosen, collection, [i for i in items if provider.natural_key(values, i)],
+                          id_of, tracked)  # fmt: skip
+            tracked.add(chosen)
+            result.adopted.append((pending.urn, chosen))
+            continue
+        proof = ownership.Proof(frozenset(tracked), pending.recorded)
+        sent = provider.create_body(pending.inputs)
+        made = ownership.verdict(items, lambda i: provider.natural_key(values, i), id_of, proof, plural, sent)
+        if made.ours is not None:
+            tracked.add(str(id_of(made.ours)))
+            result.adopted.append((pending.urn, str(id_of(made.ours))))
+        elif made.candidates:
+            result.unsettled.append((pending.urn, tuple(sorted(str(id_of(i)) for i in made.candidates))))
         else:
             result.not_created.append(pending.urn)
     return result
+
+
+def _check_chosen(
+    urn: str,
+    chosen: str,
+    collection: str,
+    matching: list[dict[str, Any]],
+    id_of: Callable[[dict[str, Any]], Optional[str]],
+    tracked: set[str],
+) -> None:
+    """An id given with `--adopt` must be a listed object matching the resource, tracked by no stack."""
+    if chosen in tracked:
+        raise RecoveryError(f"--adopt {urn}={chosen}: {chosen} is already tracked by a stack; nothing was changed")
+    if chosen not in {id_of(i) for i in matching}:
+        raise RecoveryError(
+            f"--adopt {urn}={chosen}: no object {chosen} matching this resource is listed in {collection}; "
+            "nothing was changed"
+        )
+
+
+def parse_by_hand(adopt: Iterable[str], drop: Iterable[str]) -> ByHand:
+    """`--adopt URN=ID` (the id follows the last `=`: ids hold none) and `--drop URN`."""
+    decided = ByHand(drop=set(drop))
+    for entry in adopt:
+        urn, sep, id_ = entry.rpartition("=")
+        if not sep or not urn or not id_:
+            raise RecoveryError(f"--adopt takes URN=ID, got {entry!r}")
+        decided.adopt[urn] = id_
+    both = decided.drop & set(decided.adopt)
+    if both:
+        raise RecoveryError(f"both --adopt and --drop name {sorted(both)[0]}")
+    return decided
+
+
+def settle_by_hand_text(urn: str, candidates: tuple[str, ...]) -> str:
+    """One line: why a pending create stays pending, what it may have created, and the commands that settle it."""
+    return (
+        f"cannot prove which object the interrupted create of {urn} made: {len(candidates)} "
+        f"candidate{'s' if len(candidates) > 1 else ''} "
+        f"({', '.join(candidates)}), matching its name or key and tracked by no stack; it stays pending. Settle it with "
+        f"`rr-pulumi recover --adopt {shlex.quote(urn + '=' + candidates[0])}` (with the id that is this stack's) "
+        f"or `rr-pulumi recover --drop {shlex.quote(urn)}` if none is"
+    )
 
 
 def settled_export(export: dict[str, Any], settlement: Settlement) -> dict[str, Any]:
@@ -131,11 +234,12 @@ def settled_export(export: dict[str, Any], settlement: Settlement) -> dict[str, 
     """
     deployment = dict(export.get("deployment") or {})
     adopted = dict(settlement.adopted)
+    unsettled = {urn for urn, _ in settlement.unsettled}
     resources = [dict(r) for r in deployment.get("resources") or []]
     kept = []
     for op in deployment.get("pending_operations") or []:
         resource = op.get("resource") or {}
-        if op.get("type") != "creating":
+        if op.get("type") != "creating" or resource.get("urn") in unsettled:
             kept.append(op)
         elif resource.get("urn") in adopted:
             # A replacement created before the old object was deleted: the old one is now pending deletion, as the
@@ -239,13 +343,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cwd", default=".", help="the Pulumi project folder (default: .)")
     parser.add_argument("--stack", help="the stack (default: the selected one)")
     parser.add_argument("--dry-run", action="store_true", help="print what would be done, change nothing")
+    parser.add_argument("--adopt", action="append", default=[], metavar="URN=ID",
+                        help="settle a pending create by hand: it made the object ID (listed, matching, tracked by "
+                             "no stack)")
+    parser.add_argument("--drop", action="append", default=[], metavar="URN",
+                        help="settle a pending create by hand: it made nothing (the next `up` creates it)")
 
 
 def _say(message: str) -> None:
     print(message, flush=True)
 
 
-def recover(pulumi: Pulumi, dry_run: bool = False) -> int:
+def managed_by_other_stacks(pulumi: Pulumi) -> set[str]:
+    """The ids the backend's other stacks track; a stack that cannot be read is named (its objects are then
+    protected only by the value and uniqueness rules)."""
+
+    def run(args: list[str]) -> Any:
+        try:
+            return pulumi.json(*args, stack=False)
+        except PulumiFailed:
+            return None
+
+    found = managed_ids(run, skip=[pulumi.stack] if pulumi.stack else [])
+    for name in found.unreadable:
+        print(f"rr-pulumi recover: could not read {name} of this backend; objects it tracks are not excluded",
+              file=sys.stderr)  # fmt: skip
+    return found.ids
+
+
+def recover(pulumi: Pulumi, dry_run: bool = False, by_hand: Optional[ByHand] = None) -> int:
     """Settle the stack's pending operations and lift a dead `pulumi`'s lock; 0 when the stack is ready."""
     backend = pulumi.whoami().get("url")  # the engine's own choice: PULUMI_BACKEND_URL, Pulumi.yaml or login
     for path in [] if dry_run else repair_file_backend(backend):
@@ -270,6 +396,9 @@ def recover(pulumi: Pulumi, dry_run: bool = False) -> int:
     export = pulumi.json("stack", "export")
     deployment = export.get("deployment", {})
     if not pending_creates(deployment):
+        if by_hand and (by_hand.adopt or by_hand.drop):
+            print("rr-pulumi recover: the stack has no pending create to settle; nothing was changed", file=sys.stderr)
+            return 1
         _say("no pending creates: nothing to recover")
         return 0
     clients: dict[Optional[str], rr_client.RequestRocketClient] = {}
@@ -279,13 +408,22 @@ def recover(pulumi: Pulumi, dry_run: bool = False) -> int:
             clients[profile] = api_client(pulumi.connection_settings(profile))
         return clients[profile]
 
-    settlement = settle(deployment, api_for)
+    settlement = settle(deployment, api_for, managed_elsewhere=managed_by_other_stacks(pulumi), by_hand=by_hand)
     for urn, id_ in settlement.adopted:
         _say(f"created before the interruption, adopting: {urn} -> {id_}")
     for urn in settlement.not_created:
         _say(f"never created, dropping the pending create (the next `up` creates it): {urn}")
+    for urn in settlement.dropped:
+        _say(f"dropping the pending create as asked (the next `up` creates it): {urn}")
     for urn in settlement.unknown:
         _say(f"not an rr-pulumi resource, dropping its pending create (check it yourself): {urn}")
+    for urn, candidates in settlement.unsettled:
+        print(f"rr-pulumi recover: {settle_by_hand_text(urn, candidates)}", file=sys.stderr)
+    if settlement.unsettled:
+        # `pulumi stack import` drops every pending operation, so nothing is imported until all are settled.
+        print("rr-pulumi recover: no pending create was settled yet; run it again with the settlements above",
+              file=sys.stderr)  # fmt: skip
+        return 1
     if dry_run:
         return 0
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
@@ -300,7 +438,8 @@ def recover(pulumi: Pulumi, dry_run: bool = False) -> int:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        return recover(Pulumi(Path(args.cwd), args.stack), args.dry_run)
+        by_hand = parse_by_hand(getattr(args, "adopt", []), getattr(args, "drop", []))
+        return recover(Pulumi(Path(args.cwd), args.stack), args.dry_run, by_hand)
     except RequestRocketError as exc:
         print(f"rr-pulumi recover: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
         return 1

@@ -40,6 +40,8 @@ from ..errors import (
     ConfigurationError,
     ConnectionCheckFailed,
     ConnectionFailed,
+    NotFound,
+    ObjectsBelow,
     RateLimited,
     RequestRocketError,
     ServerError,
@@ -52,6 +54,7 @@ from . import connection, diagnostics
 from .adopt import (
     ADOPT_ID,
     ADOPTED,
+    BACKEND_STACKS,
     MARKERS,
     REPLACEMENTS,
     ROTATE_ON_ADOPT,
@@ -217,6 +220,12 @@ class SchemaProvider(ResourceProvider):
     def body(self, values: dict[str, Any], only: Optional[set[str]] = None) -> dict[str, Any]:
         """The request body for these values (all body fields, or only those named)."""
         return to_wire(self.schema, values, only)
+
+    def create_body(self, props: dict[str, Any]) -> dict[str, Any]:
+        """The plain fields `create` POSTs for these recorded inputs, what recovery compares a listed object with
+        (never a secret: a stack export holds secrets encrypted, and no listing returns them)."""
+        plain = {name for name, spec in input_fields(self.schema).items() if not spec.secret}
+        return self.body(self.canonical(props), only=plain)
 
     def secrets_of(self, values: dict[str, Any]) -> list[str]:
         return []
@@ -394,10 +403,12 @@ class SchemaProvider(ResourceProvider):
         def id_of(item: dict[str, Any]) -> Optional[str]:
             return rr_client.item_id(item, plural)
 
+        managed = None if markers.get(ADOPT_ID) else BACKEND_STACKS.managed()  # by name: never another stack's
+
         def choose(taken: set[str]) -> str:
             item = pick(
                 self.word, self.parent_text(values), items, id_of, markers,
-                lambda candidate: self.natural_key(values, candidate), self.natural_key_text(values), taken,
+                lambda candidate: self.natural_key(values, candidate), self.natural_key_text(values), taken, managed,
             )  # fmt: skip
             return str(id_of(item))
 
@@ -475,7 +486,35 @@ class SchemaProvider(ResourceProvider):
         """Collections a refresh reads after this object's read (listed ahead, in the background)."""
         return []
 
+    def children_of(self, values: dict[str, Any], id_: str) -> list[str]:
+        """The collections the API deletes with this object (its rules; a client's credentials, targets, proxies)."""
+        if self.kind.rule_parent_argument is None:
+            return []
+        return [rr_client.rules_collection(values["client_id"], self.kind.plural, id_)]
+
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         values = user_props(props)
         with self.api_errors(values):
-            self.api(values).delete(self.collection(values), id_, self.delete_body(values))  # already gone is fine
+            api = self.api(values)
+            self.refuse_cascade(api, values, id_)
+            api.delete(self.collection(values), id_, self.delete_body(values))  # already gone is fine
+
+    def refuse_cascade(self, api: rr_client.RequestRocketClient, values: dict[str, Any], id_: str) -> None:
+        """Refuse a delete that would take objects with it: the engine deletes this stack's own objects under this
+        one first, so whatever is still there belongs to another stack, or to nobody this stack can prove."""
+        below: list[str] = []
+        for children in self.children_of(values, id_):
+            plural = rr_client.plural_of(children)
+            try:
+                listed = api.list(children, rr_client.listing_params(children))
+            except NotFound:
+                continue  # the object is gone already, and with it whatever was under it
+            below += [f"{kinds.by_plural(plural).word if kinds.by_plural(plural) else plural} "  # type: ignore[union-attr]
+                      f"{rr_client.item_id(item, plural)}" for item in listed]  # fmt: skip
+        if below:
+            shown = ", ".join(below[:5]) + (f" and {len(below) - 5} more" if len(below) > 5 else "")
+            raise ObjectsBelow(
+                f"cannot delete {self.word} {id_!r}: the API would delete with it {len(below)} object(s) under it that "
+                f"this stack does not manage ({shown}); delete or move them first, or let this stack forget the "
+                f"{self.word} without deleting it (`pulumi state delete <its urn>`)"
+            )

@@ -4,6 +4,12 @@ Pulumi's `import` does not work for dynamic providers (pulumi/pulumi#16175), so 
 object (by id, or by its natural key: a name within its client, every field of a rule within its parent), refuses
 when an immutable field differs, and then the provider applies the declared values.
 
+Adopting by natural key (`adopt=True`) takes an object only when it is provably nobody else's: the one match that
+no stack of the backend manages (`rr_pulumi.managed_ids`, read once per provider process through the `pulumi` CLI
+that started the provider; this stack's own resources count too). When the backend's stacks cannot all be read, or
+the only match is managed by a stack, adoption by name is refused in one line naming the ids: `adopt_id="<id>"` is
+the explicit escape, for a user who knows which object to take (an id names one object, so nothing is guessed).
+
 The markers travel as resource inputs beside the schema's fields; they never reach the API and never cause a diff.
 Adopting changes nothing the user did not declare: a credential adopted without `credential_secret` keeps its live
 secret, and a declared secret is recorded but sent only with `rotate_on_adopt=True`.
@@ -13,10 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
 import threading
 from typing import Any, Callable, Optional
 
+from .. import ownership
 from ..errors import RequestRocketError
+from ..managed_ids import Managed, managed_ids
 from ..plan import empty
 from ..wire import SchemaRef, fields, from_wire, normalize
 
@@ -49,8 +59,10 @@ def pick(
     natural_key: Callable[[dict[str, Any]], bool],
     key_text: str,
     taken: set[str],
+    managed: Optional[Managed] = None,
 ) -> dict[str, Any]:
-    """The listed item to adopt: by id, else the first natural-key match not adopted yet by this deployment."""
+    """The listed item to adopt: by id, else the natural-key match that no stack manages (`managed`: the ids the
+    backend's stacks track) and this deployment has not adopted yet."""
     wanted = markers.get(ADOPT_ID)
     if wanted:
         found = next((i for i in items if id_of(i) == str(wanted)), None)
@@ -61,19 +73,80 @@ def pick(
             )
         return found
     matches = [i for i in items if natural_key(i)]
-    free = [i for i in matches if id_of(i) not in taken]
     if not matches:
         raise AdoptionError(
             f"cannot adopt {kind} with {key_text}: none exists in {where}; remove adopt=True to create it"
         )
+    if managed is not None:
+        if managed.unreadable:
+            raise AdoptionError(
+                f"cannot adopt {kind} with {key_text} by name: {', '.join(managed.unreadable)} of this backend "
+                "could not be read, so no proof says another stack does not manage it; "
+                f"adopt it by id with adopt_id (matches: {_ids(matches, id_of)})"
+            )
+        unmanaged = ownership.candidates(matches, natural_key, id_of, ownership.Proof(frozenset(managed.ids)))
+        theirs, matches = [i for i in matches if i not in unmanaged], unmanaged
+        if not matches:
+            raise AdoptionError(
+                f"cannot adopt {kind} with {key_text}: {_ids(theirs, id_of)} is managed by a stack of this backend; "
+                "remove adopt=True to create a new one (adopt_id takes a given object over explicitly)"
+            )
+    free = [i for i in matches if id_of(i) not in taken]
     if not free:
         raise AdoptionError(
             f"cannot adopt {kind} with {key_text}: it is already adopted by another resource of this stack"
         )
     if kind != "rule" and len(matches) > 1:  # identical rules are interchangeable; named objects are not
-        ids = ", ".join(sorted(str(id_of(i)) for i in matches))
-        raise AdoptionError(f"cannot adopt {kind} with {key_text}: several match ({ids}); use adopt_id")
+        raise AdoptionError(f"cannot adopt {kind} with {key_text}: several match ({_ids(matches, id_of)}); use adopt_id")
     return free[0]
+
+
+def _ids(items: list[dict[str, Any]], id_of: Callable[[dict[str, Any]], Optional[str]]) -> str:
+    return ", ".join(sorted(str(id_of(i)) for i in items))
+
+
+class BackendStacks:
+    """What the stacks of the backend manage, read once per provider process (only when adopting by name), through
+    the `pulumi` CLI that started this provider: the same executable, folder and environment, so the same backend."""
+
+    def __init__(self, run: Optional[Callable[[list[str]], Any]] = None) -> None:
+        self._run = run
+        self._found: Optional[Managed] = None
+        self._lock = threading.Lock()
+
+    def reset(self, run: Optional[Callable[[list[str]], Any]] = None) -> None:
+        """Forget what was read, and read with `run` from now on (tests: a backend of their own)."""
+        with self._lock:
+            self._run, self._found = run, None
+
+    def managed(self) -> Managed:
+        with self._lock:
+            if self._found is None:
+                run = self._run or _pulumi_runner()
+                self._found = managed_ids(run) if run else Managed(set(), ["the stacks (no `pulumi` CLI found)"])
+            return self._found
+
+
+def _pulumi_runner() -> Optional[Callable[[list[str]], Any]]:
+    from .live_config import running_pulumi
+
+    invocation = running_pulumi()
+    if invocation is None:
+        return None
+    env = {**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"}
+
+    def run(args: list[str]) -> Any:
+        try:
+            done = subprocess.run([invocation.executable, *args, "--non-interactive"], cwd=invocation.cwd, env=env,
+                                  capture_output=True, text=True, timeout=120)  # fmt: skip
+            return json.loads(done.stdout) if done.returncode == 0 else None
+        except (OSError, subprocess.TimeoutExpired, ValueError):
+            return None
+
+    return run
+
+
+BACKEND_STACKS = BackendStacks()
 
 
 def immutable_conflicts(schema: SchemaRef, values: dict[str, Any], item: dict[str, Any]) -> list[str]:

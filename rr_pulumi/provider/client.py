@@ -27,6 +27,9 @@ class ClientProvider(SchemaProvider):
         # price is one list for a kind the stack does not hold under this client (at most three per client).
         return [collection(id_, kind.plural) for kind in kinds.CLIENT_CHILDREN]
 
+    def children_of(self, values: dict[str, Any], id_: str) -> list[str]:
+        return self.children_to_read(id_)  # their rules need them: with these empty, nothing else is below
+
     def delete_body(self, props: dict[str, Any]) -> Optional[dict[str, Any]]:
         # Without it the client is only marked for deletion; a destroyed stack should leave nothing behind.
         return {"immediatelyDelete": True}

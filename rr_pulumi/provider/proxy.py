@@ -30,6 +30,9 @@ class ProxyProvider(SchemaProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> Any:
         return activation.keep_marker(super().check(olds, news), news)
 
+    def create_body(self, props: dict[str, Any]) -> dict[str, Any]:
+        return super().create_body(activation.inactive(props) if activation.staged(props) else props)
+
     def create(self, props: dict[str, Any]) -> Any:
         if activation.staged(props):
             return activation.report_declared(super().create(activation.inactive(props)), props)

@@ -73,6 +73,11 @@ def in_flight(emulator) -> int:
     return stats["total"] - sum(stats["statuses"].values())
 
 
+def posts(emulator) -> int:
+    """POSTs the emulator has received (a create lists its collection first, then posts)."""
+    return sum(methods.get("POST", 0) for methods in emulator.stats()["routes"].values())
+
+
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -122,7 +127,8 @@ def kill_mid_up(stack, emulator, ready=two_created) -> str:
             if ready(lines):
                 break
         assert ready(lines), "up ended before it got going:\n" + "".join(lines)
-        wait_for(lambda: in_flight(emulator) > 0, "a create in flight")
+        sent = posts(emulator)  # the next POST received is in flight (the emulator answers it 0.7-1 s later)
+        wait_for(lambda: posts(emulator) > sent and in_flight(emulator) > 0, "a create in flight")
         plugins = descendants(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()

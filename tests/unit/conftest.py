@@ -29,3 +29,14 @@ def provider_env(monkeypatch, fake_api, api_client):
     monkeypatch.setattr(connection, "_verified", {None})
     monkeypatch.setattr(connection, "_check_failed", {})
     return fake_api
+
+
+@pytest.fixture(autouse=True)
+def backend_without_stacks():
+    """Adoption by name reads the backend's stacks through `pulumi` (provider.adopt.BACKEND_STACKS); unit tests
+    run no `pulumi`: a backend with no stack, unless a test sets its own."""
+    from rr_pulumi.provider.adopt import BACKEND_STACKS
+
+    BACKEND_STACKS.reset(lambda args: [] if args[:2] == ["stack", "ls"] else None)
+    yield BACKEND_STACKS
+    BACKEND_STACKS.reset()

@@ -11,6 +11,7 @@ import itertools
 import json as jsonlib
 import math
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -47,7 +48,9 @@ class FakeApi:
         item = {**item, self.id_field: id_}
         if plural == "clients":
             item["clientId"] = id_
-        stamp = f"2026-01-01T00:00:{next(self._clock):02d}.000Z"
+        # Now (as a server stamps it), a millisecond apart per object: an object's age is what ownership judges.
+        moment = datetime.now(timezone.utc) + timedelta(milliseconds=next(self._clock))
+        stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
         singular = kinds.by_plural(plural).word
         item.setdefault(f"{singular}CreatedAt", stamp)
         item[f"{singular}UpdatedAt"] = stamp

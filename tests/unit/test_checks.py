@@ -113,7 +113,7 @@ def test_adopting_without_a_secret_passes_the_check_creating_does_not(provider_e
 
 
 def test_an_empty_answer_names_the_real_method(fake_api, api_client):
-    fake_api.script.append((201, {"message": "Success"}, {}))
+    fake_api.script += [(200, {"clients": []}, {}), (201, {"message": "Success"}, {})]  # the list before, the POST
     with pytest.raises(Exception) as exc:
         api_client.create("/api/clients", {"clientName": "x"}, lambda item: False)
     assert str(exc.value).startswith("POST /api/clients returned 200 UNEXPECTED_RESPONSE")

@@ -91,10 +91,11 @@ def test_total_time_bounds_retries(fake_api):
 
 
 def test_4xx_is_not_retried(fake_api, api_client):
-    fake_api.script = [(400, {"error": "bad", "code": "VALIDATION_ERROR", "message": "clientName: 1-100"}, {})]
+    listed = (200, {"clients": []}, {})  # the list a create takes before it posts
+    fake_api.script = [listed, (400, {"error": "bad", "code": "VALIDATION_ERROR", "message": "clientName: 1-100"}, {})]
     with pytest.raises(InvalidRequest, match="POST /api/clients returned 400 VALIDATION_ERROR: bad; clientName: 1-100"):
         api_client.create("/api/clients", {"clientName": ""}, lambda i: False)
-    assert len(fake_api.requests) == 1
+    assert [m for m, *_ in fake_api.requests] == ["GET", "POST"]
 
 
 def test_post_is_not_resent_when_the_ambiguous_create_happened(fake_api, api_client):
@@ -105,11 +106,11 @@ def test_post_is_not_resent_when_the_ambiguous_create_happened(fake_api, api_cli
 
 
 def test_post_is_resent_when_nothing_was_created(fake_api, api_client):
-    fake_api.script = [(0, MaybeSent("connection reset"), {})]
+    fake_api.script = [(200, {"credentials": []}, {}), (0, MaybeSent("connection reset"), {})]
     item = api_client.create(CREDS, {"credentialName": "x"}, lambda i: i.get("credentialName") == "x")
     assert item["credentialName"] == "x" and len(fake_api.collections[CREDS]) == 1
     methods = [m for m, *_ in fake_api.requests]
-    assert methods == ["POST", "GET", "POST"]  # looked before sending again
+    assert methods == ["GET", "POST", "GET", "POST"]  # listed before sending, looked before sending again
 
 
 def test_connection_refused_is_one_clear_error(api_client):

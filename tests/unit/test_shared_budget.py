@@ -41,7 +41,7 @@ def test_the_file_is_named_by_a_hash_and_never_holds_the_token(tmp_path):
     (a, _), _, path = two_processes(tmp_path)
     a.acquire()
     assert TOKEN not in path.name and TOKEN not in path.read_text()
-    assert set(json.loads(path.read_text())) == {"sent", "not_before"}
+    assert set(json.loads(path.read_text())) == {"clock", "sent", "not_before"}
     assert budget_file(API_URL, TOKEN, tmp_path) == path and budget_file(API_URL, "u-other", tmp_path) != path
 
 

@@ -67,7 +67,8 @@ def test_the_client_sends_its_headers_params_and_json_body():
     finally:
         client._transport.close()
         api.stop()
-    (post, path, headers, body), (_, listed, _, _) = api.seen
+    (before, _, _, _), (post, path, headers, body), (_, listed, _, _) = api.seen
+    assert before == "GET"  # a create lists its collection first (see rr_pulumi.ownership)
     assert (post, path, json.loads(body)) == ("POST", "/api/clients", {"clientName": "a"})
     assert headers["Content-Type"] == "application/json" and headers["Accept"] == "application/json"
     assert headers["User-Agent"] == "rr-pulumi" and headers["Authorization"] == TOKEN  # raw, no "Bearer"

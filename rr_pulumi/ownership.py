@@ -1,0 +1,116 @@
+"""Which listed object a request made: the one proof behind every adoption after an ambiguous create.
+
+After a POST fails ambiguously (a 5xx, a reset, a read timeout), or `pulumi` was killed with a create in flight,
+the API may or may not hold the new object, and names need not be unique: another stack, project, person or job
+may hold an object with the same natural key (a name within its client; for a rule, which has no name, every
+field within its parent). A listed object is taken as the one this request made only when all of these hold:
+
+1. it matches the natural key;
+2. its id is not `excluded`: for a create, every id the collection held just before the POST (listed fresh, never
+   from a cache); for recovery, every id any readable stack of the backend tracks;
+3. its `<kind>CreatedAt`, when the API gives one, is not before `since` minus `CLOCK_SKEW`: `since` is when the
+   request (or the interrupted update) started by this machine's clock, and the allowance covers a server clock up
+   to `CLOCK_SKEW` behind ours. A server clock further behind makes our own object look too old: it is then not
+   adopted (a one-line error names it), which is the safe way to fail;
+4. it is the only one left that holds every plain value the request sent (`verdict`).
+
+When no object passes, the request made nothing, and a create may be sent again. But when objects pass 1-3 and none
+(or several) hold the sent values, nothing is adopted and nothing is sent again: such an object is another's of the
+same name, or ours with a value the server normalised, and no listing tells which, so the caller fails naming them.
+
+What no listing can prove: an identical object (same name, same values) created by someone else within the seconds
+between our list and our failed POST. That one object would be adopted; it is the only case left, and the
+alternative (never adopting) would turn every lost answer into a duplicate.
+
+Used by `RequestRocketClient.create` (after an ambiguous POST), `recovery.settle` (pending creates of a killed
+`up`) and adoption by natural key (`provider.adopt.pick`: rules 1 and 2 with every id a stack of the backend
+manages excluded, and 4 for named kinds; no time, as adoption takes an object that exists already).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable, Optional
+
+from . import kinds
+
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Proof:
+    """What is known before the request: the ids that cannot be ours, and when the request started."""
+
+    excluded: frozenset[str]
+    since: Optional[datetime] = None  # None: no start time is known (the createdAt test is skipped)
+
+
+def created_at(item: dict[str, Any], plural: str) -> Optional[datetime]:
+    """The item's `<kind>CreatedAt` (ISO-8601), or None when the API gives none or it cannot be read."""
+    kind = kinds.by_plural(plural)
+    value = item.get(f"{kind.word if kind else plural.rstrip('s')}CreatedAt")
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def candidates(
+    items: Iterable[dict[str, Any]],
+    matches: Callable[[dict[str, Any]], bool],
+    id_of: Callable[[dict[str, Any]], Optional[str]],
+    proof: Proof,
+    plural: str = "",
+) -> list[dict[str, Any]]:
+    """The listed items this request may have made: rules 1 to 3 of the module text."""
+    out = []
+    for item in items:
+        id_ = id_of(item)
+        if not id_ or id_ in proof.excluded or not matches(item):
+            continue
+        created = created_at(item, plural)
+        if proof.since is not None and created is not None and created < proof.since - CLOCK_SKEW:
+            continue
+        out.append(item)
+    return out
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ours: Optional[dict[str, Any]]  # the one object the request provably made
+    candidates: list[dict[str, Any]]  # else what it may have made (empty: it made nothing)
+
+
+def verdict(
+    items: Iterable[dict[str, Any]],
+    matches: Callable[[dict[str, Any]], bool],
+    id_of: Callable[[dict[str, Any]], Optional[str]],
+    proof: Proof,
+    plural: str,
+    sent: dict[str, Any],
+) -> Verdict:
+    """What the request made, by rules 1 to 4 of the module text."""
+    possible = candidates(items, matches, id_of, proof, plural)
+    same = [item for item in possible if has_sent_values(item, sent)]
+    if len(same) == 1:
+        return Verdict(same[0], [])
+    return Verdict(None, same or possible)
+
+
+def has_sent_values(item: dict[str, Any], sent: dict[str, Any]) -> bool:
+    """Whether every plain (string, number, boolean) field of a request body has the sent value in `item`.
+
+    Objects and lists are left out (the API may add defaults inside them), and so are write-only secrets, which no
+    listing returns."""
+    for key, value in sent.items():
+        if isinstance(value, (str, int, float, bool)) and key in item and item[key] != value:
+            return False
+    return True
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
