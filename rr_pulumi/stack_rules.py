@@ -15,7 +15,7 @@ from typing import Any, Iterable, Optional
 
 from .kinds import PROXY, RULE, RULE_PARENTS, TARGET, by_name, by_type_token
 from .rule_evaluation import Scope
-from .wire import UNKNOWN, to_wire
+from .wire import UNKNOWN, fields, to_wire
 
 PROVIDER_KEY = "__provider"  # a dynamic provider's pickled self among its inputs: not a property
 # What a rule matches and does (its parent and client do not change what it matches).
@@ -23,6 +23,8 @@ MATCHING_FIELDS = ("effect", "priority", "methods", "path_pattern", "path_presen
                    "query_checks", "body_checks", "token_checks")
 DEFAULT_EFFECT_FIELDS = {PROXY.name: "proxy_default_rule_effect", TARGET.name: "target_default_rule_effect"}
 GONE_OPS = {"delete", "discard", "read-discard"}
+# A lookup (`Kind.get`): its step's new state holds only what the program gave (`client_id`), not what was read.
+READ_OPS = {"read", "read-replacement"}
 # The old half of a replacement (shown with --show-replacement-steps): the new object already took its URN.
 OLD_HALF_OPS = {"delete-replaced", "discard-replaced", "remove-pending-replace"}
 
@@ -96,7 +98,9 @@ def planned(state_resources: Iterable[dict[str, Any]], preview: dict[str, Any]) 
     """What the stack holds once the previewed `up` is done: the state, with every previewed step applied.
 
     A step's new state carries the declared inputs (the outputs of a resource not created yet are unknown), so
-    planned values are its inputs; a resource no step touches keeps its recorded outputs.
+    planned values are its inputs; a resource no step touches keeps its recorded outputs. A lookup's step carries
+    only what the program gave, not what was read: a lookup recorded under the same id keeps its recorded outputs,
+    a new one's values are unknown.
     """
     by_urn = {r.urn: r for r in deployed(state_resources)}
     for step in preview.get("steps") or []:
@@ -106,7 +110,14 @@ def planned(state_resources: Iterable[dict[str, Any]], preview: dict[str, Any]) 
             continue
         if not new or step.get("op") in OLD_HALF_OPS or step.get("op") in ("same", "refresh"):
             continue
-        resource = _resource(new.get("urn", urn), new.get("type", ""), new.get("id"), new.get("inputs") or {},
+        inputs = new.get("inputs") or {}
+        if step.get("op") in READ_OPS:
+            recorded = by_urn.get(new.get("urn", urn))
+            if recorded is not None and recorded.id == new.get("id"):
+                continue
+            kind = by_type_token(new.get("type", ""))
+            inputs = {**{name: UNKNOWN for name in fields(kind.schema_name)}, **inputs} if kind else inputs
+        resource = _resource(new.get("urn", urn), new.get("type", ""), new.get("id"), inputs,
                              new.get("propertyDependencies"))
         if resource is not None:
             by_urn[resource.urn] = resource

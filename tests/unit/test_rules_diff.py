@@ -157,3 +157,34 @@ def test_a_default_effect_unknown_at_preview_makes_the_proxys_requests_undetermi
     samples = read(write(tmp_path, "r.jsonl", [{"proxy": "gateway", "method": "GET", "path": "/"}]))
     [line] = rules_diff.diff(STATE, preview, samples).undetermined
     assert line.undetermined == "the proxy's default effect is not known until `pulumi up`"
+
+
+def lookup_step(kind: str, name: str, id_: str, inputs: dict) -> dict:
+    """A lookup (`Kind.get`) as `pulumi preview --json` shows it: a read step whose new state holds only the
+    inputs the program gave, not what the read found."""
+    read_step = step("read", kind, name, inputs)
+    read_step["newState"].update(id=id_, external=True)
+    return read_step
+
+
+def test_an_unchanged_program_with_lookups_flips_nothing(tmp_path):
+    """A looked-up target (another stack's, default deny) keeps what its recorded read found: the read step of the
+    preview does not make it `allow` by default, so nothing flips and no allow rule on it is called redundant."""
+    shared = {"client_id": "k1", "target_default_rule_effect": "deny"}
+    state = [{**r, "external": True} if r["urn"].endswith("::api") else r for r in STATE]
+    state[2] = {**state[2], "outputs": shared, "inputs": {"client_id": "k1"}}
+    state[3] = {**state[3], "propertyDependencies": {"target_id": [urn("Target", "api")]}}  # target_id=api
+    state.append(res("Rule", "invoices", "r3", {"target_id": "t1", "effect": "allow", "priority": 5,
+                                                "path_pattern": "^/v1/invoices"}))
+    preview = {"steps": [lookup_step("Target", "api", "t1", {"client_id": "k1"})]}
+    samples = read(write(tmp_path, "r.jsonl", [{"proxy": "gateway", "method": "GET", "path": p}
+                                               for p in ("/v1/invoices/1", "/v1/users/1")]))
+    report = rules_diff.diff(state, preview, samples)
+    assert (report.changed, report.findings, report.exit_code) == ([], [], 0)
+    assert [line.before.text(report.names) for line in report.lines] == [
+        "allowed (by reads, invoices)", "denied by the target's default effect"]
+
+    new_lookup = {"steps": [lookup_step("Target", "api", "t9", {"client_id": "k1"})]}  # another id: not read yet
+    report = rules_diff.diff(state, new_lookup, samples)
+    assert [line.undetermined for line in report.lines] == [
+        "the target's default effect is not known until `pulumi up`"] * 2
