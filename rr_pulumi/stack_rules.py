@@ -202,13 +202,14 @@ def proxies(resources: list[Resource]) -> list[ProxyRules]:
 
 def parents(resources: list[Resource]) -> list[Scope]:
     """Every object that has rules (proxy, target or credential) as one scope, for checks of one object's rules.
-    A default effect not known yet is UNKNOWN."""
+    A default effect not known yet is UNKNOWN, and so is that of an object outside the stack (named by a literal
+    id): another stack's proxy may well deny by default."""
     by_urn = {r.urn: r for r in resources}
     rules, _ = rules_by_parent(resources)
     found = []
     for key, wire_rules in rules.items():
         part = by_urn.get(key)
         kind = by_name(part.kind) if part else None
-        found.append(Scope(kind.word if kind else "object", key, default_effect(part), wire_rules,
-                           name_of(key) if "::" in key else key))
+        found.append(Scope(kind.word if kind else "object", key, default_effect(part) if part else UNKNOWN,
+                           wire_rules, name_of(key) if "::" in key else key))
     return found
