@@ -284,6 +284,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(as_json(report), indent=2))
     else:
         print(render_markdown(report) if args.markdown else render(report), end="")
+    if report.exit_code == CANNOT_CHECK:  # like every exit 2, with its reason on stderr (what CI shows)
+        first = report.undetermined[0]
+        print(f"COULD NOT CHECK: {len(report.undetermined)} request(s) undetermined, none changes; the first "
+              f"({first.sample.source}): {first.undetermined}", file=sys.stderr)
     return report.exit_code
 
 

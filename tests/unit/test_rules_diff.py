@@ -188,3 +188,21 @@ def test_an_unchanged_program_with_lookups_flips_nothing(tmp_path):
     report = rules_diff.diff(state, new_lookup, samples)
     assert [line.undetermined for line in report.lines] == [
         "the target's default effect is not known until `pulumi up`"] * 2
+
+
+def test_only_undetermined_requests_exit_2_with_the_reason_on_stderr(tmp_path, monkeypatch, capsys):
+    """Exit 2 always says why on stderr: the pull-request workflow shows stderr in the comment for exit 2."""
+    from rr_pulumi import explain
+    from rr_pulumi.cli import main
+
+    proxy = next(r for r in STATE if r["urn"].endswith("::gateway"))
+    preview = tmp_path / "preview.json"
+    preview.write_text(json.dumps({"steps": [step("update", "Proxy", "gateway",
+                                                  {**proxy["outputs"], "proxy_default_rule_effect": UNKNOWN})]}))
+    requests = write(tmp_path, "r.jsonl", [{"proxy": "gateway", "method": "GET", "path": "/"}])
+    monkeypatch.setattr(explain, "stack_resources", lambda cwd, stack: STATE)
+    assert main(["rules", "diff", "--preview-json", str(preview), "--markdown", str(requests)]) == 2
+    out, err = capsys.readouterr()
+    assert "1 request(s) undetermined" in out
+    assert err == ("COULD NOT CHECK: 1 request(s) undetermined, none changes; the first (r.jsonl:1): the proxy's "
+                   "default effect is not known until `pulumi up`\n")
