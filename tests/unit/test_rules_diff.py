@@ -206,3 +206,18 @@ def test_only_undetermined_requests_exit_2_with_the_reason_on_stderr(tmp_path, m
     assert "1 request(s) undetermined" in out
     assert err == ("COULD NOT CHECK: 1 request(s) undetermined, none changes; the first (r.jsonl:1): the proxy's "
                    "default effect is not known until `pulumi up`\n")
+
+
+@pytest.mark.parametrize("document", [[], "steps", {"steps": {"op": "same"}}])
+def test_a_saved_preview_that_is_not_one_is_exit_2_in_one_line(document, tmp_path, monkeypatch, capsys):
+    """Not a traceback's exit 1, which CI would read as "some request changes"."""
+    from rr_pulumi import explain
+    from rr_pulumi.cli import main
+
+    preview = tmp_path / "preview.json"
+    preview.write_text(json.dumps(document))
+    monkeypatch.setattr(explain, "stack_resources", lambda cwd, stack: STATE)
+    for command in (["diff", str(write(tmp_path, "r.jsonl", []))], ["lint"]):
+        assert main(["rules", *command, "--preview-json", str(preview)]) == 2
+        assert capsys.readouterr().err == (f"COULD NOT CHECK: --preview-json {preview}: not what `pulumi preview "
+                                           "--json` prints (an object with a list of steps)\n")
