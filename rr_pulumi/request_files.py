@@ -179,8 +179,16 @@ def read(path: Path) -> list[SampleRequest]:
 
 
 def _records(records: Iterable[Any], name: str) -> list[SampleRequest]:
-    found = (from_record(r, f"{name}#record{i + 1}") for i, r in enumerate(records) if isinstance(r, dict))
-    return [r for r in found if r is not None]
+    found = []
+    for index, record in enumerate(records):
+        where = f"{name}#record{index + 1}"
+        if not isinstance(record, dict) or "requestId" not in record:  # skipped, it would pass a check unseen
+            raise RequestFileError(f"{where}: not an emulator request record (requestId, proxyId, method, path); "
+                                   "the team's requests are JSON Lines: one object a line, not a JSON array")
+        sample = from_record(record, where)
+        if sample is not None:
+            found.append(sample)
+    return found
 
 
 def _lines(lines: list[str], name: str) -> list[SampleRequest]:

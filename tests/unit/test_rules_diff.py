@@ -221,3 +221,13 @@ def test_a_saved_preview_that_is_not_one_is_exit_2_in_one_line(document, tmp_pat
         assert main(["rules", *command, "--preview-json", str(preview)]) == 2
         assert capsys.readouterr().err == (f"COULD NOT CHECK: --preview-json {preview}: not what `pulumi preview "
                                            "--json` prints (an object with a list of steps)\n")
+
+
+@pytest.mark.parametrize("document", [[{"proxy": "gateway", "method": "GET", "path": "/v1/users/1"}],
+                                      {"requests": [{"proxy": "gateway", "method": "GET", "path": "/"}]}])
+def test_requests_written_as_a_json_array_are_refused_not_skipped(document, tmp_path):
+    """Skipped, they would be checked by nothing and pass as "no request changes"."""
+    path = tmp_path / "requests.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(RequestFileError, match=r"^requests.json#record1: not an emulator request record "):
+        read(path)
