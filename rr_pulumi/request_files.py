@@ -8,8 +8,8 @@ JSON Lines (one request per line; `#` lines and blank lines are skipped):
      "headers": {"Content-Type": "application/json"}, "body": {"amount": 10}, "claims": {"scope": "invoices:write"},
      "name": "partner creates an invoice"}
 
-`proxy` is the Proxy's Pulumi resource name, its URN or its RequestRocket id; `query` and `headers` are objects
-(or lists of [name, value] pairs); `body` is the JSON body; `claims` the caller's JWT claims (or `jwt`, a token
+`proxy` is the Proxy's Pulumi resource name, its URN or its RequestRocket id; a query written in `path` counts too;
+`query` and `headers` are objects (or lists of [name, value] pairs); `body` is the JSON body; `claims` the caller's JWT claims (or `jwt`, a token
 whose claims are read, not verified).
 
 Emulator records: the answer of `GET /_emulator/dataplane/requests` (`{"requests": [...]}`), or one record per line.
@@ -115,8 +115,9 @@ def from_line(document: Any, where: str) -> SampleRequest:
         claims = claims_of_jwt(str(document["jwt"]))
         if claims is None:
             raise RequestFileError(f"{where}: jwt: not a JWT (header.payload.signature)")
+    in_path = parse_qsl(urlsplit(document["path"]).query, keep_blank_values=True)  # `/invoices?dryRun=1`
     request = Request(method, _path(document["path"]), _pairs(document.get("headers"), where, "headers"),
-                      _pairs(document.get("query"), where, "query"), document.get("body", NO_BODY), claims)
+                      in_path + _pairs(document.get("query"), where, "query"), document.get("body", NO_BODY), claims)
     name = document.get("name")
     return SampleRequest(document["proxy"], request, where, str(name) if name is not None else None)
 

@@ -231,3 +231,9 @@ def test_requests_written_as_a_json_array_are_refused_not_skipped(document, tmp_
     path.write_text(json.dumps(document))
     with pytest.raises(RequestFileError, match=r"^requests.json#record1: not an emulator request record "):
         read(path)
+
+
+def test_a_query_written_in_the_path_is_kept(tmp_path):
+    [sample] = read(write(tmp_path, "r.jsonl", [{"proxy": "gateway", "method": "GET", "path": "/v1/x?dryRun=1&a=",
+                                                 "query": {"b": "2"}}]))
+    assert (sample.request.path, sample.request.query) == ("/v1/x", [("dryRun", "1"), ("a", ""), ("b", "2")])
