@@ -8,9 +8,9 @@ JSON Lines (one request per line; `#` lines and blank lines are skipped):
      "headers": {"Content-Type": "application/json"}, "body": {"amount": 10}, "claims": {"scope": "invoices:write"},
      "name": "partner creates an invoice"}
 
-`proxy` is the Proxy's Pulumi resource name, its URN or its RequestRocket id; a query written in `path` counts too;
-`query` and `headers` are objects (or lists of [name, value] pairs); `body` is the JSON body; `claims` the caller's JWT claims (or `jwt`, a token
-whose claims are read, not verified).
+`proxy` is the Proxy's Pulumi resource name, its URN or its RequestRocket id; a query written in `path` counts
+too; `query` and `headers` are objects (or lists of [name, value] pairs); `body` is the JSON body; `claims` the
+caller's JWT claims (or `jwt`, a token whose claims are read, not verified).
 
 Emulator records: the answer of `GET /_emulator/dataplane/requests` (`{"requests": [...]}`), or one record per line.
 The data plane keeps neither bodies nor JWT claims in its records: a rule that checks them cannot be judged on a
