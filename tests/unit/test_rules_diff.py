@@ -8,6 +8,7 @@ import pytest
 
 from rr_pulumi import rules_diff
 from rr_pulumi.request_files import RequestFileError, read
+from rr_pulumi.rule_evaluation import NO_BODY
 from rr_pulumi.wire import UNKNOWN
 
 PREFIX = "urn:pulumi:dev::shop::"
@@ -237,3 +238,21 @@ def test_a_query_written_in_the_path_is_kept(tmp_path):
     [sample] = read(write(tmp_path, "r.jsonl", [{"proxy": "gateway", "method": "GET", "path": "/v1/x?dryRun=1&a=",
                                                  "query": {"b": "2"}}]))
     assert (sample.request.path, sample.request.query) == ("/v1/x", [("dryRun", "1"), ("a", ""), ("b", "2")])
+
+
+def test_a_credential_given_as_a_header_is_not_written_and_a_raw_body_is(tmp_path, monkeypatch):
+    from rr_pulumi.testing import EchoServer, Gateway, bearer, signed_jwt
+
+    target = tmp_path / "from-tests.jsonl"
+    monkeypatch.setenv("RR_PULUMI_RULES_REQUESTS", str(target))
+    token = signed_jwt({"scope": "r"}, "s" * 32)
+    with EchoServer() as echo:
+        gateway = Gateway(echo.url + "/api/p1", echo, lambda proxy_id: [], name="gateway")
+        gateway.call("POST", "/v1/x", headers={"authorization": bearer(token), "X-Tenant": "acme"},
+                     body=b'{"n": 2}')
+        gateway.call("GET", "/v1/y", query={"Authorization": "raw-api-key-123", "v": "1"}, body=b"not json")
+    first, second = read(target)
+    assert first.request.headers == [("X-Tenant", "acme")] and first.request.claims == {"scope": "r"}
+    assert first.request.body == {"n": 2}
+    assert second.request.query == [("v", "1")] and second.request.body is NO_BODY
+    assert token not in target.read_text() and "raw-api-key-123" not in target.read_text()
