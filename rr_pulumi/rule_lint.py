@@ -24,7 +24,7 @@ from typing import Any, Optional
 
 from .rule_evaluation import Scope, presence, rule_id
 from .rule_evaluation import _priority  # the data plane's own reading of a priority, so the order is its order
-from .stack_rules import has_unknown
+from .wire import contains_unknown
 
 # Patterns that `search` finds at position 0 of any text, whatever the flags.
 MATCH_ANY = {"", ".*", ".*?", "^", "^.*", "^.*?", r"\A", r"\A.*"}
@@ -171,7 +171,7 @@ def lint_scope(scope: Scope, names: Optional[dict[str, str]] = None) -> list[Fin
         key = rule_id(rule) or "?"
         return names.get(key, key)
 
-    rules = [r for r in scope.rules if not has_unknown(r)]
+    rules = [r for r in scope.rules if not contains_unknown(r)]
     findings: list[Finding] = []
     dead: set[int] = set()
     for index, rule in enumerate(rules):

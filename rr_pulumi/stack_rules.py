@@ -15,7 +15,7 @@ from typing import Any, Iterable, Optional
 
 from .kinds import PROXY, RULE, RULE_PARENTS, TARGET, by_name, by_type_token
 from .rule_evaluation import Scope
-from .wire import UNKNOWN, fields, to_wire
+from .wire import UNKNOWN, contains_unknown, fields, to_wire
 
 PROVIDER_KEY = "__provider"  # a dynamic provider's pickled self among its inputs: not a property
 # What a rule matches and does (its parent and client do not change what it matches).
@@ -27,14 +27,6 @@ GONE_OPS = {"delete", "discard", "read-discard"}
 READ_OPS = {"read", "read-replacement"}
 # The old half of a replacement (shown with --show-replacement-steps): the new object already took its URN.
 OLD_HALF_OPS = {"delete-replaced", "discard-replaced", "remove-pending-replace"}
-
-
-def has_unknown(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(has_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(has_unknown(v) for v in value)
-    return value == UNKNOWN
 
 
 def name_of(urn: str) -> str:
@@ -162,7 +154,7 @@ def rules_by_parent(resources: list[Resource]) -> tuple[dict[str, list[dict[str,
                 unknown.setdefault("*", []).append(reason)
             continue
         rules.setdefault(parent, []).append(rule_wire(rule))
-        undecided = [k for k in MATCHING_FIELDS if has_unknown(rule.values.get(k))]
+        undecided = [k for k in MATCHING_FIELDS if contains_unknown(rule.values.get(k))]
         if undecided:
             unknown.setdefault(parent, []).append(
                 f"Rule {rule.name}: {', '.join(undecided)} not known until `pulumi up`")
