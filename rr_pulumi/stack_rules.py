@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
-from .kinds import PROXY, RULE, RULE_PARENTS, TARGET, by_name, by_type_token
+from .kinds import CREDENTIAL, PROXY, RULE, RULE_PARENTS, TARGET, by_name, by_type_token
 from .rule_evaluation import Scope
 from .wire import UNKNOWN, contains_unknown, fields, to_wire
 
@@ -116,12 +116,13 @@ def planned(state_resources: Iterable[dict[str, Any]], preview: dict[str, Any]) 
     return list(by_urn.values())
 
 
-def _reference(resource: Resource, prop: str, by_urn: dict[str, Resource],
+def _reference(resource: Resource, prop: str, kind: str, by_urn: dict[str, Resource],
                by_id: dict[str, Resource]) -> tuple[Optional[str], Optional[str]]:
-    """(the key of the object a property names: its URN when in the stack, else `id:<id>`; a reason when it cannot
-    be told). A dependency wins over the id: at preview a new object's id is unknown."""
+    """(the key of the object of `kind` a property names: its URN when in the stack, else `id:<id>`; a reason when
+    it cannot be told). A dependency wins over the id: at preview a new object's id is unknown. Only a dependency
+    of that kind counts: `target_id=gateway.target_id` depends on the proxy, but names its target."""
     for urn in resource.dependencies.get(prop) or []:
-        if urn in by_urn and by_urn[urn].kind != RULE.name:
+        if urn in by_urn and by_urn[urn].kind == kind:
             return urn, None
     value = resource.values.get(prop)
     if value == UNKNOWN:
@@ -147,7 +148,7 @@ def rules_by_parent(resources: list[Resource]) -> tuple[dict[str, list[dict[str,
     for rule in (r for r in resources if r.kind == RULE.name):
         parent, reason = None, None
         for kind in RULE_PARENTS:
-            key, why = _reference(rule, kind.rule_parent_argument or "", by_urn, by_id)
+            key, why = _reference(rule, kind.rule_parent_argument or "", kind.name, by_urn, by_id)
             parent, reason = parent or key, reason or why
         if parent is None:
             if reason:  # a rule that cannot be placed could judge any proxy's requests
@@ -177,9 +178,10 @@ def proxies(resources: list[Resource]) -> list[ProxyRules]:
     for proxy in (r for r in resources if r.kind == PROXY.name):
         unknown: dict[str, list[str]] = {}
         parts = []
-        for scope, prop in (("proxy credential", "proxy_credential_id"), ("target credential", "target_credential_id"),
-                            ("proxy", None), ("target", "target_id")):
-            key, reason = (proxy.urn, None) if prop is None else _reference(proxy, prop, by_urn, by_id)
+        for scope, prop, kind in (("proxy credential", "proxy_credential_id", CREDENTIAL.name),
+                                  ("target credential", "target_credential_id", CREDENTIAL.name),
+                                  ("proxy", None, PROXY.name), ("target", "target_id", TARGET.name)):
+            key, reason = (proxy.urn, None) if prop is None else _reference(proxy, prop, kind, by_urn, by_id)
             key = key or f"unknown:{scope}"
             part = by_urn.get(key) if scope in ("proxy", "target") else None  # credentials: always allow
             default = default_effect(part)

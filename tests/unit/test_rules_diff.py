@@ -256,3 +256,19 @@ def test_a_credential_given_as_a_header_is_not_written_and_a_raw_body_is(tmp_pat
     assert first.request.body == {"n": 2}
     assert second.request.query == [("v", "1")] and second.request.body is NO_BODY
     assert token not in target.read_text() and "raw-api-key-123" not in target.read_text()
+
+
+def test_a_rule_given_its_target_through_a_proxy_output_is_on_the_target(tmp_path):
+    """`Rule(..., target_id=gateway.target_id)` depends on the proxy, but its parent is the target: its deny is the
+    target scope's, and an allow there does not open the proxy scope (default deny)."""
+    gateway = urn("Proxy", "gateway")
+    rules = [res("Rule", "target-no-deletes", "r3", {"target_id": "t1", "effect": "deny", "priority": 1,
+                                                     "methods": ["DELETE"]}, {"target_id": [gateway]}),
+             res("Rule", "target-posts", "r4", {"target_id": "t1", "effect": "allow", "priority": 1,
+                                                "methods": ["POST"]}, {"target_id": [gateway]})]
+    preview = {"steps": [step("delete", "Rule", "reads", {})]}
+    samples = read(write(tmp_path, "r.jsonl", [{"proxy": "gateway", "method": m, "path": "/v1/x"}
+                                               for m in ("DELETE", "POST")]))
+    report = rules_diff.diff(STATE + rules, preview, samples)
+    assert [line.before.text(report.names) for line in report.lines] == [
+        "denied by rule target-no-deletes (target scope)", "denied by the proxy's default effect"]
