@@ -160,9 +160,11 @@ def from_har_entry(entry: dict[str, Any], where: str) -> Optional[SampleRequest]
 def read(path: Path) -> list[SampleRequest]:
     """The requests of a file, in its order; the format (JSON Lines, records, HAR) is told from the content."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Notepad, PowerShell) is not content
     except OSError as exc:
         raise RequestFileError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise RequestFileError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     name = path.name
     try:
         whole = json.loads(text)

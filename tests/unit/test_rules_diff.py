@@ -272,3 +272,15 @@ def test_a_rule_given_its_target_through_a_proxy_output_is_on_the_target(tmp_pat
     report = rules_diff.diff(STATE + rules, preview, samples)
     assert [line.before.text(report.names) for line in report.lines] == [
         "denied by rule target-no-deletes (target scope)", "denied by the proxy's default effect"]
+
+
+def test_a_file_that_is_not_utf8_is_one_error_and_a_byte_order_mark_is_read(tmp_path):
+    """PowerShell's `>` writes UTF-16: one line naming the file, not a traceback (whose exit 1 means "changes")."""
+    line = json.dumps({"proxy": "gateway", "method": "GET", "path": "/"}) + "\n"
+    utf16 = tmp_path / "records.json"
+    utf16.write_text(line, encoding="utf-16")
+    with pytest.raises(RequestFileError, match=r"records.json: not UTF-8 text \(byte 0\); save it as UTF-8$"):
+        read(utf16)
+    marked = tmp_path / "r.jsonl"
+    marked.write_text(line, encoding="utf-8-sig")
+    assert [sample.proxy for sample in read(marked)] == ["gateway"]
