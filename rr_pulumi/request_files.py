@@ -133,7 +133,9 @@ def from_record(record: dict[str, Any], where: str) -> Optional[SampleRequest]:
 
 def from_har_entry(entry: dict[str, Any], where: str) -> Optional[SampleRequest]:
     """One request of a HAR file, None when its URL is not a data-plane URL `.../api/{proxyId}/...`."""
-    har = entry.get("request") or {}
+    har = entry.get("request")
+    if not isinstance(har, dict) or not isinstance(har.get("postData") or {}, dict):
+        raise RequestFileError(f"{where}: request: must be a HAR request object (method, url, headers, postData)")
     url = urlsplit(str(har.get("url") or ""))
     found = PROXY_IN_URL.search(url.path)
     if found is None:

@@ -284,3 +284,12 @@ def test_a_file_that_is_not_utf8_is_one_error_and_a_byte_order_mark_is_read(tmp_
     marked = tmp_path / "r.jsonl"
     marked.write_text(line, encoding="utf-8-sig")
     assert [sample.proxy for sample in read(marked)] == ["gateway"]
+
+
+@pytest.mark.parametrize("entry", [{"request": "GET /api/p1/"}, {"request": {"url": "https://dp/api/p1/x",
+                                                                             "postData": "{}"}}])
+def test_a_malformed_har_entry_is_one_error(entry, tmp_path):
+    har = tmp_path / "t.har"
+    har.write_text(json.dumps({"log": {"entries": [entry]}}))
+    with pytest.raises(RequestFileError, match=r"^t.har#entry1: request: must be a HAR request object"):
+        read(har)
