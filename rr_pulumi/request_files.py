@@ -8,9 +8,9 @@ JSON Lines (one request per line; `#` lines and blank lines are skipped):
      "headers": {"Content-Type": "application/json"}, "body": {"amount": 10}, "claims": {"scope": "invoices:write"},
      "name": "partner creates an invoice"}
 
-`proxy` is the Proxy's Pulumi resource name, its URN or its RequestRocket id; `query` and `headers` are objects
-(or lists of [name, value] pairs); `body` is the JSON body; `claims` the caller's JWT claims (or `jwt`, a token
-whose claims are read, not verified).
+`proxy` is the Proxy's Pulumi resource name, its URN or its RequestRocket id; a query written in `path` counts
+too; `query` and `headers` are objects (or lists of [name, value] pairs); `body` is the JSON body; `claims` the
+caller's JWT claims (or `jwt`, a token whose claims are read, not verified).
 
 Emulator records: the answer of `GET /_emulator/dataplane/requests` (`{"requests": [...]}`), or one record per line.
 The data plane keeps neither bodies nor JWT claims in its records: a rule that checks them cannot be judged on a
@@ -115,8 +115,9 @@ def from_line(document: Any, where: str) -> SampleRequest:
         claims = claims_of_jwt(str(document["jwt"]))
         if claims is None:
             raise RequestFileError(f"{where}: jwt: not a JWT (header.payload.signature)")
+    in_path = parse_qsl(urlsplit(document["path"]).query, keep_blank_values=True)  # `/invoices?dryRun=1`
     request = Request(method, _path(document["path"]), _pairs(document.get("headers"), where, "headers"),
-                      _pairs(document.get("query"), where, "query"), document.get("body", NO_BODY), claims)
+                      in_path + _pairs(document.get("query"), where, "query"), document.get("body", NO_BODY), claims)
     name = document.get("name")
     return SampleRequest(document["proxy"], request, where, str(name) if name is not None else None)
 
@@ -132,7 +133,9 @@ def from_record(record: dict[str, Any], where: str) -> Optional[SampleRequest]:
 
 def from_har_entry(entry: dict[str, Any], where: str) -> Optional[SampleRequest]:
     """One request of a HAR file, None when its URL is not a data-plane URL `.../api/{proxyId}/...`."""
-    har = entry.get("request") or {}
+    har = entry.get("request")
+    if not isinstance(har, dict) or not isinstance(har.get("postData") or {}, dict):
+        raise RequestFileError(f"{where}: request: must be a HAR request object (method, url, headers, postData)")
     url = urlsplit(str(har.get("url") or ""))
     found = PROXY_IN_URL.search(url.path)
     if found is None:
@@ -159,9 +162,11 @@ def from_har_entry(entry: dict[str, Any], where: str) -> Optional[SampleRequest]
 def read(path: Path) -> list[SampleRequest]:
     """The requests of a file, in its order; the format (JSON Lines, records, HAR) is told from the content."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Notepad, PowerShell) is not content
     except OSError as exc:
         raise RequestFileError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise RequestFileError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     name = path.name
     try:
         whole = json.loads(text)
@@ -179,8 +184,16 @@ def read(path: Path) -> list[SampleRequest]:
 
 
 def _records(records: Iterable[Any], name: str) -> list[SampleRequest]:
-    found = (from_record(r, f"{name}#record{i + 1}") for i, r in enumerate(records) if isinstance(r, dict))
-    return [r for r in found if r is not None]
+    found = []
+    for index, record in enumerate(records):
+        where = f"{name}#record{index + 1}"
+        if not isinstance(record, dict) or "requestId" not in record:  # skipped, it would pass a check unseen
+            raise RequestFileError(f"{where}: not an emulator request record (requestId, proxyId, method, path); "
+                                   "the team's requests are JSON Lines: one object a line, not a JSON array")
+        sample = from_record(record, where)
+        if sample is not None:
+            found.append(sample)
+    return found
 
 
 def _lines(lines: list[str], name: str) -> list[SampleRequest]:

@@ -24,7 +24,7 @@ from typing import Any, Optional
 
 from .rule_evaluation import Scope, presence, rule_id
 from .rule_evaluation import _priority  # the data plane's own reading of a priority, so the order is its order
-from .stack_rules import has_unknown
+from .wire import contains_unknown
 
 # Patterns that `search` finds at position 0 of any text, whatever the flags.
 MATCH_ANY = {"", ".*", ".*?", "^", "^.*", "^.*?", r"\A", r"\A.*"}
@@ -104,14 +104,23 @@ def _wins_over(winner: dict[str, Any], loser: dict[str, Any]) -> bool:
 
 # -- patterns that match nothing ------------------------------------------------------------------------------------
 
-def _parse(pattern: str, flags: str) -> Any:
-    from re import _parser  # type: ignore[attr-defined]  # the stdlib's own regex parser (sre_parse)
+def _sre() -> tuple[Any, Any]:
+    """The stdlib's own regex parser and its constants: `re._parser` from Python 3.11, `sre_parse` on 3.10."""
+    try:
+        from re import _constants, _parser  # type: ignore[attr-defined]
+    except ImportError:  # Python 3.10 (the oldest supported): the same modules under their old names
+        import sre_constants as _constants  # type: ignore[no-redef]
+        import sre_parse as _parser  # type: ignore[no-redef]
+    return _parser, _constants
 
+
+def _parse(pattern: str, flags: str) -> Any:
+    parser, _ = _sre()
     value = 0
     for letter, name in (("i", "IGNORECASE"), ("m", "MULTILINE"), ("s", "DOTALL"), ("x", "VERBOSE")):
         if letter in flags:
             value |= getattr(re, name)
-    return _parser, _parser.parse(pattern, value)
+    return parser, parser.parse(pattern, value)
 
 
 def never_matches(pattern: str, flags: str = "", non_empty: bool = False) -> Optional[str]:
@@ -122,8 +131,7 @@ def never_matches(pattern: str, flags: str = "", non_empty: bool = False) -> Opt
         parser, parsed = _parse(pattern, flags)
     except Exception:  # noqa: BLE001 - not a pattern `re` reads: say nothing rather than guess
         return None
-    from re import _constants as sre  # type: ignore[attr-defined]
-
+    _, sre = _sre()
     multiline = bool(parsed.state.flags & re.MULTILINE)
     items = list(parsed.data)
     widths = [parser.SubPattern(parsed.state, [item]).getwidth() for item in items]
@@ -171,7 +179,7 @@ def lint_scope(scope: Scope, names: Optional[dict[str, str]] = None) -> list[Fin
         key = rule_id(rule) or "?"
         return names.get(key, key)
 
-    rules = [r for r in scope.rules if not has_unknown(r)]
+    rules = [r for r in scope.rules if not contains_unknown(r)]
     findings: list[Finding] = []
     dead: set[int] = set()
     for index, rule in enumerate(rules):

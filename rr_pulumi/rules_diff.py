@@ -251,9 +251,13 @@ def as_json(report: Report) -> dict[str, Any]:
 def _preview(args: argparse.Namespace) -> dict[str, Any]:
     if args.preview_json:
         try:
-            return json.loads(Path(args.preview_json).read_text(encoding="utf-8"))
+            document = json.loads(Path(args.preview_json).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise DiffError(f"--preview-json {args.preview_json}: cannot read a JSON document ({exc})") from None
+        if not isinstance(document, dict) or not isinstance(document.get("steps") or [], list):
+            raise DiffError(f"--preview-json {args.preview_json}: not what `pulumi preview --json` prints (an "
+                            "object with a list of steps)")
+        return document
     from .pulumi_cli import Pulumi, PulumiFailed
 
     try:
@@ -284,6 +288,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(as_json(report), indent=2))
     else:
         print(render_markdown(report) if args.markdown else render(report), end="")
+    if report.exit_code == CANNOT_CHECK:  # like every exit 2, with its reason on stderr (what CI shows)
+        first = report.undetermined[0]
+        print(f"COULD NOT CHECK: {len(report.undetermined)} request(s) undetermined, none changes; the first "
+              f"({first.sample.source}): {first.undetermined}", file=sys.stderr)
     return report.exit_code
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
-from .kinds import PROXY, RULE, RULE_PARENTS, TARGET, by_name, by_type_token
+from .kinds import CREDENTIAL, PROXY, RULE, RULE_PARENTS, TARGET, by_name, by_type_token
 from .rule_evaluation import Scope
-from .wire import UNKNOWN, to_wire
+from .wire import UNKNOWN, contains_unknown, fields, to_wire
 
 PROVIDER_KEY = "__provider"  # a dynamic provider's pickled self among its inputs: not a property
 # What a rule matches and does (its parent and client do not change what it matches).
@@ -23,16 +23,10 @@ MATCHING_FIELDS = ("effect", "priority", "methods", "path_pattern", "path_presen
                    "query_checks", "body_checks", "token_checks")
 DEFAULT_EFFECT_FIELDS = {PROXY.name: "proxy_default_rule_effect", TARGET.name: "target_default_rule_effect"}
 GONE_OPS = {"delete", "discard", "read-discard"}
+# A lookup (`Kind.get`): its step's new state holds only what the program gave (`client_id`), not what was read.
+READ_OPS = {"read", "read-replacement"}
 # The old half of a replacement (shown with --show-replacement-steps): the new object already took its URN.
 OLD_HALF_OPS = {"delete-replaced", "discard-replaced", "remove-pending-replace"}
-
-
-def has_unknown(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(has_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(has_unknown(v) for v in value)
-    return value == UNKNOWN
 
 
 def name_of(urn: str) -> str:
@@ -96,7 +90,9 @@ def planned(state_resources: Iterable[dict[str, Any]], preview: dict[str, Any]) 
     """What the stack holds once the previewed `up` is done: the state, with every previewed step applied.
 
     A step's new state carries the declared inputs (the outputs of a resource not created yet are unknown), so
-    planned values are its inputs; a resource no step touches keeps its recorded outputs.
+    planned values are its inputs; a resource no step touches keeps its recorded outputs. A lookup's step carries
+    only what the program gave, not what was read: a lookup recorded under the same id keeps its recorded outputs,
+    a new one's values are unknown.
     """
     by_urn = {r.urn: r for r in deployed(state_resources)}
     for step in preview.get("steps") or []:
@@ -106,19 +102,27 @@ def planned(state_resources: Iterable[dict[str, Any]], preview: dict[str, Any]) 
             continue
         if not new or step.get("op") in OLD_HALF_OPS or step.get("op") in ("same", "refresh"):
             continue
-        resource = _resource(new.get("urn", urn), new.get("type", ""), new.get("id"), new.get("inputs") or {},
+        inputs = new.get("inputs") or {}
+        if step.get("op") in READ_OPS:
+            recorded = by_urn.get(new.get("urn", urn))
+            if recorded is not None and recorded.id == new.get("id"):
+                continue
+            kind = by_type_token(new.get("type", ""))
+            inputs = {**{name: UNKNOWN for name in fields(kind.schema_name)}, **inputs} if kind else inputs
+        resource = _resource(new.get("urn", urn), new.get("type", ""), new.get("id"), inputs,
                              new.get("propertyDependencies"))
         if resource is not None:
             by_urn[resource.urn] = resource
     return list(by_urn.values())
 
 
-def _reference(resource: Resource, prop: str, by_urn: dict[str, Resource],
+def _reference(resource: Resource, prop: str, kind: str, by_urn: dict[str, Resource],
                by_id: dict[str, Resource]) -> tuple[Optional[str], Optional[str]]:
-    """(the key of the object a property names: its URN when in the stack, else `id:<id>`; a reason when it cannot
-    be told). A dependency wins over the id: at preview a new object's id is unknown."""
+    """(the key of the object of `kind` a property names: its URN when in the stack, else `id:<id>`; a reason when
+    it cannot be told). A dependency wins over the id: at preview a new object's id is unknown. Only a dependency
+    of that kind counts: `target_id=gateway.target_id` depends on the proxy, but names its target."""
     for urn in resource.dependencies.get(prop) or []:
-        if urn in by_urn and by_urn[urn].kind != RULE.name:
+        if urn in by_urn and by_urn[urn].kind == kind:
             return urn, None
     value = resource.values.get(prop)
     if value == UNKNOWN:
@@ -144,14 +148,14 @@ def rules_by_parent(resources: list[Resource]) -> tuple[dict[str, list[dict[str,
     for rule in (r for r in resources if r.kind == RULE.name):
         parent, reason = None, None
         for kind in RULE_PARENTS:
-            key, why = _reference(rule, kind.rule_parent_argument or "", by_urn, by_id)
+            key, why = _reference(rule, kind.rule_parent_argument or "", kind.name, by_urn, by_id)
             parent, reason = parent or key, reason or why
         if parent is None:
             if reason:  # a rule that cannot be placed could judge any proxy's requests
                 unknown.setdefault("*", []).append(reason)
             continue
         rules.setdefault(parent, []).append(rule_wire(rule))
-        undecided = [k for k in MATCHING_FIELDS if has_unknown(rule.values.get(k))]
+        undecided = [k for k in MATCHING_FIELDS if contains_unknown(rule.values.get(k))]
         if undecided:
             unknown.setdefault(parent, []).append(
                 f"Rule {rule.name}: {', '.join(undecided)} not known until `pulumi up`")
@@ -174,9 +178,10 @@ def proxies(resources: list[Resource]) -> list[ProxyRules]:
     for proxy in (r for r in resources if r.kind == PROXY.name):
         unknown: dict[str, list[str]] = {}
         parts = []
-        for scope, prop in (("proxy credential", "proxy_credential_id"), ("target credential", "target_credential_id"),
-                            ("proxy", None), ("target", "target_id")):
-            key, reason = (proxy.urn, None) if prop is None else _reference(proxy, prop, by_urn, by_id)
+        for scope, prop, kind in (("proxy credential", "proxy_credential_id", CREDENTIAL.name),
+                                  ("target credential", "target_credential_id", CREDENTIAL.name),
+                                  ("proxy", None, PROXY.name), ("target", "target_id", TARGET.name)):
+            key, reason = (proxy.urn, None) if prop is None else _reference(proxy, prop, kind, by_urn, by_id)
             key = key or f"unknown:{scope}"
             part = by_urn.get(key) if scope in ("proxy", "target") else None  # credentials: always allow
             default = default_effect(part)
@@ -191,13 +196,14 @@ def proxies(resources: list[Resource]) -> list[ProxyRules]:
 
 def parents(resources: list[Resource]) -> list[Scope]:
     """Every object that has rules (proxy, target or credential) as one scope, for checks of one object's rules.
-    A default effect not known yet is UNKNOWN."""
+    A default effect not known yet is UNKNOWN, and so is that of an object outside the stack (named by a literal
+    id): another stack's proxy may well deny by default."""
     by_urn = {r.urn: r for r in resources}
     rules, _ = rules_by_parent(resources)
     found = []
     for key, wire_rules in rules.items():
         part = by_urn.get(key)
         kind = by_name(part.kind) if part else None
-        found.append(Scope(kind.word if kind else "object", key, default_effect(part), wire_rules,
-                           name_of(key) if "::" in key else key))
+        found.append(Scope(kind.word if kind else "object", key, default_effect(part) if part else UNKNOWN,
+                           wire_rules, name_of(key) if "::" in key else key))
     return found

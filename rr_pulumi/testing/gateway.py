@@ -140,7 +140,8 @@ class Gateway:
                 params["Authorization"] = as_
             else:
                 sent_headers["Authorization"] = as_
-        _write_rules_request(self.name or self.proxy_id, method, path, headers, query, json, as_)
+        _write_rules_request(self.name or self.proxy_id, method, path, headers, query, body if json is None else json,
+                             as_)
         response = self.session.request(method, self.url + (path if path.startswith("/") else "/" + path),
                                         headers=sent_headers, params=params, json=json, data=body, timeout=60)
         request_id = response.headers.get("x-requestrocket-request-id")
@@ -153,8 +154,9 @@ class Gateway:
 def _write_rules_request(proxy: str, method: str, path: str, headers: Optional[Mapping[str, str]],
                          query: Optional[Mapping[str, str]], body: Any, caller: Optional[str]) -> None:
     """Append the call, as `rr-pulumi rules diff` reads it, to $RR_PULUMI_RULES_REQUESTS (when set): the team's
-    rule tests become the requests a pull request's rule change is checked against. The caller's credential is
-    never written; a JWT's claims are, since rules may check them."""
+    rule tests become the requests a pull request's rule change is checked against. The caller's credential
+    (`as_`, or an Authorization header or query parameter given as such) is never written; a JWT's claims are,
+    since rules may check them. A raw body is written as the JSON it holds (the data plane parses it so)."""
     import json
     import os
 
@@ -165,10 +167,17 @@ def _write_rules_request(proxy: str, method: str, path: str, headers: Optional[M
 
     line: dict[str, Any] = {"proxy": proxy, "method": method.upper(),
                             "path": path if path.startswith("/") else "/" + path}
+    given = [v for k, v in [*(headers or {}).items(), *(query or {}).items()] if str(k).lower() == "authorization"]
+    caller = caller if caller is not None else next(iter(given), None)
     if headers:
-        line["headers"] = {str(k): str(v) for k, v in headers.items()}
+        line["headers"] = {str(k): str(v) for k, v in headers.items() if str(k).lower() != "authorization"}
     if query:
-        line["query"] = {str(k): str(v) for k, v in query.items()}
+        line["query"] = {str(k): str(v) for k, v in query.items() if str(k).lower() != "authorization"}
+    if isinstance(body, (bytes, str)):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            body = None  # not JSON: the data plane judges it as no body
     if body is not None:
         line["body"] = body
     claims = claims_of_jwt(caller.split(" ", 1)[-1].strip()) if caller else None

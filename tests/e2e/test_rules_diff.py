@@ -234,6 +234,46 @@ def test_rules_of_objects_not_created_yet_are_judged_by_their_urn(rr_stack, emul
         stack.destroy(check=False)
 
 
+LOOKED_UP = """
+from rr_pulumi import Client, Proxy, Rule, Target
+org = Client.get("org", "{client_id}")
+gateway = Proxy.get("gateway", "{proxy_id}", client_id=org)
+api = Target.get("api", "{target_id}", client_id=org)
+Rule("no-puts", client_id=org, proxy_id=gateway, effect="deny", priority=500, methods=["PUT"])
+Rule("invoices", client_id=org, target_id=api, effect="allow", priority=5, path_pattern="^/v1/invoices")
+"""
+
+
+def test_lookups_of_another_projects_objects_flip_nothing_when_nothing_changed(rr_stack, emulator, upstream,
+                                                                                tmp_path):
+    """A second project looks up the first one's proxy and its target (default deny) and adds rules under them:
+    with its program unchanged, its rules diff lists nothing and its lint finds nothing (a lookup's preview step
+    holds only `client_id`, never read as "allow by default")."""
+    owner = deploy(rr_stack, emulator, upstream, "e2e")
+    program = owner.project_dir / "__main__.py"
+    program.write_text(program.read_text().replace('target_region=region)',
+                                                   'target_region=region, target_default_rule_effect="deny")'))
+    owner.up()
+    ids = {r["urn"].rsplit("::", 1)[1]: r["id"] for r in owner.resources()}
+    other = rr_stack(LOOKED_UP.format(client_id=ids["org"], proxy_id=ids["gateway"], target_id=ids["api"]),
+                     name="e2e-lookups")
+    try:
+        other.up()
+        requests_file = tmp_path / "requests.jsonl"
+        requests_file.write_text("\n".join(json.dumps({"proxy": "gateway", "method": m, "path": p})
+                                           for m, p in REQUESTS) + "\n")
+        result = rr_pulumi(other, "rules", "diff", "--json", str(requests_file))
+        assert result.returncode == 0, result.stdout + result.stderr
+        report = json.loads(result.stdout)
+        assert (report["checked"], report["changed"], report["undetermined"], report["lint"]) == (
+            len(REQUESTS), [], [], [])
+        lint = rr_pulumi(other, "rules", "lint")
+        assert (lint.returncode, lint.stdout) == (0, "rule lint: 0 finding(s)\n"), lint.stderr
+    finally:
+        other.destroy(check=False)
+        owner.destroy(check=False)
+
+
 def workflow_steps(names: list[str]) -> list[dict]:
     import yaml
 

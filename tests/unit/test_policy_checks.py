@@ -291,3 +291,11 @@ def test_rule_lint_flags_an_allow_on_a_proxy_that_allows_by_default_and_skips_un
     unknown = _linted_stack(_rule("reads", effect="allow", priority=UNKNOWN_NUMBER_VALUE), default="allow")
     assert checks.rule_lint(unknown) == []
     assert checks.rule_lint(_linted_stack(_rule("r", effect="allow", priority=1.0), default=UNKNOWN)) == []
+
+
+def test_rule_lint_never_calls_an_allow_redundant_on_an_object_outside_the_stack():
+    """A rule on another stack's proxy (a literal id): that proxy's default effect is not known here."""
+    on_other = res("Rule", "reads", proxy_id="p-of-another-stack", effect="allow", priority=10.0, methods=["GET"])
+    assert checks.rule_lint(Stack([on_other])) == []
+    twice = res("Rule", "reads-again", proxy_id="p-of-another-stack", effect="allow", priority=10.0, methods=["GET"])
+    assert [r.name for r, _ in checks.rule_lint(Stack([on_other, twice]))] == ["reads-again"]  # still a duplicate

@@ -125,3 +125,19 @@ def test_a_check_spelled_another_way_is_the_same_check():
     plain = [{"namePattern": "^x-tenant$", "presence": "present"}]
     scope = proxy(rule("a", "deny", 10, headerChecks=plain), rule("b", "deny", 10, headerChecks=spelled))
     assert kinds(scope) == [(DUPLICATE, "b", "a")]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # sre_parse, as Python 3.10 names it, warns from 3.11
+def test_patterns_are_read_where_the_regex_parser_has_its_python_3_10_name(monkeypatch):
+    """Python 3.10 (supported) has no `re._parser`: the finding must not silently disappear there."""
+    import re
+    import sys
+
+    import sre_constants  # noqa: F401 - loaded while `re._parser` is there: on 3.11+ they re-export it
+    import sre_parse  # noqa: F401
+
+    for name in ("_parser", "_constants"):
+        monkeypatch.delattr(re, name)
+        monkeypatch.setitem(sys.modules, f"re.{name}", None)  # `from re import _parser` raises ImportError
+    assert "start anchor" in never_matches("a^")
+    assert never_matches("^/v1/") is None

@@ -8,6 +8,7 @@ import pytest
 
 from rr_pulumi import rules_diff
 from rr_pulumi.request_files import RequestFileError, read
+from rr_pulumi.rule_evaluation import NO_BODY
 from rr_pulumi.wire import UNKNOWN
 
 PREFIX = "urn:pulumi:dev::shop::"
@@ -157,3 +158,138 @@ def test_a_default_effect_unknown_at_preview_makes_the_proxys_requests_undetermi
     samples = read(write(tmp_path, "r.jsonl", [{"proxy": "gateway", "method": "GET", "path": "/"}]))
     [line] = rules_diff.diff(STATE, preview, samples).undetermined
     assert line.undetermined == "the proxy's default effect is not known until `pulumi up`"
+
+
+def lookup_step(kind: str, name: str, id_: str, inputs: dict) -> dict:
+    """A lookup (`Kind.get`) as `pulumi preview --json` shows it: a read step whose new state holds only the
+    inputs the program gave, not what the read found."""
+    read_step = step("read", kind, name, inputs)
+    read_step["newState"].update(id=id_, external=True)
+    return read_step
+
+
+def test_an_unchanged_program_with_lookups_flips_nothing(tmp_path):
+    """A looked-up target (another stack's, default deny) keeps what its recorded read found: the read step of the
+    preview does not make it `allow` by default, so nothing flips and no allow rule on it is called redundant."""
+    shared = {"client_id": "k1", "target_default_rule_effect": "deny"}
+    state = [{**r, "external": True} if r["urn"].endswith("::api") else r for r in STATE]
+    state[2] = {**state[2], "outputs": shared, "inputs": {"client_id": "k1"}}
+    state[3] = {**state[3], "propertyDependencies": {"target_id": [urn("Target", "api")]}}  # target_id=api
+    state.append(res("Rule", "invoices", "r3", {"target_id": "t1", "effect": "allow", "priority": 5,
+                                                "path_pattern": "^/v1/invoices"}))
+    preview = {"steps": [lookup_step("Target", "api", "t1", {"client_id": "k1"})]}
+    samples = read(write(tmp_path, "r.jsonl", [{"proxy": "gateway", "method": "GET", "path": p}
+                                               for p in ("/v1/invoices/1", "/v1/users/1")]))
+    report = rules_diff.diff(state, preview, samples)
+    assert (report.changed, report.findings, report.exit_code) == ([], [], 0)
+    assert [line.before.text(report.names) for line in report.lines] == [
+        "allowed (by reads, invoices)", "denied by the target's default effect"]
+
+    new_lookup = {"steps": [lookup_step("Target", "api", "t9", {"client_id": "k1"})]}  # another id: not read yet
+    report = rules_diff.diff(state, new_lookup, samples)
+    assert [line.undetermined for line in report.lines] == [
+        "the target's default effect is not known until `pulumi up`"] * 2
+
+
+def test_only_undetermined_requests_exit_2_with_the_reason_on_stderr(tmp_path, monkeypatch, capsys):
+    """Exit 2 always says why on stderr: the pull-request workflow shows stderr in the comment for exit 2."""
+    from rr_pulumi import explain
+    from rr_pulumi.cli import main
+
+    proxy = next(r for r in STATE if r["urn"].endswith("::gateway"))
+    preview = tmp_path / "preview.json"
+    preview.write_text(json.dumps({"steps": [step("update", "Proxy", "gateway",
+                                                  {**proxy["outputs"], "proxy_default_rule_effect": UNKNOWN})]}))
+    requests = write(tmp_path, "r.jsonl", [{"proxy": "gateway", "method": "GET", "path": "/"}])
+    monkeypatch.setattr(explain, "stack_resources", lambda cwd, stack: STATE)
+    assert main(["rules", "diff", "--preview-json", str(preview), "--markdown", str(requests)]) == 2
+    out, err = capsys.readouterr()
+    assert "1 request(s) undetermined" in out
+    assert err == ("COULD NOT CHECK: 1 request(s) undetermined, none changes; the first (r.jsonl:1): the proxy's "
+                   "default effect is not known until `pulumi up`\n")
+
+
+@pytest.mark.parametrize("document", [[], "steps", {"steps": {"op": "same"}}])
+def test_a_saved_preview_that_is_not_one_is_exit_2_in_one_line(document, tmp_path, monkeypatch, capsys):
+    """Not a traceback's exit 1, which CI would read as "some request changes"."""
+    from rr_pulumi import explain
+    from rr_pulumi.cli import main
+
+    preview = tmp_path / "preview.json"
+    preview.write_text(json.dumps(document))
+    monkeypatch.setattr(explain, "stack_resources", lambda cwd, stack: STATE)
+    for command in (["diff", str(write(tmp_path, "r.jsonl", []))], ["lint"]):
+        assert main(["rules", *command, "--preview-json", str(preview)]) == 2
+        assert capsys.readouterr().err == (f"COULD NOT CHECK: --preview-json {preview}: not what `pulumi preview "
+                                           "--json` prints (an object with a list of steps)\n")
+
+
+@pytest.mark.parametrize("document", [[{"proxy": "gateway", "method": "GET", "path": "/v1/users/1"}],
+                                      {"requests": [{"proxy": "gateway", "method": "GET", "path": "/"}]}])
+def test_requests_written_as_a_json_array_are_refused_not_skipped(document, tmp_path):
+    """Skipped, they would be checked by nothing and pass as "no request changes"."""
+    path = tmp_path / "requests.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(RequestFileError, match=r"^requests.json#record1: not an emulator request record "):
+        read(path)
+
+
+def test_a_query_written_in_the_path_is_kept(tmp_path):
+    [sample] = read(write(tmp_path, "r.jsonl", [{"proxy": "gateway", "method": "GET", "path": "/v1/x?dryRun=1&a=",
+                                                 "query": {"b": "2"}}]))
+    assert (sample.request.path, sample.request.query) == ("/v1/x", [("dryRun", "1"), ("a", ""), ("b", "2")])
+
+
+def test_a_credential_given_as_a_header_is_not_written_and_a_raw_body_is(tmp_path, monkeypatch):
+    from rr_pulumi.testing import EchoServer, Gateway, bearer, signed_jwt
+
+    target = tmp_path / "from-tests.jsonl"
+    monkeypatch.setenv("RR_PULUMI_RULES_REQUESTS", str(target))
+    token = signed_jwt({"scope": "r"}, "s" * 32)
+    with EchoServer() as echo:
+        gateway = Gateway(echo.url + "/api/p1", echo, lambda proxy_id: [], name="gateway")
+        gateway.call("POST", "/v1/x", headers={"authorization": bearer(token), "X-Tenant": "acme"},
+                     body=b'{"n": 2}')
+        gateway.call("GET", "/v1/y", query={"Authorization": "raw-api-key-123", "v": "1"}, body=b"not json")
+    first, second = read(target)
+    assert first.request.headers == [("X-Tenant", "acme")] and first.request.claims == {"scope": "r"}
+    assert first.request.body == {"n": 2}
+    assert second.request.query == [("v", "1")] and second.request.body is NO_BODY
+    assert token not in target.read_text() and "raw-api-key-123" not in target.read_text()
+
+
+def test_a_rule_given_its_target_through_a_proxy_output_is_on_the_target(tmp_path):
+    """`Rule(..., target_id=gateway.target_id)` depends on the proxy, but its parent is the target: its deny is the
+    target scope's, and an allow there does not open the proxy scope (default deny)."""
+    gateway = urn("Proxy", "gateway")
+    rules = [res("Rule", "target-no-deletes", "r3", {"target_id": "t1", "effect": "deny", "priority": 1,
+                                                     "methods": ["DELETE"]}, {"target_id": [gateway]}),
+             res("Rule", "target-posts", "r4", {"target_id": "t1", "effect": "allow", "priority": 1,
+                                                "methods": ["POST"]}, {"target_id": [gateway]})]
+    preview = {"steps": [step("delete", "Rule", "reads", {})]}
+    samples = read(write(tmp_path, "r.jsonl", [{"proxy": "gateway", "method": m, "path": "/v1/x"}
+                                               for m in ("DELETE", "POST")]))
+    report = rules_diff.diff(STATE + rules, preview, samples)
+    assert [line.before.text(report.names) for line in report.lines] == [
+        "denied by rule target-no-deletes (target scope)", "denied by the proxy's default effect"]
+
+
+def test_a_file_that_is_not_utf8_is_one_error_and_a_byte_order_mark_is_read(tmp_path):
+    """PowerShell's `>` writes UTF-16: one line naming the file, not a traceback (whose exit 1 means "changes")."""
+    line = json.dumps({"proxy": "gateway", "method": "GET", "path": "/"}) + "\n"
+    utf16 = tmp_path / "records.json"
+    utf16.write_text(line, encoding="utf-16")
+    with pytest.raises(RequestFileError, match=r"records.json: not UTF-8 text \(byte 0\); save it as UTF-8$"):
+        read(utf16)
+    marked = tmp_path / "r.jsonl"
+    marked.write_text(line, encoding="utf-8-sig")
+    assert [sample.proxy for sample in read(marked)] == ["gateway"]
+
+
+@pytest.mark.parametrize("entry", [{"request": "GET /api/p1/"}, {"request": {"url": "https://dp/api/p1/x",
+                                                                             "postData": "{}"}}])
+def test_a_malformed_har_entry_is_one_error(entry, tmp_path):
+    har = tmp_path / "t.har"
+    har.write_text(json.dumps({"log": {"entries": [entry]}}))
+    with pytest.raises(RequestFileError, match=r"^t.har#entry1: request: must be a HAR request object"):
+        read(har)
