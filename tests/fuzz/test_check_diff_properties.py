@@ -113,6 +113,22 @@ VALID = {
 }
 
 
+@pytest.fixture(autouse=True)
+def checked_connection(monkeypatch):
+    """`check` makes the command's one token check: these properties are about validation, so each test starts
+    with a connection whose check has passed, whatever an earlier test in this process left behind."""
+    from rr_pulumi import client as rr_client
+    from rr_pulumi import config as rr_config
+    from rr_pulumi.provider import connection
+
+    settings = rr_config.Settings(api_url="http://api.test", token="u-test", rate_limit_per_minute=None)
+    monkeypatch.setattr(connection, "_settings", {None: settings})
+    monkeypatch.setattr(connection, "_clients", {None: rr_client.RequestRocketClient(settings.api_url, "u-test")})
+    monkeypatch.setattr(connection, "_client_keys", {None: (settings.api_url, "u-test")})
+    monkeypatch.setattr(connection, "_verified", {None})
+    monkeypatch.setattr(connection, "_check_failed", {})
+
+
 @pytest.mark.parametrize("provider_class", PROVIDERS, ids=lambda c: c.__name__)
 def test_an_unchanged_resource_is_checked_without_validating_again(provider_class, monkeypatch):
     provider = provider_class()
