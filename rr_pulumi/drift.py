@@ -13,7 +13,7 @@ Two sources, because the engine sees only what the stack manages:
    on our proxy, a target a team added to a shared client), and nothing can tell whose. So it is information, not
    drift, unless `--fail-on-unmanaged` says this stack owns everything under its parents.
 
-What this stack manages is what its state holds and did not look up (`managed_ids`): a lookup (`Proxy.get`, a read
+What this stack manages is what its state holds and did not look up (`stack_claims.is_managed`): a lookup (`Proxy.get`, a read
 resource, `external` in the state) is a reference, neither drift of ours nor a parent whose children we list.
 
 Exit codes: 0 no drift, 1 drift, 2 could not check (any reason: no engine, no project or stack, unreadable config,
@@ -30,6 +30,7 @@ from typing import Any, Callable, Optional
 
 from . import config as rr_config
 from . import kinds
+from .stack_claims import is_managed
 from .errors import RequestRocketError
 
 NO_DRIFT, DRIFT, CANNOT_CHECK = 0, 1, 2
@@ -295,23 +296,6 @@ class Managed:
 
     by_kind: dict[str, dict[str, ManagedObject]] = field(default_factory=dict)
     rules_by_parent: dict[str, set[str]] = field(default_factory=dict)
-
-
-def is_managed(resource: dict[str, Any]) -> bool:
-    """Whether a resource of a stack's state (`pulumi stack export`, or a step's `oldState` in `pulumi preview
-    --json`) is a RequestRocket object this stack manages: one of the five kinds, with an id, and not a lookup
-    (`Kind.get`: the engine records a read resource as `external`; it never writes or deletes it)."""
-    urn = str(resource.get("urn") or "")
-    if kinds.TYPE_TOKEN_PREFIX not in urn or not resource.get("id") or resource.get("external"):
-        return False
-    return kinds.by_name(_kind_and_name(urn)[0]) is not None
-
-
-def managed_ids(state: dict[str, Any]) -> dict[str, str]:
-    """The objects a stack manages, id -> kind name, from its exported state (`pulumi stack export`: the whole
-    document or its `deployment`). Lookups and everything other stacks or people made are not among them."""
-    deployment = state.get("deployment", state)
-    return {str(r["id"]): _kind_and_name(r["urn"])[0] for r in deployment.get("resources") or [] if is_managed(r)}
 
 
 def managed_from_preview(preview: dict[str, Any]) -> Managed:

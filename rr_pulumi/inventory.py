@@ -4,7 +4,7 @@ Drift checks one stack at a time; an account is shared by many stacks of many pr
 
 1. every stack of the backend (`pulumi stack ls --all --json`, then `pulumi stack export --stack ORG/PROJECT/STACK`
    for each: read-only commands that take no lock and need no passphrase, since ids are not secret and the export
-   is not decrypted), and the ids each stack manages (`managed_ids`);
+   is not decrypted), and the ids each stack manages (`stack_claims.managed_ids`);
 2. every object the token sees: each client, its credentials (temporary ones included), targets and proxies, and
    the rules of each of them;
 
@@ -32,6 +32,8 @@ from typing import Any, Callable, Iterable, Optional
 from . import config as rr_config
 from . import kinds
 from .errors import RequestRocketError
+from .stack_claims import is_lookup, kind_of, managed_ids
+from .stack_claims import stack_names as names_listed
 
 CLEAN, FINDINGS, CANNOT_CHECK = 0, 1, 2
 
@@ -104,31 +106,9 @@ class Inventory:
 # Decisions (pure)
 
 
-def is_lookup(resource: dict[str, Any]) -> bool:
-    """A resource the stack read (`.get`) rather than created or adopted: Pulumi records reads as external."""
-    return bool(resource.get("external"))
-
-
-def managed_ids(deployment: dict[str, Any]) -> dict[str, str]:
-    """The ids of the API objects a stack manages, from its exported deployment: `{id: urn}`.
-
-    Every rr-pulumi resource (type `pulumi-python:dynamic/requestrocket:<Kind>` for the five kinds of object) with
-    an id, except lookups. Resources pending deletion (`delete: true`, the old half of a replacement) are still the
-    stack's: its next `up` deletes them. A ProxyActivation is a switch on a proxy, not an object, and claims nothing.
-    """
-    found: dict[str, str] = {}
-    for resource in deployment.get("resources") or []:
-        if kinds.by_type_token(str(resource.get("type", ""))) is None or is_lookup(resource):
-            continue
-        id_ = resource.get("id")
-        if isinstance(id_, str) and id_:
-            found.setdefault(id_, str(resource.get("urn", "")))
-    return found
-
-
 def lookup_count(deployment: dict[str, Any]) -> int:
     return sum(1 for r in deployment.get("resources") or []
-               if kinds.by_type_token(str(r.get("type", ""))) is not None and is_lookup(r))
+               if kind_of(r) is not None and is_lookup(r))
 
 
 def recorded_api_urls(deployment: dict[str, Any]) -> list[str]:
@@ -293,8 +273,7 @@ def api_lister(settings: rr_config.Settings) -> Lister:
 
 def stack_names(pulumi: Any) -> list[str]:
     """Every stack of the backend, of every project, by its fully qualified name."""
-    listed = pulumi.json("stack", "ls", "--all", "--json", stack=False)
-    return sorted(str(entry["name"]) for entry in listed if isinstance(entry, dict) and entry.get("name"))
+    return sorted(names_listed(pulumi.json("stack", "ls", "--all", "--json", stack=False)))
 
 
 def read_deployment(pulumi: Any, stack: str) -> dict[str, Any]:

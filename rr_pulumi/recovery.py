@@ -6,7 +6,7 @@ alone, and a later `up` creates them again, so a create that did reach the API b
 settles each pending create with the proof every create uses (`rr_pulumi.ownership`): a listed object matching its
 natural key within its parent and holding the values the create would have sent, tracked by no stack of the backend
 (this one, and every other one `pulumi stack ls --all` lists and `pulumi stack export` can read, see
-`rr_pulumi.managed_ids`), and the only such object. Where the checkpoint says when the pending create was recorded
+`rr_pulumi.stack_claims`), and the only such object. Where the checkpoint says when the pending create was recorded
 (a `created` time) the object must also not be older than that; pulumi 3.260.0 records no time for a pending
 create, so there the other rules carry the proof.
 It rewrites the state (`pulumi stack export` / `pulumi stack import`): a create proven to have reached the API
@@ -51,7 +51,7 @@ from . import client as rr_client
 from . import ownership
 from . import pulumi_runs
 from .errors import NotFound, RequestRocketError
-from .managed_ids import managed_ids
+from .stack_claims import backend_claims
 from .pulumi_cli import Pulumi, PulumiFailed, api_client
 
 PROVIDER_MODULE = "rr_pulumi.provider."
@@ -364,7 +364,7 @@ def managed_by_other_stacks(pulumi: Pulumi) -> set[str]:
         except PulumiFailed:
             return None
 
-    found = managed_ids(run, skip=[pulumi.stack] if pulumi.stack else [])
+    found = backend_claims(run, skip=[pulumi.stack] if pulumi.stack else [])
     for name in found.unreadable:
         print(f"rr-pulumi recover: could not read {name} of this backend; objects it tracks are not excluded",
               file=sys.stderr)  # fmt: skip

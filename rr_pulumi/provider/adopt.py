@@ -5,7 +5,7 @@ object (by id, or by its natural key: a name within its client, every field of a
 when an immutable field differs, and then the provider applies the declared values.
 
 Adopting by natural key (`adopt=True`) takes an object only when it is provably nobody else's: the one match that
-no stack of the backend manages (`rr_pulumi.managed_ids`, read once per provider process through the `pulumi` CLI
+no stack of the backend manages (`rr_pulumi.stack_claims`, read once per provider process through the `pulumi` CLI
 that started the provider; this stack's own resources count too). When the backend's stacks cannot all be read, or
 the only match is managed by a stack, adoption by name is refused in one line naming the ids: `adopt_id="<id>"` is
 the explicit escape, for a user who knows which object to take (an id names one object, so nothing is guessed).
@@ -26,7 +26,7 @@ from typing import Any, Callable, Optional
 
 from .. import ownership
 from ..errors import RequestRocketError
-from ..managed_ids import Managed, managed_ids
+from ..stack_claims import Claims, backend_claims
 from ..plan import empty
 from ..wire import SchemaRef, fields, from_wire, normalize
 
@@ -59,7 +59,7 @@ def pick(
     natural_key: Callable[[dict[str, Any]], bool],
     key_text: str,
     taken: set[str],
-    managed: Optional[Managed] = None,
+    managed: Optional[Claims] = None,
 ) -> dict[str, Any]:
     """The listed item to adopt: by id, else the natural-key match that no stack manages (`managed`: the ids the
     backend's stacks track) and this deployment has not adopted yet."""
@@ -111,7 +111,7 @@ class BackendStacks:
 
     def __init__(self, run: Optional[Callable[[list[str]], Any]] = None) -> None:
         self._run = run
-        self._found: Optional[Managed] = None
+        self._found: Optional[Claims] = None
         self._lock = threading.Lock()
 
     def reset(self, run: Optional[Callable[[list[str]], Any]] = None) -> None:
@@ -119,11 +119,11 @@ class BackendStacks:
         with self._lock:
             self._run, self._found = run, None
 
-    def managed(self) -> Managed:
+    def managed(self) -> Claims:
         with self._lock:
             if self._found is None:
                 run = self._run or _pulumi_runner()
-                self._found = managed_ids(run) if run else Managed(set(), ["the stacks (no `pulumi` CLI found)"])
+                self._found = backend_claims(run) if run else Claims(set(), ["the stacks (no `pulumi` CLI found)"])
             return self._found
 
 

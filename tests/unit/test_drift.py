@@ -3,6 +3,7 @@
 import json
 
 from rr_pulumi import drift, pulumi_cli
+from rr_pulumi import stack_claims
 from rr_pulumi.cli import main
 from rr_pulumi.errors import ConfigurationError
 
@@ -181,8 +182,9 @@ def test_managed_ids_of_an_exported_state_leave_out_lookups_and_other_types():
         {"urn": ACTIVATION_URN, "id": "p1-activation", "type": "pulumi-python:dynamic/rr-rollout:ProxyActivation"},
     ]
     exported = {"version": 3, "deployment": {"resources": resources}}
-    assert drift.managed_ids(exported) == {"t1": "Target", "r1": "Rule"}
-    assert drift.managed_ids(exported["deployment"]) == {"t1": "Target", "r1": "Rule"}
+    assert sorted(stack_claims.managed_ids(exported)) == ["r1", "t1"]
+    assert stack_claims.managed_ids(exported["deployment"]) == stack_claims.managed_ids(exported)
+    assert stack_claims.managed_ids(exported)["t1"] == state("Target", "api", "t1", TARGET)["urn"]
 
 
 def test_the_listing_asks_for_temporary_credentials(monkeypatch):

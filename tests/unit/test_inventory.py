@@ -1,7 +1,7 @@
 """rr_pulumi.inventory's decisions: which ids a stack manages, and what counts as a finding."""
 import json
 
-from rr_pulumi import inventory
+from rr_pulumi import inventory, stack_claims
 from rr_pulumi.inventory import AccountObject, Inventory
 
 TYPE = "pulumi-python:dynamic/requestrocket:"
@@ -22,8 +22,10 @@ def test_a_stack_manages_what_it_created_or_adopted_never_what_it_looked_up():
         resource("ProxyActivation", "p-1", "switch"),  # a switch on a proxy, not an object
         resource("Credential", "", "pending"),  # no id: never created
     ]}
-    assert sorted(inventory.managed_ids(deployment)) == ["r-1", "t-mine", "t-old"]
+    assert sorted(stack_claims.managed_ids(deployment)) == ["r-1", "t-mine", "t-old"]
     assert inventory.lookup_count(deployment) == 1
+    # what adoption by name and recovery must not take: everything the state names, its lookups included
+    assert stack_claims.claimed_ids(deployment) == {"prov-1", "c-shared", "t-mine", "t-old", "r-1", "p-1"}
 
 
 def test_findings_are_objects_with_no_manager_and_objects_with_two_stacks_only():

@@ -4,7 +4,7 @@ the command that settles them by hand (`rr-pulumi recover --adopt URN=ID` / `--d
 
 import pytest
 
-from rr_pulumi.managed_ids import managed_ids
+from rr_pulumi.stack_claims import backend_claims
 from rr_pulumi.recovery import ByHand, RecoveryError, parse_by_hand, settle, settle_by_hand_text, settled_export
 
 from .test_recovery import TARGETS, pending
@@ -82,7 +82,7 @@ def test_by_hand_drop_drops(fake_api, api_client):
     assert settled_export({"deployment": deployment}, settlement)["deployment"]["pending_operations"] == []
 
 
-def test_managed_ids_reads_every_other_stack_and_names_the_unreadable():
+def test_backend_claims_reads_every_other_stack_and_names_the_unreadable():
     exports = {"organization/other/dev": {"deployment": {"resources": [{"urn": "u", "id": "t-9"}, {"urn": "s"}]}}}
 
     def run(args):
@@ -90,9 +90,9 @@ def test_managed_ids_reads_every_other_stack_and_names_the_unreadable():
             return [{"name": "dev"}, {"name": "organization/other/dev"}, {"name": "organization/other/prod"}]
         return exports.get(args[-1])
 
-    found = managed_ids(run, skip=["dev"])
+    found = backend_claims(run, skip=["dev"])
     assert found.ids == {"t-9"} and found.unreadable == ["organization/other/prod"]
-    assert managed_ids(lambda args: None).unreadable == ["the list of stacks"]
+    assert backend_claims(lambda args: None).unreadable == ["the list of stacks"]
 
 
 def test_an_untracked_same_named_object_with_other_values_is_never_adopted(fake_api, api_client):
