@@ -18,6 +18,7 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from . import config as rr_config
+from .engine import PROJECT_PLUGINS_YAML, write_project_plugin
 
 TEMPLATES = Path(__file__).parent / "templates"
 EMULATOR_URL = "http://127.0.0.1:8787"
@@ -127,7 +128,8 @@ def project_files(name: str, stack: str, api_url: str, emulator: bool, requireme
                         "runtime:\n"
                         "  name: python\n"
                         "  options:\n"
-                        f"    virtualenv: {VIRTUALENV}   # created by `pulumi install` from requirements.txt\n"),
+                        f"    virtualenv: {VIRTUALENV}   # created by `pulumi install` from requirements.txt\n"
+                        f"{PROJECT_PLUGINS_YAML}"),
         f"Pulumi.{stack}.yaml": (
             f"# Stack {stack}. Plain settings live here; secrets only through `pulumi config set --secret`, which\n"
             "# stores them encrypted with this stack's passphrase or secrets provider:\n"
@@ -163,6 +165,7 @@ def create(folder: Path, stack: str = "dev", api_url: str | None = None, emulato
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         written.append(path)
+    written.append(write_project_plugin(folder))
     return written
 
 
