@@ -52,7 +52,6 @@ LANGUAGE_HOST = "pulumi-language-python"
 CLI_PACKAGE = f"{PULUMI_MODULE}/cmd/pulumi"
 VERSION_SYMBOL = "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
 
-
 PROVIDER_FOLDER = "rr-provider"
 PROVIDER_STUB = Path(__file__).parent.parent / "templates" / "project" / PROVIDER_FOLDER / LAUNCHER_NAMES[0]
 PROJECT_PLUGINS_YAML = (
@@ -175,7 +174,7 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
 
 
 def _refusal(folder: Path) -> tuple[str | None, str]:
-    """(version, None) for a usable toolchain folder, else (version or None, why it is refused)."""
+    """(version, "") for a usable toolchain folder, else (its version or None, why it is refused)."""
     pulumi = folder / "pulumi"
     if not (pulumi.is_file() and os.access(pulumi, os.X_OK)):
         return None, f"{folder} has no executable `pulumi`"
