@@ -1,6 +1,7 @@
 """`rr-pulumi new [DIR]`: a ready RequestRocket project, offline (what `pulumi new` would do with a template).
 
-It writes Pulumi.yaml (a virtualenv `venv` inside the project, created by `pulumi install`), requirements.txt
+It writes Pulumi.yaml (a virtualenv `venv` inside the project, created by `pulumi install`, and the project plugin
+rr-provider/ that serves the providers with rr-pulumi's server under any `pulumi`), requirements.txt
 (rr-pulumi as it was installed here, or --requirement), a program declaring a small organisation, .gitignore,
 Pulumi.<stack>.yaml with the settings and the secrets to set, and two GitHub workflows: a pull-request preview
 comment and a scheduled drift check, both with the engine cache.
