@@ -199,3 +199,19 @@ def test_prune_skips_a_folder_whose_build_is_running(isolated):
         assert building.exists()
     assert engine.remove_folder(building) is True
     assert not building.exists()
+
+
+def test_the_project_plugin_stub_says_when_the_virtualenv_lacks_rr_pulumi(tmp_path):
+    """The stub `rr-pulumi new` writes hands over to rr-pulumi in the project's virtualenv; without it, one line."""
+    stub = engine.write_project_plugin(tmp_path)
+    assert stub == tmp_path / "rr-provider" / "pulumi-resource-pulumi-python" and os.access(stub, os.X_OK)
+    python = Path("/usr/bin/python3")
+    if not python.exists():
+        pytest.skip("needs a system python3 without rr-pulumi")
+    (tmp_path / "venv" / "bin").mkdir(parents=True)
+    (tmp_path / "venv" / "bin" / "python").symlink_to(python)  # a Python that has no rr_pulumi
+    result = subprocess.run([str(stub), "127.0.0.1:1"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            env={"PATH": "/usr/bin:/bin", "PULUMI_RUNTIME_VIRTUALENV": "venv"})
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith("; run `pulumi install` (requirements.txt names it)")
+    assert result.stderr.startswith("rr-pulumi is not installed in ")
