@@ -13,8 +13,10 @@
    floor: no I/O, but a state shaped like rr-pulumi's (the part of the ratio the engine's state saving explains).
 2. Core API calls per operation, counted by the emulator (`/_emulator/stats`).
 3. The provider server's worker pool: `up` and `destroy` of the largest N at 50 and 200 ms per call with Pulumi's
-   server (RR_PULUMI_PROVIDER_SERVER=pulumi: 4 workers) and rr-pulumi's (rr_pulumi/provider/server.py), beside
-   the floor provider sleeping as long per call.
+   server (RR_PULUMI_PROVIDER_SERVER=pulumi: 4 workers; the toolchain's own launcher) and rr-pulumi's
+   (rr_pulumi/provider/server.py, reached through the project plugin `rr-pulumi new` writes), beside the floor
+   provider sleeping as long per call. With RR_PULUMI_TOOLCHAIN naming an official layout, this is rr-pulumi's
+   server under the official CLI against Pulumi's own launcher and server.
 4. Client-side pacing (rr_pulumi.ratelimit): `up` of the largest N with pacing off and at the Team plan's 1000/min.
 5. The baseline users would otherwise write (naive_provider.py: one plain request per call, one GET per resource
    on refresh, no budget, no retries) against rr-pulumi, same stack, same run, at 50 ms; and both at the plan
@@ -46,7 +48,7 @@ sys.path.insert(0, str(HERE))
 import rr_pulumi  # noqa: E402
 from launcher import launcher_folder  # noqa: E402
 from rr_pulumi.emulator.process import EmulatorProcess  # noqa: E402
-from rr_pulumi.engine import ensure_engine  # noqa: E402
+from rr_pulumi.engine import find_toolchain  # noqa: E402
 from shape import Shape  # noqa: E402
 from stacks import OPERATIONS, BenchStack  # noqa: E402
 
@@ -248,8 +250,10 @@ def pool_bound(n: int, latencies: list[int], reps: int, emulator: EmulatorProces
             for label, emu, env, parallel, bin_dir in variants:
                 say(f"pool {latency} ms, rep {rep + 1}/{reps}: {label}")
                 emulator.set_faults({"latency": latency})
+                # rr-pulumi's server is reached as `rr-pulumi new` sets it up, through the project plugin: so under
+                # an official toolchain (RR_PULUMI_TOOLCHAIN) too; Pulumi's server rows run the toolchain's launcher.
                 stack = BenchStack(Shape(n), work, emu, config=PACING_OFF, env=env, parallel=parallel,
-                                   bin_dir=bin_dir)
+                                   bin_dir=bin_dir, rr_provider="RR_PULUMI_PROVIDER_SERVER" not in env)
                 rows[label][0].append(stack.up().seconds)
                 rows[label][1].append(stack.destroy().seconds)
         results[latency] = [(label, *rows[label]) for label, *_ in variants]
@@ -433,7 +437,7 @@ def main() -> int:
     rate_n, rate_limit = (300, 100) if args.full else (30, 20)
     latencies = [int(ms) for ms in args.latencies.split(",") if ms.strip()]
 
-    ensure_engine()
+    chain = find_toolchain()  # builds our engine only when no official `pulumi` is usable
     # Measure rr-pulumi as pip installs it: with bytecode. A checkout run with PYTHONDONTWRITEBYTECODE=1 would
     # otherwise compile every module in every provider process.
     compileall.compile_dir(str(Path(rr_pulumi.__file__).parent), quiet=1)
@@ -451,8 +455,9 @@ def main() -> int:
 
     emit(f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, "
          f"{os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at the start), Python "
-         f"{platform.python_version()}; {reps} repetitions, median (min–max) in seconds; ratios are medians of "
-         f"back-to-back pairs; `{' '.join(['python', 'benchmarks/run_all.py', *sys.argv[1:]])}`.")
+         f"{platform.python_version()}; `pulumi` v{chain.version} from {chain.origin} ({chain.folder}); {reps} "
+         f"repetitions, median (min–max) in seconds; ratios are medians of back-to-back pairs; "
+         f"`{' '.join(['python', 'benchmarks/run_all.py', *sys.argv[1:]])}`.")
     with tempfile.TemporaryDirectory(prefix="rr-bench-") as tmp:
         work = Path(tmp)
         with EmulatorProcess(users=(), rate_limit=0) as emulator:

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rr_pulumi.engine import PROJECT_PLUGINS_YAML, write_project_plugin
 from rr_pulumi.engine.stack import LocalStack
 
 from shape import Shape
@@ -33,10 +34,15 @@ class Measure:
     state_bytes: int = 0  # the size of the stack's state file afterwards (set by `up`)
 
 
-def write_project(folder: Path, program: str) -> Path:
+def write_project(folder: Path, program: str, rr_provider: bool = False) -> Path:
+    """With `rr_provider`, the `plugins: providers:` block and stub `rr-pulumi new` writes: rr-pulumi's provider
+    server under any `pulumi` (without it, an official `pulumi` serves with Pulumi's own launcher and server)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "Pulumi.yaml").write_text(
-        f"name: bench\nruntime:\n  name: python\n  options:\n    virtualenv: {Path(sys.prefix).resolve()}\n")
+        f"name: bench\nruntime:\n  name: python\n  options:\n    virtualenv: {Path(sys.prefix).resolve()}\n"
+        + (PROJECT_PLUGINS_YAML if rr_provider else ""))
+    if rr_provider:
+        write_project_plugin(folder)
     (folder / "__main__.py").write_text(program)
     return folder
 
@@ -44,14 +50,16 @@ def write_project(folder: Path, program: str) -> Path:
 class BenchStack:
     """One stack of a given shape against the floor (emulator None) or the emulator, with rr-pulumi's providers or
     the naive baseline's (`provider="naive"`); with no emulator, `provider="shaped"` is the floor with rr-pulumi's
-    state (floor_provider.ShapedFloorProvider). `token` shares an emulator user between stacks."""
+    state (floor_provider.ShapedFloorProvider). `token` shares an emulator user between stacks; `rr_provider` writes
+    the project plugin of `rr-pulumi new` (see write_project)."""
 
     def __init__(self, shape: Shape, workdir: Path, emulator=None, *, config: dict | None = None,
                  env: dict | None = None, parallel: int | None = None, bin_dir: Path | None = None,
-                 provider: str = "rr", token: str | None = None):
+                 provider: str = "rr", token: str | None = None, rr_provider: bool = False):
         self.shape, self.emulator, self.parallel = shape, emulator, parallel
         folder = Path(tempfile.mkdtemp(prefix=f"n{shape.n}-", dir=workdir))
-        write_project(folder / "project", shape.program("floor" if emulator is None and provider == "rr" else provider))
+        write_project(folder / "project", shape.program("floor" if emulator is None and provider == "rr" else provider),
+                      rr_provider)
         env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])), **(env or {})}
         self.stack = LocalStack(folder / "project", stack="bench", backend_dir=folder / "state", env=env)
         if bin_dir is not None:  # a prototype launcher folder ahead of the engine's own

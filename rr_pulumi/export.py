@@ -28,6 +28,7 @@ from typing import Any, Optional
 from . import kinds, scaffold
 from .client import CLIENTS, RequestRocketClient, collection, item_id, rules_collection
 from .config import Settings
+from .engine import PROJECT_PLUGINS_YAML, write_project_plugin
 from .errors import RequestRocketError
 from .scaffold import ScaffoldError, requirement, requirements_txt
 from .schema import SECRET_SHAPES, from_wire, input_fields
@@ -308,7 +309,7 @@ def set_secrets_script(program: Program, api_url: str, profile: Optional[str] = 
 
 def project_yaml(program: Program, virtualenv: str = VIRTUALENV) -> str:
     return (f"name: {scaffold.yaml_scalar(program.project)}\ndescription: exported by rr-pulumi export\n"
-            f"runtime:\n  name: python\n  options:\n    virtualenv: {virtualenv}\n")
+            f"runtime:\n  name: python\n  options:\n    virtualenv: {virtualenv}\n{PROJECT_PLUGINS_YAML}")
 
 
 README = """\
@@ -363,6 +364,7 @@ def write_project(out: Path, files: dict[str, str]) -> list[Path]:
         (out / name).write_text(text)
         written.append(out / name)
     (out / "set-secrets.sh").chmod(0o755)
+    written.append(write_project_plugin(out))
     return written
 
 

@@ -1,10 +1,10 @@
-"""The one way rr-pulumi's tools (drift, recovery, ...) run `pulumi`: the engine's choice, version-checked.
+"""The one way rr-pulumi's tools (drift, recovery, ...) run `pulumi`: the toolchain's choice, version-checked.
 
-`pulumi` is found as the engine finds it (`rr_pulumi.engine.ensure_engine`: a `pulumi` on PATH of the version
-rr-pulumi's engine pins, else the cached engine). A missing engine is built with progress on stderr, never
-silently; when it cannot be built, the error is one line naming `rr-pulumi-engine ensure`. The command runs with
-the user's own environment (backend, passphrase, PULUMI_HOME untouched): only the engine's folder is put first on
-the child's PATH, so the language host and launchers next to `pulumi` are the ones it uses.
+`pulumi` is found by `rr_pulumi.engine.find_toolchain`: `$RR_PULUMI_TOOLCHAIN`, else an official `pulumi` on PATH
+in the supported range, else rr-pulumi's own engine (built with progress on stderr, never silently). When none is
+usable, the error is one line naming what was found and why it was refused. The command runs with the user's own
+environment (backend, passphrase, PULUMI_HOME untouched): only the toolchain's folder is put first on the child's
+PATH, so the language host and plugins next to `pulumi` are the ones it uses.
 
 A failed command raises `PulumiFailed` whose message is the engine's error line, not pages of output.
 """
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from .client import RequestRocketClient
     from .config import Settings
 
-ENSURE_HINT = "run `rr-pulumi-engine ensure` once (it builds the engine), or put a matching `pulumi` on PATH"
 _EXCEPTION_PREFIX = re.compile(r"^(?:[A-Za-z_]\w*\.)+[A-Z]\w*: ")  # "rr_pulumi.errors.ServerError: "
 _NOISE = re.compile(r"^(?:error: )?(?:(?:Preview|Update|Refresh|Destroy) failed: )?", re.IGNORECASE)
 
@@ -85,15 +84,16 @@ def api_client(settings: "Settings") -> "RequestRocketClient":
 
 
 def find_pulumi() -> Path:
-    """The `pulumi` executable the engine would use, built (with progress on stderr) when missing."""
-    from .engine import EngineError, ensure_engine  # the engine's public API, nothing else of it
+    """The `pulumi` executable of the toolchain rr-pulumi runs; our engine is built (progress on stderr) only when
+    no official `pulumi` is usable."""
+    from .engine import EngineError, find_toolchain  # the engine's public API, nothing else of it
 
     try:
-        return Path(ensure_engine(verbose=True)) / "pulumi"
+        return find_toolchain(verbose=True).pulumi
     except EngineError as exc:
-        raise PulumiFailed(f"no Pulumi engine: {error_line(str(exc))}; {ENSURE_HINT}") from None
+        raise PulumiFailed(error_line(str(exc))) from None
     except OSError as exc:
-        raise PulumiFailed(f"no Pulumi engine: {exc}; {ENSURE_HINT}") from None
+        raise PulumiFailed(f"no usable Pulumi: {exc}") from None
 
 
 def child_env(pulumi: Path, base: Optional[dict[str, str]] = None) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """`rr-pulumi new [DIR]`: a ready RequestRocket project, offline (what `pulumi new` would do with a template).
 
-It writes Pulumi.yaml (a virtualenv `venv` inside the project, created by `pulumi install`), requirements.txt
+It writes Pulumi.yaml (a virtualenv `venv` inside the project, created by `pulumi install`, and the project plugin
+rr-provider/ that serves the providers with rr-pulumi's server under any `pulumi`), requirements.txt
 (rr-pulumi as it was installed here, or --requirement), a program declaring a small organisation, .gitignore,
 Pulumi.<stack>.yaml with the settings and the secrets to set, and two GitHub workflows: a pull-request preview
 comment and a scheduled drift check, both installing the official Pulumi CLI with `pulumi/actions`.
@@ -18,6 +19,7 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from . import config as rr_config
+from .engine import PROJECT_PLUGINS_YAML, write_project_plugin
 
 TEMPLATES = Path(__file__).parent / "templates"
 EMULATOR_URL = "http://127.0.0.1:8787"
@@ -163,7 +165,8 @@ def project_files(name: str, stack: str, api_url: str, emulator: bool, requireme
                         "runtime:\n"
                         "  name: python\n"
                         "  options:\n"
-                        f"    virtualenv: {VIRTUALENV}   # created by `pulumi install` from requirements.txt\n"),
+                        f"    virtualenv: {VIRTUALENV}   # created by `pulumi install` from requirements.txt\n"
+                        f"{PROJECT_PLUGINS_YAML}"),
         f"Pulumi.{stack}.yaml": (
             f"# Stack {stack}. Plain settings live here; secrets only through `pulumi config set --secret`, which\n"
             "# stores them encrypted with this stack's passphrase or secrets provider:\n"
@@ -199,6 +202,7 @@ def create(folder: Path, stack: str = "dev", api_url: str | None = None, emulato
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         written.append(path)
+    written.append(write_project_plugin(folder))
     return written
 
 

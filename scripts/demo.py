@@ -1,7 +1,9 @@
 """The main job (`make demo`): start the local Core API emulator, `pulumi up` the root stack, show the result.
 
 State lives in .rr/ (the emulator's SQLite file and the stack's file backend), so a second run finds
-everything in place and reports no changes. Set RR_DEMO_PORT to move the emulator off port 8765.
+everything in place and reports no changes. Set RR_DEMO_PORT to move the emulator off port 8765. The `pulumi` is
+the one rr-pulumi's tools choose (an official one in the supported range, else rr-pulumi's engine; see
+docs/toolchain.md), and the root Pulumi.yaml's project plugin serves the providers with rr-pulumi's server.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from rr_pulumi.emulator.dataplane import data_plane_url
 from rr_pulumi.emulator.process import EmulatorProcess
-from rr_pulumi.engine import ensure_engine
+from rr_pulumi.engine import find_toolchain
 from rr_pulumi.engine.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +33,8 @@ def demo_secret(stack: LocalStack, key: str) -> None:
 
 def main() -> int:
     WORK.mkdir(exist_ok=True)
-    ensure_engine()
+    chain = find_toolchain()
+    print(f"pulumi v{chain.version} from {chain.origin}: {chain.pulumi}", flush=True)
     port = int(os.environ.get("RR_DEMO_PORT", "8765"))
     with EmulatorProcess(db=WORK / "emulator.db", users=("demo:team",), port=port) as emulator:
         print(f"Core API emulator: {emulator.url} (database {WORK / 'emulator.db'})", flush=True)

@@ -1,8 +1,13 @@
-"""The Pulumi engine that rr-pulumi drives: found on PATH, or built from Pulumi's Go modules and cached.
+"""The Pulumi toolchain rr-pulumi drives: an official `pulumi` in the supported range, else an engine built here.
 
-`ensure_engine()` returns a folder holding `pulumi`, the Python language host and the launchers the engine
-looks up for Python dynamic providers and policy packs. The engine's version is `engine_version()` (from our
-go.mod), chosen independently of the `pulumi` Python package installed beside rr-pulumi.
+`find_toolchain()` is the one place that decides which `pulumi` runs (the tools, the testing plugin, the demo, the
+tests and the benchmarks all ask it), in this order:
+
+1. `$RR_PULUMI_TOOLCHAIN`, a folder laid out as Pulumi's distribution is (`pulumi`, `pulumi-language-python`, ...):
+   used when its `pulumi` is in `SUPPORTED`, refused with the reason otherwise (an explicit choice never falls back);
+2. the `pulumi` on `PATH` with Pulumi's Python language host beside it, when its version is in `SUPPORTED`;
+3. rr-pulumi's own engine (`engine_version()`, from our go.mod): the cached build, else built from Pulumi's Go
+   modules when Go is installed. When that is impossible too, the error names what was found and why it was refused.
 
 `engine_env()` and `DEMO_PASSPHRASE` belong to the demo, the tests and the benchmarks only: they choose a backend
 and a passphrase, which a user's own runs never do.
@@ -11,9 +16,11 @@ and a passphrase, which a user's own runs never do.
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -22,6 +29,7 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from rr_pulumi.cache import cache_folder
@@ -35,8 +43,35 @@ DEMO_PASSPHRASE = "rr-pulumi-demo-only"
 """The passphrase of the demo and test stacks. It protects nothing: never use it for a real stack."""
 PULUMI_MODULE = "github.com/pulumi/pulumi/pkg/v3"
 
+TOOLCHAIN_ENV = "RR_PULUMI_TOOLCHAIN"
+SUPPORTED = ((3, 216, 0), (4, 0, 0))
+"""The `pulumi` versions rr-pulumi runs with: from the oldest SDK the providers need (3.216.0) up to, not
+including, Pulumi 4. Checked end to end at 3.260.0, with Pulumi's own language host and with ours (docs/toolchain.md)."""
+LANGUAGE_HOST = "pulumi-language-python"
+
 CLI_PACKAGE = f"{PULUMI_MODULE}/cmd/pulumi"
 VERSION_SYMBOL = "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
+
+PROVIDER_FOLDER = "rr-provider"
+PROVIDER_STUB = Path(__file__).parent.parent / "templates" / "project" / PROVIDER_FOLDER / LAUNCHER_NAMES[0]
+PROJECT_PLUGINS_YAML = (
+    "plugins:   # Python dynamic providers served by rr-pulumi's provider server, under any `pulumi`\n"
+    "  providers:\n"
+    "    - name: pulumi-python\n"
+    f"      path: {PROVIDER_FOLDER}\n")
+"""The Pulumi.yaml block `rr-pulumi new` and `export` write: Pulumi's project plugins are consulted before PATH and
+the plugins bundled with `pulumi` (pkg/resource/plugin/host.go, sdk/go/common/workspace/plugins.go), so the project's
+dynamic providers get rr-pulumi's server from any official `pulumi`, without the "using ... from $PATH" warning."""
+
+
+def write_project_plugin(project: Path) -> Path:
+    """Write the executable stub PROJECT_PLUGINS_YAML points at into a project folder; returns its path. The stub only
+    hands over to the launcher of the rr-pulumi in the project's virtualenv, so upgrading rr-pulumi upgrades it."""
+    path = project / PROVIDER_FOLDER / PROVIDER_STUB.name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(PROVIDER_STUB.read_text())
+    path.chmod(0o755)
+    return path
 
 
 class EngineError(RequestRocketError):
@@ -62,12 +97,23 @@ def _say(message: str) -> None:
 
 
 def _version_of(pulumi: str) -> str | None:
+    """`pulumi version` without its `v`; remembered per executable and modification time (one run per process)."""
+    try:
+        stamp = os.stat(pulumi).st_mtime_ns
+    except OSError:
+        return None
+    return _version_cached(pulumi, stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _version_cached(pulumi: str, stamp: int) -> str | None:
     try:
         out = subprocess.run([pulumi, "version"], capture_output=True, text=True, timeout=60,
                              env={**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"})
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return out.stdout.strip().lstrip("v") or None
+    lines = out.stdout.strip().splitlines()
+    return lines[0].strip().lstrip("v") if out.returncode == 0 and lines else None
 
 
 def is_engine_source(relative: Path) -> bool:
@@ -103,19 +149,87 @@ def _complete(folder: Path) -> bool:
     return all((folder / name).is_file() and os.access(folder / name, os.X_OK) for name in EXECUTABLES)
 
 
-def ensure_engine(verbose: bool = True) -> Path:
-    """Return a folder with the `pulumi` of `engine_version()` and our language host, building it if needed."""
-    version = engine_version()
+@dataclass(frozen=True)
+class Toolchain:
+    """A folder with `pulumi` and its plugins; `origin` says how it was chosen (for messages and `which`)."""
+
+    folder: Path
+    version: str
+    origin: str
+
+    @property
+    def pulumi(self) -> Path:
+        return self.folder / "pulumi"
+
+
+def supported_range() -> str:
+    low, high = (".".join(map(str, end)) for end in SUPPORTED)
+    return f">={low},<{high}"
+
+
+def parse_version(text: str) -> tuple[int, int, int] | None:
+    """(3, 260, 0) from `pulumi version`'s `v3.260.0` (or `v3.260.0-dev.0`); None when it is not a version."""
+    match = re.match(r"v?(\d+)\.(\d+)\.(\d+)", text.strip())
+    return tuple(int(part) for part in match.groups()) if match else None  # type: ignore[return-value]
+
+
+def _refusal(folder: Path) -> tuple[str | None, str]:
+    """(version, "") for a usable toolchain folder, else (its version or None, why it is refused)."""
+    pulumi = folder / "pulumi"
+    if not (pulumi.is_file() and os.access(pulumi, os.X_OK)):
+        return None, f"{folder} has no executable `pulumi`"
+    version = _version_of(str(pulumi))
+    parsed = parse_version(version or "")
+    if parsed is None:
+        return None, f"`{pulumi} version` printed no version"
+    if not SUPPORTED[0] <= parsed < SUPPORTED[1]:
+        return version, f"{pulumi} is v{version}, outside the supported {supported_range()}"
+    if not (folder / LANGUAGE_HOST).is_file():
+        return version, f"{pulumi} (v{version}) has no `{LANGUAGE_HOST}` beside it"
+    return version, ""
+
+
+def find_toolchain(verbose: bool = True, build: bool = True) -> Toolchain:
+    """The `pulumi` rr-pulumi runs (see the module's docstring for the order); builds our engine only as the last
+    resort, and only when `build`. Raises EngineError naming every `pulumi` found and why it was refused."""
+    chosen = os.environ.get(TOOLCHAIN_ENV, "").strip()
+    if chosen:
+        folder = Path(chosen).expanduser().resolve()
+        folder = folder.parent if folder.is_file() else folder
+        version, refused = _refusal(folder)
+        if refused:
+            raise EngineError(f"{TOOLCHAIN_ENV}={chosen}: {refused}")
+        return Toolchain(folder, version or "", TOOLCHAIN_ENV)
+    refusals = []
     on_path = shutil.which("pulumi")
-    if on_path and _complete(Path(on_path).parent) and _version_of(on_path) == version:
-        return Path(on_path).parent
+    if on_path:
+        version, refused = _refusal(Path(on_path).parent)
+        if not refused:
+            return Toolchain(Path(on_path).parent, version or "", "PATH")
+        refusals.append(refused)
     folder = engine_folder() / "bin"
     if _complete(folder):
-        return folder
+        return Toolchain(folder, engine_version(), "rr-pulumi engine (cached)")
+    if not build:
+        raise EngineError(_nothing_usable(refusals) + f"; rr-pulumi's engine (Pulumi v{engine_version()}) is not "
+                          "built yet: `rr-pulumi-engine ensure` builds it")
+    if shutil.which("go") is None:
+        raise EngineError(_nothing_usable(refusals) + f"; no Go toolchain to build rr-pulumi's engine. Install Pulumi "
+                          f"{supported_range()} (https://www.pulumi.com/docs/iac/download-install/), or Go >= 1.26 "
+                          f"to build Pulumi v{engine_version()}")
     with _build_lock(folder.parent):
         if not _complete(folder):  # another process may have built it while we waited
-            _build(version, folder, verbose)
-    return folder
+            _build(engine_version(), folder, verbose)
+    return Toolchain(folder, engine_version(), "rr-pulumi engine (built)")
+
+
+def _nothing_usable(refusals: list[str]) -> str:
+    return f"no usable Pulumi: {'; '.join(refusals) or 'no `pulumi` on PATH'} ({TOOLCHAIN_ENV} unset)"
+
+
+def ensure_engine(verbose: bool = True) -> Path:
+    """The folder of the `pulumi` rr-pulumi runs (`find_toolchain`), building our engine only as the last resort."""
+    return find_toolchain(verbose).folder
 
 
 @contextmanager
@@ -132,7 +246,7 @@ def _build_lock(folder: Path):
 def _build(version: str, folder: Path, verbose: bool) -> None:
     go = shutil.which("go")
     if go is None:
-        raise EngineError(f"no `pulumi` v{version} on PATH and no Go toolchain to build one; install Go >= 1.26")
+        raise EngineError(f"no Go toolchain to build Pulumi v{version}; install Go >= 1.26")
     started = time.monotonic()
     _say(f"building the Pulumi engine v{version} from Go modules into {folder} (cold: about 5 minutes on 2 cores)")
     staging = Path(tempfile.mkdtemp(prefix="build-", dir=folder.parent))

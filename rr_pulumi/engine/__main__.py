@@ -1,6 +1,7 @@
-"""`rr-pulumi-engine` (or `python -m rr_pulumi.engine`): the Pulumi engine rr-pulumi runs with.
+"""`rr-pulumi-engine` (or `python -m rr_pulumi.engine`): the Pulumi toolchain rr-pulumi runs with.
 
-    ensure            find or build the engine; print its folder
+    ensure            find the toolchain (an official `pulumi`, else build our engine); print its folder
+    which             say which `pulumi` rr-pulumi runs, its version and why (builds nothing)
     key               print this release's engine cache key (a CI cache key; builds nothing)
     shell             print the line that puts the engine on PATH: eval "$(rr-pulumi-engine shell)"
     prune [--remove]  list engine folders of other releases in the cache; remove them with --remove
@@ -22,9 +23,11 @@ from rr_pulumi.engine import (
     engine_folder,
     engine_version,
     ensure_engine,
+    find_toolchain,
     path_export,
     remove_folder,
     stale_folders,
+    supported_range,
 )
 
 DEMO_BACKEND = Path(".rr") / "state"
@@ -34,6 +37,12 @@ DEMO_ENV_KEYS = ("PATH", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULU
 
 def _ensure(args: argparse.Namespace) -> int:
     print(ensure_engine())
+    return 0
+
+
+def _which(args: argparse.Namespace) -> int:
+    chain = find_toolchain(verbose=False, build=False)
+    print(f"{chain.pulumi} v{chain.version} (from {chain.origin}; supported {supported_range()})")
     return 0
 
 
@@ -73,13 +82,16 @@ def _demo_env(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="rr-pulumi-engine", description="The Pulumi engine rr-pulumi runs with "
-                                  f"(Pulumi v{engine_version()}): found on PATH, or built from Go modules and cached.")
+    top = argparse.ArgumentParser(prog="rr-pulumi-engine", description="The Pulumi toolchain rr-pulumi runs with: "
+                                  f"$RR_PULUMI_TOOLCHAIN or an official `pulumi` {supported_range()} on PATH, else "
+                                  f"Pulumi v{engine_version()} built from Go modules and cached.")
     top.add_argument("--version", action="version",
                      version=f"rr-pulumi-engine {__version__} (Pulumi engine v{engine_version()})")
     commands = top.add_subparsers(dest="command")
-    commands.add_parser("ensure", help="find or build the engine; print its folder (the default)").set_defaults(
-        run=_ensure)
+    commands.add_parser("ensure", help="find the toolchain, building our engine only when no official `pulumi` is "
+                        "usable; print its folder (the default)").set_defaults(run=_ensure)
+    commands.add_parser("which", help="say which `pulumi` rr-pulumi runs and why (builds nothing)").set_defaults(
+        run=_which)
     commands.add_parser("key", help="print this release's engine cache key (for a CI cache; builds nothing)"
                         ).set_defaults(run=_key)
     commands.add_parser("shell", help='print only the PATH export: eval "$(rr-pulumi-engine shell)"').set_defaults(

@@ -181,12 +181,22 @@ def test_drift_could_not_check_exits_2_with_one_line(stack, emulator, tmp_path):
     reason = could_not_check(rr_pulumi(stack, "drift", "--cwd", str(elsewhere)))
     assert reason.startswith("no Pulumi.yaml project file found")
 
-    # No engine: no `pulumi` on PATH, nothing cached, no Go to build one.
+    # No engine: no `pulumi` on PATH, nothing cached, no Go to build one: the one line says what to install.
     bare = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "RR_PULUMI_ENGINE_CACHE": str(tmp_path / "no-engine")}
     script = Path(sys.executable).parent / "rr-pulumi"
     result = subprocess.run([str(script), "drift"], cwd=stack.project_dir, env=bare, capture_output=True,
                             text=True, timeout=120)
-    assert "`rr-pulumi-engine ensure`" in could_not_check(result)
+    reason = could_not_check(result)
+    assert reason.startswith("no usable Pulumi: no `pulumi` on PATH (RR_PULUMI_TOOLCHAIN unset); no Go toolchain")
+    assert "Install Pulumi >=3.216.0,<4.0.0" in reason
+    # An official `pulumi` outside the supported range is named with the reason it was refused.
+    old = tmp_path / "old-pulumi"
+    old.mkdir()
+    (old / "pulumi").write_text("#!/bin/sh\necho v3.100.0\n")
+    (old / "pulumi").chmod(0o755)
+    result = subprocess.run([str(script), "drift"], cwd=stack.project_dir, env={**bare, "PATH": f"{old}:/usr/bin:/bin"},
+                            capture_output=True, text=True, timeout=120)
+    assert f"{old}/pulumi is v3.100.0, outside the supported >=3.216.0,<4.0.0" in could_not_check(result)
 
     # Broken configuration: an API URL that is no URL, and a passphrase that cannot decrypt the stack's secrets.
     stack.set_config("requestrocket:apiUrl", "not-a-url")

@@ -57,7 +57,7 @@ def _wait_for(condition, timeout: float) -> bool:
     return condition()
 
 
-def test_killed_cli_leaves_no_language_host_program_or_provider(make_stack, tmp_path):
+def test_killed_cli_leaves_no_language_host_program_or_provider(our_engine, make_stack, tmp_path):
     marks = tmp_path / "marks"
     marks.mkdir()
     stack = make_stack(PROGRAM)
@@ -100,11 +100,11 @@ def _ignoring_sigint() -> None:
     ("pulumi-language-python", 50),
     ("pulumi-resource-pulumi-python", 3),  # resets SIGINT in Python before it serves; each start imports pulumi
 ])
-def test_plugins_started_with_sigint_ignored_still_end_on_the_engines_sigint(engine_bin, tmp_path, plugin, starts):
+def test_plugins_started_with_sigint_ignored_still_end_on_the_engines_sigint(our_engine, tmp_path, plugin, starts):
     """The engine stops a plugin with SIGINT and kills it only after a cooldown: a language host or provider that
     kept SIGINT ignored made every `up` and `preview` run from a background job wait that cooldown."""
     env = {**os.environ, "PULUMI_RUNTIME_VIRTUALENV": sys.prefix}
-    args = [str(engine_bin / plugin)] + (["127.0.0.1:1"] if plugin == "pulumi-language-python" else [])
+    args = [str(our_engine / plugin)] + (["127.0.0.1:1"] if plugin == "pulumi-language-python" else [])
     for start in range(starts):
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
                                 cwd=tmp_path, preexec_fn=_ignoring_sigint)

@@ -11,7 +11,7 @@ def _relative_virtualenv(stack) -> None:
         "name: e2e\nruntime:\n  name: python\n  options:\n    virtualenv: venv\n")
 
 
-def test_missing_virtualenv_names_the_fix_then_pulumi_install_creates_it(make_stack):
+def test_missing_virtualenv_names_the_fix_then_pulumi_install_creates_it(our_engine, make_stack):
     stack = make_stack(PROGRAM)
     _relative_virtualenv(stack)
     venv = stack.project_dir / "venv"

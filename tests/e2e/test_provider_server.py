@@ -1,5 +1,6 @@
-"""rr-pulumi's provider server through the real CLI: the engine's launcher serves dynamic providers with more than
-Pulumi's four workers, and RR_PULUMI_PROVIDER_SERVER=pulumi falls back to Pulumi's server as shipped.
+"""rr-pulumi's provider server through the real CLI: the project plugin `rr-pulumi new` writes (under any `pulumi`,
+official or ours) and our engine's own launcher serve dynamic providers with more than Pulumi's four workers, and
+RR_PULUMI_PROVIDER_SERVER=pulumi falls back to Pulumi's server as shipped.
 
 The provider's `create` waits at a barrier until `together` creates are being served at once, so the run shows
 how many calls one provider process serves concurrently (the barrier's patience only bounds a failing run).
@@ -30,15 +31,23 @@ for i in range(together):
 """
 
 
-def stack_with(make_stack, together: int, patience: int, env: dict | None = None):
-    stack = make_stack(PROGRAM, env=env)
+def stack_with(make_stack, together: int, patience: int, env: dict | None = None, rr_provider: bool = True):
+    stack = make_stack(PROGRAM, env=env, rr_provider=rr_provider)
     stack.set_config("together", str(together))
     stack.set_config("patience", str(patience))
     return stack
 
 
-def test_the_engines_launcher_serves_more_than_four_calls_at_once(make_stack):
+def test_the_project_plugin_serves_more_than_four_calls_at_once_without_a_warning(make_stack):
     stack = stack_with(make_stack, together=6, patience=300)
+    result = stack.run("up", "--yes", "--skip-preview", "--parallel", "8", "--stack", stack.stack, check=False)
+    assert result.code == 0, result.output
+    assert len(stack.resources("pulumi-python:dynamic/e2e:Thing")) == 6
+    assert "from $PATH" not in result.output and "warning" not in result.output.lower(), result.output
+
+
+def test_the_engines_own_launcher_serves_more_than_four_calls_at_once(our_engine, make_stack):
+    stack = stack_with(make_stack, together=6, patience=300, rr_provider=False)
     result = stack.run("up", "--yes", "--skip-preview", "--parallel", "8", "--stack", stack.stack, check=False)
     assert result.code == 0, result.output
     assert len(stack.resources("pulumi-python:dynamic/e2e:Thing")) == 6
@@ -69,7 +78,8 @@ def test_a_bad_worker_count_is_one_clear_error(make_stack):
 def test_pulumi_import_of_an_rr_pulumi_type_is_one_line_naming_adopt_id(rr_stack):
     """`pulumi import` asks the provider to read an object without its recorded properties, which Pulumi's dynamic
     provider server answers with a Python traceback (KeyError: '__provider'); rr-pulumi's server answers in one line."""
-    stack = rr_stack('import rr_pulumi\nfrom rr_pulumi import Client\nClient("org", client_name="import-org")\n')
+    stack = rr_stack('import rr_pulumi\nfrom rr_pulumi import Client\nClient("org", client_name="import-org")\n',
+                     rr_provider=True)  # the project plugin of `rr-pulumi new`: rr-pulumi's server under any pulumi
     stack.up()
     result = stack.run("import", "pulumi-python:dynamic/requestrocket:Target", "legacy",
                        "00000000-0000-4000-8000-000000000000", "--yes", check=False)

@@ -1,5 +1,5 @@
-"""How the engine is chosen: a matching `pulumi` on PATH, else the cache keyed by version and source digest;
-what the key covers; pruning; the shell line."""
+"""How the toolchain is chosen: $RR_PULUMI_TOOLCHAIN, else an official `pulumi` in the supported range on PATH,
+else our engine from the cache keyed by version and source digest; what the key covers; pruning; the shell line."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 from rr_pulumi import engine
 
 
-def fake_engine(folder: Path, version: str) -> Path:
+def fake_engine(folder: Path, version: str, names=engine.EXECUTABLES) -> Path:
     folder.mkdir(parents=True)
-    for name in engine.EXECUTABLES:
+    for name in names:
         script = folder / name
         script.write_text(f"#!/bin/sh\necho v{version}\n")
         script.chmod(0o755)
@@ -35,18 +35,78 @@ def test_matching_pulumi_on_path_is_used(isolated, monkeypatch):
     assert engine.ensure_engine(verbose=False) == on_path
 
 
-def test_other_version_on_path_falls_back_to_the_cache(isolated, monkeypatch):
-    on_path = fake_engine(isolated / "user-bin", "3.1.0")
+OFFICIAL = ("pulumi", "pulumi-language-python", "pulumi-language-python-exec", "pulumi-resource-pulumi-python")
+
+
+@pytest.mark.parametrize("version", ["3.216.0", "3.272.0", "3.277.0-dev.0", "3.999.1"])
+def test_an_official_pulumi_in_the_range_is_used_without_our_launchers(isolated, monkeypatch, version):
+    official = fake_engine(isolated / "pulumi-bin", version, OFFICIAL)
+    monkeypatch.setenv("PATH", f"{official}{os.pathsep}/usr/bin:/bin")
+    chain = engine.find_toolchain(verbose=False, build=False)
+    assert (chain.folder, chain.version, chain.origin) == (official, version, "PATH")
+    assert chain.pulumi == official / "pulumi"
+
+
+@pytest.mark.parametrize(("version", "names", "reason"), [
+    ("3.1.0", OFFICIAL, r"is v3\.1\.0, outside the supported >=3\.216\.0,<4\.0\.0"),
+    ("3.215.9", OFFICIAL, r"is v3\.215\.9, outside the supported"),
+    ("4.0.0", OFFICIAL, r"is v4\.0\.0, outside the supported"),
+    ("3.260.0", ("pulumi",), r"\(v3\.260\.0\) has no `pulumi-language-python` beside it"),
+    ("not a version", OFFICIAL, r"printed no version"),
+])
+def test_a_refused_pulumi_on_path_falls_back_to_the_cache(isolated, monkeypatch, version, names, reason):
+    on_path = fake_engine(isolated / "user-bin", version, names)
     monkeypatch.setenv("PATH", f"{on_path}{os.pathsep}/usr/bin:/bin")
     cached = fake_engine(engine.engine_folder() / "bin", engine.engine_version())
     assert engine.engine_folder() == isolated / "cache" / f"v{engine.engine_version()}-{engine.sources_digest()}"
     assert engine.ensure_engine(verbose=False) == cached
-
-
-def test_without_go_the_error_says_what_to_install(isolated, monkeypatch):
-    monkeypatch.setattr(engine.shutil, "which", lambda name: None)
-    with pytest.raises(engine.EngineError, match=r"no `pulumi` v3\.\d+\.\d+ on PATH and no Go toolchain"):
+    # Without a cached engine and without Go, the error names what was found and why it was refused.
+    engine.shutil.rmtree(cached)
+    monkeypatch.setattr(engine.shutil, "which", lambda name: str(on_path / name) if name == "pulumi" else None)
+    with pytest.raises(engine.EngineError, match=f"no usable Pulumi: `?{on_path}.*{reason}.*no Go toolchain"):
         engine.ensure_engine(verbose=False)
+
+
+def test_without_pulumi_and_go_the_error_says_what_to_install(isolated, monkeypatch):
+    monkeypatch.setattr(engine.shutil, "which", lambda name: None)
+    with pytest.raises(engine.EngineError) as raised:
+        engine.ensure_engine(verbose=False)
+    assert str(raised.value) == (
+        "no usable Pulumi: no `pulumi` on PATH (RR_PULUMI_TOOLCHAIN unset); no Go toolchain to build rr-pulumi's "
+        "engine. Install Pulumi >=3.216.0,<4.0.0 (https://www.pulumi.com/docs/iac/download-install/), or Go >= "
+        f"1.26 to build Pulumi v{engine.engine_version()}")
+
+
+def test_the_toolchain_variable_wins_over_path_and_never_falls_back(isolated, monkeypatch):
+    on_path = fake_engine(isolated / "user-bin", engine.engine_version())
+    chosen = fake_engine(isolated / "official", "3.272.0", OFFICIAL)
+    monkeypatch.setenv("PATH", f"{on_path}{os.pathsep}/usr/bin:/bin")
+    monkeypatch.setenv("RR_PULUMI_TOOLCHAIN", str(chosen))
+    assert engine.find_toolchain(verbose=False, build=False) == engine.Toolchain(chosen, "3.272.0",
+                                                                                 "RR_PULUMI_TOOLCHAIN")
+    monkeypatch.setenv("RR_PULUMI_TOOLCHAIN", str(chosen / "pulumi"))  # the executable itself names its folder
+    assert engine.ensure_engine(verbose=False) == chosen
+    old = fake_engine(isolated / "old", "3.100.0", OFFICIAL)
+    monkeypatch.setenv("RR_PULUMI_TOOLCHAIN", str(old))
+    with pytest.raises(engine.EngineError, match=rf"^RR_PULUMI_TOOLCHAIN={old}: {old}/pulumi is v3\.100\.0, "
+                       r"outside the supported >=3\.216\.0,<4\.0\.0$"):
+        engine.ensure_engine(verbose=False)
+    monkeypatch.setenv("RR_PULUMI_TOOLCHAIN", str(isolated / "missing"))
+    with pytest.raises(engine.EngineError, match="has no executable `pulumi`"):
+        engine.ensure_engine(verbose=False)
+
+
+def test_which_names_the_choice_and_builds_nothing(isolated, monkeypatch, capsys):
+    from rr_pulumi.engine.__main__ import main
+
+    official = fake_engine(isolated / "pulumi-bin", "3.272.0", OFFICIAL)
+    monkeypatch.setenv("PATH", f"{official}{os.pathsep}/usr/bin:/bin")
+    assert main(["which"]) == 0
+    assert capsys.readouterr().out == f"{official}/pulumi v3.272.0 (from PATH; supported >=3.216.0,<4.0.0)\n"
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert main(["which"]) == 1
+    assert "is not built yet: `rr-pulumi-engine ensure` builds it" in capsys.readouterr().err
+    assert not engine.engine_folder().exists()
 
 
 def test_engine_env_is_local_and_quiet(tmp_path, monkeypatch):
@@ -153,3 +213,19 @@ def test_prune_skips_a_folder_whose_build_is_running(isolated):
         assert building.exists()
     assert engine.remove_folder(building) is True
     assert not building.exists()
+
+
+def test_the_project_plugin_stub_says_when_the_virtualenv_lacks_rr_pulumi(tmp_path):
+    """The stub `rr-pulumi new` writes hands over to rr-pulumi in the project's virtualenv; without it, one line."""
+    stub = engine.write_project_plugin(tmp_path)
+    assert stub == tmp_path / "rr-provider" / "pulumi-resource-pulumi-python" and os.access(stub, os.X_OK)
+    python = Path("/usr/bin/python3")
+    if not python.exists():
+        pytest.skip("needs a system python3 without rr-pulumi")
+    (tmp_path / "venv" / "bin").mkdir(parents=True)
+    (tmp_path / "venv" / "bin" / "python").symlink_to(python)  # a Python that has no rr_pulumi
+    result = subprocess.run([str(stub), "127.0.0.1:1"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            env={"PATH": "/usr/bin:/bin", "PULUMI_RUNTIME_VIRTUALENV": "venv"})
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith("; run `pulumi install` (requirements.txt names it)")
+    assert result.stderr.startswith("rr-pulumi is not installed in ")

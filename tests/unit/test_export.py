@@ -65,6 +65,7 @@ def test_the_project_is_ready_to_commit(tmp_path):
     files = export.project_files(export.program_for(acct), "https://api.example.com",
                                  requirement_line="rr-pulumi @ git+https://github.com/requestrocket/rr-pulumi@v1")
     assert "    virtualenv: venv\n" in files["Pulumi.yaml"]  # relative: works wherever the folder is checked out
+    assert "    - name: pulumi-python\n      path: rr-provider\n" in files["Pulumi.yaml"]  # rr-pulumi's provider server
     assert files["requirements.txt"].splitlines()[-1] == "rr-pulumi @ git+https://github.com/requestrocket/rr-pulumi@v1"
     assert "venv/" in files[".gitignore"]
 

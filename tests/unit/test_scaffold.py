@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -22,10 +23,13 @@ def test_new_writes_a_ready_project(tmp_path, capsys):
     written = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
     assert written == [".github/scripts/preview_comment.py", ".github/workflows/rr-drift.yml",
                        ".github/workflows/rr-preview.yml", ".gitignore", "Pulumi.prod.yaml", "Pulumi.yaml",
-                       "__main__.py", "requirements.txt"]
+                       "__main__.py", "requirements.txt", "rr-provider/pulumi-resource-pulumi-python"]
     project = yaml.safe_load((folder / "Pulumi.yaml").read_text())
     assert project["name"] == "acme-infra"
     assert project["runtime"] == {"name": "python", "options": {"virtualenv": "venv"}}  # relative: committable
+    # The project's dynamic providers are served by rr-pulumi's server under any `pulumi` (relative: committable).
+    assert project["plugins"] == {"providers": [{"name": "pulumi-python", "path": "rr-provider"}]}
+    assert os.access(folder / "rr-provider" / "pulumi-resource-pulumi-python", os.X_OK)
     assert yaml.safe_load((folder / "Pulumi.prod.yaml").read_text()) == {
         "config": {"requestrocket:apiUrl": "https://api.requestrocket.com"}}
     assert (folder / "requirements.txt").read_text().splitlines()[-1] == "rr-pulumi @ file:///w/rr.whl"
