@@ -171,7 +171,8 @@ def test_export_all_writes_one_plain_folder_per_client(tmp_path, monkeypatch):
     out = tmp_path / "out"
     written = export.export(settings_from({"requestrocket:token": TOKEN}.get, {}), out, every_client=True,
                             requirement_line="rr-pulumi==0.1")
-    folders = {p.parent for p in written}
+    folders = {p.parent for p in written if p.name == "Pulumi.yaml"}  # the projects (a project has subfolders)
+    assert all(folders & set(p.parents) for p in written)  # every file is inside one of them
     assert len(folders) == 5 and {f.parent for f in folders} == {out}  # one folder per client, each right in out
     assert all(export.SAFE_FOLDER.fullmatch(f.name) for f in folders)
     assert {f.name for f in folders} >= {"escape", "rf", "etc-passwd", "requestrocket"}
