@@ -46,17 +46,27 @@ class Proof:
     since: Optional[datetime] = None  # None: no start time is known (the createdAt test is skipped)
 
 
-def created_at(item: dict[str, Any], plural: str) -> Optional[datetime]:
-    """The item's `<kind>CreatedAt` (ISO-8601), or None when the API gives none or it cannot be read."""
-    kind = kinds.by_plural(plural)
-    value = item.get(f"{kind.word if kind else plural.rstrip('s')}CreatedAt")
+def parse_time(value: Any) -> Optional[datetime]:
+    """An ISO-8601 / RFC 3339 time (the API's `...Z`, or a checkpoint's, which may carry nanoseconds) in UTC, or
+    None when it is missing or cannot be read."""
     if not isinstance(value, str) or not value:
         return None
+    text = value.replace("Z", "+00:00")
+    if "." in text:  # 06:20:01.123456789+00:00 -> 06:20:01.123456+00:00 (Python reads microseconds)
+        head, _, tail = text.partition(".")
+        digits = "".join(c for c in tail if c.isdigit())
+        text = f"{head}.{digits[:6].ljust(6, '0')}{tail[len(digits):]}"
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def created_at(item: dict[str, Any], plural: str) -> Optional[datetime]:
+    """The item's `<kind>CreatedAt` (ISO-8601), or None when the API gives none or it cannot be read."""
+    kind = kinds.by_plural(plural)
+    return parse_time(item.get(f"{kind.word if kind else plural.rstrip('s')}CreatedAt"))
 
 
 def candidates(

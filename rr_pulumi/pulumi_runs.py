@@ -19,9 +19,10 @@ import json
 import os
 import socket
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
+
+from .ownership import parse_time
 
 KEEP_SECONDS = 30 * 24 * 3600  # records older than this are removed when a new one is written
 SLACK_SECONDS = 2.0  # clock granularity between the lock's timestamp and /proc's start time
@@ -92,21 +93,6 @@ def record(pid: int) -> Optional[Path]:
     return path
 
 
-def _timestamp(value: Any) -> Optional[float]:
-    """A Go RFC 3339 time (nanoseconds: Python reads microseconds) as a Unix time."""
-    if not isinstance(value, str):
-        return None
-    text = value.replace("Z", "+00:00")
-    if "." in text:  # 06:20:01.123456789+00:00 -> 06:20:01.123456+00:00
-        head, _, tail = text.partition(".")
-        digits = "".join(c for c in tail if c.isdigit())
-        text = f"{head}.{digits[:6]}{tail[len(digits):]}"
-    try:
-        return datetime.fromisoformat(text).timestamp()
-    except ValueError:
-        return None
-
-
 def owner_state(lock: dict[str, Any]) -> tuple[str, str]:
     """("dead" | "live" | "unknown", why) for the `pulumi` that wrote a file-backend lock."""
     pid, host = lock.get("pid"), lock.get("hostname")
@@ -115,7 +101,8 @@ def owner_state(lock: dict[str, Any]) -> tuple[str, str]:
     if host != socket.gethostname():
         return "unknown", f"it was taken on another machine or container, {host!r}"
     boot, namespace = _boot_id(), _pid_namespace()
-    taken = _timestamp(lock.get("timestamp"))
+    parsed = parse_time(lock.get("timestamp"))
+    taken = parsed.timestamp() if parsed else None
     if boot and namespace and taken is not None:
         for path in runs_dir().glob(f"{_key(boot, namespace, pid)}-*.json"):
             try:

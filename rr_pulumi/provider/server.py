@@ -51,28 +51,41 @@ def widened(make_server: Callable[..., Any], workers: int) -> Callable[..., Any]
     return server
 
 
-def _import_hint() -> Any:
-    """A gRPC interceptor that answers a `Read` without recorded properties (`pulumi import`) with IMPORT_HINT."""
+def _guard(method: str, before: Callable[[Any, Any], None]) -> Any:
+    """A gRPC interceptor that runs `before(request, context)` ahead of the provider's unary `method`; `before`
+    may end the call with `context.abort(...)`."""
     import grpc
 
-    class ImportHint(grpc.ServerInterceptor):
+    class Guard(grpc.ServerInterceptor):
+        guarded_method = method
+
         def intercept_service(self, continuation: Any, details: Any) -> Any:
             handler = continuation(details)
-            if handler is None or handler.unary_unary is None or not details.method.endswith("/Read"):
+            if handler is None or handler.unary_unary is None or not details.method.endswith(f"/{method}"):
                 return handler
-            read = handler.unary_unary
+            call = handler.unary_unary
 
             def guarded(request: Any, context: Any) -> Any:
-                if PROVIDER_KEY not in request.properties.fields:
-                    context.abort(grpc.StatusCode.INVALID_ARGUMENT, IMPORT_HINT)
-                return read(request, context)
+                before(request, context)
+                return call(request, context)
 
             return grpc.unary_unary_rpc_method_handler(
                 guarded, request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
 
-    return ImportHint()
+    return Guard()
+
+
+def _import_hint() -> Any:
+    """Answers a `Read` without recorded properties (`pulumi import`) with IMPORT_HINT."""
+    import grpc
+
+    def refuse_import(request: Any, context: Any) -> None:
+        if PROVIDER_KEY not in request.properties.fields:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, IMPORT_HINT)
+
+    return _guard("Read", refuse_import)
 
 
 def configure_failure(args: Any) -> Optional[str]:
@@ -100,28 +113,15 @@ def configure_failure(args: Any) -> Optional[str]:
 
 
 def _connection_check() -> Any:
-    """A gRPC interceptor that makes the token check before answering `Configure` (see the module's docstring)."""
+    """Makes the token check before answering `Configure` (see the module's docstring)."""
     import grpc
 
-    class ConnectionCheck(grpc.ServerInterceptor):
-        def intercept_service(self, continuation: Any, details: Any) -> Any:
-            handler = continuation(details)
-            if handler is None or handler.unary_unary is None or not details.method.endswith("/Configure"):
-                return handler
-            configure = handler.unary_unary
+    def check(request: Any, context: Any) -> None:
+        failure = configure_failure(request.args)
+        if failure:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, failure)
 
-            def checked(request: Any, context: Any) -> Any:
-                failure = configure_failure(request.args)
-                if failure:
-                    context.abort(grpc.StatusCode.FAILED_PRECONDITION, failure)
-                return configure(request, context)
-
-            return grpc.unary_unary_rpc_method_handler(
-                checked, request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-
-    return ConnectionCheck()
+    return _guard("Configure", check)
 
 
 def main() -> None:

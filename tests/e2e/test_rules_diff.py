@@ -285,17 +285,22 @@ def workflow_steps(names: list[str]) -> list[dict]:
 
 
 def run_step(step: dict, repo, env: dict, outputs: dict) -> None:
-    """One `run:` step as the runner runs it (bash -e), its `${{ ... }}` expressions filled in, in the repo."""
+    """One `run:` step as the runner runs it (bash -e), the `${{ steps... }}` expressions of its script and its env
+    filled in, in the repo."""
     import re
     import subprocess
 
-    script = re.sub(r"\$\{\{ steps\.(\w+)\.outputs\.(\w+) \}\}", lambda m: outputs[m.group(1)][m.group(2)],
-                    step["run"])
+    def filled(text: str) -> str:
+        return re.sub(r"\$\{\{ steps\.(\w+)\.outputs\.(\w+) \}\}", lambda m: outputs[m.group(1)][m.group(2)],
+                      str(text))
+
+    script = filled(step["run"])
+    step_env = {name: filled(value) for name, value in (step.get("env") or {}).items()}
     output_file = repo / f"output-{step.get('id', 'step')}.txt"
     output_file.write_text("")
     cwd = repo / step.get("working-directory", ".").replace("${{ env.PROJECT_DIR }}", ".")
     done = subprocess.run(["bash", "-e", "-c", script], cwd=cwd, capture_output=True, text=True, timeout=600,
-                          env={**env, **(step.get("env") or {}), "GITHUB_OUTPUT": str(output_file)})
+                          env={**env, **step_env, "GITHUB_OUTPUT": str(output_file)})
     assert done.returncode == 0, done.stdout + done.stderr
     if step.get("id"):
         outputs[step["id"]] = dict(line.split("=", 1) for line in output_file.read_text().splitlines())

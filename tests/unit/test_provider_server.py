@@ -25,7 +25,7 @@ def test_pulumis_four_worker_pool_is_replaced_by_the_configured_one():
     assert make(futures.ThreadPoolExecutor(max_workers=4), options=[("a", 1)]) == "server"
     pool, _, kwargs = made[0]
     assert pool._max_workers == 32 and kwargs["options"] == [("a", 1)]
-    assert [type(i).__name__ for i in kwargs["interceptors"]] == ["ImportHint", "ConnectionCheck"]
+    assert [i.guarded_method for i in kwargs["interceptors"]] == ["Read", "Configure"]
     pool.shutdown()
 
 

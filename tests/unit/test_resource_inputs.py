@@ -3,6 +3,8 @@ become ids, `profile` and `rotate_on_adopt` are inputs only when set, and adopti
 
 from __future__ import annotations
 
+import asyncio
+
 import pulumi
 import pytest
 
@@ -25,6 +27,9 @@ class Recorder(pulumi.runtime.Mocks):
 
 @pytest.fixture
 def engine(monkeypatch):
+    # Pulumi's mocks need a current event loop; an earlier test's asyncio.run() in this worker leaves none.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     recorder = Recorder()
     pulumi.runtime.set_mocks(recorder, preview=True)
     warnings: list[str] = []
@@ -33,6 +38,8 @@ def engine(monkeypatch):
     resource_base.forget_declarations()
     yield recorder
     resource_base.forget_declarations()
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 @pulumi.runtime.test
