@@ -49,3 +49,9 @@ def test_the_log_needs_the_admin_token_and_a_whole_number(emu):
     assert requests.get(emu.url + "/_emulator/requests", timeout=30).status_code == 401
     refused = log(emu, "-1")
     assert refused.status_code == 400 and refused.json()["message"].startswith("since:")
+
+
+def test_since_in_digits_that_are_not_ascii_is_a_400_not_a_500(emu):
+    for since in ("²", "١٢"):   # str.isdigit() accepts both; int() accepts only the second
+        refused = log(emu, since)
+        assert refused.status_code == 400 and refused.json()["message"].startswith("since:")
