@@ -120,3 +120,13 @@ def test_a_stored_secret_http_cannot_carry_is_a_502_not_a_crash(auth, secret):
         asyncio.run(upstream.injected_headers(auth, secret, ("c", "v"), upstream.TokenCache()))
     assert (failed.value.status, failed.value.code) == (502, "TARGET_CREDENTIAL_UNUSABLE")
     assert "k€y" not in str(failed.value) and "t\r\n" not in str(failed.value)
+
+
+def test_a_records_decision_keeps_a_bounded_number_of_matched_rule_ids():
+    from rr_pulumi.rule_evaluation import Decision, ScopeResult
+
+    rules = [{"sKey": f"rule-{i}", "effect": "allow"} for i in range(1000)]
+    decision = Decision(True, [ScopeResult("proxy", "p1", "deny", rules, "allow", rules[0])])
+    [kept] = dataplane.decision_summary(decision)
+    assert kept["matchedRuleIds"] == [f"rule-{i}" for i in range(dataplane.RECORD_ITEMS_MAX)]
+    assert kept["omittedMatchedRules"] == 1000 - dataplane.RECORD_ITEMS_MAX and kept["ruleId"] == "rule-0"
