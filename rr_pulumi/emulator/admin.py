@@ -118,7 +118,7 @@ def add_observability_routes(app: FastAPI, emulator: "EmulatorApp", data_plane_u
 
     @app.get("/_emulator/requests")
     async def requests(since: str = "0"):
-        if not since.isdigit() or len(since) > 18:
+        if not (since.isascii() and since.isdigit()) or len(since) > 18:   # "²".isdigit(), but int("²") fails
             return error(400, "VALIDATION_ERROR", "since: must be a whole number (the last `seq` already read)")
         return ok(emulator.requests.since(int(since)))
 

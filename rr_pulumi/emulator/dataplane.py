@@ -137,9 +137,16 @@ def load_setup(store: Store, proxy_id: str) -> Optional[ProxySetup]:
 
 
 def decision_summary(decision: Decision) -> list[dict[str, Any]]:
-    return [{"scope": s.scope, "objectId": s.object_id, "defaultEffect": s.default_effect, "effect": s.effect,
-             "matchedRuleIds": [r.get("sKey") for r in s.matched], "ruleId": s.deciding_rule_id}
-            for s in decision.scopes]
+    """Each scope's outcome as a record keeps it: at most RECORD_ITEMS_MAX matched rule ids (highest priority
+    first; the rest counted), since a scope may hold any number of rules and every record would keep them all."""
+    summary = []
+    for s in decision.scopes:
+        entry = {"scope": s.scope, "objectId": s.object_id, "defaultEffect": s.default_effect, "effect": s.effect,
+                 "matchedRuleIds": [r.get("sKey") for r in s.matched[:RECORD_ITEMS_MAX]], "ruleId": s.deciding_rule_id}
+        if len(s.matched) > RECORD_ITEMS_MAX:
+            entry["omittedMatchedRules"] = len(s.matched) - RECORD_ITEMS_MAX
+        summary.append(entry)
+    return summary
 
 
 # -- the ASGI app ---------------------------------------------------------------------------------------------------

@@ -111,7 +111,12 @@ class _Worker:
             sys.executable, "-m", "rr_pulumi.emulator.evaluator", stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, limit=LINE_LIMIT)
         worker = cls(proc)
-        if await proc.stdout.readline() != b"ready\n":
+        try:
+            ready = await proc.stdout.readline()
+        except BaseException:   # cancelled while it starts (the request's deadline): no one else would stop it
+            worker.kill()
+            raise
+        if ready != b"ready\n":
             worker.kill()
             raise RuntimeError("the rule evaluation worker did not start")
         return worker

@@ -13,6 +13,7 @@ from collections import deque
 from typing import Any, Optional
 
 LIMIT = 100_000  # the newest requests kept; older ones are forgotten (their `seq` numbers are not reused)
+PATH_MAX = 2048  # characters kept of a path: anyone, unauthenticated too, can send one as long as the server reads
 
 
 def created_id(method: str, status: Optional[int], answer: Any) -> Optional[str]:
@@ -41,6 +42,8 @@ class RequestLog:
         """One request: its answer's status, or the fault injected instead (`err500`, ...), or `drop_after` with
         the status the dropped answer would have had (the write was committed)."""
         with self._lock:
+            if len(path) > PATH_MAX:
+                path = f"{path[:PATH_MAX]}…[+{len(path) - PATH_MAX}]"
             self._entries.append({"seq": self._next, "method": method, "path": path, "status": status,
                                   "fault": fault, "created": created_id(method, status, answer)})
             self._next += 1

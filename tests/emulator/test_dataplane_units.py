@@ -120,3 +120,44 @@ def test_a_stored_secret_http_cannot_carry_is_a_502_not_a_crash(auth, secret):
         asyncio.run(upstream.injected_headers(auth, secret, ("c", "v"), upstream.TokenCache()))
     assert (failed.value.status, failed.value.code) == (502, "TARGET_CREDENTIAL_UNUSABLE")
     assert "k€y" not in str(failed.value) and "t\r\n" not in str(failed.value)
+
+
+def test_a_records_decision_keeps_a_bounded_number_of_matched_rule_ids():
+    from rr_pulumi.rule_evaluation import Decision, ScopeResult
+
+    rules = [{"sKey": f"rule-{i}", "effect": "allow"} for i in range(1000)]
+    decision = Decision(True, [ScopeResult("proxy", "p1", "deny", rules, "allow", rules[0])])
+    [kept] = dataplane.decision_summary(decision)
+    assert kept["matchedRuleIds"] == [f"rule-{i}" for i in range(dataplane.RECORD_ITEMS_MAX)]
+    assert kept["omittedMatchedRules"] == 1000 - dataplane.RECORD_ITEMS_MAX and kept["ruleId"] == "rule-0"
+
+
+def test_a_worker_cancelled_while_it_starts_is_stopped(monkeypatch):
+    from rr_pulumi.emulator import evaluator as evaluator_module
+
+    started, made = [], []
+    create = asyncio.create_subprocess_exec
+
+    async def recording_create(*args, **kwargs):
+        proc = await create(*args, **kwargs)
+        started.append(proc)
+        made[0].set()
+        return proc
+
+    monkeypatch.setattr(evaluator_module.asyncio, "create_subprocess_exec", recording_create)
+
+    async def cancel_the_start():
+        made.append(asyncio.Event())
+        task = asyncio.ensure_future(evaluator_module._Worker.start())
+        await made[0].wait()   # the process exists, and its start waits for the "ready" line
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        try:
+            return await asyncio.wait_for(started[0].wait(), 20)
+        finally:
+            if started[0].returncode is None:
+                started[0].kill()
+                await started[0].wait()
+
+    assert asyncio.run(cancel_the_start()) is not None

@@ -49,3 +49,17 @@ def test_the_log_needs_the_admin_token_and_a_whole_number(emu):
     assert requests.get(emu.url + "/_emulator/requests", timeout=30).status_code == 401
     refused = log(emu, "-1")
     assert refused.status_code == 400 and refused.json()["message"].startswith("since:")
+
+
+def test_since_in_digits_that_are_not_ascii_is_a_400_not_a_500(emu):
+    for since in ("²", "١٢"):   # str.isdigit() accepts both; int() accepts only the second
+        refused = log(emu, since)
+        assert refused.status_code == 400 and refused.json()["message"].startswith("since:")
+
+
+def test_a_long_path_is_kept_clipped_so_the_log_stays_bounded(emu):
+    start = log(emu).json()["last"]
+    long = "/" + "x" * 60_000
+    assert requests.get(emu.url + long, timeout=30).status_code == 401   # no token: anyone can send it
+    entry = log(emu, start).json()["requests"][-1]
+    assert entry["path"].startswith(long[:100]) and len(entry["path"]) < 2100

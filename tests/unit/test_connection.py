@@ -182,3 +182,17 @@ def test_concurrent_401s_share_one_reading_and_hold_no_lock_while_it_runs(monkey
         thread.join(10)
     assert results == ["u-rotated"] * 4 and calls == ["requestrocket:token"]
     connection.reset()
+
+
+def test_a_token_given_on_the_command_line_is_never_renewed_from_the_stack_config(monkeypatch):
+    # `rr-pulumi drift --api-url URL --token T` runs the provider with the override variables; a 401 for T must not
+    # make it send the stack's own token (to URL, which may be another API).
+    monkeypatch.setattr(connection.live_config, "current_value",
+                        lambda key, path=False: {"requestrocket:token": "u-stack"}.get(key))
+    monkeypatch.setenv(rr_config.OVERRIDE_API_URL_ENV, "http://other.test")
+    monkeypatch.setenv(rr_config.OVERRIDE_TOKEN_ENV, "u-command-line")
+    connection.reset()
+    connection.configure({"requestrocket:token": "u-stack"}.get)
+    assert connection.settings().token == "u-command-line"
+    assert connection.current_token() == "u-command-line"   # the same token: no renewal, the 401 stands
+    connection.reset()

@@ -18,6 +18,8 @@ import sys
 
 MARKER = "<!-- rr-pulumi-preview -->"
 LIMIT = 60000  # GitHub refuses comments above 65536 characters
+RULES_LIMIT = 20000  # of those, for the rule review appended under the preview
+PREVIEW_LIMIT = LIMIT - RULES_LIMIT  # the preview's share: both sections together stay under the limit
 
 
 def summary(text: str) -> str:
@@ -28,7 +30,7 @@ def summary(text: str) -> str:
 
 def comment(text: str, code: int, stack: str) -> str:
     status = "succeeded" if code == 0 else f"FAILED (exit {code})"
-    body = text if len(text) <= LIMIT else text[:LIMIT] + "\n... (truncated: see the job log)"
+    body = text if len(text) <= PREVIEW_LIMIT else text[:PREVIEW_LIMIT] + "\n... (truncated: see the job log)"
     return "\n".join([
         MARKER,
         f"### `pulumi preview --diff` on stack `{stack}`: {status}",
@@ -51,7 +53,7 @@ def rules_section(text: str, code: int) -> str:
     """The rule review under the preview: the table of flipped requests and the lint findings, or why it failed."""
     if code in (0, 1):
         title = "no request changes decision" if code == 0 else "some requests change decision"
-        body = text if len(text) <= LIMIT // 2 else text[:LIMIT // 2] + "\n... (truncated: see the job log)"
+        body = text if len(text) <= RULES_LIMIT else text[:RULES_LIMIT] + "\n... (truncated: see the job log)"
         return "\n".join(["", f"### Rule review (`rr-pulumi rules diff`): {title}", "", body.rstrip(), ""])
     reason = text.strip()[-2000:] or "no output"
     return "\n".join(["", f"### Rule review (`rr-pulumi rules diff`): could not check (exit {code})", "", "```",
