@@ -182,3 +182,16 @@ def test_concurrent_401s_share_one_reading_and_hold_no_lock_while_it_runs(monkey
         thread.join(10)
     assert results == ["u-rotated"] * 4 and calls == ["requestrocket:token"]
     connection.reset()
+
+
+def test_a_rejected_override_token_is_not_renewed_with_the_stack_config_s(monkeypatch):
+    # `rr-pulumi drift --api-url URL --token T` hands T to the provider ahead of the stack config (settings_from).
+    # When T is rejected, the stack's own token (perhaps another account's) must not be sent to URL in its place.
+    monkeypatch.setattr(connection.live_config, "current_value",
+                        lambda key, path=False: {"requestrocket:token": "u-stack-config"}.get(key))
+    monkeypatch.setenv("RR_PULUMI_OVERRIDE_TOKEN", "u-from-drift-flag")
+    connection.reset()
+    connection.configure({"requestrocket:token": "u-recorded"}.get)
+    assert connection.settings().token == "u-from-drift-flag"
+    assert connection.current_token() == "u-from-drift-flag"  # the rejected one: no renewal
+    connection.reset()
