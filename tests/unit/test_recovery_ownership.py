@@ -118,3 +118,14 @@ def test_a_pending_credential_with_its_secret_encrypted_in_the_export_is_settled
     op = {"type": "creating", "resource": {"urn": URN, "inputs": inputs}}
     settlement = settle({"resources": [], "pending_operations": [op]}, lambda p: api_client)
     assert settlement.adopted == [(URN, ours["sKey"])]
+
+
+def test_with_a_stack_of_the_backend_unreadable_the_one_match_is_not_adopted(fake_api, api_client):
+    # An unreadable stack may track the one same-named object with the same values (stacks built from one program):
+    # as adoption by name refuses, so recovery leaves the create pending, naming the id, for `--adopt` or `--drop`.
+    theirs = fake_api.put(TARGETS, {"targetName": "api"})
+    deployment = {"resources": [], "pending_operations": [pending(URN, "api")]}
+    settlement = settle(deployment, lambda p: api_client, every_stack_read=False)
+    assert settlement.adopted == [] and settlement.unsettled == [(URN, (theirs["sKey"],))]
+    assert settle(deployment, lambda p: api_client, every_stack_read=False,
+                  by_hand=parse_by_hand([f"{URN}={theirs['sKey']}"], [])).adopted == [(URN, theirs["sKey"])]
