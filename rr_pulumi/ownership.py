@@ -29,6 +29,7 @@ manages excluded, and 4 for named kinds; no time, as adoption takes an object th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Optional
@@ -49,11 +50,18 @@ class Proof:
 def created_at(item: dict[str, Any], plural: str) -> Optional[datetime]:
     """The item's `<kind>CreatedAt` (ISO-8601), or None when the API gives none or it cannot be read."""
     kind = kinds.by_plural(plural)
-    value = item.get(f"{kind.word if kind else plural.rstrip('s')}CreatedAt")
+    return parse_time(item.get(f"{kind.word if kind else plural.rstrip('s')}CreatedAt"))
+
+
+def parse_time(value: Any) -> Optional[datetime]:
+    """An RFC 3339 time (UTC when it names no zone), or None. Go writes up to nine fraction digits with trailing
+    zeros cut (the engine's `created`, a lock's `timestamp`), and Python 3.10 reads only three or six: the fraction
+    is written as six first."""
     if not isinstance(value, str) or not value:
         return None
+    text = re.sub(r"\.(\d+)", lambda m: "." + (m.group(1) + "00000")[:6], value.replace("Z", "+00:00"), count=1)
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -19,9 +19,10 @@ import json
 import os
 import socket
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
+
+from . import ownership
 
 KEEP_SECONDS = 30 * 24 * 3600  # records older than this are removed when a new one is written
 SLACK_SECONDS = 2.0  # clock granularity between the lock's timestamp and /proc's start time
@@ -93,18 +94,9 @@ def record(pid: int) -> Optional[Path]:
 
 
 def _timestamp(value: Any) -> Optional[float]:
-    """A Go RFC 3339 time (nanoseconds: Python reads microseconds) as a Unix time."""
-    if not isinstance(value, str):
-        return None
-    text = value.replace("Z", "+00:00")
-    if "." in text:  # 06:20:01.123456789+00:00 -> 06:20:01.123456+00:00
-        head, _, tail = text.partition(".")
-        digits = "".join(c for c in tail if c.isdigit())
-        text = f"{head}.{digits[:6]}{tail[len(digits):]}"
-    try:
-        return datetime.fromisoformat(text).timestamp()
-    except ValueError:
-        return None
+    """A Go RFC 3339 time (a lock's `timestamp`) as a Unix time."""
+    moment = ownership.parse_time(value)
+    return None if moment is None else moment.timestamp()
 
 
 def owner_state(lock: dict[str, Any]) -> tuple[str, str]:

@@ -42,7 +42,7 @@ import socket
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 from urllib.parse import unquote, urlparse
@@ -105,20 +105,9 @@ def provider_of(inputs: dict[str, Any]) -> Optional[Any]:
         return None
 
 
-def _timestamp(value: Any) -> Optional[datetime]:
-    """A checkpoint time (RFC 3339, as the engine writes `created`), or None."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def pending_creates(deployment: dict[str, Any]) -> list[PendingCreate]:
     return [
-        PendingCreate(op["resource"]["urn"], op["resource"].get("inputs") or {}, _timestamp(op["resource"].get("created")))
+        PendingCreate(op["resource"]["urn"], op["resource"].get("inputs") or {}, ownership.parse_time(op["resource"].get("created")))
         for op in deployment.get("pending_operations") or []
         if op.get("type") == "creating" and op.get("resource", {}).get("urn")
     ]
