@@ -134,7 +134,12 @@ def _structured(key: str, value: Any) -> Any:
 
 def _check_url(name: str, url: str) -> str:
     parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    try:
+        parsed.port  # noqa: B018 - a port out of range or not a number raises here, not at the first request
+        valid = parsed.scheme in ("http", "https") and bool(parsed.netloc)
+    except ValueError:
+        valid = False
+    if not valid:
         raise ConfigurationError(f"{name} must be an absolute http(s) URL, got {url!r}")
     return url.rstrip("/")
 

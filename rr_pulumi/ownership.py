@@ -29,6 +29,7 @@ manages excluded, and 4 for named kinds; no time, as adoption takes an object th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Optional
@@ -46,27 +47,24 @@ class Proof:
     since: Optional[datetime] = None  # None: no start time is known (the createdAt test is skipped)
 
 
+def created_at(item: dict[str, Any], plural: str) -> Optional[datetime]:
+    """The item's `<kind>CreatedAt` (ISO-8601), or None when the API gives none or it cannot be read."""
+    kind = kinds.by_plural(plural)
+    return parse_time(item.get(f"{kind.word if kind else plural.rstrip('s')}CreatedAt"))
+
+
 def parse_time(value: Any) -> Optional[datetime]:
-    """An ISO-8601 / RFC 3339 time (the API's `...Z`, or a checkpoint's, which may carry nanoseconds) in UTC, or
-    None when it is missing or cannot be read."""
+    """An RFC 3339 time (UTC when it names no zone), or None. Go writes up to nine fraction digits with trailing
+    zeros cut (the engine's `created`, a lock's `timestamp`), and Python 3.10 reads only three or six: the fraction
+    is written as six first."""
     if not isinstance(value, str) or not value:
         return None
-    text = value.replace("Z", "+00:00")
-    if "." in text:  # 06:20:01.123456789+00:00 -> 06:20:01.123456+00:00 (Python reads microseconds)
-        head, _, tail = text.partition(".")
-        digits = "".join(c for c in tail if c.isdigit())
-        text = f"{head}.{digits[:6].ljust(6, '0')}{tail[len(digits):]}"
+    text = re.sub(r"\.(\d+)", lambda m: "." + (m.group(1) + "00000")[:6], value.replace("Z", "+00:00"), count=1)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def created_at(item: dict[str, Any], plural: str) -> Optional[datetime]:
-    """The item's `<kind>CreatedAt` (ISO-8601), or None when the API gives none or it cannot be read."""
-    kind = kinds.by_plural(plural)
-    return parse_time(item.get(f"{kind.word if kind else plural.rstrip('s')}CreatedAt"))
 
 
 def candidates(

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from .ownership import parse_time
+from . import ownership
 
 KEEP_SECONDS = 30 * 24 * 3600  # records older than this are removed when a new one is written
 SLACK_SECONDS = 2.0  # clock granularity between the lock's timestamp and /proc's start time
@@ -101,7 +101,7 @@ def owner_state(lock: dict[str, Any]) -> tuple[str, str]:
     if host != socket.gethostname():
         return "unknown", f"it was taken on another machine or container, {host!r}"
     boot, namespace = _boot_id(), _pid_namespace()
-    parsed = parse_time(lock.get("timestamp"))
+    parsed = ownership.parse_time(lock.get("timestamp"))
     taken = parsed.timestamp() if parsed else None
     if boot and namespace and taken is not None:
         for path in runs_dir().glob(f"{_key(boot, namespace, pid)}-*.json"):

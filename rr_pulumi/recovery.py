@@ -50,7 +50,7 @@ from . import client as rr_client
 from . import ownership
 from . import pulumi_runs
 from .errors import NotFound, RequestRocketError
-from .stack_claims import backend_claims
+from .stack_claims import Claims, backend_claims
 from .pulumi_cli import Pulumi, PulumiFailed, api_client
 
 PROVIDER_MODULE = "rr_pulumi.provider."
@@ -119,11 +119,13 @@ def settle(
     provider_for: Callable[[dict], Any] = provider_of,
     managed_elsewhere: Iterable[str] = (),
     by_hand: Optional[ByHand] = None,
+    every_stack_read: bool = True,
 ) -> Settlement:
     """Decide, for every pending create, which live object it provably made (`rr_pulumi.ownership`).
 
     `api_for(profile)` is the API client for a resource's connection profile (None: the stack's own settings);
-    `managed_elsewhere` the ids other stacks of the backend track; `by_hand` what the user decided.
+    `managed_elsewhere` the ids other stacks of the backend track; `by_hand` what the user decided. When not
+    `every_stack_read`, no stack proves the one match is not its own: it stays pending, named, for `--adopt`.
     """
     by_hand = by_hand or ByHand()
     tracked = {str(r.get("id")) for r in deployment.get("resources") or [] if r.get("id")} | set(managed_elsewhere)
@@ -162,7 +164,9 @@ def settle(
         proof = ownership.Proof(frozenset(tracked), pending.recorded)
         sent = provider.create_body(pending.inputs)
         made = ownership.verdict(items, lambda i: provider.natural_key(values, i), id_of, proof, plural, sent)
-        if made.ours is not None:
+        if made.ours is not None and not every_stack_read:
+            result.unsettled.append((pending.urn, (str(id_of(made.ours)),)))
+        elif made.ours is not None:
             tracked.add(str(id_of(made.ours)))
             result.adopted.append((pending.urn, str(id_of(made.ours))))
         elif made.candidates:
@@ -343,9 +347,9 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
-def managed_by_other_stacks(pulumi: Pulumi) -> set[str]:
-    """The ids the backend's other stacks track; a stack that cannot be read is named (its objects are then
-    protected only by the value and uniqueness rules)."""
+def managed_by_other_stacks(pulumi: Pulumi) -> Claims:
+    """The ids the backend's other stacks track; a stack that cannot be read is named (then nothing is adopted
+    without `--adopt`: that stack may track the one match)."""
 
     def run(args: list[str]) -> Any:
         try:
@@ -355,9 +359,9 @@ def managed_by_other_stacks(pulumi: Pulumi) -> set[str]:
 
     found = backend_claims(run, skip=[pulumi.stack] if pulumi.stack else [])
     for name in found.unreadable:
-        print(f"rr-pulumi recover: could not read {name} of this backend; objects it tracks are not excluded",
+        print(f"rr-pulumi recover: could not read {name} of this backend; no pending create is adopted without --adopt",
               file=sys.stderr)  # fmt: skip
-    return found.ids
+    return found
 
 
 def recover(pulumi: Pulumi, dry_run: bool = False, by_hand: Optional[ByHand] = None) -> int:
@@ -397,7 +401,9 @@ def recover(pulumi: Pulumi, dry_run: bool = False, by_hand: Optional[ByHand] = N
             clients[profile] = api_client(pulumi.connection_settings(profile))
         return clients[profile]
 
-    settlement = settle(deployment, api_for, managed_elsewhere=managed_by_other_stacks(pulumi), by_hand=by_hand)
+    elsewhere = managed_by_other_stacks(pulumi)
+    settlement = settle(deployment, api_for, managed_elsewhere=elsewhere.ids, by_hand=by_hand,
+                        every_stack_read=not elsewhere.unreadable)
     for urn, id_ in settlement.adopted:
         _say(f"created before the interruption, adopting: {urn} -> {id_}")
     for urn in settlement.not_created:

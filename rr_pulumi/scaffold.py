@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from . import config as rr_config
 from .engine import PROJECT_PLUGINS_YAML, write_project_plugin
+from .errors import ConfigurationError
 
 TEMPLATES = Path(__file__).parent / "templates"
 EMULATOR_URL = "http://127.0.0.1:8787"
@@ -193,6 +194,13 @@ def create(folder: Path, stack: str = "dev", api_url: str | None = None, emulato
         raise ScaffoldError(f"--stack {stack!r}: use letters, digits, '-', '_' or '.'")
     if api_url and emulator:
         raise ScaffoldError("--api-url and --emulator: choose one (--emulator sets the emulator's URL)")
+    for flag, url in (("--api-url", api_url), ("--emulator", emulator)):
+        if not url:
+            continue
+        try:
+            rr_config._check_url(flag, url)  # the check every later command makes of the URL written here
+        except ConfigurationError as exc:
+            raise ScaffoldError(str(exc)) from None
     refuse_occupied([folder], force)
     files = project_files(project_name(folder), stack, emulator or api_url or rr_config.DEFAULT_API_URL,
                           emulator is not None, requirement_line or requirement())

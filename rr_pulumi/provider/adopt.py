@@ -133,7 +133,8 @@ def _pulumi_runner() -> Optional[Callable[[list[str]], Any]]:
     invocation = running_pulumi()
     if invocation is None:
         return None
-    env = {**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"}
+    # The CLI has applied --cwd already (its working directory is the folder): PULUMI_OPTION_CWD must not apply twice.
+    env = {**{k: v for k, v in os.environ.items() if k != "PULUMI_OPTION_CWD"}, "PULUMI_SKIP_UPDATE_CHECK": "true"}
 
     def run(args: list[str]) -> Any:
         try:

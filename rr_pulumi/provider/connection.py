@@ -150,10 +150,9 @@ def current_token(profile: Optional[str] = None) -> Optional[str]:
 def _read_current_token(profile: Optional[str]) -> Optional[str]:
     """The profile's token, resolved as `config.settings_from` does, reading only the keys on its path."""
     env = os.environ
-    if profile is None and env.get(rr_config.OVERRIDE_TOKEN_ENV, "").strip():
-        # `drift --token`: the command line's token is the current one. Renewing it from the stack's config would
-        # send the stack's token where the command sent its own (to `--api-url`, perhaps another API).
-        return env[rr_config.OVERRIDE_TOKEN_ENV].strip()
+    override = (env.get(rr_config.OVERRIDE_TOKEN_ENV) or "").strip()
+    if profile is None and override:
+        return override  # given to this command ahead of the stack config (`drift --token`): nothing replaces it
     try:
         if profile is not None:
             where = f"{rr_config.PROFILES_KEY}.{profile}"

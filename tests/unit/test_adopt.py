@@ -187,3 +187,24 @@ def test_two_declarations_of_one_object_are_refused_when_one_adopts():
         resources._adoption("target", "by-id-again", False, "t9", None)
     with pytest.raises(ValueError, match="set adopt=True or adopt_id, not both"):
         resources._adoption("target", "both", True, "t8", None)
+
+
+def test_the_backend_stacks_are_read_in_the_cli_s_folder_without_applying_its_cwd_again(monkeypatch, tmp_path):
+    # `PULUMI_OPTION_CWD=proj pulumi up`: the CLI has changed into proj already (its /proc cwd); a `pulumi stack ls`
+    # started there with the variable still set would change into proj/proj and fail (adoption by name refused).
+    import subprocess
+
+    from rr_pulumi.provider import adopt, live_config
+
+    seen = {}
+
+    def run(command, cwd, env, **kw):
+        seen.update(cwd=cwd, env=env)
+        return subprocess.CompletedProcess(command, 0, "[]", "")
+
+    cli = live_config.PulumiInvocation("/usr/bin/pulumi", ("pulumi", "up"), str(tmp_path), None, 4242)
+    monkeypatch.setattr(live_config, "running_pulumi", lambda: cli)
+    monkeypatch.setattr(adopt.subprocess, "run", run)
+    monkeypatch.setenv("PULUMI_OPTION_CWD", "proj")
+    assert adopt._pulumi_runner()(["stack", "ls", "--all", "--json"]) == []
+    assert seen["cwd"] == str(tmp_path) and "PULUMI_OPTION_CWD" not in seen["env"]

@@ -64,3 +64,10 @@ def test_configure_reads_namespaced_keys_from_the_engine(monkeypatch):
     ClientProvider().configure(ConfigureRequest(Config(raw_config=raw, project_name="proj")))
     assert connection.settings().token == "u-cfg" and connection.settings().api_url == "http://emu:1"
     assert vars(ClientProvider()) == {}  # nothing stored on the (pickled) provider
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999", "http://127.0.0.1:port", "https://api.example.com:-1"])
+def test_an_api_url_with_a_port_that_is_no_port_is_refused_naming_the_setting(url):
+    # Else it passed here and raised a bare ValueError (a traceback) at the first request.
+    with pytest.raises(ConfigurationError, match="requestrocket:apiUrl must be an absolute http"):
+        rr_config.settings_from(lambda key: url if key == "requestrocket:apiUrl" else None, {})

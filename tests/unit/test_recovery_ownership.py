@@ -5,7 +5,15 @@ the command that settles them by hand (`rr-pulumi recover --adopt URN=ID` / `--d
 import pytest
 
 from rr_pulumi.stack_claims import backend_claims
-from rr_pulumi.recovery import ByHand, RecoveryError, parse_by_hand, settle, settle_by_hand_text, settled_export
+from rr_pulumi.recovery import (
+    ByHand,
+    RecoveryError,
+    parse_by_hand,
+    pending_creates,
+    settle,
+    settle_by_hand_text,
+    settled_export,
+)
 
 from .test_recovery import TARGETS, pending
 
@@ -118,3 +126,26 @@ def test_a_pending_credential_with_its_secret_encrypted_in_the_export_is_settled
     op = {"type": "creating", "resource": {"urn": URN, "inputs": inputs}}
     settlement = settle({"resources": [], "pending_operations": [op]}, lambda p: api_client)
     assert settlement.adopted == [(URN, ours["sKey"])]
+
+
+def test_with_a_stack_of_the_backend_unreadable_the_one_match_is_not_adopted(fake_api, api_client):
+    # An unreadable stack may track the one same-named object with the same values (stacks built from one program):
+    # as adoption by name refuses, so recovery leaves the create pending, naming the id, for `--adopt` or `--drop`.
+    theirs = fake_api.put(TARGETS, {"targetName": "api"})
+    deployment = {"resources": [], "pending_operations": [pending(URN, "api")]}
+    settlement = settle(deployment, lambda p: api_client, every_stack_read=False)
+    assert settlement.adopted == [] and settlement.unsettled == [(URN, (theirs["sKey"],))]
+    assert settle(deployment, lambda p: api_client, every_stack_read=False,
+                  by_hand=parse_by_hand([f"{URN}={theirs['sKey']}"], [])).adopted == [(URN, theirs["sKey"])]
+
+
+@pytest.mark.parametrize("recorded", ["2026-01-01T11:00:00.12345Z", "2026-01-01T11:00:00.123456789Z",
+                                      "2026-01-01T11:00:00.1+00:00", "2026-01-01T11:00:00Z"])
+def test_the_engine_s_time_is_read_in_every_go_form(fake_api, api_client, recorded):
+    # Go writes RFC 3339 with up to nine fraction digits, trailing zeros cut; Python 3.10's fromisoformat reads only
+    # three or six, so there the age test was silently skipped and an object older than the create was adopted.
+    fake_api.put(TARGETS, {"targetName": "api", "targetCreatedAt": "2026-01-01T10:00:00.000Z"})
+    op = recorded_at(pending(URN, "api"), recorded)
+    assert pending_creates({"pending_operations": [op]})[0].recorded is not None
+    settlement = settle({"resources": [], "pending_operations": [op]}, lambda p: api_client)
+    assert settlement.adopted == [] and settlement.not_created == [URN]

@@ -125,3 +125,14 @@ def test_every_workflow_uses_the_one_install_recipe():
     for path in [ROOT / "examples" / "gitops" / "pull-request-preview.yml",
                  ROOT / "examples" / "drift-check" / "drift-check.yml"]:
         assert RECIPE.findall(path.read_text()) == [recipe], path
+
+
+@pytest.mark.parametrize("option", ["api_url", "emulator"])
+@pytest.mark.parametrize("url", ["not a url", "http://127.0.0.1:99999", "ftp://example.com"])
+def test_a_url_that_is_not_an_http_url_is_refused_before_anything_is_written(tmp_path, option, url):
+    # Else --api-url wrote a config every later command refuses, and --emulator with a bad port was a traceback.
+    folder = tmp_path / "proj"
+    flag = "--api-url" if option == "api_url" else "--emulator"
+    with pytest.raises(scaffold.ScaffoldError, match=f"^{flag} must be an absolute http"):
+        scaffold.create(folder, requirement_line="rr-pulumi", **{option: url})
+    assert not folder.exists()
