@@ -159,28 +159,13 @@ def render(view: StackView, request: Request, decision: Decision) -> str:
 
 def stack_resources(cwd: Path, stack: Optional[str]) -> list[dict[str, Any]]:
     """The resources of the stack's checkpoint (`pulumi stack export`)."""
-    try:
-        from .pulumi_cli import Pulumi, PulumiFailed  # the one way rr-pulumi's tools run `pulumi`, where present
-    except ImportError:
-        return _export_with_drift_runner(cwd, stack)
+    from .pulumi_cli import Pulumi, PulumiFailed
+
     try:
         document = Pulumi(cwd, stack).json("stack", "export")
     except PulumiFailed as exc:
         raise ExplainError(str(exc)) from None
     return document.get("deployment", {}).get("resources") or []
-
-
-def _export_with_drift_runner(cwd: Path, stack: Optional[str]) -> list[dict[str, Any]]:
-    from .drift import run_pulumi
-
-    args = ["stack", "export", *(["--stack", stack] if stack else [])]
-    proc = run_pulumi(args, cwd, 300)
-    if proc.returncode != 0:
-        raise ExplainError(f"`pulumi {' '.join(args)}` exited {proc.returncode}: {(proc.stderr or proc.stdout)[-2000:]}")
-    try:
-        return json.loads(proc.stdout).get("deployment", {}).get("resources") or []
-    except ValueError as exc:
-        raise ExplainError(f"`pulumi {' '.join(args)}` printed no JSON ({exc})") from None
 
 
 def run(args: argparse.Namespace) -> int:

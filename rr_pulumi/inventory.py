@@ -114,7 +114,8 @@ def lookup_count(deployment: dict[str, Any]) -> int:
 def recorded_api_urls(deployment: dict[str, Any]) -> list[str]:
     """The API URLs a stack's providers were configured with (`requestrocket:apiUrl`, and each profile's `apiUrl`),
     as the engine records provider inputs in the state: plain text, no secret read. Empty when the URL came from the
-    environment (REQUESTROCKET_API_URL), which the state does not record."""
+    environment (REQUESTROCKET_API_URL), which the state does not record; a profile's is missing when the profiles
+    hold a secret token (Pulumi then records the whole `profiles` value encrypted)."""
     from .config import API_URL_KEY, PROFILES_KEY
 
     found: set[str] = set()
@@ -353,10 +354,12 @@ def run(args: Any) -> int:
 
     try:
         inventory = take(Path(args.cwd), None, args.api_url, args.token, only=args.stack)
-    except InventoryFailed as exc:
+    except Exception as exc:  # noqa: BLE001 - exit 1 means "findings": anything unforeseen must be exit 2
+        reason = str(exc) if isinstance(exc, InventoryFailed) else f"{type(exc).__name__}: {exc}"
+        reason = (reason.strip().splitlines() or [type(exc).__name__])[0]
         if args.json:
-            print(render_error(str(exc), as_json=True), end="")
-        print(render_error(str(exc), as_json=False), end="", file=sys.stderr)
+            print(render_error(reason, as_json=True), end="")
+        print(render_error(reason, as_json=False), end="", file=sys.stderr)
         return CANNOT_CHECK
     print(render_json(inventory) if args.json else render(inventory), end="")
     return FINDINGS if inventory.findings else CLEAN

@@ -144,7 +144,7 @@ def from_har_entry(entry: dict[str, Any], where: str) -> Optional[SampleRequest]
                if isinstance(h, dict) and not str(h.get("name", "")).startswith(":")]  # HTTP/2 pseudo-headers
     text = (har.get("postData") or {}).get("text")
     body: Any = NO_BODY
-    if text:
+    if isinstance(text, str) and text:  # HAR's postData.text is a string; anything else carries no body
         try:
             body = json.loads(text)
         except ValueError:
@@ -174,6 +174,8 @@ def read(path: Path) -> list[SampleRequest]:
         whole = None
     if isinstance(whole, dict) and isinstance(whole.get("log"), dict):
         entries = whole["log"].get("entries") or []
+        if not isinstance(entries, list):
+            raise RequestFileError(f"{name}: log.entries must be a list of HAR entries, got {type(entries).__name__}")
         found = (from_har_entry(e, f"{name}#entry{i + 1}") for i, e in enumerate(entries) if isinstance(e, dict))
         return [r for r in found if r is not None]
     if isinstance(whole, dict) and isinstance(whole.get("requests"), list):

@@ -187,7 +187,7 @@ def lint_scope(scope: Scope, names: Optional[dict[str, str]] = None) -> list[Fin
             why = never_matches(pattern, rule.get("regexFlags") or "", non_empty=is_path)
             if why is None:
                 continue
-            effect = (f"so the rule never matches and never decides" if word == "present"
+            effect = ("so the rule never matches and never decides" if word == "present"
                       else "so this check (presence absent) always holds and restricts nothing")
             findings.append(Finding(NEVER_MATCHES, rule_id(rule) or "?", scope.object_id,
                                     f"rule {name(rule)} on {scope.scope} {label}: {where} {pattern!r} can never match "

@@ -150,12 +150,16 @@ def judge(before: list[ProxyRules], after: list[ProxyRules], samples: list[Sampl
             continue
         urn = urns.pop()
         old, new = old_by_urn.get(urn), new_by_urn.get(urn)
+        if urn not in unchanged:
+            unchanged[urn] = old is not None and new is not None and old.scopes == new.scopes
         why = _why_unknown(old, sample) or _why_unknown(new, sample)
+        if why and unchanged[urn]:
+            # The same rules on both sides cannot change the decision, even one this file cannot tell (no body).
+            lines.append(Line(sample, urn, None, None))
+            continue
         if why:
             lines.append(Line(sample, urn, None, None, why))
             continue
-        if urn not in unchanged:
-            unchanged[urn] = old is not None and new is not None and old.scopes == new.scopes
         first = verdict(old, sample)
         lines.append(Line(sample, urn, first, first if unchanged[urn] else verdict(new, sample)))
     return lines, skipped
@@ -284,6 +288,8 @@ def run(args: argparse.Namespace) -> int:
         report = diff(state, _preview(args), samples, args.stack)
     except (RequestFileError, DiffError, ExplainError) as exc:
         return _cannot_check(exc, args.json)
+    except Exception as exc:  # noqa: BLE001 - exit 1 means "requests flip": anything unforeseen must be exit 2
+        return _cannot_check(RuntimeError(f"{type(exc).__name__}: {exc}"), args.json)
     if args.json:
         print(json.dumps(as_json(report), indent=2))
     else:
@@ -302,10 +308,12 @@ def run_lint(args: argparse.Namespace) -> int:
     try:
         state = stack_resources(Path(args.cwd), args.stack)
         resources = stack_rules.deployed(state) if args.deployed else stack_rules.planned(state, _preview(args))
+        names = names_of(resources)
+        findings = rule_lint.lint(stack_rules.parents(resources), names)
     except (DiffError, ExplainError) as exc:
         return _cannot_check(exc, args.json)
-    names = names_of(resources)
-    findings = rule_lint.lint(stack_rules.parents(resources), names)
+    except Exception as exc:  # noqa: BLE001 - exit 1 means "findings": anything unforeseen must be exit 2
+        return _cannot_check(RuntimeError(f"{type(exc).__name__}: {exc}"), args.json)
     if args.json:
         print(json.dumps({"stack": args.stack, "lint": [f.as_json(names) for f in findings]}, indent=2))
     else:

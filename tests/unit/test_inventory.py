@@ -82,3 +82,17 @@ def test_a_stack_that_cannot_be_read_fails_the_inventory_naming_it():
         assert str(exc) == "cannot read stack organization/b/dev: the checkpoint is corrupt"
     else:
         raise AssertionError("an unreadable stack was taken as managing nothing")
+
+
+def test_an_unforeseen_failure_is_exit_2_in_one_line(monkeypatch, capsys):
+    """Exit 1 means findings: a traceback's exit 1 would report an account with problems it does not have."""
+    from rr_pulumi.cli import main
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no deployment\nmore")
+
+    monkeypatch.setattr(inventory, "take", broken)
+    assert main(["inventory", "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"clean": None, "error": "RuntimeError: no deployment"}
+    assert err == "COULD NOT TAKE the inventory: RuntimeError: no deployment\n"

@@ -293,3 +293,46 @@ def test_a_malformed_har_entry_is_one_error(entry, tmp_path):
     har.write_text(json.dumps({"log": {"entries": [entry]}}))
     with pytest.raises(RequestFileError, match=r"^t.har#entry1: request: must be a HAR request object"):
         read(har)
+
+
+def test_a_proxy_whose_rules_do_not_change_flips_nothing_even_where_a_file_lacks_the_body(tmp_path):
+    """Records hold no body: a body-check rule the change leaves alone must not make every PR's check exit 2."""
+    state = STATE + [res("Rule", "big", "r3", {"proxy_id": "p1", "effect": "deny", "priority": 5,
+                                               "body_checks": [{"json_path": "$.amount"}]})]
+    records = tmp_path / "records.json"
+    records.write_text(json.dumps({"requests": [
+        {"requestId": "q1", "proxyId": "p1", "method": "POST", "path": "/v1/x", "headers": {}, "query": {}}]}))
+    unchanged = rules_diff.diff(state, {"steps": []}, read(records))
+    assert (unchanged.changed, unchanged.undetermined, unchanged.exit_code) == ([], [], rules_diff.NO_CHANGE)
+    changed = {"steps": [step("update", "Rule", "reads", {"proxy_id": "p1", "effect": "allow", "priority": 10,
+                                                          "methods": ["GET"], "path_pattern": "^/v2/.*$"})]}
+    report = rules_diff.diff(state, changed, read(records))  # the proxy's rules change: the body matters again
+    assert report.exit_code == rules_diff.CANNOT_CHECK
+    assert report.undetermined[0].undetermined == "rule big checks the request's body, which records.json does not hold"
+
+
+def test_a_har_post_text_that_is_not_text_is_no_body_and_entries_that_are_not_a_list_are_refused(tmp_path):
+    har = tmp_path / "t.har"
+    har.write_text(json.dumps({"log": {"entries": [
+        {"request": {"method": "POST", "url": "https://dp/api/p1/x", "headers": [], "postData": {"text": 5}}}]}}))
+    [sample] = read(har)
+    assert sample.request.body is NO_BODY
+    har.write_text(json.dumps({"log": {"entries": 5}}))
+    with pytest.raises(RequestFileError, match=r"^t.har: log.entries must be a list of HAR entries, got int$"):
+        read(har)
+
+
+def test_an_unforeseen_failure_is_exit_2_in_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    """A traceback exits 1, which the PR workflow reads as "requests flip" (diff) or "findings" (lint)."""
+    from rr_pulumi import explain
+    from rr_pulumi.cli import main
+
+    def broken(cwd, stack):
+        raise TypeError("the JSON object must be str\nsecond line")
+
+    monkeypatch.setattr(explain, "stack_resources", broken)
+    preview = tmp_path / "preview.json"
+    preview.write_text(json.dumps({"steps": []}))
+    for command in (["diff", str(write(tmp_path, "r.jsonl", []))], ["lint"]):
+        assert main(["rules", *command, "--preview-json", str(preview)]) == 2
+        assert capsys.readouterr().err == "COULD NOT CHECK: TypeError: the JSON object must be str\n"

@@ -235,7 +235,7 @@ def test_every_workflow_calls_the_commands_it_installs():
     assert {name: commands_called(load()) for name, (load, _) in WORKFLOWS.items()} == {
         "new: rr-preview.yml": ["pulumi", "rr-pulumi", "python"],
         "new: rr-drift.yml": ["pulumi", "rr-pulumi"],
-        "examples/gitops": ["pulumi", "python"],
+        "examples/gitops": ["pulumi", "rr-pulumi", "python"],
         "examples/drift-check": ["pulumi", "rr-pulumi"],
         "README: engine build": ["pulumi", "rr-pulumi", "python", "pip", "rr-pulumi-engine"],
     }
@@ -285,3 +285,12 @@ def test_no_workflow_needs_go_and_every_one_installs_the_official_cli():
 def test_the_shell_github_uses_is_the_one_played():
     assert shell_command(None, Path("/s")) == ["bash", "-e", "/s"]
     assert shell_command("bash", Path("/s")) == ["bash", "--noprofile", "--norc", "-eo", "pipefail", "/s"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "1.10", "0x1F", "null", "yes", "prod-2"])
+def test_the_stack_name_reads_back_as_the_same_string(stack):
+    """Unquoted, YAML would read 1.10 as a number and null as nothing: `--stack "$STACK"` would name another stack."""
+    from rr_pulumi.scaffold import workflow_files
+
+    for name, text in workflow_files(stack).items():
+        assert yaml.safe_load(text)["env"]["STACK"] == stack, name
