@@ -40,6 +40,7 @@ def deployed(tmp_path_factory):
 
 
 def _jwt(scope: str) -> str:
+    """A caller's JWT, signed when the test runs (a 10-minute expiry outlives one test, not a whole suite)."""
     return signed_jwt({"scope": scope, "iss": "https://auth.payments.example", "aud": "payments-api",
                        "exp": int(time.time()) + 600}, SECRETS["internalJwtSecret"])
 
@@ -51,17 +52,19 @@ CASES = [  # proxy, method, path, caller, claims for explain
     ("partners", "POST", "/invoices", api_key(SECRETS["partnerKey"]), None),
     ("partners", "DELETE", "/invoices/7", api_key(SECRETS["partnerKey"]), None),
     ("partners", "GET", "/", api_key(SECRETS["partnerKey"]), None),
-    ("internal", "PUT", "/invoices/7", _jwt("invoices:write"), {"scope": "invoices:write"}),
-    ("internal", "PUT", "/invoices/7", _jwt("invoices:read"), {"scope": "invoices:read"}),
-    ("internal", "PATCH", "/invoices", _jwt("a invoices:write b"), {"scope": "a invoices:write b"}),
-    ("internal", "DELETE", "/invoices", _jwt("invoices:write"), {"scope": "invoices:write"}),
-    ("internal", "GET", "/refunds", _jwt("invoices:write"), {"scope": "invoices:write"}),
+    ("internal", "PUT", "/invoices/7", ("jwt", "invoices:write"), {"scope": "invoices:write"}),
+    ("internal", "PUT", "/invoices/7", ("jwt", "invoices:read"), {"scope": "invoices:read"}),
+    ("internal", "PATCH", "/invoices", ("jwt", "a invoices:write b"), {"scope": "a invoices:write b"}),
+    ("internal", "DELETE", "/invoices", ("jwt", "invoices:write"), {"scope": "invoices:write"}),
+    ("internal", "GET", "/refunds", ("jwt", "invoices:write"), {"scope": "invoices:write"}),
 ]
 
 
 @pytest.mark.parametrize("proxy, method, path, caller, claims", CASES)
 def test_rules_explain_agrees_with_the_data_plane(deployed, proxy, method, path, caller, claims):
     _, deployment = deployed
+    if isinstance(caller, tuple):
+        caller = _jwt(caller[1])
     call = deployment.gateway(proxy).call(method, path, as_=caller)
     assert call.status in (200, 403), call.body
     args = ["rules", "explain", "--stack", deployment.stack.stack, "--json", proxy, method, path]
