@@ -2,8 +2,8 @@
 `{emulator URL}/dataplane`), plus its admin routes under `/_emulator/dataplane/`.
 
 Pipeline per request (docs/emulator.md, "The data plane"): 431 headers too large → 400 path → 404 unknown proxy →
-508 loop → 401 proxy credential → 403 inactive proxy → 429 per-minute / per-day limit → 413 body → 400 body the
-rules cannot read → 403 rules (one evaluation, `rr_pulumi.rule_evaluation`, in worker processes) → forward with the
+405 method → 508 loop → 401 proxy credential → 403 inactive proxy → 429 per-minute / per-day limit → 413 body → 400
+body the rules cannot read → 403 rules (one evaluation, `rr_pulumi.rule_evaluation`, in worker processes) → forward with the
 target credential injected, the path and query exactly as judged → the target's status, headers and body (502 / 504
 when it cannot be had by the request's deadline). Every answer carries a request id and leaves a record (records of
 unknown proxies share one small list); the injected upstream secret and the caller's credentials never appear in a
@@ -34,6 +34,7 @@ from . import proxy_auth, upstream
 from .app import Gates, is_sensitive, read_body
 from .backend import ApiError
 from .evaluator import Evaluator, has_body_checks
+from .schema import HTTP_METHODS
 from .store import Store
 
 BASE_PATH = EMULATOR_DATA_PLANE_PATH  # the data-plane base URL is the emulator's URL + BASE_PATH
@@ -45,6 +46,9 @@ MAX_BODY = 1024 * 1024             # the same bound as the Core API's bodies
 MAX_HEADER_BYTES = 32 * 1024       # every header name and value of a request together → else 431
 MAX_HEADERS = 100                  # header lines of a request → else 431
 MAX_BODY_DEPTH = 64                # JSON nesting a body check reads → else 400 BODY_NOT_EVALUABLE
+# The methods a rule can name are the methods forwarded (else 405): CONNECT would take the target's connection out
+# of HTTP, and TRACE would echo the injected target credential back to the caller.
+FORWARDED_METHODS = HTTP_METHODS
 DEADLINE = 30.0                    # seconds for a whole data-plane request, every step included → else 504
 DEADLINE_VARIABLE = "RR_EMULATOR_DATAPLANE_DEADLINE"   # overrides DEADLINE (tests use a short one)
 IN_FLIGHT_PER_PROXY = 16           # requests of one proxy past authentication at once (more wait their turn)
@@ -292,6 +296,10 @@ class DataPlane:
             raise Refused(ApiError(404, "NOT_FOUND", "no proxy with this id"), "unknown_proxy")
         known[0] = True
         record["proxyId"] = proxy_id
+        if scope["method"] not in FORWARDED_METHODS:
+            allowed = ", ".join(FORWARDED_METHODS)
+            raise Refused(ApiError(405, "METHOD_NOT_ALLOWED", f"method: {_clip(scope['method'])} is not forwarded by "
+                                   f"the data plane; allowed: {allowed}", {"Allow": allowed}), "rejected")
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
         lower = {k.lower(): v for k, v in headers}
         pcred = setup.proxy_credential

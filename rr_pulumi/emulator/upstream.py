@@ -235,6 +235,15 @@ async def _exchange(reader, writer, method: str, parts, headers: list[tuple[str,
             chunks.append(bytes(event.data))
         elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
             break
+        elif isinstance(event, h11.InformationalResponse):
+            continue   # 100 Continue, 103 Early Hints: the answer follows
+        elif event is h11.PAUSED:
+            # The target switched protocols (a 2xx to CONNECT, a 101): h11 returns PAUSED from now on and this loop
+            # never awaits, so going round again would freeze the whole server.
+            raise UpstreamFailed("UPSTREAM_UNREACHABLE", "the target switched protocols; only HTTP/1.1 is relayed")
+        else:
+            raise UpstreamFailed("UPSTREAM_UNREACHABLE", f"the target's answer could not be read "
+                                 f"({type(event).__name__})")
     kept = [(k, v) for k, v in answer_headers if k.lower() not in DROPPED_RESPONSE_HEADERS]
     return Answer(status, kept, b"".join(chunks))
 

@@ -399,6 +399,20 @@ def test_a_proxy_whose_target_is_itself_is_a_loop(emu, api):
     assert "loop" in [r["outcome"] for r in proxy.records()]
 
 
+@pytest.mark.parametrize("method", ["CONNECT", "TRACE"])
+def test_methods_rules_cannot_name_are_refused_before_anything_is_forwarded(emu, api, upstream, method):
+    # CONNECT would switch the target's connection out of HTTP (the exchange never ends); TRACE would echo the
+    # injected target credential back to the caller. Neither reaches the target; the data plane keeps serving.
+    proxy = Proxy(emu, api, upstream.url)
+    answer = proxy.raw(method, "/ok")
+    body = refused(answer, 405, "METHOD_NOT_ALLOWED")
+    assert body["message"].startswith(f"method: {method} ") and "GET, POST, PUT" in body["message"], body
+    assert answer.header("allow") == ["GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"]
+    assert upstream.lines() == []
+    assert proxy.records()[-1]["outcome"] == "rejected"
+    assert proxy.call().status_code == 200
+
+
 def test_each_forwarded_request_gets_its_own_connection(emu, api, upstream):
     first, second = Proxy(emu, api, upstream.url), Proxy(emu, api, upstream.url)
     for proxy in (first, second) * 6:       # the target keeps connections alive: a pooling client would reuse them

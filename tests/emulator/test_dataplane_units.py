@@ -4,7 +4,9 @@ test_dataplane_hostile.py."""
 from __future__ import annotations
 
 import asyncio
+import time
 
+import h11
 import pytest
 
 from rr_pulumi.emulator import dataplane, upstream
@@ -161,3 +163,39 @@ def test_a_worker_cancelled_while_it_starts_is_stopped(monkeypatch):
                 await started[0].wait()
 
     assert asyncio.run(cancel_the_start()) is not None
+
+
+def test_a_target_that_switches_protocols_ends_the_exchange(monkeypatch):
+    """A 2xx to CONNECT puts h11 in PAUSED for good. The exchange must fail there: a loop that asks again goes round
+    without awaiting and freezes the whole server (the spy makes that a failure here rather than a hang)."""
+    paused = []
+
+    class Spy(h11.Connection):
+        def next_event(self):
+            assert not paused, "next_event() asked again after PAUSED: the exchange spins"
+            event = super().next_event()
+            if event is h11.PAUSED:
+                paused.append(event)
+            return event
+
+    monkeypatch.setattr(upstream.h11, "Connection", Spy)
+
+    async def target(reader, writer):
+        await reader.read(65536)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        await reader.read()   # until the client has gone
+        writer.close()
+
+    async def connect():
+        server = await asyncio.start_server(target, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            await upstream.fetch("CONNECT", f"http://127.0.0.1:{port}/x", [], b"", time.monotonic() + 60)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    with pytest.raises(upstream.UpstreamFailed) as failed:
+        asyncio.run(connect())
+    assert (failed.value.status, failed.value.code) == (502, "UPSTREAM_UNREACHABLE") and len(paused) == 1
