@@ -490,6 +490,18 @@ def test_a_body_the_rules_cannot_read_is_refused(emu, api, upstream, body):
     assert proxy.records()[-1]["outcome"] == "rejected"
 
 
+def test_a_json_path_that_walks_too_much_of_the_body_fails_closed(emu, api, upstream):
+    proxy = Proxy(emu, api, upstream.url, proxyDefaultRuleEffect="deny")
+    stacked = "$" + "..*" * 5                    # about 5 million nodes over 60 nested arrays
+    allow = proxy.rule(effect="allow", bodyChecks=[{"jsonPath": stacked, "presence": "present"}])
+    assert allow.status_code == 201, allow.text
+    assert refused(proxy.call("POST", data=b"[" * 60 + b"]" * 60), 403, "RULE_DENIED")["scope"] == "proxy"
+    assert proxy.call("POST", data=b"[]").status_code == 403     # no value at all: the allow rule does not match
+    proxy.rule(effect="allow", bodyChecks=[{"jsonPath": "$..amount", "presence": "present"}])
+    assert proxy.call("POST", data=b'{"amount": 1}').status_code == 200
+    assert upstream.lines() == ["POST /ok HTTP/1.1"]
+
+
 @pytest.mark.parametrize("query", ["limit=%C2%B2", "limit=abc", "limit=-1", "limit=%EF%BC%91", "limt=1"])
 def test_the_admin_requests_route_validates_its_query(emu, query):
     r = requests.get(f"{emu.url}/_emulator/dataplane/requests?{query}",

@@ -112,6 +112,29 @@ def test_a_worker_judges_with_re_and_a_runaway_search_fails_closed():
     assert not slow.allowed and slow.scopes[0].timeouts == ["slow"]
 
 
+def test_body_checks_are_never_judged_in_the_server(monkeypatch):
+    """A JSONPath walks the body at a cost of its own, with a value pattern or without: a worker judges it."""
+    from rr_pulumi.emulator import evaluator as evaluator_module
+
+    def in_the_server(*_args):
+        raise AssertionError("judged in the server's event loop")
+
+    monkeypatch.setattr(evaluator_module, "evaluate", in_the_server)
+    rules = [{"sKey": "r1", "effect": "allow", "bodyChecks": [{"jsonPath": "$" + "..*" * 5, "presence": "present"}]}]
+    body = evaluable_body(b"[" * 60 + b"]" * 60)
+
+    async def judge():
+        evaluator = Evaluator(workers=1)
+        try:
+            return await evaluator.evaluate("tenant", [Scope("proxy", "p", "deny", rules)],
+                                            Request("POST", "/", (), (), body))
+        finally:
+            await evaluator.aclose()
+
+    decision = asyncio.run(judge())   # past the JSONPath node cap: the allow rule fails closed
+    assert not decision.allowed and decision.scopes[0].timeouts == ["r1"]
+
+
 @pytest.mark.parametrize("auth, secret", [
     ("apiKey", {"apiKey": "k€y"}), ("apiKey", {"apiKey": "k", "headerName": "X Bad"}),
     ("custom", {"headers": {"X-Ünï": "v"}}), ("bearer", {"token": "t\r\nX: 1"}),
