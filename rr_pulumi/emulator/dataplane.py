@@ -56,7 +56,8 @@ IN_FLIGHT_PER_CLIENT = 32          # the same for all proxies of one client (ten
 RECORDS_PER_PROXY = 1000
 RECORDS_MAX = 5000                 # records of all proxies together (oldest out first)
 UNKNOWN_PROXY_RECORDS = 100        # records of requests naming no proxy: one shared list, not one per id
-RECORD_ITEMS_MAX = 40              # headers / query parameters kept per record (the rest are counted)
+RECORD_ITEMS_MAX = 40              # header lines / query parameters kept per record, repeats included (the rest
+                                   # are counted)
 RECORD_URL_MAX = 2048              # characters kept of a recorded URL
 RECORD_TEXT_MAX = 200              # characters kept of a recorded name or value (the rest are counted)
 # Header names whose values are credentials wherever they appear, besides Authorization and the apiKey header.
@@ -568,10 +569,10 @@ def _clip(text: str) -> str:
 
 
 def _recorded_items(items, names: set[str], secrets: set[str], mark: str = REDACTED) -> tuple[dict[str, str], int]:
+    """The first RECORD_ITEMS_MAX items by name (a repeated name's values joined, each one counted against the
+    bound), and how many were dropped."""
     kept: dict[str, str] = {}
-    for name, value in items:
-        if len(kept) >= RECORD_ITEMS_MAX:
-            break
+    for name, value in items[:RECORD_ITEMS_MAX]:
         shown = mark if name.lower() in names else REDACTED if credential_like(name, value, secrets) \
             else _clip(value)
         key = _clip(name)

@@ -454,6 +454,15 @@ def test_oversized_headers_are_refused_before_anything_is_kept(emu, api, upstrea
     assert "w" * 1000 not in json.dumps(proxy.records())    # a record keeps a bounded part of a value
 
 
+def test_a_repeated_query_name_counts_each_time_against_the_record_bound(emu, api, upstream):
+    proxy = Proxy(emu, api, upstream.url)
+    query = "&".join([f"q=v{i}" for i in range(100)] + [f"n{i}=1" for i in range(5)])
+    assert proxy.raw("GET", "/ok?" + query).status == 200
+    record = proxy.records()[-1]
+    assert record["query"] == {"q": ", ".join(f"v{i}" for i in range(40))}
+    assert record["omitted"] == {"headers": 0, "query": 65}
+
+
 def test_no_record_is_kept_per_unknown_proxy_id(emu):
     unknown = str(uuid.uuid4())
     answer = send_raw(emu, "GET", f"/dataplane/api/{unknown}/x", "k")
