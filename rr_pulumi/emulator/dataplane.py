@@ -327,7 +327,9 @@ class DataPlane:
             raise Refused(ApiError(429, "RATE_LIMITED", f"the proxy's per-{window} request limit is reached",
                                    {"Retry-After": str(retry_after)}), "rate_limited")
         client = setup.proxy.get("clientId") or ""
-        async with self.client_gates.hold(client), self.proxy_gates.hold(proxy_id):
+        # The proxy's gate first: a request waiting for one of its proxy's slots holds none of its client's, so one
+        # busy proxy cannot take the slots of its client's other proxies.
+        async with self.proxy_gates.hold(proxy_id), self.client_gates.hold(client):
             try:
                 body = await read_body(receive, _declared_length(dict(raw_headers).get(b"content-length")))
             except ApiError as exc:

@@ -14,7 +14,7 @@ import json
 import socket
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Optional
 
 import jwt
@@ -365,6 +365,35 @@ def test_hanging_targets_and_jwks_stall_only_their_own_callers(patient, upstream
         pool.shutdown()
     for r in results[:8]:
         assert r.status_code in (502, 504) and r.headers["x-requestrocket-request-id"]
+
+
+def test_one_proxy_waiting_for_its_slots_leaves_its_clients_other_proxies_theirs(patient, upstream):
+    api = Api(patient, patient.create_user(f"gates-{uuid.uuid4().hex[:8]}"), "/api")
+    hanging = Proxy(patient, api, upstream.url + "/hang", proxyMaxRequestsPerMinute=40)
+    r = api.post(f"/clients/{hanging.cid}/targets", {"targetName": "t2", "targetBaseURL": upstream.url,
+                                                     "targetRegion": REGION})
+    assert r.status_code == 201, r.text
+    r = api.post(f"/clients/{hanging.cid}/proxies", {
+        "proxyName": "p2", "proxyRegion": REGION, "proxyProxyCredentialId": hanging.pcred["sKey"],
+        "proxyTargetId": r.json()["targets"][0]["sKey"], "proxyTargetCredentialId": hanging.tcred["sKey"]})
+    assert r.status_code == 201, r.text
+    sibling_url = data_plane_url(patient.url) + f"/api/{r.json()['proxies'][0]['sKey']}"
+    pool = ThreadPoolExecutor(41)
+    try:
+        # 41 calls against a limit of 40: the one answered 429 comes after all 40 others were counted, and a counted
+        # request goes on to the concurrency gates in the same step, so by then 16 hold the proxy's slots and 24
+        # wait for one (more than the client's 32 slots, were waiting to take any of them).
+        calls = [pool.submit(hanging.call) for _ in range(41)]
+        done, _ = wait(calls, return_when=FIRST_COMPLETED)
+        refused(next(iter(done)).result(), 429, "RATE_LIMITED")
+        assert upstream.wait_held(16)
+        sibling = requests.get(sibling_url + "/ok", headers={"Authorization": CALLER_KEY}, timeout=60)
+        assert sibling.status_code == 200 and upstream.held == 16
+    finally:
+        upstream.release()
+        results = [c.result() for c in calls]
+        pool.shutdown()
+    assert sorted(r.status_code for r in results) == [429] + [502] * 40
 
 
 def test_a_dripping_target_is_cut_off_by_the_request_deadline(emu, api, upstream):
