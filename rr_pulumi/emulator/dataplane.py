@@ -308,7 +308,7 @@ class DataPlane:
             if pcred.doc.get("credentialAuthType") == "apiKey" else ""
         secrets = _secret_values(pcred.secret)
         record.update(path=_clip(path), **recorded(headers, query, {secret_header}, secrets))
-        if self.via in lower.get("via", ""):
+        if any(self.via in value for name, value in headers if name.lower() == "via"):   # each line, not the last
             raise Refused(ApiError(508, "LOOP_DETECTED", "the request came back through this data plane: the "
                                    "proxy's target leads back to a proxy"), "loop")
         try:

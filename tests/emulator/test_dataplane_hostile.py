@@ -228,12 +228,14 @@ class RawAnswer:
 
 
 def send_raw(emu: EmulatorProcess, method: str, target: str, auth: Optional[str], body: Optional[bytes] = None,
-             headers: Optional[dict] = None) -> RawAnswer:
+             headers=None) -> RawAnswer:
+    """`headers` a dict, or (name, value) pairs to send one name on several lines."""
     host, port = emu.url.rsplit("//", 1)[1].split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=60)
     try:
         conn.putrequest(method, target, skip_accept_encoding=True)
-        for name, value in {**(headers or {}), **({"Authorization": auth} if auth else {})}.items():
+        pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or ())
+        for name, value in pairs + ([("Authorization", auth)] if auth else []):
             conn.putheader(name, value)
         conn.putheader("Content-Length", str(len(body or b"")))
         conn.endheaders(body or b"")
@@ -426,6 +428,16 @@ def test_a_proxy_whose_target_is_itself_is_a_loop(emu, api):
     api.put(f"/clients/{proxy.cid}/targets/{proxy.target['sKey']}", {"targetBaseURL": proxy.url})
     refused(proxy.call(), 508, "LOOP_DETECTED")
     assert "loop" in [r["outcome"] for r in proxy.records()]
+
+
+def test_a_loop_is_seen_in_any_via_header_line(emu, api, upstream):
+    proxy = Proxy(emu, api, upstream.url)
+    assert proxy.call().status_code == 200
+    [mark] = [line.split(b":", 1)[1].strip().decode() for line in upstream.heads[-1].split(b"\r\n")
+              if line.lower().startswith(b"via:")]
+    # back from this data plane through a hop that added a Via line of its own, after ours
+    refused(proxy.raw("GET", "/ok", headers=[("Via", mark), ("Via", "1.1 another-proxy")]), 508, "LOOP_DETECTED")
+    assert proxy.records()[-1]["outcome"] == "loop" and len(upstream.heads) == 1
 
 
 @pytest.mark.parametrize("method", ["CONNECT", "TRACE"])
