@@ -219,6 +219,15 @@ class Records:
             self._live = 0
 
 
+@dataclass
+class Progress:
+    """How far one request got, which its record and a late answer depend on."""
+
+    deadline: float               # time.monotonic() by which the request is answered
+    known: bool = False           # it names an existing proxy (its record is kept with that proxy's)
+    at_target: bool = False       # the target is being called: running out of time now is the target's doing
+
+
 class DataPlane:
     def __init__(self, store: Store, admin_token: str, log=sys.stderr):
         self.store = store
@@ -256,20 +265,22 @@ class DataPlane:
     async def _proxy(self, scope, receive) -> tuple[int, list[tuple[str, str]], bytes]:
         record: dict[str, Any] = {"requestId": str(uuid.uuid4()), "receivedAt": int(time.time() * 1000),
                                   "method": scope["method"], "proxyId": None}
-        known = [False]
+        progress = Progress(time.monotonic() + self.deadline)
         try:
-            answer = await asyncio.wait_for(self._handle(scope, receive, record, known), self.deadline)
+            answer = await asyncio.wait_for(self._handle(scope, receive, record, progress), self.deadline)
         except Refused as refused:
             answer = self._refusal(refused, record)
         except asyncio.TimeoutError:
-            late = ApiError(504, "GATEWAY_TIMEOUT",
-                            f"the request did not finish within the data plane's {self.deadline:g} s deadline")
+            late = ApiError(504, "UPSTREAM_TIMEOUT", "the target did not answer within the data plane's "
+                            f"{self.deadline:g} s deadline") if progress.at_target else \
+                ApiError(504, "GATEWAY_TIMEOUT",
+                         f"the request did not finish within the data plane's {self.deadline:g} s deadline")
             answer = self._refusal(Refused(late, "timeout"), record)
         except Exception:  # never a stack trace, and never an answer without a request id or a record
             traceback.print_exc(file=self.log)
             answer = self._refusal(Refused(ApiError(500, "INTERNAL_ERROR", "unexpected data-plane error"), "error"),
                                    record)
-        self.records.keep(record, known[0])
+        self.records.keep(record, progress.known)
         status, headers, payload = answer
         return status, [*headers, ("x-requestrocket-request-id", record["requestId"])], payload
 
@@ -281,7 +292,7 @@ class DataPlane:
         headers = [("content-type", "application/json"), *refused.error.headers.items()]
         return refused.error.status, headers, json.dumps(body).encode()
 
-    async def _handle(self, scope, receive, record: dict[str, Any], known: list) -> tuple[int, list, bytes]:
+    async def _handle(self, scope, receive, record: dict[str, Any], progress: Progress) -> tuple[int, list, bytes]:
         raw_headers = scope["headers"]
         size = sum(len(k) + len(v) for k, v in raw_headers)
         if size > MAX_HEADER_BYTES or len(raw_headers) > MAX_HEADERS:
@@ -295,7 +306,7 @@ class DataPlane:
         setup = load_setup(self.store, proxy_id) if proxy_id else None
         if setup is None:
             raise Refused(ApiError(404, "NOT_FOUND", "no proxy with this id"), "unknown_proxy")
-        known[0] = True
+        progress.known = True
         record["proxyId"] = proxy_id
         if scope["method"] not in FORWARDED_METHODS:
             allowed = ", ".join(FORWARDED_METHODS)
@@ -351,10 +362,11 @@ class DataPlane:
                 raise Refused(ApiError(403, "RULE_DENIED", f"{reason} ({deciding.scope} scope)"), "denied",
                               {"ruleId": deciding.deciding_rule_id, "scope": deciding.scope})
             return await self._forward(setup, scope, sent_path, headers, raw_query, body, secret_header, secrets,
-                                       record)
+                                       record, progress)
 
     async def _forward(self, setup: ProxySetup, scope, sent_path: str, headers, raw_query: str, body: bytes,
-                       secret_header: str, secrets: set[str], record: dict[str, Any]) -> tuple[int, list, bytes]:
+                       secret_header: str, secrets: set[str], record: dict[str, Any],
+                       progress: Progress) -> tuple[int, list, bytes]:
         tcred = setup.target_credential
         url = upstream.request_target(setup.target.doc["targetBaseURL"], sent_path, forwarded_query(raw_query))
         via = ", ".join([v for k, v in headers if k.lower() == "via"] + [f"1.1 {self.via}"])
@@ -367,10 +379,11 @@ class DataPlane:
                                    "bodyBytes": len(body), "injectedHeaders": list(injected),
                                    "headers": _recorded_items(sent, {n.lower() for n in injected}, secrets,
                                                               INJECTED)[0]}
-            answer = await upstream.fetch(scope["method"], url, sent, body,
-                                          time.monotonic() + self.deadline)   # the outer deadline ends it sooner
+            progress.at_target = True   # the request's own deadline: fetch's and the outer one end it as one
+            answer = await upstream.fetch(scope["method"], url, sent, body, progress.deadline)
         except upstream.UpstreamFailed as exc:
-            raise Refused(ApiError(exc.status, exc.code, str(exc)), "upstream_error") from None
+            raise Refused(ApiError(exc.status, exc.code, str(exc)),
+                          "timeout" if exc.code == "UPSTREAM_TIMEOUT" else "upstream_error") from None
         record.update(status=answer.status, outcome="forwarded", upstreamStatus=answer.status)
         headers_out = [*answer.headers, ("x-requestrocket-proxy-auth", "authenticated")]
         return answer.status, headers_out, answer.body

@@ -405,9 +405,8 @@ def test_a_dripping_target_is_cut_off_by_the_request_deadline(emu, api, upstream
         assert upstream.wait_held(1)
         r = call.result()
         assert upstream.held == 1 and not upstream.released.is_set()   # it ended while the target still dripped
-    body = refused(r, 504, r.json()["code"])
-    assert body["code"] in ("UPSTREAM_TIMEOUT", "GATEWAY_TIMEOUT")
-    assert proxy.records()[-1]["status"] == 504
+    refused(r, 504, "UPSTREAM_TIMEOUT")   # the target's step ran out of time (another step's would be GATEWAY_TIMEOUT)
+    assert (proxy.records()[-1]["status"], proxy.records()[-1]["outcome"]) == (504, "timeout")
 
 
 def test_a_dripping_jwks_is_cut_off_by_its_own_deadline(patient, upstream):
