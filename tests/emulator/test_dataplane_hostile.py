@@ -568,6 +568,14 @@ def test_fault_specs_take_json_numbers(emu, spec, field):
     assert r.status_code == 400 and field in r.json()["message"] and "number" in r.json()["message"], r.text
 
 
+@pytest.mark.parametrize("spec, message", [({"latency": 10 ** 400}, "latency must be 0-60000 milliseconds"),
+                                           ({"err500": -10 ** 400}, "err500 must be a probability from 0 to 1")])
+def test_a_fault_number_too_large_for_a_float_is_a_400_naming_the_field(emu, spec, message):
+    r = requests.put(f"{emu.url}/_emulator/faults", json=spec, headers={"Authorization": emu.admin_token},
+                     timeout=30)
+    assert r.status_code == 400 and r.json()["message"] == f"fault spec: {message}", r.text
+
+
 # -- 6. fidelity -------------------------------------------------------------------------------------------------------
 
 def test_two_set_cookie_headers_stay_two(emu, api, upstream):
