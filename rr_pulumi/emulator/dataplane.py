@@ -244,11 +244,6 @@ class DataPlane:
         # This data plane's mark in the Via header of what it forwards: seeing it come back is a loop.
         self.via = f"rr-emulator-{uuid.uuid4().hex[:16]}"
 
-    @staticmethod
-    def serves(path: str) -> bool:
-        return path == BASE_PATH or path.startswith(BASE_PATH + "/") or path == ADMIN_PATH \
-            or path.startswith(ADMIN_PATH + "/")
-
     def close(self) -> None:
         self.evaluator.close()
 

@@ -27,7 +27,6 @@ import h11
 from ..rule_evaluation import JsonPathTooCostly, as_text, json_path
 from .schema import header_name_problem, header_value_problem
 
-DEADLINE = 30.0                  # seconds for a whole data-plane request (default; the data plane passes its own)
 TOKEN_DEADLINE = 10.0            # seconds for a token endpoint's whole answer
 CUSTOM_TOKEN_SECONDS = 60.0
 TOKEN_PATH_NODES_MAX = 100_000   # nodes a customToken tokenPath may walk in its (at most 256 KiB) answer
