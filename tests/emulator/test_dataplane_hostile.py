@@ -576,6 +576,23 @@ def test_a_fault_number_too_large_for_a_float_is_a_400_naming_the_field(emu, spe
     assert r.status_code == 400 and r.json()["message"] == f"fault spec: {message}", r.text
 
 
+def test_a_rule_test_call_never_writes_the_credential_in_its_api_key_header(emu, api, tmp_path, monkeypatch):
+    """The apiKey credential's own header (its headerName, any name at all) is known to the data plane only: the
+    gateway writes no header the data plane's record of the call shows redacted."""
+    from rr_pulumi.testing import EchoServer, Gateway
+
+    target = tmp_path / "from-tests.jsonl"
+    monkeypatch.setenv("RR_PULUMI_RULES_REQUESTS", str(target))
+    with EchoServer() as echo:
+        proxy = Proxy(emu, api, echo.url, proxy_secret={"apiKey": CALLER_KEY, "headerName": "X-Partner"})
+        gateway = Gateway(proxy.url, echo, lambda proxy_id: proxy.records(), name="gateway")
+        key_again = "pk-" + uuid.uuid4().hex
+        result = gateway.call("GET", "/v1/x", as_=CALLER_KEY, headers={"X-Partner": key_again, "X-Tenant": "acme"})
+    assert result.forwarded and result.record["headers"]["x-partner"] == "[REDACTED]"
+    [line] = [json.loads(text) for text in target.read_text().splitlines()]
+    assert line["headers"] == {"X-Tenant": "acme"} and key_again not in target.read_text()
+
+
 # -- 6. fidelity -------------------------------------------------------------------------------------------------------
 
 def test_two_set_cookie_headers_stay_two(emu, api, upstream):
