@@ -17,7 +17,7 @@ import signal
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 # One engine for both planes: Python's `re`, which the control plane compiles patterns with and docs/emulator.md
 # names (`[[:digit:]]` is the class `[[:digt]` followed by `]` here, as in the API's checks). `re` has no timeout of
@@ -27,6 +27,9 @@ _regex_engine = re
 SCOPES = ("proxy credential", "target credential", "proxy", "target")
 PATTERN_TIMEOUT = 0.05  # seconds one pattern may take on one value before it counts as failing closed
 COMPILED_CACHE = 512    # compiled patterns kept (least recently used first out): memory stays bounded
+# Nodes one JSONPath may walk and select in a document. One `..*` over the largest body (1 MiB, at most 512 Ki
+# values) walks and selects about a million; stacked ones (`$..*..*..*`) multiply and would run for minutes.
+JSON_PATH_NODES_MAX = 2_000_000
 FLAGS = {"i": "IGNORECASE", "m": "MULTILINE", "s": "DOTALL", "x": "VERBOSE"}  # `g` (JavaScript) has no meaning here
 PRESENCE_WORDS = {"present": "present", "must_exist": "present", "absent": "absent", "must_not_exist": "absent"}
 NO_BODY = object()
@@ -34,6 +37,10 @@ NO_BODY = object()
 
 class PatternTimeout(Exception):
     """A pattern took longer than PATTERN_TIMEOUT on a value."""
+
+
+class JsonPathTooCostly(PatternTimeout):
+    """A JSONPath walked more nodes than its limit: judged as a runaway pattern is (fail closed)."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,7 @@ class ScopeResult:
     effect: str
     deciding_rule: Optional[dict[str, Any]]  # None when the default effect decided
     name: Optional[str] = None
-    timeouts: list[str] = field(default_factory=list)  # ids of rules whose pattern timed out
+    timeouts: list[str] = field(default_factory=list)  # ids of rules whose pattern or JSONPath ran away
 
     @property
     def deciding_rule_id(self) -> Optional[str]:
@@ -153,11 +160,21 @@ def search(pattern: str, flags: int, text: str) -> bool:
 _STEP = re.compile(r"\.\.(\*|[A-Za-z_$][\w$-]*)|\.(\*|[A-Za-z_$][\w$-]*)|\[(\*|-?\d+|'[^']*'|\"[^\"]*\")\]")
 
 
-def json_path(document: Any, path: str) -> list[Any]:
+def json_path(document: Any, path: str, limit: int = JSON_PATH_NODES_MAX) -> list[Any]:
     """The values a JSONPath selects: `$`, `.name`, `['name']`, `[0]`, `[*]`, `.*` and `..name`. Unsupported
-    syntax selects nothing."""
+    syntax selects nothing. Raises JsonPathTooCostly past `limit` nodes walked and selected."""
     if not path.startswith("$"):
         return []
+    walked = 0
+
+    def counted(values: Iterable[Any]) -> Iterator[Any]:
+        nonlocal walked
+        for value in values:
+            walked += 1
+            if walked > limit:
+                raise JsonPathTooCostly(path)
+            yield value
+
     nodes, position = [document], 1
     while position < len(path):
         step = _STEP.match(path, position)
@@ -166,16 +183,16 @@ def json_path(document: Any, path: str) -> list[Any]:
         position = step.end()
         deep, name, bracket = step.groups()
         if deep is not None:
-            nodes = [v for n in nodes for v in _descendants(n) for v in _children(v, deep)]
+            nodes = [v for n in nodes for d in counted(_descendants(n)) for v in counted(_children(d, deep))]
         elif name is not None:
-            nodes = [v for n in nodes for v in _children(n, name)]
+            nodes = [v for n in nodes for v in counted(_children(n, name))]
         else:
             key: Any = bracket
             if bracket[0] in "'\"":
                 key = bracket[1:-1]
             elif bracket != "*":
                 key = int(bracket)
-            nodes = [v for n in nodes for v in _children(n, key)]
+            nodes = [v for n in nodes for v in counted(_children(n, key))]
     return nodes
 
 
@@ -275,7 +292,7 @@ def evaluate_scope(scope: Scope, request: Request) -> ScopeResult:
     for rule in scope.rules:
         try:
             hit = matches(rule, request)
-        except PatternTimeout:  # fail closed: a runaway pattern counts as matching a deny, not an allow
+        except PatternTimeout:  # fail closed: a runaway pattern or JSONPath counts as matching a deny, not an allow
             timeouts.append(rule_id(rule) or "?")
             hit = rule.get("effect") == "deny"
         if hit:

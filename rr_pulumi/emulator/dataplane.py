@@ -2,8 +2,8 @@
 `{emulator URL}/dataplane`), plus its admin routes under `/_emulator/dataplane/`.
 
 Pipeline per request (docs/emulator.md, "The data plane"): 431 headers too large → 400 path → 404 unknown proxy →
-508 loop → 401 proxy credential → 403 inactive proxy → 429 per-minute / per-day limit → 413 body → 400 body the
-rules cannot read → 403 rules (one evaluation, `rr_pulumi.rule_evaluation`, in worker processes) → forward with the
+405 method → 508 loop → 401 proxy credential → 403 inactive proxy → 429 per-minute / per-day limit → 413 body → 400
+body the rules cannot read → 403 rules (one evaluation, `rr_pulumi.rule_evaluation`, in worker processes) → forward with the
 target credential injected, the path and query exactly as judged → the target's status, headers and body (502 / 504
 when it cannot be had by the request's deadline). Every answer carries a request id and leaves a record (records of
 unknown proxies share one small list); the injected upstream secret and the caller's credentials never appear in a
@@ -34,6 +34,7 @@ from . import proxy_auth, upstream
 from .app import Gates, is_sensitive, read_body
 from .backend import ApiError
 from .evaluator import Evaluator, has_body_checks
+from .schema import HTTP_METHODS
 from .store import Store
 
 BASE_PATH = EMULATOR_DATA_PLANE_PATH  # the data-plane base URL is the emulator's URL + BASE_PATH
@@ -45,6 +46,9 @@ MAX_BODY = 1024 * 1024             # the same bound as the Core API's bodies
 MAX_HEADER_BYTES = 32 * 1024       # every header name and value of a request together → else 431
 MAX_HEADERS = 100                  # header lines of a request → else 431
 MAX_BODY_DEPTH = 64                # JSON nesting a body check reads → else 400 BODY_NOT_EVALUABLE
+# The methods a rule can name are the methods forwarded (else 405): CONNECT would take the target's connection out
+# of HTTP, and TRACE would echo the injected target credential back to the caller.
+FORWARDED_METHODS = HTTP_METHODS
 DEADLINE = 30.0                    # seconds for a whole data-plane request, every step included → else 504
 DEADLINE_VARIABLE = "RR_EMULATOR_DATAPLANE_DEADLINE"   # overrides DEADLINE (tests use a short one)
 IN_FLIGHT_PER_PROXY = 16           # requests of one proxy past authentication at once (more wait their turn)
@@ -52,7 +56,8 @@ IN_FLIGHT_PER_CLIENT = 32          # the same for all proxies of one client (ten
 RECORDS_PER_PROXY = 1000
 RECORDS_MAX = 5000                 # records of all proxies together (oldest out first)
 UNKNOWN_PROXY_RECORDS = 100        # records of requests naming no proxy: one shared list, not one per id
-RECORD_ITEMS_MAX = 40              # headers / query parameters kept per record (the rest are counted)
+RECORD_ITEMS_MAX = 40              # header lines / query parameters kept per record, repeats included (the rest
+                                   # are counted)
 RECORD_URL_MAX = 2048              # characters kept of a recorded URL
 RECORD_TEXT_MAX = 200              # characters kept of a recorded name or value (the rest are counted)
 # Header names whose values are credentials wherever they appear, besides Authorization and the apiKey header.
@@ -214,6 +219,15 @@ class Records:
             self._live = 0
 
 
+@dataclass
+class Progress:
+    """How far one request got, which its record and a late answer depend on."""
+
+    deadline: float               # time.monotonic() by which the request is answered
+    known: bool = False           # it names an existing proxy (its record is kept with that proxy's)
+    at_target: bool = False       # the target is being called: running out of time now is the target's doing
+
+
 class DataPlane:
     def __init__(self, store: Store, admin_token: str, log=sys.stderr):
         self.store = store
@@ -229,11 +243,6 @@ class DataPlane:
         self.client_gates = Gates(IN_FLIGHT_PER_CLIENT)
         # This data plane's mark in the Via header of what it forwards: seeing it come back is a loop.
         self.via = f"rr-emulator-{uuid.uuid4().hex[:16]}"
-
-    @staticmethod
-    def serves(path: str) -> bool:
-        return path == BASE_PATH or path.startswith(BASE_PATH + "/") or path == ADMIN_PATH \
-            or path.startswith(ADMIN_PATH + "/")
 
     def close(self) -> None:
         self.evaluator.close()
@@ -251,20 +260,22 @@ class DataPlane:
     async def _proxy(self, scope, receive) -> tuple[int, list[tuple[str, str]], bytes]:
         record: dict[str, Any] = {"requestId": str(uuid.uuid4()), "receivedAt": int(time.time() * 1000),
                                   "method": scope["method"], "proxyId": None}
-        known = [False]
+        progress = Progress(time.monotonic() + self.deadline)
         try:
-            answer = await asyncio.wait_for(self._handle(scope, receive, record, known), self.deadline)
+            answer = await asyncio.wait_for(self._handle(scope, receive, record, progress), self.deadline)
         except Refused as refused:
             answer = self._refusal(refused, record)
         except asyncio.TimeoutError:
-            late = ApiError(504, "GATEWAY_TIMEOUT",
-                            f"the request did not finish within the data plane's {self.deadline:g} s deadline")
+            late = ApiError(504, "UPSTREAM_TIMEOUT", "the target did not answer within the data plane's "
+                            f"{self.deadline:g} s deadline") if progress.at_target else \
+                ApiError(504, "GATEWAY_TIMEOUT",
+                         f"the request did not finish within the data plane's {self.deadline:g} s deadline")
             answer = self._refusal(Refused(late, "timeout"), record)
         except Exception:  # never a stack trace, and never an answer without a request id or a record
             traceback.print_exc(file=self.log)
             answer = self._refusal(Refused(ApiError(500, "INTERNAL_ERROR", "unexpected data-plane error"), "error"),
                                    record)
-        self.records.keep(record, known[0])
+        self.records.keep(record, progress.known)
         status, headers, payload = answer
         return status, [*headers, ("x-requestrocket-request-id", record["requestId"])], payload
 
@@ -276,7 +287,7 @@ class DataPlane:
         headers = [("content-type", "application/json"), *refused.error.headers.items()]
         return refused.error.status, headers, json.dumps(body).encode()
 
-    async def _handle(self, scope, receive, record: dict[str, Any], known: list) -> tuple[int, list, bytes]:
+    async def _handle(self, scope, receive, record: dict[str, Any], progress: Progress) -> tuple[int, list, bytes]:
         raw_headers = scope["headers"]
         size = sum(len(k) + len(v) for k, v in raw_headers)
         if size > MAX_HEADER_BYTES or len(raw_headers) > MAX_HEADERS:
@@ -290,8 +301,12 @@ class DataPlane:
         setup = load_setup(self.store, proxy_id) if proxy_id else None
         if setup is None:
             raise Refused(ApiError(404, "NOT_FOUND", "no proxy with this id"), "unknown_proxy")
-        known[0] = True
+        progress.known = True
         record["proxyId"] = proxy_id
+        if scope["method"] not in FORWARDED_METHODS:
+            allowed = ", ".join(FORWARDED_METHODS)
+            raise Refused(ApiError(405, "METHOD_NOT_ALLOWED", f"method: {_clip(scope['method'])} is not forwarded by "
+                                   f"the data plane; allowed: {allowed}", {"Allow": allowed}), "rejected")
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
         lower = {k.lower(): v for k, v in headers}
         pcred = setup.proxy_credential
@@ -299,7 +314,7 @@ class DataPlane:
             if pcred.doc.get("credentialAuthType") == "apiKey" else ""
         secrets = _secret_values(pcred.secret)
         record.update(path=_clip(path), **recorded(headers, query, {secret_header}, secrets))
-        if self.via in lower.get("via", ""):
+        if any(self.via in value for name, value in headers if name.lower() == "via"):   # each line, not the last
             raise Refused(ApiError(508, "LOOP_DETECTED", "the request came back through this data plane: the "
                                    "proxy's target leads back to a proxy"), "loop")
         try:
@@ -318,7 +333,9 @@ class DataPlane:
             raise Refused(ApiError(429, "RATE_LIMITED", f"the proxy's per-{window} request limit is reached",
                                    {"Retry-After": str(retry_after)}), "rate_limited")
         client = setup.proxy.get("clientId") or ""
-        async with self.client_gates.hold(client), self.proxy_gates.hold(proxy_id):
+        # The proxy's gate first: a request waiting for one of its proxy's slots holds none of its client's, so one
+        # busy proxy cannot take the slots of its client's other proxies.
+        async with self.proxy_gates.hold(proxy_id), self.client_gates.hold(client):
             try:
                 body = await read_body(receive, _declared_length(dict(raw_headers).get(b"content-length")))
             except ApiError as exc:
@@ -340,10 +357,11 @@ class DataPlane:
                 raise Refused(ApiError(403, "RULE_DENIED", f"{reason} ({deciding.scope} scope)"), "denied",
                               {"ruleId": deciding.deciding_rule_id, "scope": deciding.scope})
             return await self._forward(setup, scope, sent_path, headers, raw_query, body, secret_header, secrets,
-                                       record)
+                                       record, progress)
 
     async def _forward(self, setup: ProxySetup, scope, sent_path: str, headers, raw_query: str, body: bytes,
-                       secret_header: str, secrets: set[str], record: dict[str, Any]) -> tuple[int, list, bytes]:
+                       secret_header: str, secrets: set[str], record: dict[str, Any],
+                       progress: Progress) -> tuple[int, list, bytes]:
         tcred = setup.target_credential
         url = upstream.request_target(setup.target.doc["targetBaseURL"], sent_path, forwarded_query(raw_query))
         via = ", ".join([v for k, v in headers if k.lower() == "via"] + [f"1.1 {self.via}"])
@@ -356,10 +374,11 @@ class DataPlane:
                                    "bodyBytes": len(body), "injectedHeaders": list(injected),
                                    "headers": _recorded_items(sent, {n.lower() for n in injected}, secrets,
                                                               INJECTED)[0]}
-            answer = await upstream.fetch(scope["method"], url, sent, body,
-                                          time.monotonic() + self.deadline)   # the outer deadline ends it sooner
+            progress.at_target = True   # the request's own deadline: fetch's and the outer one end it as one
+            answer = await upstream.fetch(scope["method"], url, sent, body, progress.deadline)
         except upstream.UpstreamFailed as exc:
-            raise Refused(ApiError(exc.status, exc.code, str(exc)), "upstream_error") from None
+            raise Refused(ApiError(exc.status, exc.code, str(exc)),
+                          "timeout" if exc.code == "UPSTREAM_TIMEOUT" else "upstream_error") from None
         record.update(status=answer.status, outcome="forwarded", upstreamStatus=answer.status)
         headers_out = [*answer.headers, ("x-requestrocket-proxy-auth", "authenticated")]
         return answer.status, headers_out, answer.body
@@ -560,10 +579,10 @@ def _clip(text: str) -> str:
 
 
 def _recorded_items(items, names: set[str], secrets: set[str], mark: str = REDACTED) -> tuple[dict[str, str], int]:
+    """The first RECORD_ITEMS_MAX items by name (a repeated name's values joined, each one counted against the
+    bound), and how many were dropped."""
     kept: dict[str, str] = {}
-    for name, value in items:
-        if len(kept) >= RECORD_ITEMS_MAX:
-            break
+    for name, value in items[:RECORD_ITEMS_MAX]:
         shown = mark if name.lower() in names else REDACTED if credential_like(name, value, secrets) \
             else _clip(value)
         key = _clip(name)

@@ -6,8 +6,9 @@ Rule patterns are Python `re` patterns (the control plane compiles them with `re
 `PATTERN_TIMEOUT` (a timer signal in the worker's main thread) and then counts as failing closed; the whole
 evaluation gets `EVALUATION_BUDGET` seconds, after which the worker is killed and the request is refused (403).
 Workers are few (`WORKERS`) and one client (tenant) holds at most `PER_TENANT` of them at a time, so one tenant's
-expensive rules cannot queue another tenant's requests behind them for long. A request whose rules hold no pattern
-is judged in the server (nothing to search).
+expensive rules cannot queue another tenant's requests behind them for long. Body checks are judged in a worker
+too, as a JSONPath walks the body at a cost of its own (past `JSON_PATH_NODES_MAX` nodes it fails closed as a
+runaway search does); only rules with neither a pattern nor a body check are judged in the server.
 """
 from __future__ import annotations
 
@@ -27,16 +28,17 @@ MEMORY_LIMIT = 512 * 1024 * 1024  # address space of one worker (bytes)
 LINE_LIMIT = 8 * 1024 * 1024      # the longest answer line read from a worker
 
 
-def has_patterns(scopes: Sequence[Scope]) -> bool:
-    """Whether judging may search any pattern (else evaluate() in the server costs next to nothing). Header and
-    query checks always search their name pattern; body and token checks only with a value pattern."""
+def needs_worker(scopes: Sequence[Scope]) -> bool:
+    """Whether judging may cost more than next to nothing, so it must not run in the server: any pattern (header and
+    query checks always search their name pattern; token checks only with a value pattern), and any body check (a
+    JSONPath such as `$..*..*` walks the body at a cost of its own, a value pattern or not)."""
     for scope in scopes:
         for rule in scope.rules:
-            if rule.get("pathPattern") or rule.get("headerChecks") or rule.get("queryChecks"):
+            if rule.get("pathPattern") or rule.get("headerChecks") or rule.get("queryChecks") \
+                    or rule.get("bodyChecks"):
                 return True
-            for key in ("bodyChecks", "tokenChecks"):
-                if any(not isinstance(c, dict) or c.get("valuePattern") is not None for c in rule.get(key) or ()):
-                    return True
+            if any(not isinstance(c, dict) or c.get("valuePattern") is not None for c in rule.get("tokenChecks") or ()):
+                return True
     return False
 
 
@@ -153,7 +155,7 @@ class Evaluator:
 
     async def evaluate(self, tenant: str, scopes: Sequence[Scope], request: Request) -> Optional[Decision]:
         """The decision, or None when the rules took longer than the budget (the caller then refuses)."""
-        if not has_patterns(scopes):
+        if not needs_worker(scopes):
             return evaluate(scopes, request)
         job = _job(scopes, request)
         gate = self._tenants.setdefault(tenant, asyncio.Semaphore(self.per_tenant))

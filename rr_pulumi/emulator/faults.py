@@ -5,6 +5,7 @@ same seed and the same sequence of requests give exactly the same faults.
 """
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import asdict, dataclass, fields
 
@@ -49,6 +50,8 @@ class FaultSpec:
                 if isinstance(raw, bool) or not (text and isinstance(raw, str) or isinstance(raw, (int, float))):
                     raise ValueError
                 value = float(raw)
+            except OverflowError:   # a JSON integer beyond a float (10**400): out of every range below
+                value = math.inf if raw > 0 else -math.inf
             except (TypeError, ValueError):
                 raise ValueError(f"fault spec: {key} must be a number"
                                  + ("" if text else f" (a JSON number, not {type(raw).__name__})")) from None

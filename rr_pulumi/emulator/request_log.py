@@ -13,7 +13,10 @@ from collections import deque
 from typing import Any, Optional
 
 LIMIT = 100_000  # the newest requests kept; older ones are forgotten (their `seq` numbers are not reused)
-PATH_MAX = 2048  # characters kept of a path: anyone, unauthenticated too, can send one as long as the server reads
+# Characters kept of a path: anyone, unauthenticated too, can send one as long as the server reads. With the ASCII
+# marker below a clipped path is an all-ASCII string (1 byte a character in CPython; a non-ASCII `…` would make it 2),
+# so LIMIT entries of clipped paths stay well within the emulator's 300 MiB bound.
+PATH_MAX = 256
 
 
 def created_id(method: str, status: Optional[int], answer: Any) -> Optional[str]:
@@ -43,7 +46,7 @@ class RequestLog:
         the status the dropped answer would have had (the write was committed)."""
         with self._lock:
             if len(path) > PATH_MAX:
-                path = f"{path[:PATH_MAX]}…[+{len(path) - PATH_MAX}]"
+                path = f"{path[:PATH_MAX]}...[+{len(path) - PATH_MAX}]"
             self._entries.append({"seq": self._next, "method": method, "path": path, "status": status,
                                   "fault": fault, "created": created_id(method, status, answer)})
             self._next += 1

@@ -24,12 +24,12 @@ from urllib.parse import urlencode, urlsplit
 
 import h11
 
-from ..rule_evaluation import as_text, json_path
+from ..rule_evaluation import JsonPathTooCostly, as_text, json_path
 from .schema import header_name_problem, header_value_problem
 
-DEADLINE = 30.0                  # seconds for a whole data-plane request (default; the data plane passes its own)
 TOKEN_DEADLINE = 10.0            # seconds for a token endpoint's whole answer
 CUSTOM_TOKEN_SECONDS = 60.0
+TOKEN_PATH_NODES_MAX = 100_000   # nodes a customToken tokenPath may walk in its (at most 256 KiB) answer
 MAX_ANSWER_BODY = 10 * 1024 * 1024     # a target answer larger than this is a 502
 MAX_ANSWER_HEAD = 64 * 1024            # status line and headers of an answer
 READ_CHUNK = 64 * 1024
@@ -146,7 +146,11 @@ async def _custom_token(secret: dict[str, Any]) -> tuple[str, float]:
         data = payload.encode()
     body = await _token_request(secret.get("method") or "POST", secret["url"], headers, data)
     path = secret.get("tokenPath") or "$"
-    values = json_path(body, path if path.startswith("$") else "$." + path)
+    try:   # read in the server's event loop, so with a small node limit of its own
+        values = json_path(body, path if path.startswith("$") else "$." + path, TOKEN_PATH_NODES_MAX)
+    except JsonPathTooCostly:
+        raise UpstreamFailed("TARGET_AUTH_FAILED", f"the customToken tokenPath walks more than "
+                             f"{TOKEN_PATH_NODES_MAX} nodes of the token endpoint's answer") from None
     if not values or values[0] in (None, "") or isinstance(values[0], (dict, list)):
         raise UpstreamFailed("TARGET_AUTH_FAILED", f"the customToken response has no token at {path}")
     return as_text(values[0]), CUSTOM_TOKEN_SECONDS
@@ -235,6 +239,15 @@ async def _exchange(reader, writer, method: str, parts, headers: list[tuple[str,
             chunks.append(bytes(event.data))
         elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
             break
+        elif isinstance(event, h11.InformationalResponse):
+            continue   # 100 Continue, 103 Early Hints: the answer follows
+        elif event is h11.PAUSED:
+            # The target switched protocols (a 2xx to CONNECT, a 101): h11 returns PAUSED from now on and this loop
+            # never awaits, so going round again would freeze the whole server.
+            raise UpstreamFailed("UPSTREAM_UNREACHABLE", "the target switched protocols; only HTTP/1.1 is relayed")
+        else:
+            raise UpstreamFailed("UPSTREAM_UNREACHABLE", f"the target's answer could not be read "
+                                 f"({type(event).__name__})")
     kept = [(k, v) for k, v in answer_headers if k.lower() not in DROPPED_RESPONSE_HEADERS]
     return Answer(status, kept, b"".join(chunks))
 

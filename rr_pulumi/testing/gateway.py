@@ -140,39 +140,53 @@ class Gateway:
                 params["Authorization"] = as_
             else:
                 sent_headers["Authorization"] = as_
-        _write_rules_request(self.name or self.proxy_id, method, path, headers, query, body if json is None else json,
-                             as_)
         response = self.session.request(method, self.url + (path if path.startswith("/") else "/" + path),
                                         headers=sent_headers, params=params, json=json, data=body, timeout=60)
         request_id = response.headers.get("x-requestrocket-request-id")
         record = next((r for r in reversed(self._records(self.proxy_id)) if r.get("requestId") == request_id), None)
+        _write_rules_request(self.name or self.proxy_id, method, path, headers, query, body if json is None else json,
+                             as_, record)
         upstream = next((r for r in reversed(self.upstream.received()) if r.header(CALL_HEADER) == marker), None)
         return CallResult(response.status_code, response.headers, response.content, record, upstream,
                           self.rule_names)
 
 
 def _write_rules_request(proxy: str, method: str, path: str, headers: Optional[Mapping[str, str]],
-                         query: Optional[Mapping[str, str]], body: Any, caller: Optional[str]) -> None:
+                         query: Optional[Mapping[str, str]], body: Any, caller: Optional[str],
+                         record: Optional[Mapping[str, Any]] = None) -> None:
     """Append the call, as `rr-pulumi rules diff` reads it, to $RR_PULUMI_RULES_REQUESTS (when set): the team's
-    rule tests become the requests a pull request's rule change is checked against. The caller's credential
-    (`as_`, or an Authorization header or query parameter given as such) is never written; a JWT's claims are,
-    since rules may check them. A raw body is written as the JSON it holds (the data plane parses it so)."""
+    rule tests become the requests a pull request's rule change is checked against. No header or query parameter
+    that carries a credential is written: Authorization, one the data plane's record of the call shows
+    `[REDACTED]` (it knows the proxy credential's apiKey header and secret), one the data plane would redact by
+    its name or value, and one holding the caller's credential (`as_`). A JWT's claims are written, since rules may
+    check them. A raw body is written as the JSON it holds (the data plane parses it so)."""
     import json
     import os
 
     target = os.environ.get(RULES_REQUESTS_ENV)
     if not target:
         return
+    from ..emulator.dataplane import REDACTED, credential_like
     from ..request_files import claims_of_jwt
 
     line: dict[str, Any] = {"proxy": proxy, "method": method.upper(),
                             "path": path if path.startswith("/") else "/" + path}
     given = [v for k, v in [*(headers or {}).items(), *(query or {}).items()] if str(k).lower() == "authorization"]
     caller = caller if caller is not None else next(iter(given), None)
+
+    def without_credentials(items: Mapping[str, str], recorded: Mapping[str, str]) -> dict[str, str]:
+        redacted = {str(k).lower() for k, v in recorded.items() if REDACTED in str(v)}
+        return {str(k): str(v) for k, v in items.items()
+                if str(k).lower() not in redacted and str(k).lower() != "authorization"
+                and not credential_like(str(k), str(v), presented)}
+
+    # the credential as presented, and without its scheme (`Bearer <token>`): a value holding either is not written
+    presented = {c for c in (caller, (caller or "").split(" ", 1)[-1].strip()) if c and len(c) >= 4}
+
     if headers:
-        line["headers"] = {str(k): str(v) for k, v in headers.items() if str(k).lower() != "authorization"}
+        line["headers"] = without_credentials(headers, (record or {}).get("headers") or {})
     if query:
-        line["query"] = {str(k): str(v) for k, v in query.items() if str(k).lower() != "authorization"}
+        line["query"] = without_credentials(query, (record or {}).get("query") or {})
     if isinstance(body, (bytes, str)):
         try:
             body = json.loads(body)

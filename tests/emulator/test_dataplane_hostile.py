@@ -14,7 +14,7 @@ import json
 import socket
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Optional
 
 import jwt
@@ -228,12 +228,14 @@ class RawAnswer:
 
 
 def send_raw(emu: EmulatorProcess, method: str, target: str, auth: Optional[str], body: Optional[bytes] = None,
-             headers: Optional[dict] = None) -> RawAnswer:
+             headers=None) -> RawAnswer:
+    """`headers` a dict, or (name, value) pairs to send one name on several lines."""
     host, port = emu.url.rsplit("//", 1)[1].split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=60)
     try:
         conn.putrequest(method, target, skip_accept_encoding=True)
-        for name, value in {**(headers or {}), **({"Authorization": auth} if auth else {})}.items():
+        pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or ())
+        for name, value in pairs + ([("Authorization", auth)] if auth else []):
             conn.putheader(name, value)
         conn.putheader("Content-Length", str(len(body or b"")))
         conn.endheaders(body or b"")
@@ -367,6 +369,35 @@ def test_hanging_targets_and_jwks_stall_only_their_own_callers(patient, upstream
         assert r.status_code in (502, 504) and r.headers["x-requestrocket-request-id"]
 
 
+def test_one_proxy_waiting_for_its_slots_leaves_its_clients_other_proxies_theirs(patient, upstream):
+    api = Api(patient, patient.create_user(f"gates-{uuid.uuid4().hex[:8]}"), "/api")
+    hanging = Proxy(patient, api, upstream.url + "/hang", proxyMaxRequestsPerMinute=40)
+    r = api.post(f"/clients/{hanging.cid}/targets", {"targetName": "t2", "targetBaseURL": upstream.url,
+                                                     "targetRegion": REGION})
+    assert r.status_code == 201, r.text
+    r = api.post(f"/clients/{hanging.cid}/proxies", {
+        "proxyName": "p2", "proxyRegion": REGION, "proxyProxyCredentialId": hanging.pcred["sKey"],
+        "proxyTargetId": r.json()["targets"][0]["sKey"], "proxyTargetCredentialId": hanging.tcred["sKey"]})
+    assert r.status_code == 201, r.text
+    sibling_url = data_plane_url(patient.url) + f"/api/{r.json()['proxies'][0]['sKey']}"
+    pool = ThreadPoolExecutor(41)
+    try:
+        # 41 calls against a limit of 40: the one answered 429 comes after all 40 others were counted, and a counted
+        # request goes on to the concurrency gates in the same step, so by then 16 hold the proxy's slots and 24
+        # wait for one (more than the client's 32 slots, were waiting to take any of them).
+        calls = [pool.submit(hanging.call) for _ in range(41)]
+        done, _ = wait(calls, return_when=FIRST_COMPLETED)
+        refused(next(iter(done)).result(), 429, "RATE_LIMITED")
+        assert upstream.wait_held(16)
+        sibling = requests.get(sibling_url + "/ok", headers={"Authorization": CALLER_KEY}, timeout=60)
+        assert sibling.status_code == 200 and upstream.held == 16
+    finally:
+        upstream.release()
+        results = [c.result() for c in calls]
+        pool.shutdown()
+    assert sorted(r.status_code for r in results) == [429] + [502] * 40
+
+
 def test_a_dripping_target_is_cut_off_by_the_request_deadline(emu, api, upstream):
     proxy = Proxy(emu, api, upstream.url + "/drip")
     with ThreadPoolExecutor(1) as pool:
@@ -374,9 +405,8 @@ def test_a_dripping_target_is_cut_off_by_the_request_deadline(emu, api, upstream
         assert upstream.wait_held(1)
         r = call.result()
         assert upstream.held == 1 and not upstream.released.is_set()   # it ended while the target still dripped
-    body = refused(r, 504, r.json()["code"])
-    assert body["code"] in ("UPSTREAM_TIMEOUT", "GATEWAY_TIMEOUT")
-    assert proxy.records()[-1]["status"] == 504
+    refused(r, 504, "UPSTREAM_TIMEOUT")   # the target's step ran out of time (another step's would be GATEWAY_TIMEOUT)
+    assert (proxy.records()[-1]["status"], proxy.records()[-1]["outcome"]) == (504, "timeout")
 
 
 def test_a_dripping_jwks_is_cut_off_by_its_own_deadline(patient, upstream):
@@ -397,6 +427,30 @@ def test_a_proxy_whose_target_is_itself_is_a_loop(emu, api):
     api.put(f"/clients/{proxy.cid}/targets/{proxy.target['sKey']}", {"targetBaseURL": proxy.url})
     refused(proxy.call(), 508, "LOOP_DETECTED")
     assert "loop" in [r["outcome"] for r in proxy.records()]
+
+
+def test_a_loop_is_seen_in_any_via_header_line(emu, api, upstream):
+    proxy = Proxy(emu, api, upstream.url)
+    assert proxy.call().status_code == 200
+    [mark] = [line.split(b":", 1)[1].strip().decode() for line in upstream.heads[-1].split(b"\r\n")
+              if line.lower().startswith(b"via:")]
+    # back from this data plane through a hop that added a Via line of its own, after ours
+    refused(proxy.raw("GET", "/ok", headers=[("Via", mark), ("Via", "1.1 another-proxy")]), 508, "LOOP_DETECTED")
+    assert proxy.records()[-1]["outcome"] == "loop" and len(upstream.heads) == 1
+
+
+@pytest.mark.parametrize("method", ["CONNECT", "TRACE"])
+def test_methods_rules_cannot_name_are_refused_before_anything_is_forwarded(emu, api, upstream, method):
+    # CONNECT would switch the target's connection out of HTTP (the exchange never ends); TRACE would echo the
+    # injected target credential back to the caller. Neither reaches the target; the data plane keeps serving.
+    proxy = Proxy(emu, api, upstream.url)
+    answer = proxy.raw(method, "/ok")
+    body = refused(answer, 405, "METHOD_NOT_ALLOWED")
+    assert body["message"].startswith(f"method: {method} ") and "GET, POST, PUT" in body["message"], body
+    assert answer.header("allow") == ["GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"]
+    assert upstream.lines() == []
+    assert proxy.records()[-1]["outcome"] == "rejected"
+    assert proxy.call().status_code == 200
 
 
 def test_each_forwarded_request_gets_its_own_connection(emu, api, upstream):
@@ -440,6 +494,15 @@ def test_oversized_headers_are_refused_before_anything_is_kept(emu, api, upstrea
     assert "w" * 1000 not in json.dumps(proxy.records())    # a record keeps a bounded part of a value
 
 
+def test_a_repeated_query_name_counts_each_time_against_the_record_bound(emu, api, upstream):
+    proxy = Proxy(emu, api, upstream.url)
+    query = "&".join([f"q=v{i}" for i in range(100)] + [f"n{i}=1" for i in range(5)])
+    assert proxy.raw("GET", "/ok?" + query).status == 200
+    record = proxy.records()[-1]
+    assert record["query"] == {"q": ", ".join(f"v{i}" for i in range(40))}
+    assert record["omitted"] == {"headers": 0, "query": 65}
+
+
 def test_no_record_is_kept_per_unknown_proxy_id(emu):
     unknown = str(uuid.uuid4())
     answer = send_raw(emu, "GET", f"/dataplane/api/{unknown}/x", "k")
@@ -476,6 +539,18 @@ def test_a_body_the_rules_cannot_read_is_refused(emu, api, upstream, body):
     assert proxy.records()[-1]["outcome"] == "rejected"
 
 
+def test_a_json_path_that_walks_too_much_of_the_body_fails_closed(emu, api, upstream):
+    proxy = Proxy(emu, api, upstream.url, proxyDefaultRuleEffect="deny")
+    stacked = "$" + "..*" * 5                    # about 5 million nodes over 60 nested arrays
+    allow = proxy.rule(effect="allow", bodyChecks=[{"jsonPath": stacked, "presence": "present"}])
+    assert allow.status_code == 201, allow.text
+    assert refused(proxy.call("POST", data=b"[" * 60 + b"]" * 60), 403, "RULE_DENIED")["scope"] == "proxy"
+    assert proxy.call("POST", data=b"[]").status_code == 403     # no value at all: the allow rule does not match
+    proxy.rule(effect="allow", bodyChecks=[{"jsonPath": "$..amount", "presence": "present"}])
+    assert proxy.call("POST", data=b'{"amount": 1}').status_code == 200
+    assert upstream.lines() == ["POST /ok HTTP/1.1"]
+
+
 @pytest.mark.parametrize("query", ["limit=%C2%B2", "limit=abc", "limit=-1", "limit=%EF%BC%91", "limt=1"])
 def test_the_admin_requests_route_validates_its_query(emu, query):
     r = requests.get(f"{emu.url}/_emulator/dataplane/requests?{query}",
@@ -491,6 +566,31 @@ def test_fault_specs_take_json_numbers(emu, spec, field):
     r = requests.put(f"{emu.url}/_emulator/faults", json=spec, headers={"Authorization": emu.admin_token},
                      timeout=30)
     assert r.status_code == 400 and field in r.json()["message"] and "number" in r.json()["message"], r.text
+
+
+@pytest.mark.parametrize("spec, message", [({"latency": 10 ** 400}, "latency must be 0-60000 milliseconds"),
+                                           ({"err500": -10 ** 400}, "err500 must be a probability from 0 to 1")])
+def test_a_fault_number_too_large_for_a_float_is_a_400_naming_the_field(emu, spec, message):
+    r = requests.put(f"{emu.url}/_emulator/faults", json=spec, headers={"Authorization": emu.admin_token},
+                     timeout=30)
+    assert r.status_code == 400 and r.json()["message"] == f"fault spec: {message}", r.text
+
+
+def test_a_rule_test_call_never_writes_the_credential_in_its_api_key_header(emu, api, tmp_path, monkeypatch):
+    """The apiKey credential's own header (its headerName, any name at all) is known to the data plane only: the
+    gateway writes no header the data plane's record of the call shows redacted."""
+    from rr_pulumi.testing import EchoServer, Gateway
+
+    target = tmp_path / "from-tests.jsonl"
+    monkeypatch.setenv("RR_PULUMI_RULES_REQUESTS", str(target))
+    with EchoServer() as echo:
+        proxy = Proxy(emu, api, echo.url, proxy_secret={"apiKey": CALLER_KEY, "headerName": "X-Partner"})
+        gateway = Gateway(proxy.url, echo, lambda proxy_id: proxy.records(), name="gateway")
+        key_again = "pk-" + uuid.uuid4().hex
+        result = gateway.call("GET", "/v1/x", as_=CALLER_KEY, headers={"X-Partner": key_again, "X-Tenant": "acme"})
+    assert result.forwarded and result.record["headers"]["x-partner"] == "[REDACTED]"
+    [line] = [json.loads(text) for text in target.read_text().splitlines()]
+    assert line["headers"] == {"X-Tenant": "acme"} and key_again not in target.read_text()
 
 
 # -- 6. fidelity -------------------------------------------------------------------------------------------------------

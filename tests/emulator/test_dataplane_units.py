@@ -4,7 +4,9 @@ test_dataplane_hostile.py."""
 from __future__ import annotations
 
 import asyncio
+import time
 
+import h11
 import pytest
 
 from rr_pulumi.emulator import dataplane, upstream
@@ -110,6 +112,29 @@ def test_a_worker_judges_with_re_and_a_runaway_search_fails_closed():
     assert not slow.allowed and slow.scopes[0].timeouts == ["slow"]
 
 
+def test_body_checks_are_never_judged_in_the_server(monkeypatch):
+    """A JSONPath walks the body at a cost of its own, with a value pattern or without: a worker judges it."""
+    from rr_pulumi.emulator import evaluator as evaluator_module
+
+    def in_the_server(*_args):
+        raise AssertionError("judged in the server's event loop")
+
+    monkeypatch.setattr(evaluator_module, "evaluate", in_the_server)
+    rules = [{"sKey": "r1", "effect": "allow", "bodyChecks": [{"jsonPath": "$" + "..*" * 5, "presence": "present"}]}]
+    body = evaluable_body(b"[" * 60 + b"]" * 60)
+
+    async def judge():
+        evaluator = Evaluator(workers=1)
+        try:
+            return await evaluator.evaluate("tenant", [Scope("proxy", "p", "deny", rules)],
+                                            Request("POST", "/", (), (), body))
+        finally:
+            await evaluator.aclose()
+
+    decision = asyncio.run(judge())   # past the JSONPath node cap: the allow rule fails closed
+    assert not decision.allowed and decision.scopes[0].timeouts == ["r1"]
+
+
 @pytest.mark.parametrize("auth, secret", [
     ("apiKey", {"apiKey": "k€y"}), ("apiKey", {"apiKey": "k", "headerName": "X Bad"}),
     ("custom", {"headers": {"X-Ünï": "v"}}), ("bearer", {"token": "t\r\nX: 1"}),
@@ -161,3 +186,39 @@ def test_a_worker_cancelled_while_it_starts_is_stopped(monkeypatch):
                 await started[0].wait()
 
     assert asyncio.run(cancel_the_start()) is not None
+
+
+def test_a_target_that_switches_protocols_ends_the_exchange(monkeypatch):
+    """A 2xx to CONNECT puts h11 in PAUSED for good. The exchange must fail there: a loop that asks again goes round
+    without awaiting and freezes the whole server (the spy makes that a failure here rather than a hang)."""
+    paused = []
+
+    class Spy(h11.Connection):
+        def next_event(self):
+            assert not paused, "next_event() asked again after PAUSED: the exchange spins"
+            event = super().next_event()
+            if event is h11.PAUSED:
+                paused.append(event)
+            return event
+
+    monkeypatch.setattr(upstream.h11, "Connection", Spy)
+
+    async def target(reader, writer):
+        await reader.read(65536)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        await reader.read()   # until the client has gone
+        writer.close()
+
+    async def connect():
+        server = await asyncio.start_server(target, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            await upstream.fetch("CONNECT", f"http://127.0.0.1:{port}/x", [], b"", time.monotonic() + 60)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    with pytest.raises(upstream.UpstreamFailed) as failed:
+        asyncio.run(connect())
+    assert (failed.value.status, failed.value.code) == (502, "UPSTREAM_UNREACHABLE") and len(paused) == 1

@@ -89,6 +89,26 @@ def test_a_runaway_pattern_fails_closed(monkeypatch):
     assert not allow.allowed and allow.rule_id is None
 
 
+NESTED = eval("[" * 60 + "]" * 60)   # 60 nested arrays: within the data plane's 64 levels
+STACKED = "$" + "..*" * 5              # about 5 million nodes over NESTED
+
+
+def test_a_json_path_past_its_node_cap_fails_closed_as_a_runaway_pattern_does():
+    with pytest.raises(ev.JsonPathTooCostly):
+        json_path(NESTED, STACKED)
+    body = Request("POST", "/", body=NESTED)
+    check = [{"jsonPath": STACKED, "presence": "present"}]
+    deny = evaluate(scopes([rule("d", bodyChecks=check)]), body)
+    assert not deny.allowed and deny.rule_id == "d" and deny.scopes[2].timeouts == ["d"]
+    allow = evaluate(scopes([rule("a", "allow", bodyChecks=check)], "deny"), body)
+    assert not allow.allowed and allow.rule_id is None and allow.scopes[2].timeouts == ["a"]
+
+
+def test_one_descent_over_the_largest_body_is_within_the_node_cap():
+    largest = [0] * (1024 * 1024 // 2)       # the most values a 1 MiB body holds: `[0,0,...]`
+    assert json_path(largest, "$..amount") == [] and len(json_path(largest, "$..*")) == len(largest)
+
+
 def test_catastrophic_patterns_are_cut_off_quickly():
     result = None
     try:

@@ -134,6 +134,21 @@ def test_a_deleted_rule_and_a_deleted_proxy(tmp_path):
     assert gone.changed[0].after.text(gone.names) == "no such proxy (404)"
 
 
+def test_rule_test_calls_never_write_a_header_or_parameter_that_carries_a_credential(tmp_path, monkeypatch):
+    from rr_pulumi.testing import EchoServer, Gateway, bearer
+
+    target = tmp_path / "from-tests.jsonl"
+    monkeypatch.setenv("RR_PULUMI_RULES_REQUESTS", str(target))
+    with EchoServer() as echo:
+        gateway = Gateway(echo.url + "/api/p1", echo, lambda proxy_id: [], name="gateway")
+        gateway.call("GET", "/v1/x", as_=bearer("tok-0123456789"), query={"api_key": "qk-1", "page": "2"},
+                     headers={"X-API-Key": "k-1", "Cookie": "sid=s-1", "X-Forward": "Basic dXNlcjpwdw==",
+                              "X-Copy": "tok-0123456789", "X-Tenant": "acme"})
+    [sample] = read(target)
+    assert sample.request.headers == [("X-Tenant", "acme")] and sample.request.query == [("page", "2")]
+    assert not any(s in target.read_text() for s in ("k-1", "s-1", "dXNlcjpwdw", "tok-0123456789", "qk-1"))
+
+
 def test_rule_test_calls_are_written_as_requests_without_the_credential(tmp_path, monkeypatch):
     from rr_pulumi.testing import EchoServer, Gateway, signed_jwt
 
