@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from http import HTTPStatus
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -28,7 +29,9 @@ SUCCESS = "Success"
 class ApiError(RequestRocketError):
     """A contract error: rendered as {error, code, status[, message]}."""
 
-    TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+    # The reason phrase of every status (431, 502, 504, 508 of the data plane too); these as the API words them.
+    TITLES = {**{status.value: status.phrase for status in HTTPStatus},
+              400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
               405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large", 429: "Too Many Requests",
               500: "Internal Server Error", 503: "Service Unavailable"}
 

@@ -15,6 +15,7 @@ import socket
 import threading
 import uuid
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from http import HTTPStatus
 from typing import Optional
 
 import jwt
@@ -248,6 +249,7 @@ def refused(answer, status: int, code: str) -> dict:
     got_status = answer.status if isinstance(answer, RawAnswer) else answer.status_code
     body = answer.json()
     assert (got_status, body["code"]) == (status, code), (got_status, body)
+    assert body["error"] == HTTPStatus(status).phrase or (status, body["error"]) == (413, "Payload Too Large")
     ids = answer.header("x-requestrocket-request-id") if isinstance(answer, RawAnswer) \
         else [answer.headers.get("x-requestrocket-request-id")]
     assert ids and ids[0], "every answer of the data plane carries a request id"
