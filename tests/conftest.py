@@ -22,8 +22,16 @@ SESSION_MARK = "RR_PULUMI_TEST_SESSION"
 GRACE_SECONDS = float(os.environ.get("RR_PULUMI_LEFTOVER_GRACE", "10"))
 
 
+# CI's stand-in for Pulumi's toolchain serves a project's dynamic providers as Pulumi's own launcher does
+# (`python -m pulumi.dynamic`, its 4-thread server), unless the project has rr-pulumi's project plugin (the e2e
+# fixtures' rr_provider=True asks for rr-pulumi's server, as `rr-pulumi new`'s projects get under any pulumi).
+# Export RR_PULUMI_PROVIDER_SERVER=rr-pulumi to run the whole suite with rr-pulumi's server instead.
+PROVIDER_SERVER_ENV = "RR_PULUMI_PROVIDER_SERVER"
+
+
 def pytest_configure(config):
     os.environ.setdefault(SESSION_MARK, uuid.uuid4().hex)
+    os.environ.setdefault(PROVIDER_SERVER_ENV, "pulumi")
 
 
 def _process(pid_dir: Path) -> tuple[dict[str, str], list[str]] | None:

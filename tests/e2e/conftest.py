@@ -65,6 +65,8 @@ def make_stack(tmp_path, engine_bin):
 
     def make(program: str, env: dict | None = None, name: str = "e2e", rr_provider: bool = False) -> LocalStack:
         folder = write_project(tmp_path / f"project{next(counter)}", program, name, rr_provider)
+        if rr_provider:  # the project plugin serves with rr-pulumi's server (tests/conftest.py: else Pulumi's)
+            env = {"RR_PULUMI_PROVIDER_SERVER": "rr-pulumi", **(env or {})}
         return LocalStack(folder, stack="test", backend_dir=tmp_path / "state", env=env).init()
 
     return make

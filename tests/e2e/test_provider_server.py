@@ -47,7 +47,8 @@ def test_the_project_plugin_serves_more_than_four_calls_at_once_without_a_warnin
 
 
 def test_the_engines_own_launcher_serves_more_than_four_calls_at_once(our_engine, make_stack):
-    stack = stack_with(make_stack, together=6, patience=300, rr_provider=False)
+    stack = stack_with(make_stack, together=6, patience=300, rr_provider=False,
+                       env={"RR_PULUMI_PROVIDER_SERVER": "rr-pulumi"})  # the suite's default is Pulumi's server
     result = stack.run("up", "--yes", "--skip-preview", "--parallel", "8", "--stack", stack.stack, check=False)
     assert result.code == 0, result.output
     assert len(stack.resources("pulumi-python:dynamic/e2e:Thing")) == 6

@@ -145,7 +145,8 @@ def diagnostic(output: str, heading: str) -> list[str]:
     return [line.strip() for line in lines[start:end]]
 
 
-def test_a_lookup_of_a_missing_id_fails_the_preview_in_one_line_and_writes_nothing(team_a, rr_stack, emulator):
+def test_a_lookup_of_a_missing_id_fails_the_preview_in_one_line_and_writes_nothing(team_a, rr_stack, emulator,
+                                                                                   toolchain):
     a = team_a.outputs()
     stack = rr_stack(MISSING.format(client_id=a["client_id"], target_id="no-such-target"), name="team-c")
     expected = (f"Target.get: no target 'no-such-target' in client '{a['client_id']}': pass the id of an existing "
@@ -156,7 +157,10 @@ def test_a_lookup_of_a_missing_id_fails_the_preview_in_one_line_and_writes_nothi
         assert result.code != 0
         assert diagnostic(result.output, "pulumi-python:dynamic/requestrocket:Target (api):") == [
             f"error: {'Preview failed: ' * (run == stack.preview)}{expected}"], result.output[-3000:]
-        assert "Traceback" not in result.output
+        if (toolchain.folder / "rr-pulumi-python-module").is_file():
+            # rr-pulumi's language host adds nothing to the engine's line. Pulumi's own host reports the failed read
+            # again as "Program failed with an unhandled exception" and a traceback, as it does for any failed `get`.
+            assert "Traceback" not in result.output
     assert writes(emulator) == before
     assert not [r for r in stack.resources() if r["type"].endswith(":Rule")]
 

@@ -32,7 +32,10 @@ def errors(output: str) -> set[str]:
     """The distinct error texts of a command's output (Pulumi prints each under its resource and again in the
     Diagnostics section), without the engine's own closing `preview failed`."""
     found = {m.group(1).strip() for m in re.finditer(r"error: (.*)", output)}
-    return {e.removeprefix("Preview failed: ") for e in found if e not in ("preview failed", "update failed")}
+    found = {e.removeprefix("Preview failed: ") for e in found if e not in ("preview failed", "update failed")}
+    # rr-pulumi's provider server checks at Configure; Pulumi's own (a project without the project plugin) at the
+    # first resource's check, which the engine prefixes with the resource: the same one error either way.
+    return {re.sub(r"^\S+ resource '[^']*' has a problem: ", "", e) for e in found}
 
 
 def writes(emulator) -> set[str]:
