@@ -132,7 +132,7 @@ def _structured(key: str, value: Any) -> Any:
     return value
 
 
-def _check_url(name: str, url: str) -> str:
+def check_url(name: str, url: str) -> str:
     parsed = urlparse(url)
     try:
         parsed.port  # noqa: B018 - a port out of range or not a number raises here, not at the first request
@@ -246,7 +246,7 @@ def settings_from(
     except ValueError as exc:
         raise ConfigurationError(f"{rate_key} {exc}") from None
     return Settings(
-        api_url=_check_url(api_key, api_url),
+        api_url=check_url(api_key, api_url),
         token=token,
         data_plane_url=data_plane.rstrip("/"),
         rate_limit_per_minute=per_minute,

@@ -198,7 +198,7 @@ def create(folder: Path, stack: str = "dev", api_url: str | None = None, emulato
         if not url:
             continue
         try:
-            rr_config._check_url(flag, url)  # the check every later command makes of the URL written here
+            rr_config.check_url(flag, url)  # the check every later command makes of the URL written here
         except ConfigurationError as exc:
             raise ScaffoldError(str(exc)) from None
     refuse_occupied([folder], force)

@@ -29,11 +29,9 @@ SUCCESS = "Success"
 class ApiError(RequestRocketError):
     """A contract error: rendered as {error, code, status[, message]}."""
 
-    # The reason phrase of every status (431, 502, 504, 508 of the data plane too); these as the API words them.
-    TITLES = {**{status.value: status.phrase for status in HTTPStatus},
-              400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-              405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large", 429: "Too Many Requests",
-              500: "Internal Server Error", 503: "Service Unavailable"}
+    # The reason phrase of every status (431, 502, 504, 508 of the data plane too); 413 as the API words it (Python
+    # says "Request Entity Too Large", 3.13 "Content Too Large").
+    TITLES = {**{status.value: status.phrase for status in HTTPStatus}, 413: "Payload Too Large"}
 
     def __init__(self, status: int, code: str, message: str | None = None, headers: dict[str, str] | None = None):
         super().__init__(message or code)

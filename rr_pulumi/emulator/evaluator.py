@@ -32,10 +32,11 @@ def needs_worker(scopes: Sequence[Scope]) -> bool:
     """Whether judging may cost more than next to nothing, so it must not run in the server: any pattern (header and
     query checks always search their name pattern; token checks only with a value pattern), and any body check (a
     JSONPath such as `$..*..*` walks the body at a cost of its own, a value pattern or not)."""
+    if has_body_checks(scopes):
+        return True
     for scope in scopes:
         for rule in scope.rules:
-            if rule.get("pathPattern") or rule.get("headerChecks") or rule.get("queryChecks") \
-                    or rule.get("bodyChecks"):
+            if rule.get("pathPattern") or rule.get("headerChecks") or rule.get("queryChecks"):
                 return True
             if any(not isinstance(c, dict) or c.get("valuePattern") is not None for c in rule.get("tokenChecks") or ()):
                 return True

@@ -173,15 +173,14 @@ def _write_rules_request(proxy: str, method: str, path: str, headers: Optional[M
                             "path": path if path.startswith("/") else "/" + path}
     given = [v for k, v in [*(headers or {}).items(), *(query or {}).items()] if str(k).lower() == "authorization"]
     caller = caller if caller is not None else next(iter(given), None)
+    # the credential as presented, and without its scheme (`Bearer <token>`): a value holding either is not written
+    presented = {c for c in (caller, (caller or "").split(" ", 1)[-1].strip()) if c and len(c) >= 4}
 
     def without_credentials(items: Mapping[str, str], recorded: Mapping[str, str]) -> dict[str, str]:
         redacted = {str(k).lower() for k, v in recorded.items() if REDACTED in str(v)}
         return {str(k): str(v) for k, v in items.items()
                 if str(k).lower() not in redacted and str(k).lower() != "authorization"
                 and not credential_like(str(k), str(v), presented)}
-
-    # the credential as presented, and without its scheme (`Bearer <token>`): a value holding either is not written
-    presented = {c for c in (caller, (caller or "").split(" ", 1)[-1].strip()) if c and len(c) >= 4}
 
     if headers:
         line["headers"] = without_credentials(headers, (record or {}).get("headers") or {})
