@@ -64,7 +64,7 @@ def _now() -> str:
 
 
 def _kind(props: dict[str, Any]):
-    """The rr_pulumi.kinds.Kind of these inputs: the one whose name field they hold (a rule has none). Imported
+    """The rr_pulumi.schema.kinds.Kind of these inputs: the one whose name field they hold (a rule has none). Imported
     here, not at the top, so the plain floor's provider loads nothing of rr-pulumi's."""
     from rr_pulumi import kinds
 
@@ -78,7 +78,7 @@ class ShapedFloorProvider(FloorProvider):
     state holds the API's answers; run_all.py prints its state size beside rr-pulumi's to show the shapes match."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        from rr_pulumi.wire import input_fields
+        from rr_pulumi.schema.wire import input_fields
 
         own = _own(news)
         kind = _kind(own)

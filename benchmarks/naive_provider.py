@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 
 import requests
 
-from rr_pulumi.client import item_id, items_of, plural_of
+from rr_pulumi.api.client import item_id, items_of, plural_of
 from rr_pulumi.provider import _base
 from rr_pulumi.provider.client import ClientProvider
 from rr_pulumi.provider.credential import CredentialProvider

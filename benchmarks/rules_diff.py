@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from rr_pulumi import rule_lint, rules_diff, stack_rules
-from rr_pulumi.request_files import read
+from rr_pulumi.tools.request_files import read
 
 T = "pulumi-python:dynamic/requestrocket:"
 METHODS = ["GET", "POST", "PUT", "DELETE"]

@@ -17,7 +17,7 @@
    (rr_pulumi/provider/server.py, reached through the project plugin `rr-pulumi new` writes), beside the floor
    provider sleeping as long per call. With RR_PULUMI_TOOLCHAIN naming an official layout, this is rr-pulumi's
    server under the official CLI against Pulumi's own launcher and server.
-4. Client-side pacing (rr_pulumi.ratelimit): `up` of the largest N with pacing off and at the Team plan's 1000/min.
+4. Client-side pacing (rr_pulumi.api.ratelimit): `up` of the largest N with pacing off and at the Team plan's 1000/min.
 5. The baseline users would otherwise write (naive_provider.py: one plain request per call, one GET per resource
    on refresh, no budget, no retries) against rr-pulumi, same stack, same run, at 50 ms; and both at the plan
    limit (the emulator limiting the token to 100/min): time, calls, 429s, resources created.

@@ -6,10 +6,18 @@ The resource classes load on first use, so importing a submodule (the emulator, 
 in the Pulumi SDK. Type checkers see them directly (the package ships `py.typed`).
 """
 
+import sys
 from typing import TYPE_CHECKING, Any
 
+from rr_pulumi import _moved
+from rr_pulumi.api import errors as _errors
+
+_moved.install()
+# Under its old name at once: the language host reports an error of this module (looked up by that name) in one line.
+sys.modules.setdefault("rr_pulumi.errors", _errors)
+
 if TYPE_CHECKING:
-    from .resources import *  # noqa: F403
+    from rr_pulumi.resources import *  # noqa: F403
 
     __version__: str
 
@@ -40,7 +48,7 @@ def _version() -> str:
 
 def __getattr__(name: str) -> Any:
     if name in _PUBLIC:
-        from . import resources
+        from rr_pulumi import resources
 
         return getattr(resources, name)
     if name == "__version__":

@@ -22,8 +22,8 @@ from typing import Optional, Sequence, Union
 
 import pulumi
 
-from .errors import RequestRocketError
-from .resources import Credential, Proxy, Rule, Target, SecretValue
+from rr_pulumi.api.errors import RequestRocketError
+from rr_pulumi.resources import Credential, Proxy, Rule, Target, SecretValue
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 CALLER_AUTH_TYPES = ("apiKey", "bearer", "jwt", "basicAuth", "jwtVerify")

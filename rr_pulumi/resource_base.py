@@ -20,13 +20,13 @@ import pulumi
 from pulumi import dynamic
 from typing_extensions import get_overloads
 
-from . import rollout
-from .errors import RequestRocketError
-from .kinds import TYPE_TOKEN_PREFIX, Kind, by_name
-from .provider.adopt import ADOPT, ADOPT_ID
-from .schema import FieldSpec, fields
-from .schema.public import resource_api
-from .schema.rule import parent_failures
+from rr_pulumi import rollout
+from rr_pulumi.api.errors import RequestRocketError
+from rr_pulumi.schema.kinds import TYPE_TOKEN_PREFIX, Kind, by_name
+from rr_pulumi.provider.adopt import ADOPT, ADOPT_ID
+from rr_pulumi.schema import FieldSpec, fields
+from rr_pulumi.schema.public import resource_api
+from rr_pulumi.schema.rule import parent_failures
 
 MODULE = TYPE_TOKEN_PREFIX.removeprefix("pulumi-python:dynamic/").rstrip(":")
 PROFILE = "profile"  # the connection profile input (a name in requestrocket:profiles, never a token)

@@ -17,7 +17,7 @@ from typing import Any, Optional
 import pulumi
 from pulumi import dynamic
 
-from .provider.activation import STAGED, ActivationProvider
+from rr_pulumi.provider.activation import STAGED, ActivationProvider
 
 _rules: list[pulumi.Resource] = []
 

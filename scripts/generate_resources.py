@@ -1,4 +1,4 @@
-"""Write rr_pulumi/resources.py, the typed public classes, and rr_pulumi/wire_table.py, the schemas' field table as
+"""Write rr_pulumi/resources.py, the typed public classes, and rr_pulumi/schema/wire_table.py, the schemas' field table as
 plain data (what the providers read without importing pydantic), from the schema (`python
 scripts/generate_resources.py`; unit tests check both files are current).
 
@@ -14,12 +14,12 @@ import sys
 import textwrap
 from pathlib import Path
 
-from rr_pulumi.kinds import KINDS
-from rr_pulumi.schema._base import render_table
+from rr_pulumi.schema.kinds import KINDS
+from rr_pulumi.schema.model import render_table
 from rr_pulumi.schema.public import Argument, NestedType, ResourceApi, nested_types, options_of, resource_api
 
 TARGET = Path(__file__).resolve().parent.parent / "rr_pulumi" / "resources.py"
-TABLE = TARGET.with_name("wire_table.py")
+TABLE = TARGET.parent / "schema" / "wire_table.py"
 WIDTH = 116
 
 HEADER = '''\

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from rr_pulumi.kinds import KINDS
+from rr_pulumi.schema.kinds import KINDS
 from rr_pulumi.schema.public import ResourceApi, nested_types, options_of, resource_api
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "resources.md"

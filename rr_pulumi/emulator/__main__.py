@@ -14,8 +14,8 @@ import sys
 import threading
 from pathlib import Path
 
-from . import schema
-from .faults import Faults, FaultSpec
+from rr_pulumi.emulator import schema
+from rr_pulumi.emulator.faults import Faults, FaultSpec
 
 
 def default_db_path() -> str:
@@ -102,13 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import uvicorn
 
-        from .app import EmulatorApp
-        from .backend import ApiError, Backend
-        from .dataplane import data_plane_url
-        from .encryption import SecretKeyError
-        from .store import Store
+        from rr_pulumi.emulator.app import EmulatorApp
+        from rr_pulumi.emulator.backend import ApiError, Backend
+        from rr_pulumi.emulator.dataplane import data_plane_url
+        from rr_pulumi.emulator.encryption import SecretKeyError
+        from rr_pulumi.emulator.store import Store
     except ModuleNotFoundError as exc:
-        from ..scaffold import missing_extra
+        from rr_pulumi.tools.scaffold import missing_extra
 
         print(f"rr-emulator: {missing_extra('the emulator', 'emulator', exc.name)}", file=sys.stderr)
         return 2

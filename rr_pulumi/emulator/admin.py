@@ -11,12 +11,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .backend import ApiError
-from .bodies import MAX_BODY, parse_json
-from .faults import FaultSpec
+from rr_pulumi.emulator.backend import ApiError
+from rr_pulumi.emulator.bodies import MAX_BODY, parse_json
+from rr_pulumi.emulator.faults import FaultSpec
 
 if TYPE_CHECKING:
-    from .app import EmulatorApp
+    from rr_pulumi.emulator.app import EmulatorApp
 
 ROLE_MAX = 100
 USER_FIELDS = ("name", "plan", "token")
@@ -95,7 +95,7 @@ def add_error_handlers(app: FastAPI, admin_token: str) -> None:
 
 
 def add_observability_routes(app: FastAPI, emulator: "EmulatorApp", data_plane_url: str | None) -> None:
-    from .openapi import openapi_document
+    from rr_pulumi.emulator.openapi import openapi_document
 
     backend = emulator.backend
 

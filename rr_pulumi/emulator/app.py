@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import parse_qsl, unquote
 
-from . import schema
-from .backend import ApiError, Backend, User
-from .bodies import declared_length, parse_json, read_body
-from .faults import NO_FAULT, Faults
-from .patterns import PatternCompiler
-from .request_log import RequestLog
+from rr_pulumi.emulator import schema
+from rr_pulumi.emulator.backend import ApiError, Backend, User
+from rr_pulumi.emulator.bodies import declared_length, parse_json, read_body
+from rr_pulumi.emulator.faults import NO_FAULT, Faults
+from rr_pulumi.emulator.patterns import PatternCompiler
+from rr_pulumi.emulator.request_log import RequestLog
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
 COMPILE_THREADS = 8      # rule creations waiting for the pattern compile worker at once
@@ -229,7 +229,7 @@ def printable(text: str) -> str:
 class EmulatorApp:
     def __init__(self, backend: Backend, faults: Faults, admin_token: str, log_requests: bool = False,
                  data_plane_url: str | None = None, log=sys.stderr):
-        from .admin import build_admin_app
+        from rr_pulumi.emulator.admin import build_admin_app
 
         self.backend = backend
         self.faults = faults
@@ -245,7 +245,7 @@ class EmulatorApp:
         self.log_requests = log_requests
         self.log = log
         self.mounts: list[tuple[str, Any]] = []
-        from .dataplane import ADMIN_PATH, BASE_PATH, DataPlane  # its own module (docs/emulator.md)
+        from rr_pulumi.emulator.dataplane import ADMIN_PATH, BASE_PATH, DataPlane  # its own module (docs/emulator.md)
 
         self.dataplane = DataPlane(backend.store, admin_token, log)
         self.mount(BASE_PATH, self.dataplane)  # before the admin API: its admin routes live under /_emulator

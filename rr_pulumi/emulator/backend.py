@@ -17,10 +17,10 @@ from http import HTTPStatus
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..errors import RequestRocketError
-from . import schema
-from .schema import Invalid, Resource
-from .store import Item, Store
+from rr_pulumi.api.errors import RequestRocketError
+from rr_pulumi.emulator import schema
+from rr_pulumi.emulator.schema import Invalid, Resource
+from rr_pulumi.emulator.store import Item, Store
 
 PLANS = {"basic": 100, "team": 1000}
 SUCCESS = "Success"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .backend import ApiError
+from rr_pulumi.emulator.backend import ApiError
 
 MAX_BODY = 1024 * 1024
 

@@ -3,7 +3,7 @@
 
 Pipeline per request (docs/emulator.md, "The data plane"): 431 headers too large → 400 path → 404 unknown proxy →
 405 method → 508 loop → 401 proxy credential → 403 inactive proxy → 429 per-minute / per-day limit → 413 body → 400
-body the rules cannot read → 403 rules (one evaluation, `rr_pulumi.rule_evaluation`, in worker processes) → forward with the
+body the rules cannot read → 403 rules (one evaluation, `rr_pulumi.schema.rule_evaluation`, in worker processes) → forward with the
 target credential injected, the path and query exactly as judged → the target's status, headers and body (502 / 504
 when it cannot be had by the request's deadline). Every answer carries a request id and leaves a record (records of
 unknown proxies share one small list); the injected upstream secret and the caller's credentials never appear in a
@@ -26,16 +26,16 @@ from dataclasses import dataclass
 from typing import Any, Optional
 from urllib.parse import parse_qsl, unquote
 
-from ..rule_evaluation import NO_BODY, Decision, Request, Scope
-from ..config import EMULATOR_DATA_PLANE_PATH
-from ..config import emulator_data_plane_url as data_plane_url  # noqa: F401 (the emulator's name for it)
-from ..schema.proxy import MAX_REQUESTS_PER_DAY, MAX_REQUESTS_PER_MINUTE
-from . import proxy_auth, upstream
-from .app import Gates, is_sensitive, read_body
-from .backend import ApiError
-from .evaluator import Evaluator, has_body_checks
-from .schema import HTTP_METHODS
-from .store import Store
+from rr_pulumi.schema.rule_evaluation import NO_BODY, Decision, Request, Scope
+from rr_pulumi.api.config import EMULATOR_DATA_PLANE_PATH
+from rr_pulumi.api.config import emulator_data_plane_url as data_plane_url  # noqa: F401 (the emulator's name for it)
+from rr_pulumi.schema.proxy import MAX_REQUESTS_PER_DAY, MAX_REQUESTS_PER_MINUTE
+from rr_pulumi.emulator import proxy_auth, upstream
+from rr_pulumi.emulator.app import Gates, is_sensitive, read_body
+from rr_pulumi.emulator.backend import ApiError
+from rr_pulumi.emulator.evaluator import Evaluator, has_body_checks
+from rr_pulumi.emulator.schema import HTTP_METHODS
+from rr_pulumi.emulator.store import Store
 
 BASE_PATH = EMULATOR_DATA_PLANE_PATH  # the data-plane base URL is the emulator's URL + BASE_PATH
 ADMIN_PATH = "/_emulator/dataplane"

@@ -14,7 +14,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ..errors import RequestRocketError
+from rr_pulumi.api.errors import RequestRocketError
 
 PREFIX = "aesgcm1:"   # marks a sealed value (a plaintext JSON secret of an older database starts with "{")
 NONCE_BYTES = 12

@@ -19,7 +19,7 @@ import signal
 import sys
 from typing import Any, Optional, Sequence
 
-from ..rule_evaluation import NO_BODY, Decision, Request, Scope, ScopeResult, evaluate
+from rr_pulumi.schema.rule_evaluation import NO_BODY, Decision, Request, Scope, ScopeResult, evaluate
 
 WORKERS = 4
 PER_TENANT = 2

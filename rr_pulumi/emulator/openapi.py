@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import schema
-from .schema import Field, Resource
+from rr_pulumi.emulator import schema
+from rr_pulumi.emulator.schema import Field, Resource
 
 ERRORS = {
     "400": "invalid request: malformed JSON, wrong type, unknown or immutable field, bad query parameter",

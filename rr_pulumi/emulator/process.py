@@ -20,8 +20,8 @@ from typing import Iterable
 
 import requests
 
-from ..errors import RequestRocketError   # stdlib only, like this module
-from .faults import FaultSpec   # stdlib only, like this module
+from rr_pulumi.api.errors import RequestRocketError   # stdlib only, like this module
+from rr_pulumi.emulator.faults import FaultSpec   # stdlib only, like this module
 
 _live: "set[EmulatorProcess]" = set()   # strong refs: a forgotten emulator is still killed at exit
 

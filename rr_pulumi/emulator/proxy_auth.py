@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 import jwt
 
-from . import upstream
+from rr_pulumi.emulator import upstream
 
 JWKS_TIMEOUT = 5.0           # seconds for a JWKS's whole answer (a total deadline, however the server drips it)
 JWKS_LIFESPAN = 300.0        # seconds a fetched JWKS is used

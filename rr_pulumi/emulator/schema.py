@@ -2,7 +2,7 @@
 
 The facts (field names, required and immutable fields, enums, bounds, regions, secret shapes, rule fields, priorities,
 regex flags) are read from `rr_pulumi.schema`, the project's one declaration of the contract, and from
-`rr_pulumi.kinds`; this module only turns them into wire-level checks with the API's error texts. Request
+`rr_pulumi.schema.kinds`; this module only turns them into wire-level checks with the API's error texts. Request
 validation (backend.py) and the OpenAPI document (openapi.py) both use these declarations. Pure: no storage, no HTTP.
 """
 from __future__ import annotations
@@ -14,13 +14,13 @@ from urllib.parse import urlsplit
 
 from pydantic.fields import FieldInfo
 
-from .. import kinds
-from ..errors import RequestRocketError
-from ..schema import ClientSchema, RuleSchema, common, fields as schema_fields
-from ..schema import credential as credential_schema
-from ..schema import proxy as proxy_schema
-from ..schema import rule as rule_schema
-from .patterns import RULE_PATTERNS_MAX_CHARS, compile_error
+from rr_pulumi.schema import kinds
+from rr_pulumi.api.errors import RequestRocketError
+from rr_pulumi.schema import ClientSchema, RuleSchema, common, fields as schema_fields
+from rr_pulumi.schema import credential as credential_schema
+from rr_pulumi.schema import proxy as proxy_schema
+from rr_pulumi.schema import rule as rule_schema
+from rr_pulumi.emulator.patterns import RULE_PATTERNS_MAX_CHARS, compile_error
 
 DEFAULT_REGIONS = common.DEFAULT_REGIONS
 NAME_MAX = common.NAME_MAX

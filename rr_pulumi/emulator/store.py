@@ -14,8 +14,8 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from .encryption import PREFIX as SEALED_PREFIX
-from .encryption import SecretBox
+from rr_pulumi.emulator.encryption import PREFIX as SEALED_PREFIX
+from rr_pulumi.emulator.encryption import SecretBox
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (

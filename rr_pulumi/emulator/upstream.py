@@ -24,8 +24,8 @@ from urllib.parse import urlencode, urlsplit
 
 import h11
 
-from ..rule_evaluation import JsonPathTooCostly, as_text, json_path
-from .schema import header_name_problem, header_value_problem
+from rr_pulumi.schema.rule_evaluation import JsonPathTooCostly, as_text, json_path
+from rr_pulumi.emulator.schema import header_name_problem, header_value_problem
 
 TOKEN_DEADLINE = 10.0            # seconds for a token endpoint's whole answer
 CUSTOM_TOKEN_SECONDS = 60.0

@@ -32,8 +32,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from rr_pulumi.cache import cache_folder
-from rr_pulumi.errors import RequestRocketError
+from rr_pulumi.api.cache import cache_folder
+from rr_pulumi.api.errors import RequestRocketError
 
 GO_SOURCES = Path(__file__).parent / "gosrc"
 LAUNCHERS = Path(__file__).parent / "launchers"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rr_pulumi.engine import DEMO_PASSPHRASE, engine_env
-from rr_pulumi.errors import RequestRocketError
+from rr_pulumi.api.errors import RequestRocketError
 
 # pulumi and every plugin it starts in a process group of their own, to be ended together.
 OWN_PROCESS_GROUP = {"process_group": 0} if sys.version_info >= (3, 11) else {"start_new_session": True}

@@ -21,14 +21,14 @@ def sdk_missing() -> Optional[str]:
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] != SDK:
             raise
-        from rr_pulumi.scaffold import missing_extra
+        from rr_pulumi.tools.scaffold import missing_extra
 
         return f"rr-pulumi-policy: {missing_extra('the policy pack', 'policy', SDK)}"
     return None
 
 
 def describe() -> str:
-    from .policies import GUARDRAILS
+    from rr_pulumi.policy.policies import GUARDRAILS
 
     lines = []
     for guardrail in GUARDRAILS:
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(missing, file=sys.stderr)
         return 2
-    from .location import SHIPPED, bound_pack
+    from rr_pulumi.policy.location import SHIPPED, bound_pack
 
     if command == "path":
         print(bound_pack())

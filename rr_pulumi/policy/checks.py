@@ -10,12 +10,12 @@ import re
 from typing import Any, Iterable, Optional
 from urllib.parse import urlparse
 
-from rr_pulumi import kinds as registry
+from rr_pulumi.schema import kinds as registry
 from rr_pulumi.schema import UNKNOWN, fields
 from rr_pulumi.schema.common import HttpMethod
 from rr_pulumi.schema.proxy import ProxySchema
 
-from .view import CREDENTIAL, PROXY, RULE, TARGET, Resource, has_unknown, is_unknown, number
+from rr_pulumi.policy.view import CREDENTIAL, PROXY, RULE, TARGET, Resource, has_unknown, is_unknown, number
 
 Violation = tuple[Resource, str]
 
@@ -226,9 +226,10 @@ def _known_or_marker(value: Any) -> Any:
 
 
 def rule_lint(stack: Stack) -> list[Violation]:
-    """Rules that can never change a decision (`rr_pulumi.rule_lint`: shadowed, duplicate, an allow on an object that
+    """Rules that can never change a decision (`rr_pulumi.tools.rule_lint`: shadowed, duplicate, an allow on an object that
     allows by default, a pattern that matches nothing), on each object's rules; parents are found by dependency."""
-    from rr_pulumi import rule_lint as lint, stack_rules
+    from rr_pulumi.tools import rule_lint as lint
+    from rr_pulumi.tools import stack_rules
 
     views = [stack_rules.Resource(r.urn, r.kind, None, _known_or_marker(r.props), r.property_dependencies)
              for r in stack.resources]

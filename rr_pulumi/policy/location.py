@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rr_pulumi.cache import cache_folder
+from rr_pulumi.api.cache import cache_folder
 
 SHIPPED = Path(__file__).parent / "pack"
 SHIM_FOLDER = ".python"

@@ -21,13 +21,13 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from rr_pulumi import kinds
+from rr_pulumi.schema import kinds
 from rr_pulumi.schema import common
 from rr_pulumi.schema.proxy import MAX_REQUESTS_PER_DAY, MAX_REQUESTS_PER_MINUTE
 
-from . import checks
-from .checks import Stack, Violation
-from .view import from_policy_resources, from_validation_args
+from rr_pulumi.policy import checks
+from rr_pulumi.policy.checks import Stack, Violation
+from rr_pulumi.policy.view import from_policy_resources, from_validation_args
 
 PACK_NAME = "rr-guardrails"
 PACK_DESCRIPTION = "RequestRocket organisation guardrails for rr-pulumi stacks"

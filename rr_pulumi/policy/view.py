@@ -22,10 +22,10 @@ from pulumi_policy.proxy import (
     UNKNOWN_STRING_VALUE,
 )
 
-from rr_pulumi import kinds
+from rr_pulumi.schema import kinds
 from rr_pulumi.schema import UNKNOWN
 
-# A view's `kind` is the kind's name ("Proxy"), as in the type token; the facts about each kind live in rr_pulumi.kinds.
+# A view's `kind` is the kind's name ("Proxy"), as in the type token; the facts about each kind live in rr_pulumi.schema.kinds.
 CLIENT, CREDENTIAL, TARGET, PROXY, RULE = (k.name for k in (kinds.CLIENT, kinds.CREDENTIAL, kinds.TARGET, kinds.PROXY,
                                                               kinds.RULE))
 PROVIDER_KEY = "__provider"

@@ -22,9 +22,9 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from .. import client as rr_client
-from ..errors import NotFound
-from ..kinds import PROXY
+from rr_pulumi.api import client as rr_client
+from rr_pulumi.api.errors import NotFound
+from rr_pulumi.schema.kinds import PROXY
 
 STAGED = "activate_after_rules"
 WATCHED = ("client_id", "proxy_id", "active")
@@ -67,7 +67,7 @@ def report_declared_update(result: UpdateResult, news: dict[str, Any]) -> Update
 
 
 def _proxy_provider() -> Any:
-    from .proxy import ProxyProvider  # proxy.py imports this module for the staged create
+    from rr_pulumi.provider.proxy import ProxyProvider  # proxy.py imports this module for the staged create
 
     return ProxyProvider
 

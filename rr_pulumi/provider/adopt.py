@@ -5,7 +5,7 @@ object (by id, or by its natural key: a name within its client, every field of a
 when an immutable field differs, and then the provider applies the declared values.
 
 Adopting by natural key (`adopt=True`) takes an object only when it is provably nobody else's: the one match that
-no stack of the backend manages (`rr_pulumi.stack_claims`, read once per provider process through the `pulumi` CLI
+no stack of the backend manages (`rr_pulumi.provider.stack_claims`, read once per provider process through the `pulumi` CLI
 that started the provider; this stack's own resources count too). When the backend's stacks cannot all be read, or
 the only match is managed by a stack, adoption by name is refused in one line naming the ids: `adopt_id="<id>"` is
 the explicit escape, for a user who knows which object to take (an id names one object, so nothing is guessed).
@@ -24,11 +24,11 @@ import subprocess
 import threading
 from typing import Any, Callable, Optional
 
-from .. import ownership
-from ..errors import RequestRocketError
-from ..stack_claims import Claims, backend_claims
-from ..plan import empty
-from ..wire import SchemaRef, fields, from_wire, normalize
+from rr_pulumi.api import ownership
+from rr_pulumi.api.errors import RequestRocketError
+from rr_pulumi.provider.stack_claims import Claims, backend_claims
+from rr_pulumi.schema.plan import empty
+from rr_pulumi.schema.wire import SchemaRef, fields, from_wire, normalize
 
 ADOPT = "adopt"  # True: find the object by its natural key
 ADOPT_ID = "adopt_id"  # the id of the object to adopt
@@ -128,7 +128,7 @@ class BackendStacks:
 
 
 def _pulumi_runner() -> Optional[Callable[[list[str]], Any]]:
-    from .live_config import running_pulumi
+    from rr_pulumi.provider.live_config import running_pulumi
 
     invocation = running_pulumi()
     if invocation is None:

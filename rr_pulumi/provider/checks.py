@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
-from ..config import DEFAULT_REGIONS, REGIONS_KEY
-from ..wire import Failure, SchemaRef, contains_unknown, input_fields
+from rr_pulumi.api.config import DEFAULT_REGIONS, REGIONS_KEY
+from rr_pulumi.schema.wire import Failure, SchemaRef, contains_unknown, input_fields
 
 PLACEHOLDER = re.compile(r"^<[A-Za-z][A-Za-z0-9_]*>$")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from .. import kinds
-from ..client import CLIENTS, collection
-from ._base import SchemaProvider
+from rr_pulumi.schema import kinds
+from rr_pulumi.api.client import CLIENTS, collection
+from rr_pulumi.provider.base import SchemaProvider
 
 
 class ClientProvider(SchemaProvider):

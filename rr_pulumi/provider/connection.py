@@ -13,12 +13,12 @@ import os
 import threading
 from typing import Any, Callable, Optional
 
-from .. import client as rr_client
-from .. import config as rr_config
-from .. import pulumi_runs
-from ..errors import ConfigurationError
-from ..ratelimit import shared_budget
-from . import live_config
+from rr_pulumi.api import client as rr_client
+from rr_pulumi.api import config as rr_config
+from rr_pulumi.tools import pulumi_runs
+from rr_pulumi.api.errors import ConfigurationError
+from rr_pulumi.api.ratelimit import shared_budget
+from rr_pulumi.provider import live_config
 
 Getter = Callable[[str], Any]
 

@@ -19,13 +19,13 @@ from typing import Any
 
 from pulumi.dynamic import CheckResult
 
-from .. import kinds
-from ..client import collection
-from ..errors import secret_strings
-from ..plan import empty, hash_key
-from ..wire import Failure, contains_unknown, fields, input_fields, normalize, secret_hash
-from ._base import SchemaProvider
-from .adopt import MARKERS, adopting
+from rr_pulumi.schema import kinds
+from rr_pulumi.api.client import collection
+from rr_pulumi.api.errors import secret_strings
+from rr_pulumi.schema.plan import empty, hash_key
+from rr_pulumi.schema.wire import Failure, contains_unknown, fields, input_fields, normalize, secret_hash
+from rr_pulumi.provider.base import SchemaProvider
+from rr_pulumi.provider.adopt import MARKERS, adopting
 
 SECRET = "credential_secret"
 UPDATED_AT = "credential_updated_at"
@@ -81,7 +81,7 @@ class CredentialProvider(SchemaProvider):
         body = super().body(values, only)
         wire = fields(self.schema)[SECRET].wire
         if wire in body:
-            from ..schema import secret_to_wire  # a write: the secret's shape is validated (pydantic)
+            from rr_pulumi.schema import secret_to_wire  # a write: the secret's shape is validated (pydantic)
 
             body[wire] = secret_to_wire(values["credential_auth_type"], values[SECRET])
         return body

@@ -17,7 +17,7 @@ import traceback
 from types import ModuleType
 from typing import Any, Optional, Sequence
 
-from ..errors import RequestRocketError
+from rr_pulumi.api.errors import RequestRocketError
 
 TRACEBACK_ENV = "RR_PULUMI_TRACEBACK"
 _SERVER_MODULE = "pulumi.dynamic.__main__"

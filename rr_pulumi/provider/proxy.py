@@ -10,13 +10,13 @@ from typing import Any, Optional
 
 from pulumi.dynamic import DiffResult, UpdateResult
 
-from .. import kinds
-from ..client import collection
-from ..plan import user_props
-from ..wire import contains_unknown
-from . import activation
-from ._base import SchemaProvider
-from .adopt import MARKERS
+from rr_pulumi.schema import kinds
+from rr_pulumi.api.client import collection
+from rr_pulumi.schema.plan import user_props
+from rr_pulumi.schema.wire import contains_unknown
+from rr_pulumi.provider import activation
+from rr_pulumi.provider.base import SchemaProvider
+from rr_pulumi.provider.adopt import MARKERS
 
 
 class ProxyProvider(SchemaProvider):

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import kinds
-from ..client import rules_collection
-from ..plan import empty
-from ..wire import fields, normalize, parent_of, to_wire
-from ._base import SchemaProvider
+from rr_pulumi.schema import kinds
+from rr_pulumi.api.client import rules_collection
+from rr_pulumi.schema.plan import empty
+from rr_pulumi.schema.wire import fields, normalize, parent_of, to_wire
+from rr_pulumi.provider.base import SchemaProvider
 
 
 def _comparable(wire: dict[str, Any]) -> dict[str, Any]:

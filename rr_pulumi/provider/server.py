@@ -3,7 +3,7 @@
 `python -m pulumi.dynamic` builds its gRPC server on `ThreadPoolExecutor(max_workers=4)`, so one provider process
 serves at most four calls at once whatever the engine's `--parallel`: at 200 ms per API call that is 20 calls/s.
 This module runs Pulumi's own server module unchanged, with `grpc.server` handed a pool of
-`RR_PULUMI_PROVIDER_WORKERS` threads (default 32, see `rr_pulumi.concurrency`). It imports nothing of rr-pulumi's
+`RR_PULUMI_PROVIDER_WORKERS` threads (default 32, see `rr_pulumi.api.concurrency`). It imports nothing of rr-pulumi's
 providers: those load when the engine's first call unpickles one, as under Pulumi's server.
 
 It also answers `pulumi import` of an rr-pulumi type in one line: the engine asks such a provider to read an object it
@@ -94,9 +94,10 @@ def configure_failure(args: Any) -> Optional[str]:
     resource's check reports better)."""
     from pulumi.runtime import rpc
 
-    from rr_pulumi import config as rr_config
-    from rr_pulumi.errors import ApiError, ConnectionFailed
-    from rr_pulumi.provider import _base, connection
+    from rr_pulumi.api import config as rr_config
+    from rr_pulumi.api.errors import ApiError, ConnectionFailed
+    from rr_pulumi.provider import connection
+    from rr_pulumi.provider import base as _base
 
     try:
         config = {k: rpc.unwrap_rpc_secret(v) for k, v in rpc.deserialize_properties(args).items()}
@@ -126,7 +127,7 @@ def _connection_check() -> Any:
 
 def main() -> None:
     if os.environ.get(SERVER_ENV, "").strip() != "pulumi":
-        from rr_pulumi.concurrency import provider_workers
+        from rr_pulumi.api.concurrency import provider_workers
 
         try:
             workers = provider_workers()

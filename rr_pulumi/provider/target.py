@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import kinds
-from ..client import collection
-from ._base import SchemaProvider
+from rr_pulumi.schema import kinds
+from rr_pulumi.api.client import collection
+from rr_pulumi.provider.base import SchemaProvider
 
 
 class TargetProvider(SchemaProvider):

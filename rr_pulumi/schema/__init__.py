@@ -1,7 +1,13 @@
 """One pydantic schema per resource: the single source of argument names, wire names, bounds, allowed values,
-and which fields are immutable, secret or set by the server. Validation, diff, wire mapping and docs read it."""
+and which fields are immutable, secret or set by the server. Validation, diff, wire mapping and docs read it.
 
-from ..wire import (
+The bottom layer: it imports nothing else of rr-pulumi. The plain field table (`wire`, `kinds`, `plan`) loads
+without pydantic, so a read, a delete or an unchanged check never pays for it; the models load on first use.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from rr_pulumi.schema.wire import (
     PARENTS,
     UNKNOWN,
     Failure,
@@ -15,12 +21,28 @@ from ..wire import (
     secret_hash,
     to_wire,
 )
-from ._base import SchemaModel, validate
-from .client import ClientSchema
-from .credential import ALLOWED_AUTH_TYPES, SECRET_SHAPES, CredentialSchema, secret_to_wire
-from .proxy import ProxySchema
-from .rule import RuleSchema
-from .target import TargetSchema
+
+if TYPE_CHECKING:
+    from rr_pulumi.schema.client import ClientSchema
+    from rr_pulumi.schema.credential import ALLOWED_AUTH_TYPES, SECRET_SHAPES, CredentialSchema, secret_to_wire
+    from rr_pulumi.schema.model import SchemaModel, validate
+    from rr_pulumi.schema.proxy import ProxySchema
+    from rr_pulumi.schema.rule import RuleSchema
+    from rr_pulumi.schema.target import TargetSchema
+
+_PYDANTIC = {
+    "ClientSchema": "client", "ALLOWED_AUTH_TYPES": "credential", "SECRET_SHAPES": "credential",
+    "CredentialSchema": "credential", "secret_to_wire": "credential", "SchemaModel": "model", "validate": "model",
+    "ProxySchema": "proxy", "RuleSchema": "rule", "TargetSchema": "target",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PYDANTIC:
+        import importlib
+
+        return getattr(importlib.import_module(f"rr_pulumi.schema.{_PYDANTIC[name]}"), name)
+    raise AttributeError(f"module 'rr_pulumi.schema' has no attribute {name!r}")
 
 __all__ = [
     "ALLOWED_AUTH_TYPES",

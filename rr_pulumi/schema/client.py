@@ -6,8 +6,8 @@ from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._base import SchemaModel, prop
-from .common import NAME_MAX, timestamp_prop
+from rr_pulumi.schema.model import SchemaModel, prop
+from rr_pulumi.schema.common import NAME_MAX, timestamp_prop
 
 
 class ClientMember(BaseModel):

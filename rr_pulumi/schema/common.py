@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 from pydantic import AfterValidator
 
-from ._base import REGION_PATTERN, prop
+from rr_pulumi.schema.model import REGION_PATTERN, prop
 
 RuleEffect = Literal["allow", "deny"]
 Presence = Literal["present", "absent"]

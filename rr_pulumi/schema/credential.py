@@ -11,8 +11,8 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ._base import Failure, SchemaModel, _argument, _reason, prop
-from .common import TEXT_MAX, HttpMethod, HttpUrl, Region, client_id_prop, name_prop, timestamp_prop
+from rr_pulumi.schema.model import Failure, SchemaModel, _argument, _reason, prop
+from rr_pulumi.schema.common import TEXT_MAX, HttpMethod, HttpUrl, Region, client_id_prop, name_prop, timestamp_prop
 
 CredentialType = Literal["proxy", "target"]
 GrantType = Literal["authorization_code", "client_credentials", "pkce"]

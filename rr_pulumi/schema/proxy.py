@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ._base import SchemaModel, prop
-from .common import ID_MAX, Alias, Region, RuleEffect, client_id_prop, name_prop, timestamp_prop
+from rr_pulumi.schema.model import SchemaModel, prop
+from rr_pulumi.schema.common import ID_MAX, Alias, Region, RuleEffect, client_id_prop, name_prop, timestamp_prop
 
 MAX_REQUESTS_PER_MINUTE = 1000
 MAX_REQUESTS_PER_DAY = 20000

@@ -17,11 +17,11 @@ from typing import Any, Literal, Optional, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from ..kinds import KINDS, Kind
-from ._base import FieldSpec, SchemaModel, derive_fields
-from .client import ClientMember
-from .credential import SECRET_SHAPES
-from .rule import BodyCheck, NameCheck, TokenCheck
+from rr_pulumi.schema.kinds import KINDS, Kind
+from rr_pulumi.schema.model import FieldSpec, SchemaModel, derive_fields
+from rr_pulumi.schema.client import ClientMember
+from rr_pulumi.schema.credential import SECRET_SHAPES
+from rr_pulumi.schema.rule import BodyCheck, NameCheck, TokenCheck
 
 # Nested models whose public names differ from the schema's (one model serves header and query checks).
 _RENAMED: dict[type[BaseModel], str] = {NameCheck: "HeaderCheck"}

@@ -10,10 +10,10 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..kinds import CREDENTIAL, PROXY, TARGET, Kind
-from ..wire import PARENTS, normalize_methods
-from ._base import Failure, SchemaModel, prop
-from .common import HttpMethod, Presence, Regex, RuleEffect, client_id_prop, timestamp_prop
+from rr_pulumi.schema.kinds import CREDENTIAL, PROXY, TARGET, Kind
+from rr_pulumi.schema.wire import PARENTS, normalize_methods
+from rr_pulumi.schema.model import Failure, SchemaModel, prop
+from rr_pulumi.schema.common import HttpMethod, Presence, Regex, RuleEffect, client_id_prop, timestamp_prop
 
 PRIORITY_MIN, PRIORITY_MAX = 0, 1000
 REGEX_FLAGS = "imsx"  # the emulator compiles patterns with Python's re: i, m, s, x

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ._base import SchemaModel, prop
-from .common import HttpUrl, Region, RuleEffect, UrlPath, client_id_prop, name_prop, timestamp_prop
+from rr_pulumi.schema.model import SchemaModel, prop
+from rr_pulumi.schema.common import HttpUrl, Region, RuleEffect, UrlPath, client_id_prop, name_prop, timestamp_prop
 
 
 class TargetSchema(SchemaModel):

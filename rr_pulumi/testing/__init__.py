@@ -6,8 +6,8 @@
 
 See README.md, "Test your rules".
 """
-from .echo import EchoServer, Received
-from .gateway import CallResult, Gateway, RuleRef, api_key, basic, bearer, signed_jwt
+from rr_pulumi.testing.echo import EchoServer, Received
+from rr_pulumi.testing.gateway import CallResult, Gateway, RuleRef, api_key, basic, bearer, signed_jwt
 
 __all__ = ["CallResult", "Deployment", "EchoServer", "Gateway", "Received", "RuleRef", "RulesTestEnvironment",
            "api_key", "basic", "bearer", "signed_jwt"]
@@ -16,7 +16,7 @@ __all__ = ["CallResult", "Deployment", "EchoServer", "Gateway", "Received", "Rul
 def __getattr__(name: str):
     # The environment needs the emulator extra and the engine: imported only when used.
     if name in ("RulesTestEnvironment", "Deployment"):
-        from . import environment
+        from rr_pulumi.testing import environment
 
         return getattr(environment, name)
     raise AttributeError(name)

@@ -16,13 +16,13 @@ from typing import Any, Mapping, Optional
 
 import yaml
 
-from ..emulator.dataplane import data_plane_url
-from ..emulator.process import EmulatorProcess
-from ..engine import ensure_engine
-from ..engine.stack import LocalStack
-from ..kinds import PROXY, RULE
-from .echo import EchoServer
-from .gateway import Gateway
+from rr_pulumi.emulator.dataplane import data_plane_url
+from rr_pulumi.emulator.process import EmulatorProcess
+from rr_pulumi.engine import ensure_engine
+from rr_pulumi.engine.stack import LocalStack
+from rr_pulumi.schema.kinds import PROXY, RULE
+from rr_pulumi.testing.echo import EchoServer
+from rr_pulumi.testing.gateway import Gateway
 
 USER = "rules-test"
 NOT_COPIED = {".git", ".venv", "venv", "__pycache__", ".rr", ".pytest_cache", "node_modules"}
@@ -58,7 +58,7 @@ class Deployment:
         return {name: r["id"] for name, r in self._named(kind).items()}
 
     def outputs_of(self, kind, name: str) -> dict[str, Any]:
-        """The recorded outputs of one resource of a kind (`rr_pulumi.kinds.PROXY`, ...) by its Pulumi name."""
+        """The recorded outputs of one resource of a kind (`rr_pulumi.schema.kinds.PROXY`, ...) by its Pulumi name."""
         return self._named(kind)[name].get("outputs") or {}
 
     def gateway(self, proxy: str) -> Gateway:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping, Optional
 
 import requests
 
-from .echo import EchoServer, Received
+from rr_pulumi.testing.echo import EchoServer, Received
 
 CALL_HEADER = "X-RR-Test-Call"   # ties a call to what the upstream received
 # When set, every call is also appended to this file as a request of `rr-pulumi rules diff` (JSON Lines).
@@ -166,8 +166,8 @@ def _write_rules_request(proxy: str, method: str, path: str, headers: Optional[M
     target = os.environ.get(RULES_REQUESTS_ENV)
     if not target:
         return
-    from ..emulator.dataplane import REDACTED, credential_like
-    from ..request_files import claims_of_jwt
+    from rr_pulumi.emulator.dataplane import REDACTED, credential_like
+    from rr_pulumi.tools.request_files import claims_of_jwt
 
     line: dict[str, Any] = {"proxy": proxy, "method": method.upper(),
                             "path": path if path.startswith("/") else "/" + path}

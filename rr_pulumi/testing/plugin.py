@@ -10,7 +10,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def requestrocket(tmp_path_factory):
-    from .environment import RulesTestEnvironment
+    from rr_pulumi.testing.environment import RulesTestEnvironment
 
     with RulesTestEnvironment(tmp_path_factory.mktemp("requestrocket")) as env:
         yield env

@@ -24,6 +24,6 @@ def every_item(api, path: str, plural: str) -> list[dict]:
 def rr_pulumi(stack, *args: str) -> subprocess.CompletedProcess:
     """The `rr-pulumi` console script, in the stack's environment (its backend, passphrase and engine)."""
     script = Path(sys.executable).parent / "rr-pulumi"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "rr_pulumi.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "rr_pulumi.tools.cli"]
     return subprocess.run([*command, *args], cwd=stack.project_dir, env=stack.env, capture_output=True, text=True,
                           timeout=300)

@@ -12,8 +12,8 @@ import uuid
 from pathlib import Path
 
 from rr_pulumi.engine.stack import LocalStack
-from rr_pulumi.kinds import CLIENT_CHILDREN
-from rr_pulumi.scaffold import requirements_txt
+from rr_pulumi.schema.kinds import CLIENT_CHILDREN
+from rr_pulumi.tools.scaffold import requirements_txt
 
 KINDS = tuple(kind.plural for kind in CLIENT_CHILDREN)
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
@@ -170,7 +170,7 @@ def test_export_round_trip_makes_no_write(api, emulator, tmp_path):
     assert "proxy_id=billing_gateway.id" in program and "target_id=billing_api.id" in program
     assert "credential_secret=config.get_secret_object('callersSecret')" in program
     assert "    virtualenv: venv\n" in (out / "Pulumi.yaml").read_text()
-    installed = subprocess.run([sys.executable, "-c", "import rr_pulumi.scaffold as s; print(s.requirement())"],
+    installed = subprocess.run([sys.executable, "-c", "import rr_pulumi.tools.scaffold as s; print(s.requirement())"],
                                cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()
     assert (out / "requirements.txt").read_text() == requirements_txt(installed)  # as `rr-pulumi new` writes it
     commands = (out / "set-secrets.sh").read_text()

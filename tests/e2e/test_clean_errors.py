@@ -93,7 +93,7 @@ def test_program_errors_leave_out_the_runner(make_stack):
     """exec.py: an rr-pulumi error or RunError is one line; a Python error shows only the program's own frames."""
     stack = make_stack("""
 import pulumi
-from rr_pulumi.errors import ConfigurationError
+from rr_pulumi.api.errors import ConfigurationError
 if pulumi.Config().get("fail") == "rr":
     raise ConfigurationError("requestrocket:apiUrl must be an absolute http(s) URL, got 'x'")
 if pulumi.Config().get("fail") == "python":

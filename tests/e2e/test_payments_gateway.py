@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from rr_pulumi.engine.stack import LocalStack
-from rr_pulumi.kinds import PROXY
+from rr_pulumi.schema.kinds import PROXY
 from rr_pulumi.testing import api_key, signed_jwt
 from rr_pulumi.testing.environment import RulesTestEnvironment, copy_project
 
@@ -70,7 +70,7 @@ def test_rules_explain_agrees_with_the_data_plane(deployed, proxy, method, path,
     args = ["rules", "explain", "--stack", deployment.stack.stack, "--json", proxy, method, path]
     if claims is not None:
         args += ["--claims", json.dumps(claims)]
-    result = subprocess.run([sys.executable, "-m", "rr_pulumi.cli", *args], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "rr_pulumi.tools.cli", *args], capture_output=True, text=True,
                             cwd=deployment.stack.project_dir, env=deployment.stack.env, timeout=300)
     assert result.returncode in (0, 1), result.stderr
     explained = json.loads(result.stdout)
@@ -85,14 +85,14 @@ def test_rules_explain_agrees_with_the_data_plane(deployed, proxy, method, path,
 
 def test_rules_explain_prints_each_scope(deployed):
     _, deployment = deployed
-    result = subprocess.run([sys.executable, "-m", "rr_pulumi.cli", "rules", "explain", "--stack",
+    result = subprocess.run([sys.executable, "-m", "rr_pulumi.tools.cli", "rules", "explain", "--stack",
                              deployment.stack.stack, "partners", "DELETE", "/invoices/1"], capture_output=True,
                             text=True, cwd=deployment.stack.project_dir, env=deployment.stack.env, timeout=300)
     assert result.returncode == 1, result.stderr
     for scope in ("proxy credential", "target credential", "proxy", "target"):
         assert re.search(rf"^  {scope}\s", result.stdout, re.M), result.stdout
     assert "Decision: DENIED by rule partners-no-deletes" in result.stdout
-    bad = subprocess.run([sys.executable, "-m", "rr_pulumi.cli", "rules", "explain", "--stack",
+    bad = subprocess.run([sys.executable, "-m", "rr_pulumi.tools.cli", "rules", "explain", "--stack",
                           deployment.stack.stack, "nope", "GET", "/"], capture_output=True, text=True,
                          cwd=deployment.stack.project_dir, env=deployment.stack.env, timeout=300)
     assert bad.returncode == 2 and "no Proxy 'nope'" in bad.stderr and "internal, partners" in bad.stderr
@@ -119,7 +119,7 @@ def test_drift_understands_secure_proxy_children(deployed):
     stack = deployment.stack
 
     def drift() -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "rr_pulumi.cli", "drift", "--stack", stack.stack, "--json"],
+        return subprocess.run([sys.executable, "-m", "rr_pulumi.tools.cli", "drift", "--stack", stack.stack, "--json"],
                               capture_output=True, text=True, cwd=stack.project_dir, env=stack.env, timeout=600)
 
     clean = drift()

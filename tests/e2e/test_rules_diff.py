@@ -277,7 +277,7 @@ def test_lookups_of_another_projects_objects_flip_nothing_when_nothing_changed(r
 def workflow_steps(names: list[str]) -> list[dict]:
     import yaml
 
-    from rr_pulumi.scaffold import TEMPLATES
+    from rr_pulumi.tools.scaffold import TEMPLATES
 
     workflow = yaml.safe_load((TEMPLATES / "github" / "workflows" / "rr-preview.yml").read_text())
     steps = {step.get("name"): step for step in workflow["jobs"]["preview"]["steps"]}
@@ -313,7 +313,7 @@ def test_the_pull_request_comment_shows_the_flipped_requests_and_the_lint(rr_sta
     import shutil
     import sys
 
-    from rr_pulumi.scaffold import TEMPLATES
+    from rr_pulumi.tools.scaffold import TEMPLATES
 
     stack = deploy(rr_stack, emulator, upstream, "e2e")
     try:

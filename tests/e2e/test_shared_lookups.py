@@ -65,7 +65,7 @@ def drift(stack, *extra: str) -> tuple[int, dict]:
 
 
 def managed(stack) -> set[str]:
-    from rr_pulumi.stack_claims import managed_ids
+    from rr_pulumi.provider.stack_claims import managed_ids
 
     return set(managed_ids(stack.export()))
 

@@ -13,7 +13,7 @@ from rr_pulumi.emulator import dataplane, upstream
 from rr_pulumi.emulator.dataplane import Records, Refused, evaluable_body, forwarded_query, split_path
 from rr_pulumi.emulator.evaluator import Evaluator
 from rr_pulumi.emulator.patterns import compile_error
-from rr_pulumi.rule_evaluation import NO_BODY, Request, Scope
+from rr_pulumi.schema.rule_evaluation import NO_BODY, Request, Scope
 
 
 def scope(raw: str) -> dict:
@@ -148,7 +148,7 @@ def test_a_stored_secret_http_cannot_carry_is_a_502_not_a_crash(auth, secret):
 
 
 def test_a_records_decision_keeps_a_bounded_number_of_matched_rule_ids():
-    from rr_pulumi.rule_evaluation import Decision, ScopeResult
+    from rr_pulumi.schema.rule_evaluation import Decision, ScopeResult
 
     rules = [{"sKey": f"rule-{i}", "effect": "allow"} for i in range(1000)]
     decision = Decision(True, [ScopeResult("proxy", "p1", "deny", rules, "allow", rules[0])])

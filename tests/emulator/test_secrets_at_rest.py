@@ -14,7 +14,7 @@ from emulator_helpers import Api
 from rr_pulumi.emulator.encryption import SecretKeyError
 from rr_pulumi.emulator.process import EmulatorProcess
 from rr_pulumi.emulator.store import Store
-from rr_pulumi.errors import RequestRocketError
+from rr_pulumi.api.errors import RequestRocketError
 
 
 def database_files(db: Path) -> dict[str, bytes]:

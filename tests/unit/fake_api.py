@@ -1,4 +1,4 @@
-"""A tiny in-memory Core API behind the client's transport interface (`rr_pulumi.transport`), for pure client and
+"""A tiny in-memory Core API behind the client's transport interface (`rr_pulumi.api.transport`), for pure client and
 provider tests: give it to the client as `transport=`.
 
 It speaks section 0 in its simplest form (named-array envelopes, sKey ids, page/limit pagination) and can be
@@ -16,7 +16,7 @@ from typing import Any, Optional
 from urllib.parse import parse_qs, urlencode, urlparse
 
 from rr_pulumi import kinds
-from rr_pulumi.transport import Response
+from rr_pulumi.api.transport import Response
 
 TOKEN = "u-test-token-0123456789"
 

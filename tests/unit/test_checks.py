@@ -6,7 +6,7 @@ import traceback
 import pytest
 
 from rr_pulumi import config as rr_config
-from rr_pulumi.errors import InvalidRequest, name_arguments
+from rr_pulumi.api.errors import InvalidRequest, name_arguments
 from rr_pulumi.provider import connection, diagnostics
 from rr_pulumi.provider.adopt import AdoptionError
 from rr_pulumi.provider.checks import placeholder_failures, region_failures

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rr_pulumi.cli import main, version
+from rr_pulumi.tools.cli import main, version
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["--version"], ["drift", "--help"], ["export", "--help"],

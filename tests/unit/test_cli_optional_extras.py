@@ -15,7 +15,7 @@ def python(code: str, cwd, missing: str = "") -> subprocess.CompletedProcess:
 
 def install_command(extra: str, cwd) -> str:
     """How that Python would install the extra (rr-pulumi as it was installed, plus the extra)."""
-    done = python(f"from rr_pulumi.scaffold import install_command; print(install_command({extra!r}))", cwd)
+    done = python(f"from rr_pulumi.tools.scaffold import install_command; print(install_command({extra!r}))", cwd)
     assert done.stdout.startswith(f"pip install 'rr-pulumi[{extra}]"), done.stdout + done.stderr
     return done.stdout.strip()
 
@@ -38,7 +38,7 @@ def test_the_policy_console_script_without_the_policy_extra_still_answers_help_a
 
 
 def test_new_for_the_emulator_needs_no_emulator_extra(tmp_path):
-    done = python("from rr_pulumi.cli import main; sys.exit(main(['new', 'p', '--emulator']))", tmp_path, "jwt")
+    done = python("from rr_pulumi.tools.cli import main; sys.exit(main(['new', 'p', '--emulator']))", tmp_path, "jwt")
     assert done.returncode == 0, done.stderr
     assert "requestrocket:dataPlaneUrl: http://127.0.0.1:8787/dataplane" in (tmp_path / "p" / "Pulumi.dev.yaml").read_text()
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from rr_pulumi.client import RequestRocketClient, collection, item_id, items_of, siblings_to_prefetch
-from rr_pulumi.errors import ConnectionFailed, InvalidRequest, NotFound, RateLimited, ServerError, Unauthorized
-from rr_pulumi.transport import MaybeSent
+from rr_pulumi.api.client import RequestRocketClient, collection, item_id, items_of, siblings_to_prefetch
+from rr_pulumi.api.errors import ConnectionFailed, InvalidRequest, NotFound, RateLimited, ServerError, Unauthorized
+from rr_pulumi.api.transport import MaybeSent
 
 from .conftest import API_URL
 from .fake_api import TOKEN, FakeApi

@@ -3,9 +3,9 @@ PUTs are retried, a POST that never left is resent, and a POST's 5xx after the w
 
 import pytest
 
-from rr_pulumi.client import RequestRocketClient, collection
-from rr_pulumi.errors import ServerError
-from rr_pulumi.transport import MaybeSent, NotSent
+from rr_pulumi.api.client import RequestRocketClient, collection
+from rr_pulumi.api.errors import ServerError
+from rr_pulumi.api.transport import MaybeSent, NotSent
 
 from .conftest import API_URL
 from .fake_api import TOKEN

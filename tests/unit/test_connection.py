@@ -3,8 +3,8 @@
 import pytest
 
 from rr_pulumi import config as rr_config
-from rr_pulumi.client import RequestRocketClient
-from rr_pulumi.errors import ConfigurationError, Unauthorized
+from rr_pulumi.api.client import RequestRocketClient
+from rr_pulumi.api.errors import ConfigurationError, Unauthorized
 from rr_pulumi.provider import connection
 
 from .conftest import API_URL

@@ -9,10 +9,10 @@ import pytest
 
 from rr_pulumi import client as rr_client
 from rr_pulumi import config as rr_config
-from rr_pulumi.errors import ConfigurationError, ConnectionCheckFailed
+from rr_pulumi.api.errors import ConfigurationError, ConnectionCheckFailed
 from rr_pulumi.provider import connection
 from rr_pulumi.provider.target import TargetProvider
-from rr_pulumi.transport import NotSent
+from rr_pulumi.api.transport import NotSent
 
 from .conftest import API_URL
 from .fake_api import TOKEN, FakeApi

@@ -1,12 +1,12 @@
-"""A create proves what it made (`rr_pulumi.ownership`): after an ambiguous POST it adopts an object only when that
+"""A create proves what it made (`rr_pulumi.api.ownership`): after an ambiguous POST it adopts an object only when that
 object was not in the collection before the request, is not older than the request, and is the only one left.
 Another stack's object of the same name is never taken over."""
 
 import pytest
 
-from rr_pulumi.client import RequestRocketClient, collection
-from rr_pulumi.errors import ServerError, UnprovenCreate
-from rr_pulumi.transport import MaybeSent
+from rr_pulumi.api.client import RequestRocketClient, collection
+from rr_pulumi.api.errors import ServerError, UnprovenCreate
+from rr_pulumi.api.transport import MaybeSent
 
 from .conftest import API_URL
 from .fake_api import TOKEN

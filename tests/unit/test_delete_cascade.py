@@ -4,8 +4,8 @@ deletes a stack's own children before their parent, so whatever is still below a
 
 import pytest
 
-from rr_pulumi.client import collection, rules_collection
-from rr_pulumi.errors import ObjectsBelow
+from rr_pulumi.api.client import collection, rules_collection
+from rr_pulumi.api.errors import ObjectsBelow
 from rr_pulumi.provider.client import ClientProvider
 from rr_pulumi.provider.target import TargetProvider
 

@@ -1,6 +1,6 @@
 """diff decisions: exact, replace only for immutable fields, secrets by fingerprint."""
 
-from rr_pulumi.plan import plan_diff
+from rr_pulumi.schema.plan import plan_diff
 from rr_pulumi.provider.credential import CredentialProvider
 from rr_pulumi.provider.proxy import ProxyProvider
 from rr_pulumi.provider.rule import RuleProvider

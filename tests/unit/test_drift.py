@@ -4,8 +4,8 @@ import json
 
 from rr_pulumi import drift, pulumi_cli
 from rr_pulumi import stack_claims
-from rr_pulumi.cli import main
-from rr_pulumi.errors import ConfigurationError
+from rr_pulumi.tools.cli import main
+from rr_pulumi.api.errors import ConfigurationError
 
 T = "pulumi-python:dynamic/requestrocket:"
 

@@ -1,7 +1,7 @@
 """An API error body is redacted before it is shortened: no part of a secret reaches a message, also when the cut
 (ours, or one made before the body reached us) falls inside the secret."""
 
-from rr_pulumi.errors import REDACTED, error_from_response
+from rr_pulumi.api.errors import REDACTED, error_from_response
 
 SECRET = "sk-live-" + "7" * 40
 

@@ -1,6 +1,6 @@
 """Error messages: method, path, status, code and the API's text; never the token, never a secret."""
 
-from rr_pulumi.errors import (
+from rr_pulumi.api.errors import (
     ApiError,
     Conflict,
     Forbidden,

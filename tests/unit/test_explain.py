@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from rr_pulumi.explain import ExplainError, as_json, build_request, claims_of_jwt, render, stack_view
-from rr_pulumi.kinds import CREDENTIAL, PROXY, RULE, TARGET
-from rr_pulumi.rule_evaluation import evaluate
+from rr_pulumi.tools.explain import ExplainError, as_json, build_request, claims_of_jwt, render, stack_view
+from rr_pulumi.schema.kinds import CREDENTIAL, PROXY, RULE, TARGET
+from rr_pulumi.schema.rule_evaluation import evaluate
 
 
 def resource(kind, name: str, id_: str, **outputs) -> dict:

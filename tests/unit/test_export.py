@@ -3,7 +3,7 @@
 import ast
 
 from rr_pulumi import export
-from rr_pulumi.cli import main
+from rr_pulumi.tools.cli import main
 
 from .fake_api import TOKEN, FakeApi
 
@@ -24,7 +24,7 @@ def account(api: FakeApi) -> tuple[str, export.Account]:
     api.put(f"{base}/proxies/{proxy['sKey']}/rules", {"effect": "deny", "priority": 900, "methods": ["DELETE"],
                                                       "headerChecks": [{"namePattern": "^X$", "presence": "absent",
                                                                         "valuePattern": None}]})
-    from rr_pulumi.client import RequestRocketClient
+    from rr_pulumi.api.client import RequestRocketClient
 
     return cid, export.read_account(RequestRocketClient("http://api.test", TOKEN, transport=api), cid)
 
@@ -90,7 +90,7 @@ def test_every_page_is_read():
     for n in range(130):
         api.put(f"/api/clients/{cid}/targets", {"targetName": f"t{n:03d}", "targetBaseURL": "https://a.example.com",
                                                 "targetRegion": "us-east-1"})
-    from rr_pulumi.client import RequestRocketClient
+    from rr_pulumi.api.client import RequestRocketClient
 
     acct = export.read_account(RequestRocketClient("http://api.test", TOKEN, transport=api), cid)
     program = export.program_for(acct)

@@ -3,8 +3,8 @@
 import pytest
 
 from rr_pulumi import pulumi_cli, scaffold
-from rr_pulumi.cli import main
-from rr_pulumi.client import RequestRocketClient
+from rr_pulumi.tools.cli import main
+from rr_pulumi.api.client import RequestRocketClient
 
 from .fake_api import TOKEN, FakeApi
 from .test_scaffold import GIT, WHEEL, FakeDistribution

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from rr_pulumi import export, kinds, scaffold
-from rr_pulumi.client import RequestRocketClient
+from rr_pulumi.api.client import RequestRocketClient
 
 from .fake_api import TOKEN, FakeApi
 
@@ -164,9 +164,9 @@ def test_export_all_writes_one_plain_folder_per_client(tmp_path, monkeypatch):
     api = FakeApi()
     for name in (HOSTILE, "../../escape", "-rf", "/etc/passwd", "名前"):
         api.put("/api/clients", {"clientName": name})
-    monkeypatch.setattr("rr_pulumi.pulumi_cli.api_client",
+    monkeypatch.setattr("rr_pulumi.tools.pulumi_cli.api_client",
                         lambda settings: RequestRocketClient("http://api.test", TOKEN, transport=api))
-    from rr_pulumi.config import settings_from
+    from rr_pulumi.api.config import settings_from
 
     out = tmp_path / "out"
     written = export.export(settings_from({"requestrocket:token": TOKEN}.get, {}), out, every_client=True,

@@ -1,8 +1,8 @@
-"""rr_pulumi.inventory's decisions: which ids a stack manages, and what counts as a finding."""
+"""rr_pulumi.tools.inventory's decisions: which ids a stack manages, and what counts as a finding."""
 import json
 
 from rr_pulumi import inventory, stack_claims
-from rr_pulumi.inventory import AccountObject, Inventory
+from rr_pulumi.tools.inventory import AccountObject, Inventory
 
 TYPE = "pulumi-python:dynamic/requestrocket:"
 
@@ -64,7 +64,7 @@ def test_the_api_urls_a_stack_was_configured_with_are_read_from_its_providers_in
 
 
 def test_a_stack_that_cannot_be_read_fails_the_inventory_naming_it():
-    from rr_pulumi.pulumi_cli import PulumiFailed
+    from rr_pulumi.tools.pulumi_cli import PulumiFailed
 
     class Backend:
         def json(self, *args, stack=True):
@@ -86,7 +86,7 @@ def test_a_stack_that_cannot_be_read_fails_the_inventory_naming_it():
 
 def test_an_unforeseen_failure_is_exit_2_in_one_line(monkeypatch, capsys):
     """Exit 1 means findings: a traceback's exit 1 would report an account with problems it does not have."""
-    from rr_pulumi.cli import main
+    from rr_pulumi.tools.cli import main
 
     def broken(*args, **kwargs):
         raise RuntimeError("no deployment\nmore")

@@ -13,7 +13,7 @@ import pulumi.dynamic
 import rr_pulumi.provider
 for module in pkgutil.iter_modules(rr_pulumi.provider.__path__):
     importlib.import_module("rr_pulumi.provider." + module.name)
-from rr_pulumi.client import RequestRocketClient
+from rr_pulumi.api.client import RequestRocketClient
 assert RequestRocketClient(sys.argv[1], "u-token").list("/api/clients") == [{"sKey": "c1"}]
 print(sorted(name for name in sys.modules if name.partition(".")[0] in ("requests", "urllib3")))
 """

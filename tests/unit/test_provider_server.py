@@ -4,7 +4,7 @@ from concurrent import futures
 
 import pytest
 
-from rr_pulumi.concurrency import DEFAULT_WORKERS, WORKERS_ENV, provider_workers
+from rr_pulumi.api.concurrency import DEFAULT_WORKERS, WORKERS_ENV, provider_workers
 from rr_pulumi.provider.server import widened
 
 

@@ -247,7 +247,7 @@ def test_rejected_token_is_one_clear_check_failure(monkeypatch, fake_api):
 
 
 def test_a_lookup_of_a_missing_id_fails_in_one_line_and_a_refresh_of_a_gone_object_drops_it(provider_env):
-    from rr_pulumi.provider._base import LookupMissing
+    from rr_pulumi.provider.base import LookupMissing
 
     api = provider_env
     cid = make_client(api)

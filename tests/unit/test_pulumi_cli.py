@@ -1,15 +1,15 @@
-"""The one-line reasons `rr_pulumi.pulumi_cli` extracts from a failed `pulumi` run, and the child's environment."""
+"""The one-line reasons `rr_pulumi.tools.pulumi_cli` extracts from a failed `pulumi` run, and the child's environment."""
 
 from pathlib import Path
 
-from rr_pulumi.pulumi_cli import child_env, diagnostics_error, error_line
+from rr_pulumi.tools.pulumi_cli import child_env, diagnostics_error, error_line
 
 TRACEBACK = """error: Preview failed: Traceback (most recent call last):
   File "/x/pulumi/dynamic/__main__.py", line 84, in wrapper
     return fn(self, request, context)
   File "/x/rr_pulumi/client.py", line 219, in request
     raise gave_up(error, attempt + limited, failing)
-rr_pulumi.errors.ServerError: GET /api/clients/c1/credentials returned 503 SERVICE_UNAVAILABLE: injected fault
+rr_pulumi.api.errors.ServerError: GET /api/clients/c1/credentials returned 503 SERVICE_UNAVAILABLE: injected fault
 
 """
 

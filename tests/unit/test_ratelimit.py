@@ -5,9 +5,9 @@ import threading
 import pytest
 
 from rr_pulumi import config as rr_config
-from rr_pulumi.client import RequestRocketClient
-from rr_pulumi.errors import ConfigurationError, RateLimited
-from rr_pulumi.ratelimit import MARGIN_SECONDS, WINDOW_SECONDS, RateBudget, parse_per_minute
+from rr_pulumi.api.client import RequestRocketClient
+from rr_pulumi.api.errors import ConfigurationError, RateLimited
+from rr_pulumi.api.ratelimit import MARGIN_SECONDS, WINDOW_SECONDS, RateBudget, parse_per_minute
 
 from .conftest import API_URL
 from .fake_api import TOKEN

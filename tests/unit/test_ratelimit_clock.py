@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from rr_pulumi.ratelimit import FileWindow, RateBudget, budget_file
+from rr_pulumi.api.ratelimit import FileWindow, RateBudget, budget_file
 
 from .conftest import API_URL
 from .fake_api import TOKEN

@@ -1,7 +1,7 @@
 """The read cache never keeps a list that a write made stale: a list in flight when a write lands is served to the
 call that asked for it, and not kept for the next 60 seconds."""
 
-from rr_pulumi.client import RequestRocketClient, collection
+from rr_pulumi.api.client import RequestRocketClient, collection
 
 from .conftest import API_URL
 from .fake_api import TOKEN

@@ -3,10 +3,10 @@
 import base64
 import pickle
 
-from rr_pulumi.client import collection
+from rr_pulumi.api.client import collection
 from rr_pulumi.provider.target import TargetProvider
 
-from rr_pulumi.recovery import provider_of, repair_file_backend, settle, settled_export
+from rr_pulumi.tools.recovery import provider_of, repair_file_backend, settle, settled_export
 
 TARGETS = collection("c1", "targets")
 PROVIDER = base64.b64encode(pickle.dumps(TargetProvider())).decode()

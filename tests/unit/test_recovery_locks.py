@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from rr_pulumi import pulumi_runs
-from rr_pulumi.recovery import file_locks, recover
+from rr_pulumi.tools.recovery import file_locks, recover
 
 A, B = "organization/alpha/dev", "organization/beta/dev"
 

@@ -1,11 +1,11 @@
-"""Recovery settles a pending create only with proof (`rr_pulumi.ownership`): never an object another stack of the
+"""Recovery settles a pending create only with proof (`rr_pulumi.api.ownership`): never an object another stack of the
 backend tracks, never one older than the interrupted create, never one of several; those stay pending, named, with
 the command that settles them by hand (`rr-pulumi recover --adopt URN=ID` / `--drop URN`)."""
 
 import pytest
 
-from rr_pulumi.stack_claims import backend_claims
-from rr_pulumi.recovery import (
+from rr_pulumi.provider.stack_claims import backend_claims
+from rr_pulumi.tools.recovery import (
     ByHand,
     RecoveryError,
     parse_by_hand,

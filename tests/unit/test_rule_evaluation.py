@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from rr_pulumi import rule_evaluation as ev
-from rr_pulumi.rule_evaluation import NO_BODY, Request, Scope, evaluate, json_path, matches
+from rr_pulumi.schema.rule_evaluation import NO_BODY, Request, Scope, evaluate, json_path, matches
 
 
 def rule(rule_id: str, effect: str = "deny", priority: int = 100, **fields) -> dict:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rr_pulumi.rule_evaluation import Request, Scope, evaluate_scope
-from rr_pulumi.rule_lint import DUPLICATE, NEVER_MATCHES, REDUNDANT_ALLOW, SHADOWED, covers, lint, never_matches
+from rr_pulumi.schema.rule_evaluation import Request, Scope, evaluate_scope
+from rr_pulumi.tools.rule_lint import DUPLICATE, NEVER_MATCHES, REDUNDANT_ALLOW, SHADOWED, covers, lint, never_matches
 
 
 def rule(key: str, effect: str, priority: int, **criteria) -> dict:

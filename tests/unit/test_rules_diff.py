@@ -7,9 +7,9 @@ import json
 import pytest
 
 from rr_pulumi import rules_diff
-from rr_pulumi.request_files import RequestFileError, read
-from rr_pulumi.rule_evaluation import NO_BODY
-from rr_pulumi.wire import UNKNOWN
+from rr_pulumi.tools.request_files import RequestFileError, read
+from rr_pulumi.schema.rule_evaluation import NO_BODY
+from rr_pulumi.schema.wire import UNKNOWN
 
 PREFIX = "urn:pulumi:dev::shop::"
 T = "pulumi-python:dynamic/requestrocket:"
@@ -209,7 +209,7 @@ def test_an_unchanged_program_with_lookups_flips_nothing(tmp_path):
 def test_only_undetermined_requests_exit_2_with_the_reason_on_stderr(tmp_path, monkeypatch, capsys):
     """Exit 2 always says why on stderr: the pull-request workflow shows stderr in the comment for exit 2."""
     from rr_pulumi import explain
-    from rr_pulumi.cli import main
+    from rr_pulumi.tools.cli import main
 
     proxy = next(r for r in STATE if r["urn"].endswith("::gateway"))
     preview = tmp_path / "preview.json"
@@ -228,7 +228,7 @@ def test_only_undetermined_requests_exit_2_with_the_reason_on_stderr(tmp_path, m
 def test_a_saved_preview_that_is_not_one_is_exit_2_in_one_line(document, tmp_path, monkeypatch, capsys):
     """Not a traceback's exit 1, which CI would read as "some request changes"."""
     from rr_pulumi import explain
-    from rr_pulumi.cli import main
+    from rr_pulumi.tools.cli import main
 
     preview = tmp_path / "preview.json"
     preview.write_text(json.dumps(document))
@@ -340,7 +340,7 @@ def test_a_har_post_text_that_is_not_text_is_no_body_and_entries_that_are_not_a_
 def test_an_unforeseen_failure_is_exit_2_in_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
     """A traceback exits 1, which the PR workflow reads as "requests flip" (diff) or "findings" (lint)."""
     from rr_pulumi import explain
-    from rr_pulumi.cli import main
+    from rr_pulumi.tools.cli import main
 
     def broken(cwd, stack):
         raise TypeError("the JSON object must be str\nsecond line")

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from rr_pulumi import client as rr_client
-from rr_pulumi.client import RequestRocketClient
-from rr_pulumi.ratelimit import MARGIN_SECONDS, WINDOW_SECONDS, FileWindow, RateBudget, budget_file, shared_budget
+from rr_pulumi.api.client import RequestRocketClient
+from rr_pulumi.api.ratelimit import MARGIN_SECONDS, WINDOW_SECONDS, FileWindow, RateBudget, budget_file, shared_budget
 
 from .conftest import API_URL
 from .fake_api import TOKEN

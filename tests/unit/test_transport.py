@@ -11,9 +11,9 @@ import threading
 
 import pytest
 
-from rr_pulumi.client import AmbiguousFailure, RequestRocketClient
-from rr_pulumi.errors import ConnectionFailed
-from rr_pulumi.transport import MaybeSent, NotSent, Response, Transport
+from rr_pulumi.api.client import AmbiguousFailure, RequestRocketClient
+from rr_pulumi.api.errors import ConnectionFailed
+from rr_pulumi.api.transport import MaybeSent, NotSent, Response, Transport
 
 from .fake_api import TOKEN
 from .local_servers import ApiServer, ConnectProxy, answer_json, self_signed, tls_server_context
@@ -68,7 +68,7 @@ def test_the_client_sends_its_headers_params_and_json_body():
         client._transport.close()
         api.stop()
     (before, _, _, _), (post, path, headers, body), (_, listed, _, _) = api.seen
-    assert before == "GET"  # a create lists its collection first (see rr_pulumi.ownership)
+    assert before == "GET"  # a create lists its collection first (see rr_pulumi.api.ownership)
     assert (post, path, json.loads(body)) == ("POST", "/api/clients", {"clientName": "a"})
     assert headers["Content-Type"] == "application/json" and headers["Accept"] == "application/json"
     assert headers["User-Agent"] == "rr-pulumi" and headers["Authorization"] == TOKEN  # raw, no "Bearer"

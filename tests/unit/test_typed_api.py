@@ -308,7 +308,7 @@ def test_an_unknown_argument_is_one_line_with_the_valid_ones_and_the_close_match
 def test_program_errors_are_run_errors():
     import pulumi
 
-    from rr_pulumi.errors import RequestRocketError
+    from rr_pulumi.api.errors import RequestRocketError
 
     assert issubclass(ProgramError, pulumi.RunError) and issubclass(ProgramError, RequestRocketError)
 

@@ -290,7 +290,7 @@ def test_the_shell_github_uses_is_the_one_played():
 @pytest.mark.parametrize("stack", ["dev", "1.10", "0x1F", "null", "yes", "prod-2"])
 def test_the_stack_name_reads_back_as_the_same_string(stack):
     """Unquoted, YAML would read 1.10 as a number and null as nothing: `--stack "$STACK"` would name another stack."""
-    from rr_pulumi.scaffold import workflow_files
+    from rr_pulumi.tools.scaffold import workflow_files
 
     for name, text in workflow_files(stack).items():
         assert yaml.safe_load(text)["env"]["STACK"] == stack, name

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from .errors import RequestRocketError
+from rr_pulumi.api.errors import RequestRocketError
 
 if TYPE_CHECKING:
-    from .client import RequestRocketClient
-    from .config import Settings
+    from rr_pulumi.api.client import RequestRocketClient
+    from rr_pulumi.api.config import Settings
 
-_EXCEPTION_PREFIX = re.compile(r"^(?:[A-Za-z_]\w*\.)+[A-Z]\w*: ")  # "rr_pulumi.errors.ServerError: "
+_EXCEPTION_PREFIX = re.compile(r"^(?:[A-Za-z_]\w*\.)+[A-Z]\w*: ")  # "rr_pulumi.api.errors.ServerError: "
 _NOISE = re.compile(r"^(?:error: )?(?:(?:Preview|Update|Refresh|Destroy) failed: )?", re.IGNORECASE)
 
 
@@ -75,8 +75,8 @@ def diagnostics_error(document: Any) -> Optional[str]:
 
 def api_client(settings: "Settings") -> "RequestRocketClient":
     """The Core API client a tool uses with a stack's connection settings (paced to the plan's rate limit)."""
-    from .client import RequestRocketClient
-    from .ratelimit import shared_budget
+    from rr_pulumi.api.client import RequestRocketClient
+    from rr_pulumi.api.ratelimit import shared_budget
 
     per_minute, token = settings.rate_limit_per_minute, settings.require_token()
     return RequestRocketClient(settings.api_url, token,
@@ -86,7 +86,7 @@ def api_client(settings: "Settings") -> "RequestRocketClient":
 def find_pulumi() -> Path:
     """The `pulumi` executable of the toolchain rr-pulumi runs; our engine is built (progress on stderr) only when
     no official `pulumi` is usable."""
-    from .engine import EngineError, find_toolchain  # the engine's public API, nothing else of it
+    from rr_pulumi.engine import EngineError, find_toolchain  # the engine's public API, nothing else of it
 
     try:
         return find_toolchain(verbose=True).pulumi
@@ -169,7 +169,7 @@ class Pulumi:
     def connection_settings(self, profile: Optional[str] = None) -> "Settings":
         """The API URL, token and rate limit the provider uses for this stack's resources (of one profile):
         the stack configuration, then the environment."""
-        from .config import settings_from
+        from rr_pulumi.api.config import settings_from
 
         if self._config is None:
             self._config = self.config()

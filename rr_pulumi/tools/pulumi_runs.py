@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from . import ownership
+from rr_pulumi.api import ownership
 
 KEEP_SECONDS = 30 * 24 * 3600  # records older than this are removed when a new one is written
 SLACK_SECONDS = 2.0  # clock granularity between the lock's timestamp and /proc's start time

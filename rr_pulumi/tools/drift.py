@@ -28,10 +28,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from . import config as rr_config
-from . import kinds
-from .stack_claims import is_managed
-from .errors import RequestRocketError
+from rr_pulumi.api import config as rr_config
+from rr_pulumi.schema import kinds
+from rr_pulumi.provider.stack_claims import is_managed
+from rr_pulumi.api.errors import RequestRocketError
 
 NO_DRIFT, DRIFT, CANNOT_CHECK = 0, 1, 2
 
@@ -111,7 +111,7 @@ def _word(kind: str) -> str:
 
 def _value(value: Any) -> Any:
     """A value fit for the report: Pulumi already shows secrets as `[secret]`; unknowns get a word."""
-    from .schema import contains_unknown
+    from rr_pulumi.schema import contains_unknown
 
     return UNKNOWN if contains_unknown(value) else value
 
@@ -135,8 +135,8 @@ def property_paths(old: Any, new: Any, path: str) -> list[PropertyChange]:
 
 def field_changes(kind_name: str, live: dict[str, Any], declared: dict[str, Any]) -> list[PropertyChange]:
     """The non-secret properties where the live object and the code disagree, as the provider's diff decides."""
-    from .plan import plan_diff, user_props
-    from .schema import fields, normalize
+    from rr_pulumi.schema.plan import plan_diff, user_props
+    from rr_pulumi.schema import fields, normalize
 
     kind = kinds.by_name(kind_name)
     if kind is None:
@@ -226,7 +226,7 @@ def _update_differences(step: dict[str, Any], before: dict[str, Any], kind: str,
     live_outs, declared = old.get("outputs") or {}, new.get("inputs") or {}
     how = "replaces it" if op in REPLACE_OPS else "updates it in place"
     if kind == ACTIVATION:
-        from .provider.activation import WATCHED
+        from rr_pulumi.provider.activation import WATCHED
 
         changes = named_changes(step, live_outs, declared, WATCHED)
         return [Difference(FIELD_CHANGED, label, activation_detail(changes, declared, how), urn, id_, changes)]
@@ -335,7 +335,7 @@ def unmanaged_objects(managed: Managed, list_items: Lister) -> list[Difference]:
     `list_items(path, profile)` returns every item of a collection (read with the connection profile of the
     parent's resource), or None when the collection's parent is gone.
     """
-    from .client import collection, item_id, rules_collection
+    from rr_pulumi.api.client import collection, item_id, rules_collection
 
     diffs = []
     for client_id, client in sorted(managed.by_kind.get(kinds.CLIENT.name, {}).items()):
@@ -427,9 +427,9 @@ def overrides_env(api_url: Optional[str] = None, token: Optional[str] = None) ->
 
 
 def api_lister(settings_for: Callable[[Optional[str]], rr_config.Settings]) -> Lister:
-    from .client import listing_params
-    from .errors import NotFound
-    from .pulumi_cli import api_client
+    from rr_pulumi.api.client import listing_params
+    from rr_pulumi.api.errors import NotFound
+    from rr_pulumi.tools.pulumi_cli import api_client
 
     clients: dict[Optional[str], Any] = {}  # one client (and rate budget) per profile
 
@@ -449,7 +449,7 @@ def check(cwd: Path, stack: Optional[str] = None, api_url: Optional[str] = None,
     """Every difference between the stack's code and the account; raises CheckFailed when it cannot tell.
 
     With `fail_on_unmanaged`, objects under the stack's parents that it does not manage count as drift."""
-    from .pulumi_cli import Pulumi
+    from rr_pulumi.tools.pulumi_cli import Pulumi
 
     name = stack  # the real name once pulumi has said which stack is selected
     try:

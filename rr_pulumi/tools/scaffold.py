@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit
 
-from . import config as rr_config
-from .engine import PROJECT_PLUGINS_YAML, write_project_plugin
-from .errors import ConfigurationError
+from rr_pulumi.api import config as rr_config
+from rr_pulumi.engine import PROJECT_PLUGINS_YAML, write_project_plugin
+from rr_pulumi.api.errors import ConfigurationError
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).parents[1] / "templates"
 EMULATOR_URL = "http://127.0.0.1:8787"
 EMULATOR_TOKEN = "u-local-dev-token"
 EMULATOR_PER_MINUTE = 1000  # the plan of an `rr-emulator --user` without one: Team (rr_pulumi/emulator/backend.py)
@@ -140,7 +140,7 @@ def occupied(folder: Path) -> Optional[str]:
 def workflow_files(stack: str) -> dict[str, str]:
     """The GitHub workflows of a new project, by file name: `__STACK__` and `__PULUMI_VERSION__` (the Pulumi CLI
     `pulumi/actions` installs: the version rr-pulumi's engine is, which rr-pulumi is checked with) filled in."""
-    from .engine import engine_version
+    from rr_pulumi.engine import engine_version
 
     return {path.name: path.read_text().replace("__STACK__", yaml_scalar(stack)).replace("__PULUMI_VERSION__", engine_version())
             for path in sorted((TEMPLATES / "github" / "workflows").glob("*.yml"))}

@@ -5,7 +5,7 @@
 
 It reads the stack's state (`pulumi stack export`), not the API, and sends nothing anywhere: the rules, default
 effects and references are those recorded at the last `pulumi up`. The evaluation is the data plane's own
-(`rr_pulumi.rule_evaluation`), so both agree. Exit 0 allowed, 1 denied, 2 could not explain.
+(`rr_pulumi.schema.rule_evaluation`), so both agree. Exit 0 allowed, 1 denied, 2 could not explain.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, get_args
 
-from .errors import RequestRocketError
-from .rule_evaluation import NO_BODY, SCOPES, Decision, Request, Scope, evaluate
-from .schema.common import HttpMethod
+from rr_pulumi.api.errors import RequestRocketError
+from rr_pulumi.schema.rule_evaluation import NO_BODY, SCOPES, Decision, Request, Scope, evaluate
+from rr_pulumi.schema.common import HttpMethod
 
 HTTP_METHODS = get_args(HttpMethod)  # the methods a rule can name
 
@@ -44,7 +44,7 @@ class StackView:
 def stack_view(resources: list[dict[str, Any]], proxy: str) -> StackView:
     """The scopes of the Proxy named `proxy` (its Pulumi resource name, or its id) in a stack's resources, as the
     data plane sees them: objects and rules by their RequestRocket ids."""
-    from . import stack_rules
+    from rr_pulumi.tools import stack_rules
 
     deployed = stack_rules.deployed(resources)
     ids = {r.urn: r.id or "" for r in deployed}
@@ -67,7 +67,7 @@ def stack_view(resources: list[dict[str, Any]], proxy: str) -> StackView:
 
 def claims_of_jwt(token: str) -> dict[str, Any]:
     """The payload of a JWT, not verified (explain judges rules, not credentials)."""
-    from .request_files import claims_of_jwt as payload
+    from rr_pulumi.tools.request_files import claims_of_jwt as payload
 
     claims = payload(token)
     if claims is None:
@@ -159,7 +159,7 @@ def render(view: StackView, request: Request, decision: Decision) -> str:
 
 def stack_resources(cwd: Path, stack: Optional[str]) -> list[dict[str, Any]]:
     """The resources of the stack's checkpoint (`pulumi stack export`)."""
-    from .pulumi_cli import Pulumi, PulumiFailed
+    from rr_pulumi.tools.pulumi_cli import Pulumi, PulumiFailed
 
     try:
         document = Pulumi(cwd, stack).json("stack", "export")
@@ -183,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
 
 def add_parser(commands: Any) -> None:
     """`rr-pulumi rules explain|diff|lint ...` on the CLI's sub-command parser."""
-    from . import rules_diff
+    from rr_pulumi.tools import rules_diff
 
     rules = commands.add_parser("rules", help="explain how a proxy's rules judge a request; diff and lint a change")
     sub = rules.add_subparsers(dest="rules_command", required=True)

@@ -32,10 +32,10 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from .. import client as rr_client
-from .. import config as rr_config
-from .. import kinds
-from ..errors import (
+from rr_pulumi.api import client as rr_client
+from rr_pulumi.api import config as rr_config
+from rr_pulumi.schema import kinds
+from rr_pulumi.api.errors import (
     ApiError,
     ConfigurationError,
     ConnectionCheckFailed,
@@ -48,10 +48,20 @@ from ..errors import (
     Unauthorized,
     name_arguments,
 )
-from ..plan import PROVIDER_KEY, Plan, clear_removed, empty, hash_key, plan_diff, user_props
-from ..wire import Failure, SchemaRef, contains_unknown, fields, from_wire, input_fields, normalize, secret_hash, to_wire
-from . import connection, diagnostics
-from .adopt import (
+from rr_pulumi.schema.plan import PROVIDER_KEY, Plan, clear_removed, empty, hash_key, plan_diff, user_props
+from rr_pulumi.schema.wire import (
+    Failure,
+    SchemaRef,
+    contains_unknown,
+    fields,
+    from_wire,
+    input_fields,
+    normalize,
+    secret_hash,
+    to_wire,
+)
+from rr_pulumi.provider import connection, diagnostics
+from rr_pulumi.provider.adopt import (
     ADOPT_ID,
     ADOPTED,
     BACKEND_STACKS,
@@ -64,9 +74,9 @@ from .adopt import (
     markers_of,
     pick,
 )
-from .checks import placeholder_failures, region_arguments, region_failures
+from rr_pulumi.provider.checks import placeholder_failures, region_arguments, region_failures
 
-# plan_diff and user_props stay importable from here until drift imports them from rr_pulumi.plan.
+# plan_diff and user_props stay importable from here until drift imports them from rr_pulumi.schema.plan.
 __all__ = ["PROVIDER_KEY", "Plan", "SchemaProvider", "hash_key", "plan_diff", "user_props"]
 
 PROFILE = "profile"
@@ -157,12 +167,12 @@ class SchemaProvider(ResourceProvider):
 
     @property
     def schema(self) -> str:
-        """The schema by name: read, delete and diff answer from `rr_pulumi.wire` without loading pydantic."""
+        """The schema by name: read, delete and diff answer from `rr_pulumi.schema.wire` without loading pydantic."""
         return self.kind.schema_name
 
     def validate(self, inputs: dict[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
         """The schema's validation (`check`, and the canonical inputs of a write): the one path that loads pydantic."""
-        from ..schema import validate
+        from rr_pulumi.schema import validate
 
         return validate(self.kind.schema, inputs)
 

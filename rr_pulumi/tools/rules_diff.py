@@ -4,12 +4,12 @@
     rr-pulumi rules diff --stack prod traffic.har records.json    # a browser's HAR, the emulator's records
     rr-pulumi rules diff --stack prod requests.jsonl --markdown   # the table for a pull-request comment
 
-Each request is judged twice by the data plane's own evaluation (`rr_pulumi.rule_evaluation`): with the rules as
+Each request is judged twice by the data plane's own evaluation (`rr_pulumi.schema.rule_evaluation`): with the rules as
 deployed (the stack's state) and with the rules the program now declares (`pulumi preview --json`, applied to the
 state). A request is listed when its decision changes: allowed → denied, denied → allowed, or decided by another
 rule or scope. Rules are named by their Pulumi resource, so a rule replaced by `up` is still the same rule. A
 request a value unknown at preview could decide, or a rule checking what its file does not hold (the emulator's
-records keep no body), is listed as undetermined, never guessed. The rule lint (`rr_pulumi.rule_lint`) of the
+records keep no body), is listed as undetermined, never guessed. The rule lint (`rr_pulumi.tools.rule_lint`) of the
 declared rules is printed after the diff. Nothing is sent anywhere and nothing changes.
 
 Exit 0: no request changes; 1: some request changes; 2: could not check (or only undetermined requests).
@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from . import rule_lint, stack_rules
-from .errors import RequestRocketError
-from .request_files import RequestFileError, SampleRequest, read
-from .rule_evaluation import evaluate
-from .stack_rules import ProxyRules, name_of
+from rr_pulumi.tools import rule_lint
+from rr_pulumi.tools import stack_rules
+from rr_pulumi.api.errors import RequestRocketError
+from rr_pulumi.tools.request_files import RequestFileError, SampleRequest, read
+from rr_pulumi.schema.rule_evaluation import evaluate
+from rr_pulumi.tools.stack_rules import ProxyRules, name_of
 
 NO_CHANGE, CHANGED, CANNOT_CHECK = 0, 1, 2
 NEEDS = {"body": "bodyChecks", "claims": "tokenChecks"}  # a part a file may lack, and the checks that read it
@@ -262,7 +263,7 @@ def _preview(args: argparse.Namespace) -> dict[str, Any]:
             raise DiffError(f"--preview-json {args.preview_json}: not what `pulumi preview --json` prints (an "
                             "object with a list of steps)")
         return document
-    from .pulumi_cli import Pulumi, PulumiFailed
+    from rr_pulumi.tools.pulumi_cli import Pulumi, PulumiFailed
 
     try:
         return Pulumi(Path(args.cwd), args.stack).json("preview", "--json", *(["--refresh"] if args.refresh else []))
@@ -280,7 +281,7 @@ def _cannot_check(exc: Exception, as_json: bool) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .explain import ExplainError, stack_resources
+    from rr_pulumi.tools.explain import ExplainError, stack_resources
 
     try:
         samples = [sample for path in args.requests for sample in read(Path(path))]
@@ -303,7 +304,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_lint(args: argparse.Namespace) -> int:
     """`rr-pulumi rules lint`: the findings for the declared rules (or, with --deployed, the deployed ones)."""
-    from .explain import ExplainError, stack_resources
+    from rr_pulumi.tools.explain import ExplainError, stack_resources
 
     try:
         state = stack_resources(Path(args.cwd), args.stack)

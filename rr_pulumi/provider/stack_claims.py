@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional
 
-from . import kinds
+from rr_pulumi.schema import kinds
 
 
 def deployment_of(state: Any) -> dict[str, Any]:

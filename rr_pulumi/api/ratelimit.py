@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Optional, TextIO
 
-from .cache import cache_folder
+from rr_pulumi.api.cache import cache_folder
 
 DEFAULT_PER_MINUTE = 100  # the Basic plan: safe for every plan; Team-plan users can set 1000
 NOTICE_AFTER_SECONDS = 5.0  # a 429 wait at least this long is printed

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 from urllib.parse import urlparse
 
-from .errors import ConfigurationError
-from .ratelimit import DEFAULT_PER_MINUTE, parse_per_minute
+from rr_pulumi.api.errors import ConfigurationError
+from rr_pulumi.api.ratelimit import DEFAULT_PER_MINUTE, parse_per_minute
 
 DEFAULT_API_URL = "https://api.requestrocket.com"
 DEFAULT_DATA_PLANE_URL = "https://{region}.requestrocket.com"

@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .errors import RequestRocketError
-from .rule_evaluation import NO_BODY, Request
+from rr_pulumi.api.errors import RequestRocketError
+from rr_pulumi.schema.rule_evaluation import NO_BODY, Request
 
 PROXY_IN_URL = re.compile(r"/api/([^/?#]+)(/[^?#]*)?")
 
@@ -93,7 +93,7 @@ def _path(text: str) -> str:
 
 def from_line(document: Any, where: str) -> SampleRequest:
     """One request of the team's JSON Lines format."""
-    from .explain import HTTP_METHODS
+    from rr_pulumi.tools.explain import HTTP_METHODS
 
     if not isinstance(document, dict):
         raise RequestFileError(f"{where}: must be a JSON object with proxy, method and path")

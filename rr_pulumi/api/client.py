@@ -1,4 +1,4 @@
-"""The Core API client: one HTTP transport (`rr_pulumi.transport`) per account (the provider keeps one client per
+"""The Core API client: one HTTP transport (`rr_pulumi.api.transport`) per account (the provider keeps one client per
 connection profile, see `provider.connection`), shared by the engine's worker threads.
 
 * Auth: the raw token in `Authorization` (no `Bearer`); every call has a (connect, read) timeout, because the
@@ -15,7 +15,7 @@ connection profile, see `provider.connection`), shared by the engine's worker th
   POST is never blindly resent: `create` lists the collection (fresh) before it posts, and after an ambiguous
   failure (5xx, reset, read timeout) lists it again. An object matching the natural key (`matches`) that was not
   there before, is not older than the request and holds the sent values is adopted when it is the only one
-  (`rr_pulumi.ownership`); when no new object matches, nothing was created and the POST is sent again; otherwise,
+  (`rr_pulumi.api.ownership`); when no new object matches, nothing was created and the POST is sent again; otherwise,
   or when the list fails, the create fails in one line naming what it may have created. So a create costs one list
   and one POST.
 * Token renewal: a client may be given `renew_token`, asked once per rejected token (401) for the current one;
@@ -29,8 +29,8 @@ connection profile, see `provider.connection`), shared by the engine's worker th
   the background, and the provider asks for a refreshed client's three collections as soon as it reads the client
   (`prefetch`), so a refresh waits about one round trip per dependency level. A list that was in flight when a
   write landed is handed to its caller but not kept (a generation counter per collection).
-* Connections: one keep-alive connection per provider worker (`rr_pulumi.concurrency`), over `http.client`
-  (`rr_pulumi.transport`), which the Pulumi SDK has loaded already: the provider process never imports `requests`.
+* Connections: one keep-alive connection per provider worker (`rr_pulumi.api.concurrency`), over `http.client`
+  (`rr_pulumi.api.transport`), which the Pulumi SDK has loaded already: the provider process never imports `requests`.
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ import threading
 import time
 from typing import Any, Callable, Iterable, Optional
 
-from . import kinds, ownership
-from .errors import (
+from rr_pulumi.schema import kinds
+from rr_pulumi.api import ownership
+from rr_pulumi.api.errors import (
     ApiError,
     ConnectionFailed,
     NotFound,
@@ -54,9 +55,9 @@ from .errors import (
     gave_up,
     redact,
 )
-from .concurrency import provider_workers
-from .ratelimit import NOTICE_AFTER_SECONDS, RateBudget, stderr_notice
-from .transport import NotSent, Response, Transport, TransportError
+from rr_pulumi.api.concurrency import provider_workers
+from rr_pulumi.api.ratelimit import NOTICE_AFTER_SECONDS, RateBudget, stderr_notice
+from rr_pulumi.api.transport import NotSent, Response, Transport, TransportError
 
 PAGE_LIMIT = 100
 CHECK_CONNECT_ATTEMPTS = 2  # connection attempts of the token check before it reports the API unreachable
@@ -362,7 +363,7 @@ class RequestRocketClient:
         secrets: Iterable[str] = (),
     ) -> dict[str, Any]:
         """POST a new object. After an ambiguous failure, adopt the object only when it provably came from this
-        request (`rr_pulumi.ownership`); send again only when the collection proves nothing was created."""
+        request (`rr_pulumi.api.ownership`); send again only when the collection proves nothing was created."""
         secrets = list(secrets)
         plural = plural_of(collection)
         proof = ownership.Proof(frozenset(self._ids_in(collection)), ownership.now())

@@ -1,7 +1,7 @@
 """How many calls one provider process serves at once.
 
 One number sizes both the provider server's worker pool (`rr_pulumi.provider.server`) and the HTTP connection pool
-of the API client (`rr_pulumi.client`), so every worker keeps its own keep-alive connection. Threads and
+of the API client (`rr_pulumi.api.client`), so every worker keeps its own keep-alive connection. Threads and
 connections are made on demand, so a large pool costs nothing until the engine sends that many calls at once (its
 `--parallel`, default 4 × cores).
 """

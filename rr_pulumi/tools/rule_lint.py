@@ -1,6 +1,6 @@
 """Rule lint: rules that can never change a decision, found without sending a request.
 
-The findings follow the data plane's evaluation (`rr_pulumi.rule_evaluation`): the rules of one object (a proxy, a
+The findings follow the data plane's evaluation (`rr_pulumi.schema.rule_evaluation`): the rules of one object (a proxy, a
 target or a credential) form one scope; within it any matching deny wins whatever the priorities, the highest
 priority deny or allow decides, and no match falls back to the object's default effect. So:
 
@@ -22,9 +22,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from .rule_evaluation import Scope, presence, rule_id
-from .rule_evaluation import _priority  # the data plane's own reading of a priority, so the order is its order
-from .wire import contains_unknown
+from rr_pulumi.schema.rule_evaluation import Scope, presence, rule_id
+from rr_pulumi.schema.rule_evaluation import _priority  # the data plane's own reading of a priority, so the order is its order
+from rr_pulumi.schema.wire import contains_unknown
 
 # Patterns that `search` finds at position 0 of any text, whatever the flags.
 MATCH_ANY = {"", ".*", ".*?", "^", "^.*", "^.*?", r"\A", r"\A.*"}

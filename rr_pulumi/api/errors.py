@@ -101,7 +101,7 @@ class ObjectsBelow(RequestRocketError):
 
 
 class UnprovenCreate(RequestRocketError):
-    """A create failed ambiguously and no listed object is provably the one it made (see `rr_pulumi.ownership`);
+    """A create failed ambiguously and no listed object is provably the one it made (see `rr_pulumi.api.ownership`);
     `candidates` are the ids it may have created (empty when the collection could not be listed)."""
 
     def __init__(self, message: str, candidates: tuple[str, ...] = ()) -> None:

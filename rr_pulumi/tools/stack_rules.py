@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
-from .kinds import CREDENTIAL, PROXY, RULE, RULE_PARENTS, TARGET, by_name, by_type_token
-from .rule_evaluation import Scope
-from .wire import UNKNOWN, contains_unknown, fields, to_wire
+from rr_pulumi.schema.kinds import CREDENTIAL, PROXY, RULE, RULE_PARENTS, TARGET, by_name, by_type_token
+from rr_pulumi.schema.rule_evaluation import Scope
+from rr_pulumi.schema.wire import UNKNOWN, contains_unknown, fields, to_wire
 
 PROVIDER_KEY = "__provider"  # a dynamic provider's pickled self among its inputs: not a property
 # What a rule matches and does (its parent and client do not change what it matches).

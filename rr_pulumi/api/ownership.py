@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Optional
 
-from . import kinds
+from rr_pulumi.schema import kinds
 
 CLOCK_SKEW = timedelta(minutes=5)
 

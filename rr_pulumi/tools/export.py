@@ -25,13 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from . import kinds, scaffold
-from .client import CLIENTS, RequestRocketClient, collection, item_id, rules_collection
-from .config import Settings
-from .engine import PROJECT_PLUGINS_YAML, write_project_plugin
-from .errors import RequestRocketError
-from .scaffold import ScaffoldError, requirement, requirements_txt
-from .schema import SECRET_SHAPES, from_wire, input_fields
+from rr_pulumi.schema import kinds
+from rr_pulumi.tools import scaffold
+from rr_pulumi.api.client import CLIENTS, RequestRocketClient, collection, item_id, rules_collection
+from rr_pulumi.api.config import Settings
+from rr_pulumi.engine import PROJECT_PLUGINS_YAML, write_project_plugin
+from rr_pulumi.api.errors import RequestRocketError
+from rr_pulumi.tools.scaffold import ScaffoldError, requirement, requirements_txt
+from rr_pulumi.schema import SECRET_SHAPES, from_wire, input_fields
 
 PROXY_REFERENCES = ("proxy_credential_id", "target_id", "target_credential_id")
 VIRTUALENV = "venv"  # relative to the project: the exported folder can be committed and used anywhere
@@ -374,7 +375,7 @@ def export(settings: Settings, out: Path, client_id: Optional[str] = None, every
 
     A folder that already holds files is refused (ExportError, nothing written) unless `force`: then the exported
     files are written over it and other files are left as they are."""
-    from .pulumi_cli import api_client
+    from rr_pulumi.tools.pulumi_cli import api_client
 
     if bool(client_id) == bool(every_client):
         raise ExportError("give either client_id or every_client=True (--client-id ID or --all)")

@@ -27,8 +27,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Sequence
 
-from . import config as rr_config
-from .errors import RequestRocketError
+from rr_pulumi.api import config as rr_config
+from rr_pulumi.api.errors import RequestRocketError
 
 
 def version() -> str:
@@ -41,7 +41,7 @@ def version() -> str:
 
 
 def _drift(args: argparse.Namespace) -> int:
-    from . import drift
+    from rr_pulumi.tools import drift
 
     try:
         report = drift.check(Path(args.cwd), args.stack, args.api_url, args.token, args.fail_on_unmanaged)
@@ -59,7 +59,7 @@ def _drift(args: argparse.Namespace) -> int:
 def _export_settings(args: argparse.Namespace) -> rr_config.Settings:
     """--api-url/--token, else a stack's connection profile (--profile), else the environment."""
     if args.profile:
-        from .pulumi_cli import Pulumi
+        from rr_pulumi.tools.pulumi_cli import Pulumi
 
         settings = Pulumi(Path(args.cwd), args.stack).connection_settings(args.profile)
     else:
@@ -74,8 +74,8 @@ def _export_settings(args: argparse.Namespace) -> rr_config.Settings:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from . import export
-    from .scaffold import ScaffoldError, local_requirement_warning, requirement
+    from rr_pulumi.tools import export
+    from rr_pulumi.tools.scaffold import ScaffoldError, local_requirement_warning, requirement
 
     try:
         settings = _export_settings(args)
@@ -94,12 +94,12 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _recover(args: argparse.Namespace) -> int:
-    from . import recovery
+    from rr_pulumi.tools import recovery
 
     return recovery.run(args)
 
 
-DOCS = Path(__file__).parent / "docs"  # docs/*.md of the repository, shipped in the package (a link in a checkout)
+DOCS = Path(__file__).parents[1] / "docs"  # docs/*.md of the repository, shipped in the package (a link in a checkout)
 README = "readme"
 
 
@@ -112,7 +112,7 @@ def readme_text() -> str:
     """README.md: the checkout's file (an editable install), else the package's description in its metadata."""
     from importlib import metadata
 
-    checkout = Path(__file__).parents[1] / "README.md"
+    checkout = Path(__file__).parents[2] / "README.md"
     if checkout.exists() and (checkout.parent / "pyproject.toml").exists():
         return checkout.read_text()
     try:
@@ -142,7 +142,7 @@ def _docs(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from .scaffold import add_requirement_argument
+    from rr_pulumi.tools.scaffold import add_requirement_argument
 
     top = argparse.ArgumentParser(prog="rr-pulumi", description="RequestRocket as code: drift check, export and "
                                   "recovery.")  # fmt: skip
@@ -179,13 +179,13 @@ def parser() -> argparse.ArgumentParser:
     api_flags(export)
     export.set_defaults(run=_export)
 
-    from .recovery import add_arguments
+    from rr_pulumi.tools.recovery import add_arguments
 
     recover = commands.add_parser("recover", help="repair a stack after `pulumi` was killed mid-`up`")
     add_arguments(recover)
     recover.set_defaults(run=_recover)
 
-    from . import inventory
+    from rr_pulumi.tools import inventory
 
     inventory.add_parser(commands)
 
@@ -193,11 +193,11 @@ def parser() -> argparse.ArgumentParser:
     docs.add_argument("name", nargs="?", help="the page: readme, or a docs/ page such as emulator, resources, policy")
     docs.set_defaults(run=_docs)
 
-    from .scaffold import add_parser as add_new_command
+    from rr_pulumi.tools.scaffold import add_parser as add_new_command
 
     add_new_command(commands)
 
-    from . import explain as rules_explain
+    from rr_pulumi.tools import explain as rules_explain
 
     rules_explain.add_parser(commands)  # `rr-pulumi rules explain`
     return top

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from .wire import FieldSpec, SchemaRef, contains_unknown, input_fields, normalize, secret_hash
+from rr_pulumi.schema.wire import FieldSpec, SchemaRef, contains_unknown, input_fields, normalize, secret_hash
 
 
 PROVIDER_KEY = "__provider"

@@ -29,11 +29,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
-from . import config as rr_config
-from . import kinds
-from .errors import RequestRocketError
-from .stack_claims import is_lookup, kind_of, managed_ids
-from .stack_claims import stack_names as names_listed
+from rr_pulumi.api import config as rr_config
+from rr_pulumi.schema import kinds
+from rr_pulumi.api.errors import RequestRocketError
+from rr_pulumi.provider.stack_claims import is_lookup, kind_of, managed_ids
+from rr_pulumi.provider.stack_claims import stack_names as names_listed
 
 CLEAN, FINDINGS, CANNOT_CHECK = 0, 1, 2
 
@@ -116,7 +116,7 @@ def recorded_api_urls(deployment: dict[str, Any]) -> list[str]:
     as the engine records provider inputs in the state: plain text, no secret read. Empty when the URL came from the
     environment (REQUESTROCKET_API_URL), which the state does not record; a profile's is missing when the profiles
     hold a secret token (Pulumi then records the whole `profiles` value encrypted)."""
-    from .config import API_URL_KEY, PROFILES_KEY
+    from rr_pulumi.api.config import API_URL_KEY, PROFILES_KEY
 
     found: set[str] = set()
     for resource in deployment.get("resources") or []:
@@ -235,7 +235,7 @@ Lister = Callable[[str], list[dict[str, Any]]]
 
 def account_objects(list_items: Lister) -> list[AccountObject]:
     """Every object the token sees, parents before children (`list_items(path)`: every item of a collection)."""
-    from .client import CLIENTS, collection, item_id, rules_collection
+    from rr_pulumi.api.client import CLIENTS, collection, item_id, rules_collection
 
     found: list[AccountObject] = []
     for client in list_items(CLIENTS):
@@ -258,9 +258,9 @@ def account_objects(list_items: Lister) -> list[AccountObject]:
 
 
 def api_lister(settings: rr_config.Settings) -> Lister:
-    from .client import listing_params
-    from .errors import NotFound
-    from .pulumi_cli import api_client
+    from rr_pulumi.api.client import listing_params
+    from rr_pulumi.api.errors import NotFound
+    from rr_pulumi.tools.pulumi_cli import api_client
 
     api = api_client(settings)
 
@@ -280,7 +280,7 @@ def stack_names(pulumi: Any) -> list[str]:
 def read_deployment(pulumi: Any, stack: str) -> dict[str, Any]:
     """A stack's last checkpoint, as `pulumi stack export` prints it: no lock, no write, secrets left encrypted.
     A stack that cannot be read fails the inventory (its claims are unknown), naming the stack."""
-    from .pulumi_cli import PulumiFailed
+    from rr_pulumi.tools.pulumi_cli import PulumiFailed
 
     try:
         document = pulumi.json("stack", "export", "--stack", stack, stack=False)
@@ -297,7 +297,7 @@ def settings_for(cwd: Path, stack: Optional[str], api_url: Optional[str], token:
     settings = rr_config.settings_from()
     if not (token or settings.token) or stack:
         if stack or (cwd / "Pulumi.yaml").exists() or (cwd / "Pulumi.yml").exists():
-            from .pulumi_cli import Pulumi
+            from rr_pulumi.tools.pulumi_cli import Pulumi
 
             settings = Pulumi(cwd, stack).connection_settings()
     settings = replace(settings, api_url=(api_url or settings.api_url).rstrip("/"), token=token or settings.token)
@@ -317,8 +317,8 @@ def read_stacks(pulumi: Any, only: Iterable[str] = ()) -> dict[str, StackState]:
 def take(cwd: Path, stack: Optional[str] = None, api_url: Optional[str] = None, token: Optional[str] = None,
          only: Iterable[str] = ()) -> Inventory:
     """The inventory of the account; raises InventoryFailed when it cannot be taken."""
-    from .drift import one_line
-    from .pulumi_cli import Pulumi
+    from rr_pulumi.tools.drift import one_line
+    from rr_pulumi.tools.pulumi_cli import Pulumi
 
     try:
         settings = settings_for(Path(cwd), stack, api_url, token)

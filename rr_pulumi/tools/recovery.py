@@ -3,10 +3,10 @@
 When the CLI dies while a create is in flight, the checkpoint keeps a *pending create* (the URN and the inputs, but
 no id): the POST may or may not have reached the API. A non-interactive `pulumi refresh` leaves pending creates
 alone, and a later `up` creates them again, so a create that did reach the API becomes a duplicate. This module
-settles each pending create with the proof every create uses (`rr_pulumi.ownership`): a listed object matching its
+settles each pending create with the proof every create uses (`rr_pulumi.api.ownership`): a listed object matching its
 natural key within its parent and holding the values the create would have sent, tracked by no stack of the backend
 (this one, and every other one `pulumi stack ls --all` lists and `pulumi stack export` can read, see
-`rr_pulumi.stack_claims`), and the only such object. Where the checkpoint says when the pending create was recorded
+`rr_pulumi.provider.stack_claims`), and the only such object. Where the checkpoint says when the pending create was recorded
 (a `created` time) the object must also not be older than that; pulumi 3.260.0 records no time for a pending
 create, so there the other rules carry the proof.
 It rewrites the state (`pulumi stack export` / `pulumi stack import`): a create proven to have reached the API
@@ -19,7 +19,7 @@ reads the adopted objects and `pulumi up` finishes the job.
 Usage, in the project folder with the environment of the stack's other `pulumi` commands:
 
     rr-pulumi recover [--stack NAME] [--cwd DIR] [--dry-run] [--adopt URN=ID ...] [--drop URN ...]
-    (or: python -m rr_pulumi.recovery ...)
+    (or: python -m rr_pulumi.tools.recovery ...)
 
 The backend is the one `pulumi` itself uses, however it was chosen (`pulumi login`, PULUMI_BACKEND_URL, or
 `backend.url` in Pulumi.yaml). In a file backend, only this stack's own lock folder is read (another project's stack
@@ -46,12 +46,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 from urllib.parse import unquote, urlparse
 
-from . import client as rr_client
-from . import ownership
-from . import pulumi_runs
-from .errors import NotFound, RequestRocketError
-from .stack_claims import Claims, backend_claims
-from .pulumi_cli import Pulumi, PulumiFailed, api_client
+from rr_pulumi.api import client as rr_client
+from rr_pulumi.api import ownership
+from rr_pulumi.tools import pulumi_runs
+from rr_pulumi.api.errors import NotFound, RequestRocketError
+from rr_pulumi.provider.stack_claims import Claims, backend_claims
+from rr_pulumi.tools.pulumi_cli import Pulumi, PulumiFailed, api_client
 
 PROVIDER_MODULE = "rr_pulumi.provider."
 
@@ -121,7 +121,7 @@ def settle(
     by_hand: Optional[ByHand] = None,
     every_stack_read: bool = True,
 ) -> Settlement:
-    """Decide, for every pending create, which live object it provably made (`rr_pulumi.ownership`).
+    """Decide, for every pending create, which live object it provably made (`rr_pulumi.api.ownership`).
 
     `api_for(profile)` is the API client for a resource's connection profile (None: the stack's own settings);
     `managed_elsewhere` the ids other stacks of the backend track; `by_hand` what the user decided. When not

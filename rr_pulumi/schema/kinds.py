@@ -3,7 +3,7 @@ the emulator's routes) reads their facts here instead of keeping its own list.
 
 Pure data with no imports from the rest of rr-pulumi at load time, so the schema, the emulator and the CLI can all
 read it; `Kind.schema` loads the pydantic schema only when asked, and the field facts (`name_wire`, `region_field`)
-come from the plain field table in `rr_pulumi.wire`.
+come from the plain field table in `rr_pulumi.schema.wire`.
 """
 
 from __future__ import annotations
@@ -48,13 +48,13 @@ class Kind:
         """The wire name of `name_field` (`proxyName`)."""
         if self.name_field is None:
             return None
-        from .wire import fields
+        from rr_pulumi.schema.wire import fields
 
         return fields(self.schema_name)[self.name_field].wire
 
     @property
     def schema_name(self) -> str:
-        """The schema's class name (`ProxySchema`), which `rr_pulumi.wire` answers for without pydantic."""
+        """The schema's class name (`ProxySchema`), which `rr_pulumi.schema.wire` answers for without pydantic."""
         return f"{self.name}Schema"
 
     @property
@@ -66,7 +66,7 @@ class Kind:
     def region_field(self) -> Optional[str]:
         """The Python argument holding the region (`proxy_region`), for kinds that live in one region."""
         name = f"{self.word}_region"
-        from .wire import fields
+        from rr_pulumi.schema.wire import fields
 
         return name if name in fields(self.schema_name) else None
 
