@@ -11,11 +11,16 @@ the real `pulumi` CLI, refreshes (no change), previews the same program (no chan
 holds the objects). The pickled blobs are never rewritten, and the test checks they are still the frozen ones
 when `destroy` reads them.
 
-The only thing rewritten is what a user moving the stack to another machine rewrites: the stack config's
-`requestrocket:apiUrl` (the emulator listens on a new port). Pulumi configures the default provider of a plain
-`refresh` or `destroy` with the config recorded at the last `up`, so after such a move those two run with
-`--run-program` (Pulumi's way to take the current config; the recorded resources and their pickled providers are
-still the ones read and deleted: pulumi/dynamic/__main__.py `Read` and `Delete` unpickle the recorded properties).
+Nothing in the frozen state names the emulator's address: its run took the API URL from `REQUESTROCKET_API_URL`
+(the stack config holds the token and the secrets). The emulator now listens on another port, and the test tells
+the stack so the two ways a user who moved the stack to another machine would, rewriting nothing else:
+
+- `environment`: `REQUESTROCKET_API_URL` names the new address; plain `pulumi refresh` and `pulumi destroy`, whose
+  default provider is configured with the stack config recorded at the last `up`;
+- `config`: `pulumi config set requestrocket:apiUrl` (the environment still names the old address, where nothing
+  listens). A plain `refresh` or `destroy` would still use the recorded config, so they run with `--run-program`,
+  Pulumi's way to take the current one; the resources read and deleted are still the recorded ones, with their
+  pickled providers (pulumi/dynamic/__main__.py: `Read` and `Delete` unpickle the recorded properties).
 """
 
 from __future__ import annotations
@@ -37,8 +42,8 @@ from rr_pulumi.engine.stack import LocalStack
 FIXTURE = Path(__file__).parent / "data" / "old_state"
 PROVIDER_KEY = "__provider"
 
-# What the frozen state's pickled providers name, read from the fixture's checkpoint (it must keep naming these:
-# a fixture frozen again with a later layout would no longer test the old paths, and this test would say so).
+# The class paths the fixture's pickled providers name, compared with what its checkpoint holds: a fixture frozen
+# again with a later layout would no longer test the old paths, and this test would fail saying so.
 FROZEN_CLASS_PATHS = {
     "org": "rr_pulumi.provider.client.ClientProvider",
     "callers": "rr_pulumi.provider.credential.CredentialProvider",
@@ -48,6 +53,7 @@ FROZEN_CLASS_PATHS = {
     "no-deletes": "rr_pulumi.provider.rule.RuleProvider",
     "gateway-activation": "rr_pulumi.provider.activation.ActivationProvider",
 }
+NOWHERE = "http://127.0.0.1:9"  # the old machine's API address: nothing listens there (discard port)
 STRING_OPS = {"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE", "SHORT_BINSTRING", "BINSTRING", "STRING"}
 
 
@@ -118,7 +124,8 @@ def old_stack(tmp_path, engine_bin):
     return tmp_path, manifest
 
 
-def test_a_state_written_by_the_frozen_version_refreshes_previews_and_destroys(old_stack):
+@pytest.mark.parametrize("move", ["environment", "config"])
+def test_a_state_written_by_the_frozen_version_refreshes_previews_and_destroys(old_stack, move):
     work, manifest = old_stack
     checkpoint = work / "state" / ".pulumi" / "stacks" / manifest["project"] / f"{manifest['stack']}.json"
     frozen = providers_of(json.loads(checkpoint.read_text())["checkpoint"]["latest"]["resources"])
@@ -128,12 +135,14 @@ def test_a_state_written_by_the_frozen_version_refreshes_previews_and_destroys(o
     users = (f"{manifest['emulator_user']}:team={manifest['emulator_token']}",)
     with EmulatorProcess(db=work / "emulator" / "emulator.db", users=users, rate_limit=100_000) as emulator, \
             requests.Session() as api:
+        api_url = {"REQUESTROCKET_API_URL": emulator.url if move == "environment" else NOWHERE}
         stack = LocalStack(work / "project", stack=manifest["stack"], backend_dir=work / "state",
-                           passphrase=manifest["passphrase"])
+                           passphrase=manifest["passphrase"], env=api_url)
         stack.run("stack", "select", manifest["stack"])  # the frozen stack itself: no --create
-        old_url = stack.run("config", "get", "requestrocket:apiUrl").stdout.strip()
-        assert old_url != emulator.url
-        stack.set_config("requestrocket:apiUrl", emulator.url)  # the move: the API is at a new address
+        run_program = ()
+        if move == "config":
+            stack.set_config("requestrocket:apiUrl", emulator.url)
+            run_program = ("--run-program",)
 
         api.headers["Authorization"] = manifest["emulator_token"]
         url = emulator.url + "/api"
@@ -145,16 +154,18 @@ def test_a_state_written_by_the_frozen_version_refreshes_previews_and_destroys(o
         assert rule_ids(api, url, rules) == [ids["rule_id"]]
 
         before = recorded(stack)
-        refreshed = stack.refresh("--run-program", "--expect-no-changes")
+        refreshed = stack.refresh(*run_program, "--expect-no-changes")
         assert re.search(r"Resources:\s+8 unchanged\b", refreshed.output), refreshed.output
         assert not re.search(r"\b\d+ (created|updated|deleted|replaced)\b", refreshed.output), refreshed.output
+        if not run_program:  # (with it, the engine lists the inputs the program leaves to defaults as `[diff: -...]`)
+            assert "[diff:" not in refreshed.output, refreshed.output
         assert recorded(stack) == before
         assert providers_of(stack.resources()) == frozen  # what destroy will unpickle: still the frozen blobs
 
         previewed = stack.preview("--expect-no-changes")
         assert re.search(r"Resources:\s+8 unchanged\b", previewed.output), previewed.output
 
-        destroyed = stack.destroy("--run-program")
+        destroyed = stack.destroy(*run_program)
         assert re.search(r"Resources:\s+- 8 deleted\b", destroyed.output), destroyed.output
         assert stack.resources("") == []
         assert {name: api.get(url + path).status_code for name, path in paths.items()} == dict.fromkeys(paths, 404)

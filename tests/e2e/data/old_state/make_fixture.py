@@ -5,15 +5,19 @@ RUN IT ONLY WITH THE CODE OF THE VERSION BEING FROZEN (a checkout of that commit
     .venv/bin/python tests/e2e/data/old_state/make_fixture.py
 
 Running it again with newer code does not test anything old: it overwrites the fixture with a state that refers to
-the newer class paths. The committed fixture was frozen at the commit named in `fixture.json` (`frozen_at`).
+the newer class paths. `fixture.json` names the checkout that froze the committed fixture (`frozen_at`) and the
+last commit of its library (`library_at`); the script refuses to run on uncommitted library changes.
 
 What it does, all through the real `pulumi` CLI against the emulator over HTTP, in a temporary folder:
 `pulumi up` of `project/` (the five kinds: a client, a proxy credential and a target credential with secrets, a
 target, a proxy and a rule) on a file backend, against an emulator with a durable store. Then it keeps:
 
-- `project/Pulumi.old.yaml`: the stack config (the API URL of that run, the token and the two credential secrets,
-  encrypted with the test passphrase);
-- `state/.pulumi/`: the file backend's `meta.yaml` and the stack's checkpoint (no history, backups or plugins);
+- `project/Pulumi.old.yaml`: the stack config (the token and the two credential secrets, encrypted with the test
+  passphrase). The API URL is not in it: the run takes it from `REQUESTROCKET_API_URL`, so that nothing in the
+  state names the emulator's port of that run (a default provider records the stack config it was configured
+  with, and a plain `refresh` or `destroy` uses that record);
+- `state/.pulumi/`: the file backend's `meta.yaml` and the stack's checkpoint (no history, backups or plugins).
+  Its only paths are the source positions Pulumi records for display (files of the checkout that froze it);
 - `emulator/emulator.db` (+ `.key`, the key of the emulator's at-rest encryption of credential secrets): the
   emulator's store holding the same objects, checkpointed into one file;
 - `fixture.json`: the constants the test needs (stack, passphrase, emulator user and token) and the ids created.
@@ -34,6 +38,8 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[3]  # the checkout whose rr_pulumi/ is frozen
+LIBRARY = ("rr_pulumi", "pyproject.toml")
 STACK = "old"
 PASSPHRASE = "old-state-fixture-only"
 USER = "old-state"
@@ -64,7 +70,13 @@ def compact(db: Path) -> None:
         Path(str(db) + extra).unlink(missing_ok=True)
 
 
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+
 def main() -> None:
+    if git("status", "--porcelain", "--", *LIBRARY):
+        sys.exit("rr_pulumi/ has uncommitted changes: freeze a committed version only")
     # imported here: the constants above stay readable without this version's module layout
     from rr_pulumi.emulator.process import EmulatorProcess
     from rr_pulumi.engine.stack import LocalStack
@@ -79,8 +91,9 @@ def main() -> None:
         (work / "emulator").mkdir()
         db = work / "emulator" / "emulator.db"
         with EmulatorProcess(db=db, users=(f"{USER}:team={TOKEN}",), rate_limit=0) as emulator:
-            stack = LocalStack(project, stack=STACK, backend_dir=work / "state", passphrase=PASSPHRASE).init()
-            stack.set_config("requestrocket:apiUrl", emulator.url)
+            stack = LocalStack(project, stack=STACK, backend_dir=work / "state", passphrase=PASSPHRASE,
+                               env={"REQUESTROCKET_API_URL": emulator.url}).init()
+            emulator_url = emulator.url
             stack.set_config("requestrocket:token", TOKEN, secret=True)
             for key, value in SECRETS.items():
                 stack.set_config(key, value, secret=True)
@@ -91,9 +104,10 @@ def main() -> None:
 
         checkpoint_file = work / "state" / ".pulumi" / "stacks" / "old-state" / f"{STACK}.json"
         checkpoint = json.loads(checkpoint_file.read_text())
+        assert emulator_url not in checkpoint_file.read_text(), "the state names the emulator's address"
         references = provider_references(checkpoint)
         # the five kinds (two credentials) and the proxy's ProxyActivation child: seven pickled providers
-        assert len(references) == 7 and all("rr_pulumi.provider." in text for text in references.values()), references
+        assert len(references) == 7 and all("rr_pulumi." in text for text in references.values()), references
 
         for folder in ("state", "emulator"):
             shutil.rmtree(HERE / folder, ignore_errors=True)
@@ -105,9 +119,10 @@ def main() -> None:
             shutil.copy(work / "emulator" / name, HERE / "emulator" / name)
         shutil.copy(project / f"Pulumi.{STACK}.yaml", HERE / "project" / f"Pulumi.{STACK}.yaml")
 
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True).stdout.strip()
     manifest = {
-        "frozen_at": commit, "pulumi": pulumi_version, "project": "old-state", "stack": STACK,
+        "frozen_at": git("rev-parse", "HEAD"),  # the checkout that ran; its library is the last commit below
+        "library_at": git("log", "-1", "--format=%H", "--", *LIBRARY),
+        "pulumi": pulumi_version, "project": "old-state", "stack": STACK,
         "passphrase": PASSPHRASE, "emulator_user": USER, "emulator_token": TOKEN, "ids": outputs,
     }
     (HERE / "fixture.json").write_text(json.dumps(manifest, indent=2) + "\n")
