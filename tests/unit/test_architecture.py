@@ -215,8 +215,8 @@ def test_every_import_obeys_the_layers():
     assert not problems, f"{len(problems)} imports break docs/architecture.md's layers:\n" + "\n".join(problems)
 
 
-def cycles(imports: list[Import]) -> list[list[str]]:
-    """Every strongly connected group of modules (Tarjan), each as one cycle path through it."""
+def cycles(imports: list[Import]) -> list[tuple[list[str], set[str]]]:
+    """Every strongly connected group of modules (Tarjan): one cycle's path through it, and the whole group."""
     graph: dict[str, set[str]] = {}
     for i in imports:
         if i.source != i.target:
@@ -248,12 +248,7 @@ def cycles(imports: list[Import]) -> list[list[str]]:
     for node in sorted(graph):
         if node not in index:
             visit(node)
-    paths = [_path_through(sorted(group)[0], group, graph) for group in groups]
-    GROUPS.update({path[0]: group for path, group in zip(paths, groups)})
-    return paths
-
-
-GROUPS: dict[str, set[str]] = {}  # the strongly connected group each reported cycle lies in, by its first module
+    return [(_path_through(sorted(group)[0], group, graph), group) for group in groups]
 
 
 def _path_through(start: str, group: set[str], graph: dict[str, set[str]]) -> list[str]:
@@ -276,25 +271,25 @@ def _path_through(start: str, group: set[str], graph: dict[str, set[str]]) -> li
     raise AssertionError(f"no cycle through {start}")
 
 
-def _describe(path: list[str], imports: list[Import]) -> str:
+def _describe(path: list[str], group: set[str], imports: list[Import]) -> str:
     """The cycle's path, each step with the line that makes it, and the whole group the cycle lies in."""
     lines = {(i.source, i.target): i.where() for i in imports}
-    group = sorted(GROUPS[path[0]]) if path[0] in GROUPS else path[:-1]
     return (" -> ".join(path) + "\n    " + "\n    ".join(f"{lines[(a, b)]}: {a} imports {b}" for a, b in zip(path, path[1:]))
-            + (f"\n    (one of the cycles among {', '.join(group)})" if len(group) > len(path) - 1 else ""))
+            + (f"\n    (one of the cycles among {', '.join(sorted(group))})" if len(group) > len(path) - 1 else ""))
 
 
 def test_no_modules_import_each_other_in_a_cycle():
     """Imports under TYPE_CHECKING never run, so they are left out; lazy imports are not."""
     running = [i for i in IMPORTS if not i.type_checking and i.target in MODULES]
     found = cycles(running)
-    assert not found, f"{len(found)} import cycles:\n" + "\n".join(_describe(path, running) for path in found)
+    assert not found, f"{len(found)} import cycles:\n" + "\n".join(_describe(*cycle, running) for cycle in found)
 
 
 def test_the_cycle_finder_reports_the_path_of_a_cycle():
     chain = [Import("rr_pulumi.a", "rr_pulumi.b", 1, False), Import("rr_pulumi.b", "rr_pulumi.c", 2, False),
              Import("rr_pulumi.c", "rr_pulumi.a", 3, False), Import("rr_pulumi.c", "rr_pulumi.d", 4, False)]
-    assert cycles(chain) == [["rr_pulumi.a", "rr_pulumi.b", "rr_pulumi.c", "rr_pulumi.a"]]
+    assert cycles(chain) == [(["rr_pulumi.a", "rr_pulumi.b", "rr_pulumi.c", "rr_pulumi.a"],
+                              {"rr_pulumi.a", "rr_pulumi.b", "rr_pulumi.c"})]
     assert cycles(chain[:2]) == []
 
 
