@@ -23,6 +23,9 @@ DATA = ("templates", "engine/gosrc")
 # `from rr_pulumi import __version__` loads no module (the root package has run before any submodule, and the
 # version comes from the distribution's metadata): allowed everywhere, and no edge of the graph.
 VERSION_IMPORT = ("rr_pulumi", "__version__")
+# A dynamic import whose name is written in the source is an import like any other (a name computed at run time,
+# as rr_pulumi/_moved.py's, cannot be followed).
+DYNAMIC_IMPORTS = {"importlib.import_module", "import_module", "__import__"}
 GENERIC_NAMES = {"_base", "utils", "util", "helpers", "misc"}
 # File names in two packages that do not mislead, and why (the kinds' own pairs are derived, not listed).
 SHARED_NAMES = {
@@ -97,11 +100,24 @@ def _imports_of(module: str) -> list[Import]:
                 continue
             # `from pkg import sub` imports the module pkg.sub; `from mod import name` depends on mod.
             targets = sorted({f"{origin}.{a.name}" if f"{origin}.{a.name}" in MODULES else origin for a in node.names})
+        elif isinstance(node, ast.Call) and ast.unparse(node.func) in DYNAMIC_IMPORTS and node.args:
+            named = _literal_module(node.args[0])
+            targets = [named] if named else []
         else:
             continue
         found += [Import(module, target, node.lineno, id(node) in checking)
                   for target in targets if target == "rr_pulumi" or target.startswith("rr_pulumi.")]
     return found
+
+
+def _literal_module(argument: ast.expr) -> Optional[str]:
+    """The module a dynamic import names in its source: "rr_pulumi.schema", or the fixed part of
+    f"rr_pulumi.schema.{name}" (the package it loads from); None when the name is computed."""
+    if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+        return argument.value
+    if isinstance(argument, ast.JoinedStr) and argument.values and isinstance(argument.values[0], ast.Constant):
+        return str(argument.values[0].value).rpartition(".")[0] or None
+    return None
 
 
 IMPORTS = [i for module in MODULES for i in _imports_of(module)]
