@@ -290,7 +290,8 @@ def _path_through(start: str, group: set[str], graph: dict[str, set[str]]) -> li
 def _describe(path: list[str], group: set[str], imports: list[Import]) -> str:
     """The cycle's path, each step with the line that makes it, and the whole group the cycle lies in."""
     lines = {(i.source, i.target): i.where() for i in imports}
-    return (" -> ".join(path) + "\n    " + "\n    ".join(f"{lines[(a, b)]}: {a} imports {b}" for a, b in zip(path, path[1:]))
+    steps = [f"{lines[(a, b)]}: {a} imports {b}" for a, b in zip(path, path[1:])]
+    return (" -> ".join(path) + "\n    " + "\n    ".join(steps)
             + (f"\n    (one of the cycles among {', '.join(sorted(group))})" if len(group) > len(path) - 1 else ""))
 
 
