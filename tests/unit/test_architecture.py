@@ -180,7 +180,7 @@ def test_the_table_is_well_formed_and_places_every_module():
     problems = []
     for index, layer in enumerate(LAYERS):
         below = {other.name for other in LAYERS[:index]}
-        problems += [f"{layer.name}: may import {name!r}, which is no layer above it in the table"
+        problems += [f"{layer.name}: may import {name!r}, which is no layer listed before it (bottom first)"
                      for name in layer.layers if name not in below]
         for spec in layer.modules:
             if spec.removesuffix(".*") not in MODULES:
@@ -192,6 +192,10 @@ def test_the_table_is_well_formed_and_places_every_module():
                 problems.append(f"{layer.name}: may import {module} without saying why in the last column")
     problems += [f"{module} ({path.relative_to(ROOT)}) belongs to no layer of docs/architecture.md"
                  for module, path in MODULES.items() if layer_of(module) is None]
+    for module in MODULES:
+        claims = sorted((layer.holds(module), layer.name) for layer in LAYERS if layer.holds(module) is not None)
+        if len(claims) > 1 and claims[-1][0] == claims[-2][0]:
+            problems.append(f"{module} is claimed by {claims[-2][1]} and {claims[-1][1]} alike")
     assert not problems, "\n".join(problems)
 
 
