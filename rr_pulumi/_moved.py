@@ -31,9 +31,10 @@ MOVED = {
     "rr_pulumi.schema._base": "rr_pulumi.schema.model",
     "rr_pulumi.provider._base": "rr_pulumi.provider.base",
     "rr_pulumi.stack_claims": "rr_pulumi.provider.stack_claims",
+    "rr_pulumi.pulumi_runs": "rr_pulumi.provider.pulumi_runs",  # the provider records its CLI; recovery reads it
     **{
         f"rr_pulumi.{name}": f"rr_pulumi.tools.{name}"
-        for name in ("cli", "drift", "explain", "export", "inventory", "pulumi_cli", "pulumi_runs", "recovery",
+        for name in ("cli", "drift", "explain", "export", "inventory", "pulumi_cli", "recovery",
                      "request_files", "rule_lint", "rules_diff", "scaffold", "stack_rules")
     },
 }  # fmt: skip

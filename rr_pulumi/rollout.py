@@ -17,7 +17,8 @@ from typing import Any, Optional
 import pulumi
 from pulumi import dynamic
 
-from rr_pulumi.provider.activation import STAGED, ActivationProvider
+from rr_pulumi.provider.activation import ActivationProvider
+from rr_pulumi.provider.proxy import STAGED
 
 _rules: list[pulumi.Resource] = []
 

@@ -23,7 +23,7 @@ between our list and our failed POST. That one object would be adopted; it is th
 alternative (never adopting) would turn every lost answer into a duplicate.
 
 Used by `RequestRocketClient.create` (after an ambiguous POST), `recovery.settle` (pending creates of a killed
-`up`) and adoption by natural key (`provider.adopt.pick`: rules 1 and 2 with every id a stack of the backend
+`up`) and adoption by natural key (`provider.adopt.item_to_adopt`: rules 1 and 2 with every id a stack of the backend
 manages excluded, and 4 for named kinds; no time, as adoption takes an object that exists already).
 """
 

@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         from rr_pulumi.emulator.encryption import SecretKeyError
         from rr_pulumi.emulator.store import Store
     except ModuleNotFoundError as exc:
-        from rr_pulumi.tools.scaffold import missing_extra
+        from rr_pulumi.installation import missing_extra
 
         print(f"rr-emulator: {missing_extra('the emulator', 'emulator', exc.name)}", file=sys.stderr)
         return 2

@@ -22,7 +22,9 @@ from rr_pulumi.emulator import schema
 from rr_pulumi.emulator.backend import ApiError, Backend, User
 from rr_pulumi.emulator.bodies import declared_length, parse_json, read_body
 from rr_pulumi.emulator.faults import NO_FAULT, Faults
+from rr_pulumi.emulator.gates import Gates
 from rr_pulumi.emulator.patterns import PatternCompiler
+from rr_pulumi.emulator.redaction import printable, redact
 from rr_pulumi.emulator.request_log import RequestLog
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -137,31 +139,6 @@ def raw_path(scope) -> str:
     return raw.decode("latin-1") if raw else scope["path"]
 
 
-class Gates:
-    """Per-key concurrency limits (a proxy's, a client's): waiting for one's turn costs only that key's callers."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._gates: dict[str, asyncio.Semaphore] = {}
-
-    def hold(self, key: str) -> "_Held":
-        return _Held(self, key)
-
-
-class _Held:
-    def __init__(self, gates: Gates, key: str):
-        self.gates, self.key = gates, key
-
-    async def __aenter__(self):
-        self.gate = self.gates._gates.setdefault(self.key, asyncio.Semaphore(self.gates.size))
-        await self.gate.acquire()
-
-    async def __aexit__(self, *exc):
-        self.gate.release()
-        if self.gate._value == self.gates.size and not self.gate._waiters:
-            self.gates._gates.pop(self.key, None)
-
-
 # -- stats ----------------------------------------------------------------------------------------------------------
 
 class Stats:
@@ -199,31 +176,6 @@ class Stats:
 
 # -- the ASGI application -------------------------------------------------------------------------------------------
 
-# Keys whose values are never logged, compared without case or punctuation (credentialSecret, credential_secret, ...).
-SENSITIVE_KEY_PARTS = ("secret", "password", "passwd")
-SENSITIVE_KEYS = ("apikey", "token", "authorization", "privatekey")
-
-
-def is_sensitive(key: str) -> bool:
-    folded = re.sub(r"[^a-z0-9]", "", key.casefold())
-    return any(part in folded for part in SENSITIVE_KEY_PARTS) or folded in SENSITIVE_KEYS
-
-
-def redact(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: ("[REDACTED]" if is_sensitive(str(k)) else redact(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def printable(text: str) -> str:
-    """Control characters (and Unicode line separators) as escapes, so a request cannot forge a log line."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                        else f"\\u{ord(m.group()):04x}", text)
 
 
 class EmulatorApp:

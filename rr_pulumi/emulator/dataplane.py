@@ -31,7 +31,9 @@ from rr_pulumi.api.config import EMULATOR_DATA_PLANE_PATH
 from rr_pulumi.api.config import emulator_data_plane_url as data_plane_url  # noqa: F401 (the emulator's name for it)
 from rr_pulumi.schema.proxy import MAX_REQUESTS_PER_DAY, MAX_REQUESTS_PER_MINUTE
 from rr_pulumi.emulator import proxy_auth, upstream
-from rr_pulumi.emulator.app import Gates, is_sensitive, read_body
+from rr_pulumi.emulator.bodies import read_body
+from rr_pulumi.emulator.gates import Gates
+from rr_pulumi.emulator.redaction import is_sensitive
 from rr_pulumi.emulator.backend import ApiError
 from rr_pulumi.emulator.evaluator import Evaluator, has_body_checks
 from rr_pulumi.emulator.schema import HTTP_METHODS

@@ -21,7 +21,7 @@ def sdk_missing() -> Optional[str]:
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] != SDK:
             raise
-        from rr_pulumi.tools.scaffold import missing_extra
+        from rr_pulumi.installation import missing_extra
 
         return f"rr-pulumi-policy: {missing_extra('the policy pack', 'policy', SDK)}"
     return None

@@ -68,16 +68,16 @@ def has_unknown(value: Any) -> bool:
     return is_unknown(value)
 
 
-def plain(value: Any) -> Any:
+def unwrapped(value: Any) -> Any:
     """Plain dicts and lists from the policy SDK's unknown-checking proxies; unknown markers are kept."""
     if isinstance(value, (str, bytes)):
         return value
     if isinstance(value, Mapping):
         raw = value if isinstance(value, dict) else value["__target"]
-        return {k: plain(v) for k, v in raw.items()}
+        return {k: unwrapped(v) for k, v in raw.items()}
     if isinstance(value, Sequence):
         raw = value if isinstance(value, (list, tuple)) else value["__target"]
-        return [plain(v) for v in raw]
+        return [unwrapped(v) for v in raw]
     return value
 
 
@@ -104,7 +104,7 @@ class Resource:
 
 
 def _props(props: Any) -> dict[str, Any]:
-    return {k: v for k, v in plain(props).items() if k != PROVIDER_KEY}
+    return {k: v for k, v in unwrapped(props).items() if k != PROVIDER_KEY}
 
 
 def from_validation_args(args: ResourceValidationArgs) -> Optional[Resource]:

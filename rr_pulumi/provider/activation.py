@@ -1,11 +1,8 @@
-"""The provider side of the no-open-window rollout (see rr_pulumi/rollout.py for the program side).
+"""The ProxyActivation provider: the second half of the no-open-window rollout (rr_pulumi/rollout.py).
 
-A staged Proxy carries the marker input `activate_after_rules: true`: its provider creates it inactive (and an
-update never switches it from off to on) and records the declared `proxy_active`, so the state matches the account
-once the rollout is done. Its `ProxyActivation` (a
-separate resource that waits for every rule of the program) then PUTs the declared `proxyActive`; deleting the
-activation (which the engine does before deleting the proxy's rules) switches the proxy off. The marker never
-reaches the API and never causes a diff.
+A staged proxy is created inactive (proxy.py). Its activation, a separate resource that waits for every rule of
+the program, then PUTs the declared `proxyActive`; deleting the activation (which the engine does before deleting
+the proxy's rules) switches the proxy off.
 """
 
 from __future__ import annotations
@@ -25,51 +22,10 @@ from pulumi.dynamic import (
 from rr_pulumi.api import client as rr_client
 from rr_pulumi.api.errors import NotFound
 from rr_pulumi.schema.kinds import PROXY
+from rr_pulumi.provider.proxy import ProxyProvider
 
-STAGED = "activate_after_rules"
 WATCHED = ("client_id", "proxy_id", "active")
 PROFILE = "profile"  # the proxy's connection profile, passed on when it has one
-
-
-def staged(props: dict[str, Any]) -> bool:
-    return props.get(STAGED) is True
-
-
-def keep_marker(result: CheckResult, news: dict[str, Any]) -> CheckResult:
-    """The checked inputs keep the marker (the schema's validation drops every name it does not know)."""
-    if staged(news):
-        return CheckResult({**(result.inputs or {}), STAGED: True}, result.failures)
-    return result
-
-
-def inactive(props: dict[str, Any]) -> dict[str, Any]:
-    return {**props, "proxy_active": False}
-
-
-def declared_active(props: dict[str, Any]) -> bool:
-    return props.get("proxy_active") is not False
-
-
-def report_declared(result: CreateResult, props: dict[str, Any]) -> CreateResult:
-    """The proxy is inactive until its activation runs, later in the same update: record the declared value."""
-    return CreateResult(result.id, {**(result.outs or {}), "proxy_active": declared_active(props)})
-
-
-def still_off(olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
-    """An update never turns a staged proxy on (its activation does, after the rules): it keeps the recorded state."""
-    if declared_active(news) and olds.get("proxy_active") is False:
-        return {**news, "proxy_active": False}
-    return news
-
-
-def report_declared_update(result: UpdateResult, news: dict[str, Any]) -> UpdateResult:
-    return UpdateResult({**(result.outs or {}), "proxy_active": declared_active(news)})
-
-
-def _proxy_provider() -> Any:
-    from rr_pulumi.provider.proxy import ProxyProvider  # proxy.py imports this module for the staged create
-
-    return ProxyProvider
 
 
 class ActivationProvider(ResourceProvider):
@@ -78,14 +34,14 @@ class ActivationProvider(ResourceProvider):
     serialize_as_secret_always = False
 
     def configure(self, req: ConfigureRequest) -> None:
-        _proxy_provider()().configure(req)  # the same connection settings as the proxy's own provider
+        ProxyProvider().configure(req)  # the same connection settings as the proxy's own provider
 
     @staticmethod
     def api(props: dict[str, Any]) -> rr_client.RequestRocketClient:
         """The client the proxy's provider uses (with connection profiles: the proxy's profile)."""
         if props.get(PROFILE):
-            return _proxy_provider().api({PROFILE: props[PROFILE]})  # type: ignore[call-arg]
-        return _proxy_provider().api()
+            return ProxyProvider.api({PROFILE: props[PROFILE]})  # type: ignore[call-arg]
+        return ProxyProvider.api()
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         return CheckResult({k: news.get(k) for k in (*WATCHED, PROFILE) if k in news}, [])

@@ -50,7 +50,7 @@ def adopting(markers: dict[str, Any]) -> bool:
     return ADOPT in markers or ADOPT_ID in markers
 
 
-def pick(
+def item_to_adopt(
     kind: str,
     where: str,
     items: list[dict[str, Any]],
@@ -212,16 +212,16 @@ class Replacements:
 
 
 def _fingerprint(stage: str, value: dict[str, Any]) -> str:
-    def plain(item: Any) -> Any:  # numbers come back from the engine as floats
+    def comparable(item: Any) -> Any:  # as the engine hands it back: numbers as floats, tuples as lists
         if isinstance(item, float) and item.is_integer():
             return int(item)
         if isinstance(item, dict):
-            return {str(k): plain(v) for k, v in item.items()}
+            return {str(k): comparable(v) for k, v in item.items()}
         if isinstance(item, (list, tuple)):
-            return [plain(v) for v in item]
+            return [comparable(v) for v in item]
         return item
 
-    text = json.dumps([stage, plain(value)], sort_keys=True, default=str)
+    text = json.dumps([stage, comparable(value)], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

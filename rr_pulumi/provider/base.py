@@ -71,8 +71,8 @@ from rr_pulumi.provider.adopt import (
     AdoptionError,
     adopting,
     immutable_conflicts,
+    item_to_adopt,
     markers_of,
-    pick,
 )
 from rr_pulumi.provider.checks import placeholder_failures, region_arguments, region_failures
 
@@ -416,7 +416,7 @@ class SchemaProvider(ResourceProvider):
         managed = None if markers.get(ADOPT_ID) else BACKEND_STACKS.managed()  # by name: never another stack's
 
         def choose(taken: set[str]) -> str:
-            item = pick(
+            item = item_to_adopt(
                 self.word, self.parent_text(values), items, id_of, markers,
                 lambda candidate: self.natural_key(values, candidate), self.natural_key_text(values), taken, managed,
             )  # fmt: skip

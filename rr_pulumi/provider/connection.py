@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 
 from rr_pulumi.api import client as rr_client
 from rr_pulumi.api import config as rr_config
-from rr_pulumi.tools import pulumi_runs
+from rr_pulumi.provider import pulumi_runs
 from rr_pulumi.api.errors import ConfigurationError
 from rr_pulumi.api.ratelimit import shared_budget
 from rr_pulumi.provider import live_config

@@ -197,9 +197,9 @@ def parser() -> argparse.ArgumentParser:
 
     add_new_command(commands)
 
-    from rr_pulumi.tools import explain as rules_explain
+    from rr_pulumi.tools import explain as rules_explain, rules_diff
 
-    rules_explain.add_parser(commands)  # `rr-pulumi rules explain`
+    rules_diff.add_parsers(rules_explain.add_parser(commands))  # `rr-pulumi rules explain|diff|lint`
     return top
 
 

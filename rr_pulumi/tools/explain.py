@@ -181,10 +181,9 @@ def run(args: argparse.Namespace) -> int:
     return ALLOWED if decision.allowed else DENIED
 
 
-def add_parser(commands: Any) -> None:
-    """`rr-pulumi rules explain|diff|lint ...` on the CLI's sub-command parser."""
-    from rr_pulumi.tools import rules_diff
-
+def add_parser(commands: Any) -> Any:
+    """`rr-pulumi rules explain ...` on the CLI's sub-command parser; returns the `rules` sub-commands (diff and lint
+    join them from rules_diff.py, which imports this module)."""
     rules = commands.add_parser("rules", help="explain how a proxy's rules judge a request; diff and lint a change")
     sub = rules.add_subparsers(dest="rules_command", required=True)
     explain = sub.add_parser("explain", help="each scope's matching rules and the decision for a request; sends "
@@ -202,9 +201,4 @@ def add_parser(commands: Any) -> None:
     explain.add_argument("--stack", help="the stack (default: the selected one)")
     explain.add_argument("--json", action="store_true", help="print the explanation as JSON")
     explain.set_defaults(run=run)
-    rules_diff.add_diff_arguments(sub.add_parser(
-        "diff", help="the requests whose decision the program's change flips (deployed rules vs a preview); sends "
-        "nothing; exit 0 none, 1 some, 2 could not check"))
-    rules_diff.add_lint_arguments(sub.add_parser(
-        "lint", help="rules that can never change a decision (shadowed, duplicate, redundant allow, a pattern that "
-        "matches nothing); exit 0 none, 1 findings, 2 could not check"))
+    return sub

@@ -48,7 +48,7 @@ from urllib.parse import unquote, urlparse
 
 from rr_pulumi.api import client as rr_client
 from rr_pulumi.api import ownership
-from rr_pulumi.tools import pulumi_runs
+from rr_pulumi.provider import pulumi_runs
 from rr_pulumi.api.errors import NotFound, RequestRocketError
 from rr_pulumi.provider.stack_claims import Claims, backend_claims
 from rr_pulumi.tools.pulumi_cli import Pulumi, PulumiFailed, api_client

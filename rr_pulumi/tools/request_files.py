@@ -31,10 +31,11 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, get_args
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from rr_pulumi.api.errors import RequestRocketError
+from rr_pulumi.schema.common import HttpMethod
 from rr_pulumi.schema.rule_evaluation import NO_BODY, Request
 
 PROXY_IN_URL = re.compile(r"/api/([^/?#]+)(/[^?#]*)?")
@@ -93,8 +94,6 @@ def _path(text: str) -> str:
 
 def from_line(document: Any, where: str) -> SampleRequest:
     """One request of the team's JSON Lines format."""
-    from rr_pulumi.tools.explain import HTTP_METHODS
-
     if not isinstance(document, dict):
         raise RequestFileError(f"{where}: must be a JSON object with proxy, method and path")
     known = {"proxy", "method", "path", "query", "headers", "body", "claims", "jwt", "name"}
@@ -105,8 +104,8 @@ def from_line(document: Any, where: str) -> SampleRequest:
         if not isinstance(document.get(required), str) or not document[required]:
             raise RequestFileError(f"{where}: {required}: is required (a string)")
     method = document["method"].upper()
-    if method not in HTTP_METHODS:
-        raise RequestFileError(f"{where}: method: must be one of: {', '.join(HTTP_METHODS)} "
+    if method not in get_args(HttpMethod):
+        raise RequestFileError(f"{where}: method: must be one of: {', '.join(get_args(HttpMethod))} "
                                f"(got {document['method']!r})")
     claims = document.get("claims")
     if claims is not None and not isinstance(claims, dict):

@@ -330,6 +330,16 @@ def _stack_arguments(parser: argparse.ArgumentParser) -> None:
                         "running one")
 
 
+def add_parsers(rules: Any) -> None:
+    """`rr-pulumi rules diff|lint ...` on the `rules` sub-commands (explain.add_parser makes them)."""
+    add_diff_arguments(rules.add_parser(
+        "diff", help="the requests whose decision the program's change flips (deployed rules vs a preview); sends "
+        "nothing; exit 0 none, 1 some, 2 could not check"))
+    add_lint_arguments(rules.add_parser(
+        "lint", help="rules that can never change a decision (shadowed, duplicate, redundant allow, a pattern that "
+        "matches nothing); exit 0 none, 1 findings, 2 could not check"))
+
+
 def add_diff_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("requests", nargs="*", help="request files: JSON Lines, the emulator's records, or a HAR "
                         "(none: the rule lint alone)")

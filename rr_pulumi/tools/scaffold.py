@@ -10,10 +10,8 @@ comment and a scheduled drift check, both installing the official Pulumi CLI wit
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit
@@ -21,6 +19,7 @@ from urllib.parse import urlsplit
 from rr_pulumi.api import config as rr_config
 from rr_pulumi.engine import PROJECT_PLUGINS_YAML, write_project_plugin
 from rr_pulumi.api.errors import ConfigurationError
+from rr_pulumi.installation import SOURCE, installed_requirement
 
 TEMPLATES = Path(__file__).parents[1] / "templates"
 EMULATOR_URL = "http://127.0.0.1:8787"
@@ -28,7 +27,6 @@ EMULATOR_TOKEN = "u-local-dev-token"
 EMULATOR_PER_MINUTE = 1000  # the plan of an `rr-emulator --user` without one: Team (rr_pulumi/emulator/backend.py)
 VIRTUALENV = "venv"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")  # Pulumi's rule for project and stack names
-SOURCE = "git+https://github.com/requestrocket/rr-pulumi"  # where rr-pulumi is installed from until it is on PyPI
 FORCE_HINT = ("choose an empty or new folder, or pass --force to write the project's files over it (other files "
               "are left as they are)")
 
@@ -44,23 +42,12 @@ def project_name(folder: Path) -> str:
 
 
 def requirement(extras: str = "") -> str:
-    """rr-pulumi as it was installed here, as a requirements.txt line: the wheel file or git URL it came from
-    (PEP 610's direct_url.json), else the version from the package index. `extras`: e.g. "policy"."""
-    name = f"rr-pulumi[{extras}]" if extras else "rr-pulumi"
-    try:
-        dist = metadata.distribution("rr-pulumi")
-    except metadata.PackageNotFoundError:
+    """rr-pulumi as it was installed here, as a requirements.txt line (`installation.installed_requirement`)."""
+    line = installed_requirement(extras)
+    if line is None:
         raise ScaffoldError("rr-pulumi is not installed in this Python, so how to install it is unknown: pass "
-                            "--requirement SPEC (the requirements.txt line for rr-pulumi)") from None
-    recorded = dist.read_text("direct_url.json")
-    if not recorded:
-        return f"{name}=={dist.version}"
-    origin = json.loads(recorded)
-    url = origin["url"]
-    vcs = origin.get("vcs_info")
-    if vcs:
-        url = f"{vcs['vcs']}+{url}@{vcs.get('commit_id') or vcs.get('requested_revision')}"
-    return f"{name} @ {url}"
+                            "--requirement SPEC (the requirements.txt line for rr-pulumi)")
+    return line
 
 
 # Plain YAML scalars that read back as the same string in YAML 1.1 and 1.2: a word starting with a letter, without
@@ -102,21 +89,6 @@ def local_requirement_warning(requirement_line: str) -> Optional[str]:
     return (f"warning: requirements.txt installs rr-pulumi from {found.group(0)}, which only this machine has: "
             "`pip install -r requirements.txt` fails in CI (GitHub workflows) and on other machines; pass "
             f"--requirement SPEC to name a source they can reach (e.g. 'rr-pulumi @ {SOURCE}@<tag>')")
-
-
-def install_command(extra: str) -> str:
-    """How to add an optional extra (`emulator`, `policy`) to rr-pulumi as it was installed here."""
-    try:
-        spec = requirement(extra)
-    except ScaffoldError:
-        spec = f"rr-pulumi[{extra}] @ {SOURCE}"
-    return f"pip install '{spec}'"
-
-
-def missing_extra(what: str, extra: str, module: Optional[str]) -> str:
-    """The one line for a command whose optional extra is not installed: `the emulator needs rr-pulumi's emulator
-    extra (no module named 'uvicorn'): pip install ...`."""
-    return f"{what} needs rr-pulumi's {extra} extra (no module named {module!r}): {install_command(extra)}"
 
 
 def refuse_occupied(folders: list[Path], force: bool) -> None:

@@ -5,7 +5,7 @@ import pytest
 
 from rr_pulumi import resources
 from rr_pulumi.provider import _base
-from rr_pulumi.provider.adopt import AdoptedIds, AdoptionError, immutable_conflicts, pick
+from rr_pulumi.provider.adopt import AdoptedIds, AdoptionError, immutable_conflicts, item_to_adopt
 from rr_pulumi.provider.client import ClientProvider
 from rr_pulumi.provider.credential import CredentialProvider
 from rr_pulumi.provider.rule import RuleProvider
@@ -31,7 +31,7 @@ ITEMS = [{"sKey": "t1", "targetName": "api"}, {"sKey": "t2", "targetName": "web"
 
 
 def choose(markers, taken=frozenset(), kind="target"):
-    return pick(kind, "client 'c1'", ITEMS, lambda i: i["sKey"], markers,
+    return item_to_adopt(kind, "client 'c1'", ITEMS, lambda i: i["sKey"], markers,
                 lambda i: i["targetName"] == markers.get("name"), f"target_name {markers.get('name')!r}", set(taken))
 
 

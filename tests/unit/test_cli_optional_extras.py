@@ -15,7 +15,7 @@ def python(code: str, cwd, missing: str = "") -> subprocess.CompletedProcess:
 
 def install_command(extra: str, cwd) -> str:
     """How that Python would install the extra (rr-pulumi as it was installed, plus the extra)."""
-    done = python(f"from rr_pulumi.tools.scaffold import install_command; print(install_command({extra!r}))", cwd)
+    done = python(f"from rr_pulumi.installation import install_command; print(install_command({extra!r}))", cwd)
     assert done.stdout.startswith(f"pip install 'rr-pulumi[{extra}]"), done.stdout + done.stderr
     return done.stdout.strip()
 
@@ -52,10 +52,10 @@ def test_the_emulator_without_the_emulator_extra(missing, tmp_path):
 
 
 def test_install_command_adds_the_extra_to_rr_pulumi_as_it_was_installed(monkeypatch):
-    from rr_pulumi import scaffold
+    from rr_pulumi import installation
 
     from .test_scaffold import GIT, FakeDistribution
 
-    monkeypatch.setattr(scaffold.metadata, "distribution", lambda name: FakeDistribution(GIT))
-    assert scaffold.install_command("policy") == \
+    monkeypatch.setattr(installation.metadata, "distribution", lambda name: FakeDistribution(GIT))
+    assert installation.install_command("policy") == \
         "pip install 'rr-pulumi[policy] @ git+https://github.com/requestrocket/rr-pulumi@abc123'"

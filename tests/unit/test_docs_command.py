@@ -33,7 +33,8 @@ def test_the_readme_prints_too(capsys):
 
 def test_an_unknown_page_names_the_pages(capsys):
     assert cli.main(["docs", "nope"]) == 2
-    assert capsys.readouterr().err.startswith("rr-pulumi docs: no page named 'nope'; pages: readme, drift-adopt-export")
+    assert capsys.readouterr().err.startswith(
+        "rr-pulumi docs: no page named 'nope'; pages: readme, architecture, drift-adopt-export")
 
 
 def test_the_package_ships_the_docs_folder():

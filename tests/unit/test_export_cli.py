@@ -2,7 +2,7 @@
 
 import pytest
 
-from rr_pulumi import pulumi_cli, scaffold
+from rr_pulumi import installation, pulumi_cli, scaffold
 from rr_pulumi.tools.cli import main
 from rr_pulumi.api.client import RequestRocketClient
 
@@ -25,7 +25,7 @@ def api(monkeypatch):
 
 
 def installed_from(monkeypatch, direct_url):
-    monkeypatch.setattr(scaffold.metadata, "distribution", lambda name: FakeDistribution(direct_url))
+    monkeypatch.setattr(installation.metadata, "distribution", lambda name: FakeDistribution(direct_url))
 
 
 def export(*args: str) -> int:

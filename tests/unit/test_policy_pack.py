@@ -21,7 +21,7 @@ from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE, unkn
 from rr_pulumi.policy import location
 from rr_pulumi.policy.__main__ import main
 from rr_pulumi.policy.policies import GUARDRAILS, policies
-from rr_pulumi.policy.view import from_validation_args, kind_of, plain, type_token
+from rr_pulumi.policy.view import from_validation_args, kind_of, type_token, unwrapped
 
 BY_NAME = {guardrail.name: guardrail for guardrail in GUARDRAILS}
 OPTS = PolicyResourceOptions(False, [], None, [], None, [], None)
@@ -66,9 +66,9 @@ def test_configuration_overrides_defaults_and_ignores_other_keys():
     }
 
 
-def test_plain_unwraps_the_sdk_proxies_and_keeps_unknowns():
+def test_unwrapped_unwraps_the_sdk_proxies_and_keeps_unknowns():
     props = unknown_checking_proxy({"a": UNKNOWN_STRING_VALUE, "b": [1, {"c": UNKNOWN_NUMBER_VALUE}], "d": "x"})
-    assert plain(props) == {"a": UNKNOWN_STRING_VALUE, "b": [1, {"c": UNKNOWN_NUMBER_VALUE}], "d": "x"}
+    assert unwrapped(props) == {"a": UNKNOWN_STRING_VALUE, "b": [1, {"c": UNKNOWN_NUMBER_VALUE}], "d": "x"}
 
 
 def test_kinds_come_from_the_type_token_only():

@@ -1,9 +1,9 @@
 """The staged rollout's provider side over the fake API: the proxy is created inactive with its declared state
 recorded, its activation PUTs the declared state, a new proxy replaces the activation, and deleting the activation
 switches the proxy off."""
-from rr_pulumi.provider.activation import STAGED, ActivationProvider
+from rr_pulumi.provider.activation import ActivationProvider
 from rr_pulumi.provider.client import ClientProvider
-from rr_pulumi.provider.proxy import ProxyProvider
+from rr_pulumi.provider.proxy import STAGED, ProxyProvider
 
 
 def checked(provider, inputs):

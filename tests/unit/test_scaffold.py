@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rr_pulumi import cli, scaffold
+from rr_pulumi import cli, installation, scaffold
 from rr_pulumi import config as rr_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,12 +92,12 @@ class FakeDistribution:
     (None, "rr-pulumi==0.1.0"),
 ])
 def test_requirement_says_how_rr_pulumi_was_installed(monkeypatch, direct_url, line):
-    monkeypatch.setattr(scaffold.metadata, "distribution", lambda name: FakeDistribution(direct_url))
+    monkeypatch.setattr(installation.metadata, "distribution", lambda name: FakeDistribution(direct_url))
     assert scaffold.requirement() == line
 
 
 def test_a_wheel_on_this_machine_is_written_with_a_warning_naming_requirement(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(scaffold.metadata, "distribution", lambda name: FakeDistribution(WHEEL))
+    monkeypatch.setattr(installation.metadata, "distribution", lambda name: FakeDistribution(WHEEL))
     assert cli.main(["new", str(tmp_path / "p")]) == 0
     assert (tmp_path / "p" / "requirements.txt").read_text().splitlines()[-1] == f"rr-pulumi @ {WHEEL['url']}"
     assert capsys.readouterr().err == (
