@@ -46,7 +46,8 @@ PULUMI_MODULE = "github.com/pulumi/pulumi/pkg/v3"
 TOOLCHAIN_ENV = "RR_PULUMI_TOOLCHAIN"
 SUPPORTED = ((3, 216, 0), (4, 0, 0))
 """The `pulumi` versions rr-pulumi runs with: from the oldest SDK the providers need (3.216.0) up to, not
-including, Pulumi 4. Checked end to end at 3.260.0, with Pulumi's own language host and with ours (docs/toolchain.md)."""
+including, Pulumi 4. Checked end to end at 3.260.0, with Pulumi's own language host and with ours
+(docs/toolchain.md)."""
 LANGUAGE_HOST = "pulumi-language-python"
 
 CLI_PACKAGE = f"{PULUMI_MODULE}/cmd/pulumi"
