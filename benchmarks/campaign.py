@@ -13,8 +13,8 @@ at most two attempts and must leave the user's account empty.
 
 from __future__ import annotations
 
-import functools
 import argparse
+import functools
 import json
 import re
 import shutil

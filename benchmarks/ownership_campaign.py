@@ -27,8 +27,8 @@ committed PUT or DELETE, by any stack, of an object another stack (or nobody we 
 
 from __future__ import annotations
 
-import functools
 import argparse
+import functools
 import json
 import os
 import subprocess

@@ -11,8 +11,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
-import requests
-
 from rr_pulumi.testing.echo import EchoServer, Received
 
 CALL_HEADER = "X-RR-Test-Call"   # ties a call to what the upstream received
@@ -137,6 +135,10 @@ class Gateway:
         self.upstream = upstream
         self._records = records
         self.rule_names = dict(rule_names or {})
+        # requests comes with the emulator extra; importing it here keeps the always-loaded pytest plugin (which
+        # imports this package) working in a core-only install
+        import requests
+
         self.session = requests.Session()
 
     def call(self, method: str, path: str = "/", as_: Optional[str] = None, *,

@@ -32,9 +32,9 @@ Nothing secret is printed.
 
 from __future__ import annotations
 
-import functools
 import argparse
 import base64
+import functools
 import io
 import json
 import os
