@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import jwt
 
+from rr_pulumi.emulator import upstream
+
 if TYPE_CHECKING:
     from jwt.types import Options
-
-from rr_pulumi.emulator import upstream
 
 JWKS_TIMEOUT = 5.0           # seconds for a JWKS's whole answer (a total deadline, however the server drips it)
 JWKS_LIFESPAN = 300.0        # seconds a fetched JWKS is used

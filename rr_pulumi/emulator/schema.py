@@ -279,6 +279,7 @@ TARGETS = Resource(kinds.TARGET, wire_fields(kinds.TARGET.schema))
 PROXIES = Resource(kinds.PROXY, wire_fields(kinds.PROXY.schema))
 RESOURCES = {r.plural: r for r in (CREDENTIALS, TARGETS, PROXIES)}
 
+
 def _wire(info: FieldInfo) -> str:
     """The wire name of a field the emulator serves: such a field always declares one (`prop(wire, ...)`)."""
     if info.alias is None:

@@ -251,7 +251,8 @@ class Store:
         )
 
     def update(self, item_id: str, doc: dict, secret: Any = None, hidden: bool | None = None) -> None:
-        sets, args = ["doc = ?"], list[Any]([json.dumps(doc)])
+        sets = ["doc = ?"]
+        args: list[Any] = [json.dumps(doc)]
         if secret is not None:
             sets.append("secret = ?")
             args.append(self.box.seal(secret, item_id))

@@ -299,8 +299,8 @@ def _run_with_progress(label: str, command: list[str], cwd: Path, started: float
     every 30 s that it is still running: a cold module cache takes minutes to fill."""
     env = {**os.environ, "GOFLAGS": os.environ.get("GOFLAGS", "") + " -mod=mod"}
     if verbose:
-        _say(f"{label}: go {doing} ... (Go modules download into {_go_env('GOMODCACHE', env) or 'GOMODCACHE'} "
-             f"once, shared with the engine build)")
+        _say(f"{label}: go {doing} ... (Go modules: {_go_env('GOMODCACHE', env) or 'GOMODCACHE'}, one cache for "
+             "the engine build and vet)")
     done = threading.Event()
 
     def heartbeat() -> None:

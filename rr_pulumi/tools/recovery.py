@@ -214,7 +214,7 @@ def settle_by_hand_text(urn: str, candidates: tuple[str, ...]) -> str:
         f"cannot prove which object the interrupted create of {urn} made: {len(candidates)} "
         f"candidate{'s' if len(candidates) > 1 else ''} "
         f"({', '.join(candidates)}), matching its name or key and tracked by no stack; it stays pending. "
-        f"Settle it with "
+        "Settle it with "
         f"`rr-pulumi recover --adopt {shlex.quote(urn + '=' + candidates[0])}` (with the id that is this stack's) "
         f"or `rr-pulumi recover --drop {shlex.quote(urn)}` if none is"
     )
