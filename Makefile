@@ -13,8 +13,9 @@ test: $(STAMP) engine  ## the whole suite: unit, emulator contract over HTTP, en
 	$(PY) -m pytest -q -m alone tests
 	$(PY) -m pytest -n 2 -q -m "not alone" tests
 
-unit: $(STAMP)  ## the pure tests: no Go, no Pulumi engine, no servers
+unit: $(STAMP)  ## the pure tests (no Pulumi engine, no servers), then the quality gates: mypy, ruff, go vet
 	$(PY) -m pytest -q tests/unit tests/fuzz/test_check_diff_properties.py
+	$(PY) scripts/quality.py
 
 bench: $(STAMP) engine
 	$(PY) benchmarks/run_all.py

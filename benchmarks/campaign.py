@@ -14,6 +14,7 @@ at most two attempts and must leave the user's account empty.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import shutil
@@ -138,7 +139,7 @@ def run_once(seed: int, clients: int, work: Path, faults: str) -> RunResult:
     result = RunResult(seed)
     started = time.monotonic()
     folder = work / f"run-{seed}"
-    with EmulatorProcess(users=(f"campaign:team",), seed=seed) as emu:
+    with EmulatorProcess(users=("campaign:team",), seed=seed) as emu:
         token = emu.token("campaign")
         account = Account(emu, token)
         stacks = {
@@ -180,7 +181,7 @@ def run_once(seed: int, clients: int, work: Path, faults: str) -> RunResult:
         def converge(step: str) -> None:
             for name, stack in live.items():
                 for attempt in (1, 2):
-                    if faulty(f"{step} up#{attempt}", name, lambda: stack.up(check=False)):
+                    if faulty(f"{step} up#{attempt}", name, functools.partial(stack.up, check=False)):
                         break
                 check = stack.preview("--expect-no-changes", check=False)
                 printed.append(check.output)
@@ -203,7 +204,7 @@ def run_once(seed: int, clients: int, work: Path, faults: str) -> RunResult:
                 result.failures.append(f"{step}: {duplicates} duplicate(s), {len(orphans)} orphan(s): "
                                        f"{[k for _, k, _ in orphans][:5]}")
 
-        for name, stack in live.items():
+        for stack in live.values():
             printed.append(json.dumps(stack.export()))  # what `pulumi stack export` shows, without --show-secrets
         converge("create")
         live["root"].set_config("upstreamToken", f"campaign-upstream-{seed}-2", secret=True)  # rotate in place
@@ -212,7 +213,7 @@ def run_once(seed: int, clients: int, work: Path, faults: str) -> RunResult:
         converge("update")
         for name, stack in live.items():
             for attempt in (1, 2):
-                if faulty(f"destroy#{attempt}", name, lambda: stack.destroy(check=False)):
+                if faulty(f"destroy#{attempt}", name, functools.partial(stack.destroy, check=False)):
                     break
         for where, text in [("command output", "\n".join(printed))] + [
                 (str(p.relative_to(folder)), p.read_text(errors="replace"))

@@ -166,7 +166,7 @@ def isolation(emu: EmulatorProcess, samples: int) -> None:
     still = sum(not f.done() for f in in_flight)
     print(f"isolation: {still} of 16 hanging calls still in flight after the loaded samples; self-referencing "
           f"proxy answered {loop.result().status_code}")
-    for name, before, after in zip(("other tenant's call", "rule creation"), unloaded, loaded):
+    for name, before, after in zip(("other tenant's call", "rule creation"), unloaded, loaded, strict=False):
         print(f"  {name:22s} unloaded {before:7.1f} ms   loaded {after:7.1f} ms   difference {after - before:+7.1f} ms"
               f"   {'within' if after - before <= 100 else 'OVER'} 100 ms")
     hanging.close()

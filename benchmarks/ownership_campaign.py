@@ -28,6 +28,7 @@ committed PUT or DELETE, by any stack, of an object another stack (or nobody we 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -295,7 +296,7 @@ class Campaign:
     def check(self) -> None:
         f = self.figures
         for who, stack in self.stacks.items():
-            preview = self.command(who, lambda: stack.preview("--expect-no-changes", check=False))
+            preview = self.command(who, functools.partial(stack.preview, "--expect-no-changes", check=False))
             if preview.code != 0:
                 f.preview_failures.append(f"{who}: exit {preview.code}: {first_error(preview.stdout)}")
             drift = self.rr_pulumi(who, "drift", "--stack", stack.stack, "--json", cwd=stack.project_dir)
@@ -323,7 +324,7 @@ class Campaign:
     def destroy(self) -> None:
         for who in reversed(list(self.stacks)):  # the reverse of creation: whoever builds under others goes first
             stack = self.stacks[who]
-            done = self.command(who, lambda: stack.destroy(check=False))
+            done = self.command(who, functools.partial(stack.destroy, check=False))
             if done.code != 0:
                 self.figures.destroy_failures.append(f"{who}: {first_error(done.output)}")
         session = requests.Session()

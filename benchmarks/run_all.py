@@ -92,11 +92,11 @@ def spread(values: list[float]) -> str:
 def ratio(values: list[float], floor: list[float]) -> float:
     """The median of the per-repetition ratios: each pair ran back to back, so a load spike on this shared machine
     moves both sides of a pair, which a ratio of medians would not cancel."""
-    return med([v / f for v, f in zip(values, floor)])
+    return med([v / f for v, f in zip(values, floor, strict=True)])
 
 
 def ratio_text(values: list[float], floor: list[float]) -> str:
-    pairs = [v / f for v, f in zip(values, floor)]
+    pairs = [v / f for v, f in zip(values, floor, strict=True)]
     return f"{med(pairs):.2f}" if len(pairs) == 1 else f"{med(pairs):.2f} ({min(pairs):.2f}–{max(pairs):.2f})"
 
 
@@ -378,7 +378,7 @@ def baseline_table(n: int, latency: int, results: dict) -> str:
         naive = [c[op].seconds for c in results["naive"]]
 
         def calls(cycles: list) -> str:
-            worst = max((c[op].calls for c in cycles), key=lambda s: s["total"])
+            worst = max((c[op].calls for c in cycles), key=lambda s: s["total"])  # noqa: B023  # called in this loop
             methods = ", ".join(f"{m} {k}" for m, k in sorted(calls_by_method(worst).items()))
             return f"{worst['total']}" + (f" ({methods})" if methods else "")
 

@@ -44,7 +44,11 @@ def _rules_of_program() -> pulumi.Output[list]:
     rules: asyncio.Future = loop.create_future()
     known: asyncio.Future = loop.create_future()
     known.set_result(True)
-    loop.call_soon(lambda: rules.done() or rules.set_result(list(_rules)))
+    def settle() -> None:
+        if not rules.done():
+            rules.set_result(list(_rules))
+
+    loop.call_soon(settle)
     return pulumi.Output(set(), rules, known)
 
 

@@ -176,7 +176,8 @@ def parse_profiles(value: Any) -> dict[str, dict[str, Any]]:
     if value is None or value == "":
         return {}
     if not isinstance(value, dict):
-        raise ConfigurationError(f"{PROFILES_KEY} must be an object of profiles: {{NAME: {{apiUrl, token | tokenEnv}}}}")
+        raise ConfigurationError(
+            f"{PROFILES_KEY} must be an object of profiles: {{NAME: {{apiUrl, token | tokenEnv}}}}")
     profiles: dict[str, dict[str, Any]] = {}
     for name, body in value.items():
         where = f"{PROFILES_KEY}.{name}"
@@ -186,7 +187,8 @@ def parse_profiles(value: Any) -> dict[str, dict[str, Any]]:
             raise ConfigurationError(f"{where} must be an object with keys from: {', '.join(PROFILE_KEYS)}")
         unknown = sorted(set(body) - set(PROFILE_KEYS))
         if unknown:
-            raise ConfigurationError(f"{where} has unknown key(s) {', '.join(unknown)}; allowed: {', '.join(PROFILE_KEYS)}")
+            raise ConfigurationError(
+                f"{where} has unknown key(s) {', '.join(unknown)}; allowed: {', '.join(PROFILE_KEYS)}")
         if body.get("token") and body.get("tokenEnv"):
             raise ConfigurationError(f"{where}: set token or tokenEnv, not both")
         profiles[str(name)] = dict(body)
@@ -217,7 +219,8 @@ def settings_from(
     rate_key = f"{RATE_LIMIT_KEY} ({RATE_LIMIT_ENV})"
     regions = parse_regions(get(REGIONS_KEY) if get(REGIONS_KEY) is not None else env.get(REGIONS_ENV))
     skip = get(SKIP_CHECK_KEY)
-    skip_check = parse_flag(f"{SKIP_CHECK_KEY} ({SKIP_CHECK_ENV})", skip if skip is not None else env.get(SKIP_CHECK_ENV))
+    skip_check = parse_flag(f"{SKIP_CHECK_KEY} ({SKIP_CHECK_ENV})",
+                            skip if skip is not None else env.get(SKIP_CHECK_ENV))
     api_key, missing_reason = API_URL_KEY, None
     if profile is not None:
         profiles = parse_profiles(get(PROFILES_KEY))
@@ -235,7 +238,8 @@ def settings_from(
             token = _text(body.get("token"))
         elif token_env:
             token = _text(env.get(token_env))
-            missing_reason = None if token else f"the environment variable {token_env} named by {where}.tokenEnv is not set"
+            missing_reason = (None if token
+                              else f"the environment variable {token_env} named by {where}.tokenEnv is not set")
     override_url = _text(env.get(OVERRIDE_API_URL_ENV))
     if profile is None and override_url:
         api_url, api_key = override_url, "--api-url"

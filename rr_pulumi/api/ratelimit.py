@@ -199,7 +199,8 @@ class RateBudget:
             if until > window.not_before:
                 window.not_before = until
                 if seconds >= NOTICE_AFTER_SECONDS:
-                    self._notify(f"requestrocket: rate limited by the API{reason}; waiting {seconds:.0f} s (Retry-After)")
+                    self._notify(
+                        f"requestrocket: rate limited by the API{reason}; waiting {seconds:.0f} s (Retry-After)")
 
 
 def shared_budget(api_url: str, token: str, per_minute: int) -> RateBudget:

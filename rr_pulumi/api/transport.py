@@ -63,7 +63,9 @@ class Headers(Mapping[str, str]):
 class Response:
     """An HTTP answer read whole: status, headers, body."""
 
-    def __init__(self, status_code: int, headers: Mapping[str, str] | Iterable[tuple[str, str]], content: bytes) -> None:
+    def __init__(
+        self, status_code: int, headers: Mapping[str, str] | Iterable[tuple[str, str]], content: bytes
+    ) -> None:
         self.status_code, self.headers, self.content = status_code, Headers(headers), content
 
     @property

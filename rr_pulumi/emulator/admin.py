@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rr_pulumi.emulator.backend import ApiError
+from rr_pulumi.emulator.backend import ApiError, check_user_fields
 from rr_pulumi.emulator.bodies import MAX_BODY, parse_json
 from rr_pulumi.emulator.faults import FaultSpec
 
@@ -139,7 +139,7 @@ def add_control_routes(app: FastAPI, emulator: "EmulatorApp") -> None:
     @app.post("/_emulator/users")
     async def create_user(request: Request):
         body = json_object(await body_of(request), USER_FIELDS)
-        user, token = backend.ensure_user(body.get("name"), body.get("plan"), body.get("token"))
+        user, token = backend.ensure_user(*check_user_fields(body.get("name"), body.get("plan"), body.get("token")))
         return ok({"userId": user.user_id, "name": user.name, "plan": user.plan, "token": token}, 201)
 
     @app.post("/_emulator/tokens/revoke")

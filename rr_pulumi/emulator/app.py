@@ -279,11 +279,12 @@ class EmulatorApp:
             headers = dict(scope["headers"])
             token = headers[b"authorization"].decode("latin-1") if b"authorization" in headers else None
             user = self.backend.authenticate(token)
+            assert token is not None  # authenticate() answered 401 otherwise
             self.backend.throttle(token, user)
             if isinstance(body, ApiError):
                 raise body
             raw = body
-            handler = self._handler(scope, method, route)
+            route, handler = self._handler(scope, method, route)
             query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
             call = Call(user, params, query, raw)
             if method in route.compiles:
@@ -297,14 +298,15 @@ class EmulatorApp:
             return 500, json.dumps(error.body()), None, raw
 
     @staticmethod
-    def _handler(scope, method: str, route: Route | None) -> Callable[[Call], str]:
+    def _handler(scope, method: str, route: Route | None) -> tuple[Route, Callable[[Call], str]]:
+        """The route (404 when none) and its handler of the method (405 when none)."""
         if route is None:
             raise ApiError(404, "NOT_FOUND", f"no route {printable(raw_path(scope))}")
         handler = route.handlers.get(method)
         if handler is None:
             raise ApiError(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed here; allowed: "
                            f"{', '.join(route.handlers)}", {"Allow": ", ".join(route.handlers)})
-        return handler
+        return route, handler
 
     async def _compile_patterns(self, call: Call) -> schema.Compiled:
         """Compile the body's rule patterns in the worker, in a thread: the event loop keeps serving others."""

@@ -50,12 +50,19 @@ def not_found(what: str = "resource") -> ApiError:
     return ApiError(404, "NOT_FOUND", f"{what} not found")
 
 
+def _client_item(s: Store, client_id: str) -> Item:
+    item = s.get("client", client_id)
+    if item is None:
+        raise not_found("client")
+    return item
+
+
 def bad_request(exc: Invalid) -> ApiError:
     return ApiError(400, exc.code, exc.message)
 
 
-def check_user_fields(name: Any, plan: Any, token: Any) -> None:
-    """The admin inputs of a user (API and --user): 400 naming the field, whatever JSON type arrived."""
+def check_user_fields(name: Any, plan: Any, token: Any) -> tuple[str, str | None, str | None]:
+    """The admin inputs of a user (API and --user), typed; 400 naming the field, whatever JSON type arrived."""
     if not isinstance(name, str) or not 1 <= len(name) <= schema.NAME_MAX:
         raise ApiError(400, "VALIDATION_ERROR", f"name: must be a string of 1-{schema.NAME_MAX} characters")
     if plan is not None and (not isinstance(plan, str) or plan not in PLANS):
@@ -64,6 +71,7 @@ def check_user_fields(name: Any, plan: Any, token: Any) -> None:
                               or not token.isprintable() or " " in token):
         raise ApiError(400, "VALIDATION_ERROR", "token: must be a string of 1-200 printable ASCII characters "
                                                 "without spaces")
+    return name, plan, token
 
 
 @dataclass(frozen=True)
@@ -171,7 +179,9 @@ class Backend:
                 token = existing[0] if existing else new_token()
                 if not existing:
                     s.insert_token(token, user_id)
-            user = User(*s.user_by_id(user_id))
+            row = s.user_by_id(user_id)
+            assert row is not None  # found or inserted above, in this same transaction
+            user = User(*row)
         self._token_cache = {t: u for t, u in self._token_cache.items() if u.user_id != user_id}
         return user, token
 
@@ -226,7 +236,7 @@ class Backend:
     def get_client(self, user: User, client_id: str) -> str:
         with self.store.read() as s:
             self.check_access(user, client_id)
-            return envelope("clients", [self._client_json(s.get("client", client_id).doc)])
+            return envelope("clients", [self._client_json(_client_item(s, client_id).doc)])
 
     def create_client(self, user: User, body: dict) -> str:
         values = self._check_fields(schema.CLIENT_FIELDS, body, create=True)
@@ -237,20 +247,19 @@ class Backend:
         with self.store.write() as s:
             s.insert("client", client_id, client_id, None, doc)
             s.put_member(client_id, user.user_id, ["owner", "admin"])
-            return envelope("clients", [self._client_json(s.get("client", client_id).doc)])
+            return envelope("clients", [self._client_json(_client_item(s, client_id).doc)])
 
     def update_client(self, user: User, client_id: str, body: dict) -> str:
         with self.store.write() as s:
             roles = self.check_access(user, client_id)
             self._require_admin(roles)
             values = self._check_fields(schema.CLIENT_FIELDS, body, create=False)
-            item = s.get("client", client_id)
-            doc = item.doc
+            doc = _client_item(s, client_id).doc
             if values.get("clientName") is not None:
                 doc["clientName"] = values["clientName"]
             doc["clientUpdatedAt"] = now_iso(after=doc["clientUpdatedAt"])
             s.update(client_id, doc)
-            return envelope("clients", [self._client_json(s.get("client", client_id).doc)])
+            return envelope("clients", [self._client_json(_client_item(s, client_id).doc)])
 
     def delete_client(self, user: User, client_id: str, body: dict) -> str:
         with self.store.write() as s:

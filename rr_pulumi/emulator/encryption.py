@@ -42,7 +42,7 @@ class SecretBox:
         except FileNotFoundError:
             if has_sealed_secrets:
                 raise SecretKeyError(f"{key_path} is missing: the credential secrets in {db_path} cannot be "
-                                     f"read without it (restore the key file, or start with a new database)")
+                                     f"read without it (restore the key file, or start with a new database)") from None
         return cls(create_key_file(key_path))
 
     @staticmethod

@@ -60,7 +60,7 @@ def _job(scopes: Sequence[Scope], request: Request) -> str:
 
 def _answer(decision: Decision, scopes: Sequence[Scope]) -> str:
     out = []
-    for scope, result in zip(scopes, decision.scopes):
+    for scope, result in zip(scopes, decision.scopes, strict=True):
         index = {id(rule): i for i, rule in enumerate(scope.rules)}
         out.append({"matched": [index[id(r)] for r in result.matched], "effect": result.effect,
                     "deciding": None if result.deciding_rule is None else index[id(result.deciding_rule)],
@@ -70,7 +70,7 @@ def _answer(decision: Decision, scopes: Sequence[Scope]) -> str:
 
 def _decision(answer: dict[str, Any], scopes: Sequence[Scope]) -> Decision:
     results = []
-    for scope, got in zip(scopes, answer["scopes"]):
+    for scope, got in zip(scopes, answer["scopes"], strict=True):
         rules = list(scope.rules)
         results.append(ScopeResult(scope.scope, scope.object_id, scope.default_effect,
                                    [rules[i] for i in got["matched"]], got["effect"],
@@ -106,7 +106,9 @@ def _limit_memory() -> None:
 
 class _Worker:
     def __init__(self, proc: asyncio.subprocess.Process):
+        assert proc.stdin is not None and proc.stdout is not None  # start() asks for both pipes
         self.proc = proc
+        self._stdin, self._stdout = proc.stdin, proc.stdout
 
     @classmethod
     async def start(cls) -> "_Worker":
@@ -115,7 +117,7 @@ class _Worker:
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, limit=LINE_LIMIT)
         worker = cls(proc)
         try:
-            ready = await proc.stdout.readline()
+            ready = await worker._stdout.readline()
         except BaseException:   # cancelled while it starts (the request's deadline): no one else would stop it
             worker.kill()
             raise
@@ -125,9 +127,9 @@ class _Worker:
         return worker
 
     async def ask(self, job: str) -> dict[str, Any]:
-        self.proc.stdin.write(job.encode())
-        await self.proc.stdin.drain()
-        line = await self.proc.stdout.readline()
+        self._stdin.write(job.encode())
+        await self._stdin.drain()
+        line = await self._stdout.readline()
         if not line.endswith(b"\n"):
             raise RuntimeError("the rule evaluation worker ended")
         return json.loads(line)

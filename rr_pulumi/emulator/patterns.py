@@ -29,7 +29,7 @@ Pattern = tuple[str, int]  # (pattern, re flags)
 try:  # the parser `re` itself uses (its module name changed in Python 3.11)
     from re import _parser  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - Python 3.10
-    import sre_parse as _parser  # type: ignore[no-redef]
+    import sre_parse as _parser
 
 
 # Nested counted repeats multiply (`(a{2000}){2000}` asks for 4,000,000 `a`s): their product along any nesting chain
@@ -97,13 +97,16 @@ class Worker:
             [sys.executable, "-m", "rr_pulumi.emulator.patterns"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, text=True, bufsize=1,
         )
+        # both pipes exist: PIPE was asked for above
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self._stdin, self._stdout = self.proc.stdin, self.proc.stdout
         self.lines: list[str] = []
         self._ready = threading.Condition()
         self.started = False
         threading.Thread(target=self._pump, daemon=True).start()
 
     def _pump(self) -> None:
-        for line in self.proc.stdout:
+        for line in self._stdout:
             with self._ready:
                 self.lines.append(line)
                 self._ready.notify_all()
@@ -127,9 +130,10 @@ class Worker:
         if not self.started:
             self.kill()
             return None
-        self.proc.stdin.write("".join(json.dumps(p) + "\n" for p in patterns))
-        self.proc.stdin.flush()
-        deadline, results = time.monotonic() + budget, []
+        self._stdin.write("".join(json.dumps(p) + "\n" for p in patterns))
+        self._stdin.flush()
+        deadline = time.monotonic() + budget
+        results: list[Optional[str]] = []
         with self._ready:
             while len(results) < len(patterns):
                 line = self._next_line(deadline)
@@ -173,7 +177,7 @@ class PatternCompiler:
             over = f"the rule's patterns take more than {self.budget:g} s to compile; use simpler patterns"
             return {p: over for p in unique}
         self._give_back(worker)
-        return dict(zip(unique, results))
+        return dict(zip(unique, results, strict=True))
 
     def _take(self) -> Worker:
         with self._lock:

@@ -112,7 +112,7 @@ class EmulatorProcess:
         threading.Thread(target=_pump, args=(self.proc.stdout, lines), daemon=True).start()
         deadline = time.monotonic() + self.startup_timeout
         try:
-            self.url = self._next_line(lines, deadline)
+            url = self.url = self._next_line(lines, deadline)
             while True:
                 line = self._next_line(lines, deadline)
                 kind, *rest = line.split()
@@ -121,8 +121,8 @@ class EmulatorProcess:
                     self.tokens[name], self.plans[name] = token, plan
                 elif kind == "admin":
                     break
-            self.port = int(self.url.rsplit(":", 1)[1])
-            self._wait_healthy(deadline)
+            self.port = int(url.rsplit(":", 1)[1])
+            self._wait_healthy(self.proc, url, deadline)
         except BaseException:
             self.kill()
             raise
@@ -137,12 +137,12 @@ class EmulatorProcess:
             raise EmulatorError(f"emulator did not start: {self._log_tail()}")
         return line.strip()
 
-    def _wait_healthy(self, deadline: float) -> None:
+    def _wait_healthy(self, proc: subprocess.Popen, url: str, deadline: float) -> None:
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+            if proc.poll() is not None:
                 break
             try:
-                if self._session.get(self.url + "/_emulator/health", timeout=2).status_code == 200:
+                if self._session.get(url + "/_emulator/health", timeout=2).status_code == 200:
                     return
             except requests.RequestException:
                 pass
@@ -211,9 +211,16 @@ class EmulatorProcess:
     def token(self, name: str) -> str:
         return self.tokens[name]
 
+    @property
+    def api_url(self) -> str:
+        """The URL of the started emulator's Core API."""
+        if self.url is None:
+            raise EmulatorError("the emulator is not started (call start())")
+        return self.url
+
     def admin(self, method: str, path: str, **kwargs) -> requests.Response:
         headers = {"Authorization": self.admin_token, **kwargs.pop("headers", {})}
-        response = self._session.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+        response = self._session.request(method, self.api_url + path, headers=headers, timeout=30, **kwargs)
         if response.status_code >= 400:
             raise EmulatorError(f"{method} {path}: {response.status_code} {response.text}")
         return response

@@ -16,11 +16,14 @@ import json
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import jwt
 
 from rr_pulumi.emulator import upstream
+
+if TYPE_CHECKING:
+    from jwt.types import Options
 
 JWKS_TIMEOUT = 5.0           # seconds for a JWKS's whole answer (a total deadline, however the server drips it)
 JWKS_LIFESPAN = 300.0        # seconds a fetched JWKS is used
@@ -115,7 +118,7 @@ def _unverified_claims(token: str) -> Optional[dict[str, Any]]:
 
 async def _verified_claims(token: str, secret: dict[str, Any], jwks: "JwksCache") -> dict[str, Any]:
     audience, issuer = secret.get("audience"), secret.get("issuer")
-    options = {"verify_aud": audience is not None, "verify_iss": issuer is not None}
+    options: Options = {"verify_aud": audience is not None, "verify_iss": issuer is not None}
     try:
         if secret.get("sharedSecret"):
             key: Any = secret["sharedSecret"]

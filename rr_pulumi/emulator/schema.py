@@ -279,9 +279,24 @@ TARGETS = Resource(kinds.TARGET, wire_fields(kinds.TARGET.schema))
 PROXIES = Resource(kinds.PROXY, wire_fields(kinds.PROXY.schema))
 RESOURCES = {r.plural: r for r in (CREDENTIALS, TARGETS, PROXIES)}
 
+
+def _wire(info: FieldInfo) -> str:
+    """The wire name of a field the emulator serves: such a field always declares one (`prop(wire, ...)`)."""
+    if info.alias is None:
+        raise TypeError(f"schema field {info!r} has no wire name")
+    return info.alias
+
+
+def _kind(name: str) -> kinds.Kind:
+    kind = kinds.by_name(name)
+    if kind is None:
+        raise LookupError(f"a proxy reference names the unknown kind {name!r}")
+    return kind
+
+
 # A proxy's references: wire field → (stored kind, required credentialType or None).
 PROXY_REFERENCES = {
-    kinds.PROXY.schema.model_fields[ref.argument].alias: (kinds.by_name(ref.kind).word, ref.credential_type)
+    _wire(kinds.PROXY.schema.model_fields[ref.argument]): (_kind(ref.kind).word, ref.credential_type)
     for ref in kinds.PROXY.references
 }
 
@@ -311,7 +326,7 @@ class SecretKey:
 def _secret_key(info: FieldInfo) -> SecretKey:
     kind = wire_type(info)
     low, high = _constraint(info, "min_length"), _constraint(info, "max_length")
-    return SecretKey(info.alias, info.is_required(), kind,
+    return SecretKey(_wire(info), info.is_required(), kind,
                      get_args(_plain(info.annotation)[0]) if kind == "enum" else (),
                      (0 if kind == "object" else 1) if low is None else low, TEXT_MAX if high is None else high)
 
@@ -454,12 +469,12 @@ def _rule_check(info: FieldInfo, description: str) -> RuleCheck | None:
     subject = next(i for i in model.model_fields.values() if i.alias not in ("valuePattern", "presence"))
     kind = wire_type(subject)
     high = PATTERN_MAX if kind == "regex" else _constraint(subject, "max_length") or TEXT_MAX
-    return RuleCheck(subject.alias, kind, high, description)
+    return RuleCheck(_wire(subject), kind, high, description)
 
 
 RULE_CHECKS: dict[str, RuleCheck] = {
     spec.wire: check for name, spec in _RULE_SPECS.items()
-    if (check := _rule_check(RuleSchema.model_fields[name], spec.description)) is not None
+    if spec.wire is not None and (check := _rule_check(RuleSchema.model_fields[name], spec.description)) is not None
 }
 
 

@@ -222,7 +222,9 @@ class Store:
             where.append("hidden = 0")
         clause = " AND ".join(where)
         with self.read():
-            total = self._one(f"SELECT COUNT(*) FROM items WHERE {clause}", tuple(args))[0]
+            counted = self._one(f"SELECT COUNT(*) FROM items WHERE {clause}", tuple(args))
+            assert counted is not None  # COUNT(*) always answers one row
+            total = counted[0]
             rows = self._all(
                 f"SELECT doc FROM items WHERE {clause} ORDER BY seq LIMIT ? OFFSET ?", (*args, limit, offset)
             )
@@ -249,7 +251,8 @@ class Store:
         )
 
     def update(self, item_id: str, doc: dict, secret: Any = None, hidden: bool | None = None) -> None:
-        sets, args = ["doc = ?"], [json.dumps(doc)]
+        sets = ["doc = ?"]
+        args: list[Any] = [json.dumps(doc)]
         if secret is not None:
             sets.append("secret = ?")
             args.append(self.box.seal(secret, item_id))

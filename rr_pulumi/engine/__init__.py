@@ -46,7 +46,8 @@ PULUMI_MODULE = "github.com/pulumi/pulumi/pkg/v3"
 TOOLCHAIN_ENV = "RR_PULUMI_TOOLCHAIN"
 SUPPORTED = ((3, 216, 0), (4, 0, 0))
 """The `pulumi` versions rr-pulumi runs with: from the oldest SDK the providers need (3.216.0) up to, not
-including, Pulumi 4. Checked end to end at 3.260.0, with Pulumi's own language host and with ours (docs/toolchain.md)."""
+including, Pulumi 4. Checked end to end at 3.260.0, with Pulumi's own language host and with ours
+(docs/toolchain.md)."""
 LANGUAGE_HOST = "pulumi-language-python"
 
 CLI_PACKAGE = f"{PULUMI_MODULE}/cmd/pulumi"
@@ -278,15 +279,33 @@ def _build(version: str, folder: Path, verbose: bool) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _run_with_progress(label: str, command: list[str], cwd: Path, started: float, verbose: bool) -> None:
+def vet_language_host(verbose: bool = True) -> None:
+    """`go vet` over our language host (gosrc), with the build's Go settings and so its module cache: what the engine
+    build downloaded is not downloaded again, and on a fresh machine vet downloads what it needs itself. It vets a
+    copy, because `-mod=mod` may rewrite go.sum, which is part of the engine's cache key. EngineError on a finding."""
+    go = shutil.which("go")
+    if go is None:
+        raise EngineError("no Go toolchain to vet the language host with; install Go >= 1.26")
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="rr-pulumi-vet-") as staging:
+        source = Path(staging) / "src"
+        shutil.copytree(GO_SOURCES, source, ignore=shutil.ignore_patterns("__pycache__"))
+        _run_with_progress("language host", [go, "vet", "./..."], source, started, verbose, doing="vet")
+
+
+def _run_with_progress(label: str, command: list[str], cwd: Path, started: float, verbose: bool,
+                       doing: str = "build") -> None:
+    """Run a go command as the engine build does (GOFLAGS -mod=mod, the user's GOMODCACHE and GOPROXY), saying
+    every 30 s that it is still running: a cold module cache takes minutes to fill."""
     env = {**os.environ, "GOFLAGS": os.environ.get("GOFLAGS", "") + " -mod=mod"}
     if verbose:
-        _say(f"{label}: go build ...")
+        _say(f"{label}: go {doing} ... (Go modules: {_go_env('GOMODCACHE', env) or 'GOMODCACHE'}, one cache for "
+             "the engine build and vet)")
     done = threading.Event()
 
     def heartbeat() -> None:
         while not done.wait(30):
-            _say(f"{label}: still building, {time.monotonic() - started:.0f} s so far")
+            _say(f"{label}: go {doing} still running, {time.monotonic() - started:.0f} s so far")
 
     if verbose:
         threading.Thread(target=heartbeat, daemon=True).start()
@@ -295,9 +314,18 @@ def _run_with_progress(label: str, command: list[str], cwd: Path, started: float
     finally:
         done.set()
     if result.returncode != 0:
-        raise EngineError(f"building the {label} failed:\n{result.stderr[-4000:]}")
+        raise EngineError(f"go {doing} of the {label} failed:\n{result.stderr[-4000:]}")
     if verbose:
-        _say(f"{label}: done at {time.monotonic() - started:.0f} s")
+        _say(f"{label}: go {doing} done at {time.monotonic() - started:.0f} s")
+
+
+def _go_env(name: str, env: dict[str, str]) -> str:
+    """One `go env` setting as the go command will see it; empty when go cannot say."""
+    go = shutil.which("go")
+    if go is None:
+        return ""
+    result = subprocess.run([go, "env", name], env=env, capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else ""
 
 
 def stale_folders() -> list[Path]:

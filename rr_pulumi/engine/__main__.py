@@ -4,6 +4,7 @@
     which             say which `pulumi` rr-pulumi runs, its version and why (builds nothing)
     key               print this release's engine cache key (a CI cache key; builds nothing)
     shell             print the line that puts the engine on PATH: eval "$(rr-pulumi-engine shell)"
+    vet               `go vet` our language host's Go sources (a quality gate of `make unit`; builds nothing)
     prune [--remove]  list engine folders of other releases in the cache; remove them with --remove
     demo-env [DIR]    demo and tests only: export lines for a throw-away backend in DIR and the demo passphrase
 """
@@ -28,6 +29,7 @@ from rr_pulumi.engine import (
     remove_folder,
     stale_folders,
     supported_range,
+    vet_language_host,
 )
 
 DEMO_BACKEND = Path(".rr") / "state"
@@ -74,6 +76,12 @@ def _prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _vet(args: argparse.Namespace) -> int:
+    vet_language_host()
+    print("go vet: no findings in the language host")
+    return 0
+
+
 def _demo_env(args: argparse.Namespace) -> int:
     env = engine_env(args.backend)
     for key in DEMO_ENV_KEYS:
@@ -96,6 +104,7 @@ def parser() -> argparse.ArgumentParser:
                         ).set_defaults(run=_key)
     commands.add_parser("shell", help='print only the PATH export: eval "$(rr-pulumi-engine shell)"').set_defaults(
         run=_shell)
+    commands.add_parser("vet", help="`go vet` the language host's Go sources (builds nothing)").set_defaults(run=_vet)
     prune = commands.add_parser("prune", help="list engine folders of other releases; --remove deletes them")
     prune.add_argument("--remove", action="store_true", help="delete the listed folders")
     prune.set_defaults(run=_prune)

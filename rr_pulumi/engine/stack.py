@@ -73,6 +73,7 @@ class LocalStack:
 
     @staticmethod
     def _echo(proc: subprocess.Popen, command: list[str], timeout: float) -> CommandResult:
+        assert proc.stdout is not None  # run() starts an echoed command with stdout=PIPE
         lines = []
         for line in proc.stdout:
             lines.append(line)

@@ -7,7 +7,7 @@ known yet (preview) is never judged: the check skips it and judges it again at `
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, get_args
 from urllib.parse import urlparse
 
 from rr_pulumi.schema import kinds as registry
@@ -19,7 +19,7 @@ from rr_pulumi.policy.view import CREDENTIAL, PROXY, RULE, TARGET, Resource, has
 
 Violation = tuple[Resource, str]
 
-ALL_METHODS = frozenset(HttpMethod.__args__)
+ALL_METHODS = frozenset(get_args(HttpMethod))
 # Paths a catch-all pattern matches; a pattern matching every one of them is treated as matching every path.
 PROBE_PATHS = ("", "/", "/admin", "/v1/users/42", "/internal/.env", "/a/b/c?x=1")
 
@@ -27,6 +27,9 @@ NAME_FIELDS = {k.name: k.name_field for k in registry.KINDS if k.name_field}
 REGION_FIELDS = {k.name: k.region_field for k in registry.KINDS if k.region_field}
 # A proxy's parts: the property holding the id, and the kind of resource it names.
 PROXY_PARTS = {ref.argument: ref.kind for ref in registry.PROXY.references}
+# The rule argument naming its proxy (rules hang off proxies: kinds.RULE_PARENTS).
+assert registry.PROXY.rule_parent_argument is not None
+RULE_PROXY_ARGUMENT: str = registry.PROXY.rule_parent_argument
 # What a rule matches and does; its parent and client do not matter to "does it allow everything".
 RULE_SCOPE = ("effect", "methods", "path_pattern", "path_presence", "regex_flags", "header_checks", "query_checks",
               "body_checks", "token_checks")
@@ -172,7 +175,9 @@ def shared_region(stack: Stack) -> list[Violation]:
             continue
         for prop, kind in PROXY_PARTS.items():
             part = stack.referenced(proxy, prop, kind)
-            part_region = part.props.get(REGION_FIELDS[kind]) if part else None
+            if part is None:
+                continue
+            part_region = part.props.get(REGION_FIELDS[kind])
             if part_region is None or is_unknown(part_region) or part_region == region:
                 continue
             found.append(
@@ -187,7 +192,7 @@ def shared_region(stack: Stack) -> list[Violation]:
 
 def rules_of(stack: Stack, proxy: Resource) -> list[Resource]:
     """The stack's rules attached to the proxy."""
-    return [rule for rule in stack.of_kind(RULE) if stack.referenced(rule, registry.PROXY.rule_parent_argument, PROXY) is proxy]
+    return [rule for rule in stack.of_kind(RULE) if stack.referenced(rule, RULE_PROXY_ARGUMENT, PROXY) is proxy]
 
 
 def deny_by_default(stack: Stack, require_default_deny: bool) -> list[Violation]:
@@ -226,8 +231,9 @@ def _known_or_marker(value: Any) -> Any:
 
 
 def rule_lint(stack: Stack) -> list[Violation]:
-    """Rules that can never change a decision (`rr_pulumi.tools.rule_lint`: shadowed, duplicate, an allow on an object that
-    allows by default, a pattern that matches nothing), on each object's rules; parents are found by dependency."""
+    """Rules that can never change a decision (`rr_pulumi.tools.rule_lint`: shadowed, duplicate, an allow on an
+    object that allows by default, a pattern that matches nothing), on each object's rules; parents are found by
+    dependency."""
     from rr_pulumi.tools import rule_lint as lint
     from rr_pulumi.tools import stack_rules
 

@@ -60,10 +60,11 @@ class Guardrail:
 
     def to_policy(self) -> Policy:
         schema = PolicyConfigSchema(properties=dict(self.settings)) if self.settings else None
-        common = dict(name=self.name, description=self.description, enforcement_level=self.level, config_schema=schema)
         if self.across_stack:
-            return StackValidationPolicy(validate=self._validate_stack, **common)
-        return ResourceValidationPolicy(validate=self._validate_resource, **common)
+            return StackValidationPolicy(name=self.name, description=self.description, enforcement_level=self.level,
+                                         config_schema=schema, validate=self._validate_stack)
+        return ResourceValidationPolicy(name=self.name, description=self.description, enforcement_level=self.level,
+                                        config_schema=schema, validate=self._validate_resource)
 
     def _validate_resource(self, args: ResourceValidationArgs, report: ReportViolation) -> None:
         resource = from_validation_args(args)  # None for resources that are not rr-pulumi's

@@ -25,7 +25,8 @@ from pulumi_policy.proxy import (
 from rr_pulumi.schema import kinds
 from rr_pulumi.schema import UNKNOWN
 
-# A view's `kind` is the kind's name ("Proxy"), as in the type token; the facts about each kind live in rr_pulumi.schema.kinds.
+# A view's `kind` is the kind's name ("Proxy"), as in the type token; the facts about each kind live in
+# rr_pulumi.schema.kinds.
 CLIENT, CREDENTIAL, TARGET, PROXY, RULE = (k.name for k in (kinds.CLIENT, kinds.CREDENTIAL, kinds.TARGET, kinds.PROXY,
                                                               kinds.RULE))
 PROVIDER_KEY = "__provider"
@@ -73,12 +74,17 @@ def unwrapped(value: Any) -> Any:
     if isinstance(value, (str, bytes)):
         return value
     if isinstance(value, Mapping):
-        raw = value if isinstance(value, dict) else value["__target"]
+        raw = value if isinstance(value, dict) else _target(value)
         return {k: unwrapped(v) for k, v in raw.items()}
     if isinstance(value, Sequence):
-        raw = value if isinstance(value, (list, tuple)) else value["__target"]
+        raw = value if isinstance(value, (list, tuple)) else _target(value)
         return [unwrapped(v) for v in raw]
     return value
+
+
+def _target(proxy: Any) -> Any:
+    """What a policy SDK proxy (pulumi_policy.proxy) wraps: it answers `["__target"]`, outside its Sequence type."""
+    return proxy["__target"]
 
 
 @dataclass

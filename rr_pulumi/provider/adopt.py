@@ -4,11 +4,11 @@ Pulumi's `import` does not work for dynamic providers (pulumi/pulumi#16175), so 
 object (by id, or by its natural key: a name within its client, every field of a rule within its parent), refuses
 when an immutable field differs, and then the provider applies the declared values.
 
-Adopting by natural key (`adopt=True`) takes an object only when it is provably nobody else's: the one match that
-no stack of the backend manages (`rr_pulumi.provider.stack_claims`, read once per provider process through the `pulumi` CLI
-that started the provider; this stack's own resources count too). When the backend's stacks cannot all be read, or
-the only match is managed by a stack, adoption by name is refused in one line naming the ids: `adopt_id="<id>"` is
-the explicit escape, for a user who knows which object to take (an id names one object, so nothing is guessed).
+Adopting by natural key (`adopt=True`) takes an object only when it is provably nobody else's: the one match that no
+stack of the backend manages (`rr_pulumi.provider.stack_claims`, read once per provider process through the `pulumi`
+CLI that started the provider; this stack's own resources count too). When the backend's stacks cannot all be read, or
+the only match is managed by a stack, adoption by name is refused in one line naming the ids: `adopt_id="<id>"` is the
+explicit escape, for a user who knows which object to take (an id names one object, so nothing is guessed).
 
 The markers travel as resource inputs beside the schema's fields; they never reach the API and never cause a diff.
 Adopting changes nothing the user did not declare: a credential adopted without `credential_secret` keeps its live
@@ -97,7 +97,8 @@ def item_to_adopt(
             f"cannot adopt {kind} with {key_text}: it is already adopted by another resource of this stack"
         )
     if kind != "rule" and len(matches) > 1:  # identical rules are interchangeable; named objects are not
-        raise AdoptionError(f"cannot adopt {kind} with {key_text}: several match ({_ids(matches, id_of)}); use adopt_id")
+        raise AdoptionError(
+            f"cannot adopt {kind} with {key_text}: several match ({_ids(matches, id_of)}); use adopt_id")
     return free[0]
 
 

@@ -129,8 +129,11 @@ def connection_check_failure(profile: Optional[str], exc: Exception) -> Failure:
     if isinstance(exc, ConfigurationError):
         return Failure(token_key, str(exc))
     if isinstance(exc, Unauthorized):
-        fix = f"`pulumi config set --secret {token_key} <token>`" + (f" or {rr_config.TOKEN_ENV}" if profile is None else "")
-        return Failure(token_key, f"the RequestRocket API rejected the token ({exc}); set a valid one with {fix} {SKIP_HINT}")
+        fix = f"`pulumi config set --secret {token_key} <token>`"
+        if profile is None:
+            fix += f" or {rr_config.TOKEN_ENV}"
+        return Failure(
+            token_key, f"the RequestRocket API rejected the token ({exc}); set a valid one with {fix} {SKIP_HINT}")
     api_url = rr_config.API_URL_KEY if profile is None else f"{rr_config.PROFILES_KEY}.{profile}.apiUrl"
     if isinstance(exc, (ServerError, RateLimited)):  # the API is there but failing: not a configuration problem
         return Failure(api_url, f"the RequestRocket API kept failing; nothing was changed, run again: {exc}")
@@ -209,12 +212,13 @@ class SchemaProvider(ResourceProvider):
     def natural_key(self, values: dict[str, Any], item: dict[str, Any]) -> bool:
         """Whether a listed item is the object these inputs would create (used after an ambiguous POST):
         by default the same name within its client."""
-        name_field = self.kind.name_field
-        return name_field is not None and item.get(self.kind.name_wire) == values.get(name_field)
+        name_field, name_wire = self.kind.name_field, self.kind.name_wire
+        return name_field is not None and name_wire is not None and item.get(name_wire) == values.get(name_field)
 
     def natural_key_text(self, values: dict[str, Any]) -> str:
         """The natural key in words, for adoption errors."""
-        return f"{self.kind.name_field} {values.get(self.kind.name_field)!r}"
+        name_field = self.kind.name_field
+        return f"{name_field} {values.get(name_field)!r}" if name_field is not None else f"no name (a {self.word})"
 
     def parent_text(self, values: dict[str, Any]) -> str:
         """Where the object lives, in words, for adoption and lookup errors."""
@@ -388,6 +392,7 @@ class SchemaProvider(ResourceProvider):
         markers = markers_of(user_props(props))
         if adopting(markers) and not REPLACEMENTS.take("create", {**values, **markers}):
             adopted = self.adopt(values, markers)
+            assert adopted.outs is not None  # adopt() answers with the object's outputs
             return CreateResult(adopted.id, self.recorded(adopted.outs, values, props))
         collection = self.collection(values)
         with self.api_errors(values):

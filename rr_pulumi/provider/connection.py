@@ -136,7 +136,7 @@ def current_token(profile: Optional[str] = None) -> Optional[str]:
     with _lock:
         renewal = _live.get(profile)
         owner = renewal is None
-        if owner:
+        if renewal is None:
             renewal = _live[profile] = _Renewal()
     if owner:
         try:

@@ -12,8 +12,9 @@ properties) and reports as a Python traceback (pulumi/pulumi#16175). The answer 
 
 And it makes the command's one connection check when the engine configures the provider (as pulumi-aws checks its
 credentials at Configure), before any resource is read or checked: a wrong token or an unreachable API fails the
-command with one error, found by one call, even a no-op preview (docs/reliability.md#the-connection-check). `requestrocket:skipCredentialsValidation` skips it; under Pulumi's own server the
-check happens at the first resource instead (`rr_pulumi.provider.connection.verified_client`).
+command with one error, found by one call, even a no-op preview (docs/reliability.md#the-connection-check).
+`requestrocket:skipCredentialsValidation` skips it; under Pulumi's own server the check happens at the first resource
+instead (`rr_pulumi.provider.connection.verified_client`).
 
 The engine rr-pulumi builds starts it from its `pulumi-resource-pulumi-python` launcher. Set
 RR_PULUMI_PROVIDER_SERVER=pulumi to serve with Pulumi's server as shipped; a Pulumi release that builds its

@@ -39,7 +39,7 @@ class EchoServer:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._server.socket.getsockname()[:2]  # an IPv4 (host, port): never bytes
         return f"http://{host}:{port}"
 
     def route(self, method: str, path: str, body: Any, status: int = 200) -> None:

@@ -84,7 +84,7 @@ class RulesTestEnvironment:
 
     @property
     def data_plane_url(self) -> str:
-        return data_plane_url(self.emulator.url)
+        return data_plane_url(self.emulator.api_url)
 
     def records(self, proxy_id: str) -> list[dict[str, Any]]:
         """The data plane's records of one proxy's requests (secrets redacted)."""

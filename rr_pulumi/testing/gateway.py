@@ -11,8 +11,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
-import requests
-
 from rr_pulumi.testing.echo import EchoServer, Received
 
 CALL_HEADER = "X-RR-Test-Call"   # ties a call to what the upstream received
@@ -41,17 +39,29 @@ def signed_jwt(claims: Mapping[str, Any], shared_secret: str, algorithm: str = "
 
 
 class RuleRef(str):
-    """The rule that denied a call: equal to its Pulumi resource name and to its RequestRocket id."""
+    """The rule that denied a call: equal to its Pulumi resource name and to its RequestRocket id.
 
-    def __new__(cls, name: str, rule_id: Optional[str]):
+    Being equal to two different strings, it cannot hash like both of them, so it is unhashable: put its `str()` (the
+    name) or its `id` in a set or a dict, never the RuleRef itself.
+    """
+
+    id: Optional[str]
+
+    def __new__(cls, name: str, rule_id: Optional[str]) -> RuleRef:
         ref = super().__new__(cls, name)
         ref.id = rule_id
         return ref
 
     def __eq__(self, other: object) -> bool:
-        return str.__eq__(self, other) or (self.id is not None and other == self.id)
+        if not isinstance(other, str):
+            return NotImplemented
+        return str.__eq__(self, other) or (self.id is not None and str.__eq__(self.id, other))
 
-    __hash__ = str.__hash__
+    def __ne__(self, other: object) -> bool:  # str's own __ne__ would not see the id
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = None  # type: ignore[assignment]  # equal to two strings with different hashes: see the docstring
 
 
 @dataclass
@@ -125,11 +135,15 @@ class Gateway:
         self.upstream = upstream
         self._records = records
         self.rule_names = dict(rule_names or {})
+        # requests comes with the emulator extra; importing it here keeps the always-loaded pytest plugin (which
+        # imports this package) working in a core-only install
+        import requests
+
         self.session = requests.Session()
 
-    def call(self, method: str, path: str = "/", as_: Optional[str] = None, *, headers: Optional[Mapping[str, str]] = None,
-             query: Optional[Mapping[str, str]] = None, json: Any = None, body: Optional[bytes] = None,
-             credential_in_query: bool = False) -> CallResult:
+    def call(self, method: str, path: str = "/", as_: Optional[str] = None, *,
+             headers: Optional[Mapping[str, str]] = None, query: Optional[Mapping[str, str]] = None,
+             json: Any = None, body: Optional[bytes] = None, credential_in_query: bool = False) -> CallResult:
         """Send one request; `as_` is the proxy credential as the caller presents it (see api_key, bearer, basic,
         signed_jwt), None to send none."""
         marker = uuid.uuid4().hex

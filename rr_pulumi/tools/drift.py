@@ -13,8 +13,9 @@ Two sources, because the engine sees only what the stack manages:
    on our proxy, a target a team added to a shared client), and nothing can tell whose. So it is information, not
    drift, unless `--fail-on-unmanaged` says this stack owns everything under its parents.
 
-What this stack manages is what its state holds and did not look up (`stack_claims.is_managed`): a lookup (`Proxy.get`, a read
-resource, `external` in the state) is a reference, neither drift of ours nor a parent whose children we list.
+What this stack manages is what its state holds and did not look up (`stack_claims.is_managed`): a lookup
+(`Proxy.get`, a read resource, `external` in the state) is a reference, neither drift of ours nor a parent whose
+children we list.
 
 Exit codes: 0 no drift, 1 drift, 2 could not check (any reason: no engine, no project or stack, unreadable config,
 rejected token, unreachable API), always with a one-line reason.
@@ -129,7 +130,8 @@ def property_paths(old: Any, new: Any, path: str) -> list[PropertyChange]:
         return [c for key in sorted(set(old) | set(new)) for c in property_paths(old.get(key), new.get(key),
                                                                                   f"{path}.{key}")]
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        return [c for i, (a, b) in enumerate(zip(old, new)) for c in property_paths(a, b, f"{path}[{i}]")]
+        pairs = enumerate(zip(old, new, strict=True))
+        return [c for i, (a, b) in pairs for c in property_paths(a, b, f"{path}[{i}]")]
     return [] if old == new else [PropertyChange(path, _value(old), _value(new))]
 
 
@@ -349,10 +351,10 @@ def unmanaged_objects(managed: Managed, list_items: Lister) -> list[Difference]:
                                             f"client {client_id} but in no resource of this stack", client.urn, id_))
     for kind in kinds.RULE_PARENTS:
         for parent_id, parent in sorted(managed.by_kind.get(kind.name, {}).items()):
-            mine = managed.rules_by_parent.get(parent_id, set())
+            rules_of_parent = managed.rules_by_parent.get(parent_id, set())
             for item in list_items(rules_collection(parent.client_id, kind.plural, parent_id), parent.profile) or []:
                 id_ = item_id(item, kinds.RULE.plural)
-                if id_ and id_ not in mine:
+                if id_ and id_ not in rules_of_parent:
                     diffs.append(Difference(UNMANAGED, f"{kind.name} {parent.name}",
                                             f"rule {id_} ({_describe_rule(item)}) is on {kind.word} {parent_id} "
                                             "but in no resource of this stack", parent.urn, id_))

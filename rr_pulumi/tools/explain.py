@@ -40,6 +40,10 @@ class StackView:
     scopes: list[Scope]
     names: dict[str, str]  # RequestRocket id → Pulumi resource name
 
+    def name(self, object_id: Optional[str]) -> Optional[str]:
+        """The Pulumi resource name of an id; None for no id or one the stack does not hold."""
+        return self.names.get(object_id) if object_id is not None else None
+
 
 def stack_view(resources: list[dict[str, Any]], proxy: str) -> StackView:
     """The scopes of the Proxy named `proxy` (its Pulumi resource name, or its id) in a stack's resources, as the
@@ -122,7 +126,7 @@ def as_json(view: StackView, request: Request, decision: Decision) -> dict[str, 
         "ruleName": view.names.get(decision.rule_id) if decision.rule_id else None,
         "scopes": [{"scope": s.scope, "objectId": s.object_id, "name": view.names.get(s.object_id),
                     "defaultEffect": s.default_effect, "effect": s.effect, "decidingRuleId": s.deciding_rule_id,
-                    "matched": [{"id": r.get("sKey"), "name": view.names.get(r.get("sKey")), "effect": r.get("effect"),
+                    "matched": [{"id": r.get("sKey"), "name": view.name(r.get("sKey")), "effect": r.get("effect"),
                                  "priority": r.get("priority")} for r in s.matched]}
                    for s in decision.scopes],
     }
@@ -132,7 +136,7 @@ def render(view: StackView, request: Request, decision: Decision) -> str:
     lines = [f"{request.method} {request.path} on proxy {view.proxy_name} ({view.proxy_id})", ""]
     width = max(len(s) for s in SCOPES)
     for s in decision.scopes:
-        matched = ", ".join(f"{view.names.get(r.get('sKey'), r.get('sKey'))} ({r.get('effect')}, priority "
+        matched = ", ".join(f"{view.name(r.get('sKey')) or r.get('sKey')} ({r.get('effect')}, priority "
                             f"{r.get('priority')})" for r in s.matched) or "no rule"
         why = f"by {view.names.get(s.deciding_rule_id, s.deciding_rule_id)}" if s.deciding_rule_id else "by default"
         lines.append(f"  {s.scope:<{width}}  {view.names.get(s.object_id) or s.object_id}: default {s.default_effect}; "

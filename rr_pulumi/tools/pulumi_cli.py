@@ -123,8 +123,8 @@ class Pulumi:
         if stack and self.stack:
             command += ["--stack", self.stack]
         try:
-            done = subprocess.run(command, cwd=self.cwd, env={**child_env(self.executable), **self.env}, capture_output=True,
-                                  text=True, timeout=self.timeout)
+            done = subprocess.run(command, cwd=self.cwd, env={**child_env(self.executable), **self.env},
+                                  capture_output=True, text=True, timeout=self.timeout)
         except subprocess.TimeoutExpired:
             raise PulumiFailed(f"`pulumi {args[0]}` did not finish in {self.timeout:.0f} s") from None
         except OSError as exc:  # e.g. the project folder does not exist

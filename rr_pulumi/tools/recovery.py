@@ -6,8 +6,8 @@ alone, and a later `up` creates them again, so a create that did reach the API b
 settles each pending create with the proof every create uses (`rr_pulumi.api.ownership`): a listed object matching its
 natural key within its parent and holding the values the create would have sent, tracked by no stack of the backend
 (this one, and every other one `pulumi stack ls --all` lists and `pulumi stack export` can read, see
-`rr_pulumi.provider.stack_claims`), and the only such object. Where the checkpoint says when the pending create was recorded
-(a `created` time) the object must also not be older than that; pulumi 3.260.0 records no time for a pending
+`rr_pulumi.provider.stack_claims`), and the only such object. Where the checkpoint says when the pending create was
+recorded (a `created` time) the object must also not be older than that; pulumi 3.260.0 records no time for a pending
 create, so there the other rules carry the proof.
 It rewrites the state (`pulumi stack export` / `pulumi stack import`): a create proven to have reached the API
 becomes a resource with its id (adopted), one with no candidate is dropped (the next `up` creates it), and one
@@ -23,16 +23,18 @@ Usage, in the project folder with the environment of the stack's other `pulumi` 
 
 The backend is the one `pulumi` itself uses, however it was chosen (`pulumi login`, PULUMI_BACKEND_URL, or
 `backend.url` in Pulumi.yaml). In a file backend, only this stack's own lock folder is read (another project's stack
-of the same name has its own); a lock whose `pulumi` is provably no longer running (recorded in this PID namespace
-by rr-pulumi's provider, see pulumi_runs) is lifted (`pulumi cancel`); any other lock is left alone and recovery
-stops, printing the command to lift it by hand once the user has checked. The API URL, token and rate limit come from the stack configuration (and a resource's connection profile),
-as the provider reads them, else from the environment. Nothing secret is printed.
+of the same name has its own); a lock whose `pulumi` is provably no longer running (recorded in this PID namespace by
+rr-pulumi's provider, see pulumi_runs) is lifted (`pulumi cancel`); any other lock is left alone and recovery stops,
+printing the command to lift it by hand once the user has checked. The API URL, token and rate limit come from the
+stack configuration (and a resource's connection profile), as the provider reads them, else from the environment.
+Nothing secret is printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import io
 import json
 import os
@@ -151,9 +153,7 @@ def settle(
         except NotFound:
             items = []  # the parent is gone, so the object is too
 
-        def id_of(item: dict[str, Any]) -> Optional[str]:
-            return rr_client.item_id(item, plural)
-
+        id_of = functools.partial(rr_client.item_id, plural=plural)
         if pending.urn in by_hand.adopt:
             chosen = by_hand.adopt[pending.urn]
             _check_chosen(pending.urn, chosen, collection, [i for i in items if provider.natural_key(values, i)],
@@ -163,7 +163,7 @@ def settle(
             continue
         proof = ownership.Proof(frozenset(tracked), pending.recorded)
         sent = provider.create_body(pending.inputs)
-        made = ownership.verdict(items, lambda i: provider.natural_key(values, i), id_of, proof, plural, sent)
+        made = ownership.verdict(items, functools.partial(provider.natural_key, values), id_of, proof, plural, sent)
         if made.ours is not None and not every_stack_read:
             result.unsettled.append((pending.urn, (str(id_of(made.ours)),)))
         elif made.ours is not None:
@@ -213,7 +213,8 @@ def settle_by_hand_text(urn: str, candidates: tuple[str, ...]) -> str:
     return (
         f"cannot prove which object the interrupted create of {urn} made: {len(candidates)} "
         f"candidate{'s' if len(candidates) > 1 else ''} "
-        f"({', '.join(candidates)}), matching its name or key and tracked by no stack; it stays pending. Settle it with "
+        f"({', '.join(candidates)}), matching its name or key and tracked by no stack; it stays pending. "
+        "Settle it with "
         f"`rr-pulumi recover --adopt {shlex.quote(urn + '=' + candidates[0])}` (with the id that is this stack's) "
         f"or `rr-pulumi recover --drop {shlex.quote(urn)}` if none is"
     )

@@ -1,7 +1,7 @@
 """Rule lint: rules that can never change a decision, found without sending a request.
 
-The findings follow the data plane's evaluation (`rr_pulumi.schema.rule_evaluation`): the rules of one object (a proxy, a
-target or a credential) form one scope; within it any matching deny wins whatever the priorities, the highest
+The findings follow the data plane's evaluation (`rr_pulumi.schema.rule_evaluation`): the rules of one object (a
+proxy, a target or a credential) form one scope; within it any matching deny wins whatever the priorities, the highest
 priority deny or allow decides, and no match falls back to the object's default effect. So:
 
 - `shadowed`: a rule that decides nothing, because whenever it matches another rule of the same object that wins
@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from rr_pulumi.schema.rule_evaluation import Scope, presence, rule_id
-from rr_pulumi.schema.rule_evaluation import _priority  # the data plane's own reading of a priority, so the order is its order
+# the data plane's own reading of a priority, so the order is its order
+from rr_pulumi.schema.rule_evaluation import _priority
 from rr_pulumi.schema.wire import contains_unknown
 
 # Patterns that `search` finds at position 0 of any text, whatever the flags.
@@ -109,8 +110,8 @@ def _sre() -> tuple[Any, Any]:
     try:
         from re import _constants, _parser  # type: ignore[attr-defined]
     except ImportError:  # Python 3.10 (the oldest supported): the same modules under their old names
-        import sre_constants as _constants  # type: ignore[no-redef]
-        import sre_parse as _parser  # type: ignore[no-redef]
+        import sre_constants as _constants
+        import sre_parse as _parser
     return _parser, _constants
 
 
@@ -158,7 +159,8 @@ def _patterns(rule: dict[str, Any]) -> list[tuple[str, str, Optional[str], bool]
     found: list[tuple[str, str, Optional[str], bool]] = []
     if rule.get("pathPattern"):
         found.append(("path_pattern", rule["pathPattern"], presence(rule.get("pathPresence")), True))
-    for kind, label in zip(CHECK_KINDS, ("header_checks", "query_checks", "body_checks", "token_checks")):
+    labels = ("header_checks", "query_checks", "body_checks", "token_checks")
+    for kind, label in zip(CHECK_KINDS, labels, strict=True):
         for index, check in enumerate(rule.get(kind) or []):
             check_presence = presence(check.get("presence"))
             if check.get("namePattern"):

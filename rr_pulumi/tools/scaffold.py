@@ -114,7 +114,8 @@ def workflow_files(stack: str) -> dict[str, str]:
     `pulumi/actions` installs: the version rr-pulumi's engine is, which rr-pulumi is checked with) filled in."""
     from rr_pulumi.engine import engine_version
 
-    return {path.name: path.read_text().replace("__STACK__", yaml_scalar(stack)).replace("__PULUMI_VERSION__", engine_version())
+    return {path.name: path.read_text().replace("__STACK__", yaml_scalar(stack))
+            .replace("__PULUMI_VERSION__", engine_version())
             for path in sorted((TEMPLATES / "github" / "workflows").glob("*.yml"))}
 
 

@@ -169,7 +169,7 @@ def test_recovery_after_a_killed_up_never_adopts_the_other_projects_target(api, 
         assert list(targets(api, alpha)) == [theirs]
     else:
         (ours,) = set(targets(api, alpha)) - {theirs}
-        assert f"adopting: " in done.stdout and ours in done.stdout and beta_ids(beta) == {ours}
+        assert "adopting: " in done.stdout and ours in done.stdout and beta_ids(beta) == {ours}
     beta.refresh()
     beta.up()
     live = targets(api, alpha)

@@ -4,7 +4,6 @@ never shown, and the root program converging."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest

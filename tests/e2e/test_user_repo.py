@@ -59,7 +59,7 @@ def _machine_caches() -> dict[str, str]:
         caches["PIP_CACHE_DIR"] = pip_cache.stdout.strip()
     if shutil.which("go"):
         values = subprocess.run(["go", "env", "GOPATH", "GOMODCACHE", "GOCACHE"], capture_output=True, text=True)
-        caches.update(zip(("GOPATH", "GOMODCACHE", "GOCACHE"), values.stdout.split()))
+        caches.update(zip(("GOPATH", "GOMODCACHE", "GOCACHE"), values.stdout.split(), strict=False))
     return caches
 
 

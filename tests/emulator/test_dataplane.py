@@ -278,7 +278,7 @@ def test_forwarding_injects_the_target_credential_and_records_without_secrets(em
     assert record["headers"]["authorization"] == "[REDACTED]"   # header names as HTTP/1.1 servers see them
     assert UPSTREAM_SECRET not in json.dumps(gw.records()) and CALLER_KEY not in json.dumps(gw.records())
     assert emu.admin("GET", "/_emulator/dataplane/requests?proxyId=" + gw.proxy["sKey"]).status_code == 200
-    with pytest.raises(Exception):
+    with pytest.raises(requests.HTTPError):
         requests.get(emu.url + "/_emulator/dataplane/requests", timeout=10).raise_for_status()
 
 

@@ -131,7 +131,7 @@ def test_repeated_sigkill_under_mixed_load_loses_no_acknowledged_write(tmp_path)
             for t in threads:
                 t.start()
             with ledger.lock:   # kill mid-load, after a different amount of acknowledged writes each cycle
-                assert ledger.lock.wait_for(lambda: ledger.acked - before >= 40 + 20 * cycle, timeout=120)
+                assert ledger.lock.wait_for(lambda: ledger.acked - before >= 40 + 20 * cycle, timeout=120)  # noqa: B023
             emu.kill()  # SIGKILL mid-load
             stop.set()
             for t in threads:

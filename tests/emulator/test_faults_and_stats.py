@@ -1,4 +1,5 @@
 """Fault injection (seeded and repeatable), the admin API and request stats."""
+import functools
 import time
 import uuid
 
@@ -40,8 +41,8 @@ def run_sequence(emu, n=80) -> list[str]:
     out = []
     for i in range(n):
         if i % 3 == 0:
-            out.append(outcome(lambda: api.post(f"/clients/{cid}/targets", {
-                "targetName": f"t{i}", "targetBaseURL": "https://x.io", "targetRegion": "us-east-1"})))
+            body = {"targetName": f"t{i}", "targetBaseURL": "https://x.io", "targetRegion": "us-east-1"}
+            out.append(outcome(functools.partial(api.post, f"/clients/{cid}/targets", body)))
         elif i % 3 == 1:
             out.append(outcome(lambda: api.get(f"/clients/{cid}/targets", params={"limit": 5})))
         else:

@@ -185,6 +185,6 @@ def test_a_refresh_lists_each_collection_once_and_siblings_ahead_of_need(fake_ap
     api_client._prefetcher.shutdown(wait=True)  # the siblings were listed in the background
     listed = [path for method, path, _, _ in fake_api.requests if method == "GET"]
     assert sorted(listed) == sorted(["/api/clients"] + [collection(c, "targets") for c in clients])
-    for c, t in zip(clients[1:], targets[1:]):
+    for c, t in zip(clients[1:], targets[1:], strict=True):
         assert api_client.find(collection(c, "targets"), t) is not None
     assert len([r for r in fake_api.requests if r[0] == "GET"]) == len(listed)  # served from what was listed

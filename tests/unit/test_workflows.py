@@ -13,7 +13,6 @@ with any one of them failing, the job must fail.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import stat
