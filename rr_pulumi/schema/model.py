@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Optional, get_args, get_origin
+from typing import Any, ClassVar, Literal, Mapping, Optional, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -95,6 +95,14 @@ class SchemaModel(BaseModel):
         return values
 
 
+def _text_or_none(value: Any) -> Optional[str]:
+    return None if value is None else str(value)
+
+
+def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((str(k), str(v)) for k, v in value.items())) if isinstance(value, dict) else ()
+
+
 def derive_fields(model: type[BaseModel]) -> dict[str, FieldSpec]:
     """The field specs of a model as its pydantic fields declare them (what `rr_pulumi/schema/wire_table.py` records;
     `rr_pulumi.schema.wire.fields` answers from that table)."""
@@ -112,9 +120,9 @@ def derive_fields(model: type[BaseModel]) -> dict[str, FieldSpec]:
             server_default=bool(markers.get("server_default")),
             default=None if info.default_factory is not None or info.is_required() else info.default,
             description=info.description or "",
-            references=markers.get("references"),
-            requires=tuple(sorted((markers.get("requires") or {}).items())),
-            same_region=markers.get("same_region"),
+            references=_text_or_none(markers.get("references")),
+            requires=_pairs(markers.get("requires")),
+            same_region=_text_or_none(markers.get("same_region")),
         )
     return specs
 
@@ -162,7 +170,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _reason(model: type[SchemaModel], error: dict, secret: bool) -> str:
+def _reason(model: type[SchemaModel], error: Mapping[str, Any], secret: bool) -> str:
     kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
     got = "" if secret else f" (got {_shown(value)})"
     top = error["loc"][0] if error["loc"] else ""

@@ -74,6 +74,7 @@ def clear_removed(
 ) -> dict[str, Any]:
     """The body with an explicit null for every changed field the program no longer sets (PUT merges)."""
     for name in changes:
-        if values.get(name) is None and specs[name].wire:
-            body[specs[name].wire] = None
+        wire = specs[name].wire
+        if values.get(name) is None and wire:
+            body[wire] = None
     return body
