@@ -5,6 +5,12 @@ Nothing here is declared by hand: each kind is declared once, by its schema (`ki
 fields), and `scripts/generate_resources.py` writes what follows from them into `wire_table.py` (see
 `rr_pulumi.schema.derive`). This module reads that plain table, so it loads without pydantic and imports nothing but
 it; `Kind.schema` imports the pydantic schema only when asked.
+
+Adding a kind: declare its schema in `rr_pulumi/schema/<word>.py` (a `SchemaModel` with `kind_facts`, and
+`references=` on the fields that name other kinds), write `<Name>Provider` in `rr_pulumi/provider/<word>.py` (its
+`kind` is `kinds.named("<Name>")`), then run `python scripts/generate_resources.py` and `python
+scripts/resource_docs.py`. The registry, the public class and its *Args, `rr_pulumi.__all__`, export, drift, policy
+and the docs follow; the emulator serves only the kinds it implements (`rr_pulumi/emulator/`).
 """
 
 from __future__ import annotations
@@ -98,7 +104,8 @@ def by_rule_parent_argument(argument: str) -> Optional[Kind]:
     return next((k for k in RULE_PARENTS if k.rule_parent_argument == argument), None)
 
 
-def _named(name: str) -> Kind:
+def named(name: str) -> Kind:
+    """The kind a schema declares under this name (a provider's `kind`); an ImportError when none does."""
     kind = _BY_NAME.get(name)
     if kind is None:
         raise ImportError(f"no schema declares the kind {name!r}: run `python scripts/generate_resources.py`")
@@ -107,8 +114,8 @@ def _named(name: str) -> Kind:
 
 # Handles for the code that treats one kind specially (a credential's secret, a proxy's rollout); the facts about
 # each come from its schema, as above.
-CLIENT = _named("Client")
-CREDENTIAL = _named("Credential")
-TARGET = _named("Target")
-PROXY = _named("Proxy")
-RULE = _named("Rule")
+CLIENT = named("Client")
+CREDENTIAL = named("Credential")
+TARGET = named("Target")
+PROXY = named("Proxy")
+RULE = named("Rule")

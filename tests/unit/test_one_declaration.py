@@ -177,7 +177,7 @@ def test_proxy_references_agree_wherever_they_are_exposed():
     assert table == declared
     wire_names = {n: s.wire for n, s in wire.fields("ProxySchema").items()}
     assert emulator_schema.PROXY_REFERENCES == {
-        wire_names[n]: (kinds._named(k).word, ctype) for n, (k, ctype) in declared.items()
+        wire_names[n]: (kinds.named(k).word, ctype) for n, (k, ctype) in declared.items()
     }
     arguments = {a.name: a for a in resource_api(kinds.PROXY).arguments}
     for name, (kind, ctype) in declared.items():
@@ -261,3 +261,41 @@ def test_the_schema_layer_has_no_import_cycle_and_imports_nothing_above_it():
 def test_the_cycle_finder_finds_a_lazy_cycle():
     assert cycles({"a": {"b"}, "b": {"a"}}) == [["a", "b", "a"]]
     assert not cycles({"a": {"b"}, "b": set()})
+
+
+def test_a_reference_to_an_undeclared_kind_or_a_reference_cycle_is_refused():
+    from typing import ClassVar, Optional
+
+    from rr_pulumi.schema.derive import _in_dependency_order
+    from rr_pulumi.schema.model import KindFacts, SchemaModel, prop
+
+    class WidgetSchema(SchemaModel):
+        kind_facts: ClassVar[KindFacts] = KindFacts(plural="widgets", word="widget")
+        gadget_id: Optional[str] = prop("widgetGadgetId", references="Gadget")
+
+    with pytest.raises(ValueError, match="reference kinds no schema declares: Gadget"):
+        _in_dependency_order({"Widget": WidgetSchema})
+
+    class GadgetSchema(SchemaModel):
+        kind_facts: ClassVar[KindFacts] = KindFacts(plural="gadgets", word="gadget")
+        widget_id: Optional[str] = prop("gadgetWidgetId", references="Widget")
+
+    with pytest.raises(ValueError, match="in a cycle"):
+        _in_dependency_order({"Widget": WidgetSchema, "Gadget": GadgetSchema})
+
+
+def test_a_name_field_must_be_a_field_of_the_schema():
+    from typing import ClassVar, Optional
+
+    from rr_pulumi.schema.model import KindFacts, SchemaModel, prop
+
+    class WidgetSchema(SchemaModel):
+        kind_facts: ClassVar[KindFacts] = KindFacts(plural="widgets", word="widget", name_field="widget_nme")
+        widget_name: Optional[str] = prop("widgetName")
+
+    with pytest.raises(ValueError, match="widget_nme"):
+        kind_rows([WidgetSchema])
+    ok = KindFacts(plural="widgets", word="widget", name_field="widget_name")
+    [row] = kind_rows([type("WidgetSchema", (WidgetSchema,), {"kind_facts": ok})])
+    assert (row["name"], row["name_wire"], row["owned_by_client"], row["references"]) == (
+        "Widget", "widgetName", False, ())
