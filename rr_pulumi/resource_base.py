@@ -176,7 +176,7 @@ def reference_problems(label: str, specs: Mapping[str, FieldSpec], values: Mappi
                     f"pass a {other.kind.name} declared with {name}={wanted!r}"
                 )
         if spec.same_region:
-            mine, theirs = values.get(spec.same_region), other.values.get(f"{other.kind.word}_region")
+            mine, theirs = values.get(spec.same_region), other.values.get(other.kind.region_field or "")
             if isinstance(mine, str) and isinstance(theirs, str) and mine != theirs:
                 problems.append(
                     f"{label}: {what} in region {theirs!r}, but {spec.same_region} is {mine!r}: "
