@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from rr_pulumi import _moved
 from rr_pulumi.api import errors as _errors
+from rr_pulumi.schema import kinds as _kinds
 
 _moved.install()
 # Under its old name at once: the language host reports an error of this module (looked up by that name) in one line.
@@ -21,15 +22,16 @@ if TYPE_CHECKING:
 
     __version__: str
 
-# rr_pulumi.resources.__all__ (a unit test keeps the two equal; listed here so no import is needed to know them).
+# rr_pulumi.resources.__all__ (a unit test keeps the two equal), known without importing it: each kind's class and
+# its *Args from the registry of kinds (no pydantic, no Pulumi SDK), and the names that are not kinds.
 _PUBLIC = {
+    *(kind.name for kind in _kinds.KINDS), *(f"{kind.name}Args" for kind in _kinds.KINDS),
     "AdoptionConflict", "ApiKeySecret", "ApiKeySecretDict", "BasicAuthSecret", "BasicAuthSecretDict", "BearerSecret",
-    "BearerSecretDict", "BodyCheck", "BodyCheckDict", "Client", "ClientArgs", "ClientMember", "Credential",
-    "CredentialArgs", "CredentialSecretDict", "CredentialSecretInput", "CustomSecret", "CustomSecretDict",
-    "CustomTokenSecret", "CustomTokenSecretDict", "HeaderCheck", "HeaderCheckDict", "JwtSecret", "JwtSecretDict",
-    "JwtVerifySecret", "JwtVerifySecretDict", "NoneSecret", "NoneSecretDict", "OAuth2Secret", "OAuth2SecretDict",
-    "ProgramError", "Proxy", "ProxyArgs", "QueryCheck", "QueryCheckDict", "Rule", "RuleArgs", "SecretValue",
-    "Target", "TargetArgs", "TokenCheck", "TokenCheckDict", "forget_declarations",
+    "BearerSecretDict", "BodyCheck", "BodyCheckDict", "ClientMember", "CredentialSecretDict", "CredentialSecretInput",
+    "CustomSecret", "CustomSecretDict", "CustomTokenSecret", "CustomTokenSecretDict", "HeaderCheck",
+    "HeaderCheckDict", "JwtSecret", "JwtSecretDict", "JwtVerifySecret", "JwtVerifySecretDict", "NoneSecret",
+    "NoneSecretDict", "OAuth2Secret", "OAuth2SecretDict", "ProgramError", "QueryCheck", "QueryCheckDict",
+    "SecretValue", "TokenCheck", "TokenCheckDict", "forget_declarations",
 }  # fmt: skip
 
 __all__ = sorted(_PUBLIC)

@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence, Union, get_args
 
 import pulumi
 
 from rr_pulumi.api.errors import RequestRocketError
 from rr_pulumi.resources import Credential, Proxy, Rule, Target, SecretValue
+from rr_pulumi.schema.common import HttpMethod
+from rr_pulumi.schema.credential import ALLOWED_AUTH_TYPES
 
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-CALLER_AUTH_TYPES = ("apiKey", "bearer", "jwt", "basicAuth", "jwtVerify")
+HTTP_METHODS: tuple[str, ...] = get_args(HttpMethod)  # what a rule's `methods` accepts
+CALLER_AUTH_TYPES = ALLOWED_AUTH_TYPES["proxy"]  # what a proxy credential (the callers' side) accepts
 CLAIM_AUTH_TYPES = ("jwt", "jwtVerify")
 _SEGMENT = re.compile(r"^[A-Za-z0-9._~!$&'()+,;=:@%-]+$")
 ALLOW_PRIORITY, DENY_PRIORITY = 100, 900

@@ -25,7 +25,7 @@ from rr_pulumi.api.errors import RequestRocketError
 from rr_pulumi.schema.kinds import TYPE_TOKEN_PREFIX, Kind, by_name
 from rr_pulumi.provider.adopt import ADOPT, ADOPT_ID
 from rr_pulumi.schema import FieldSpec, fields
-from rr_pulumi.schema.public import resource_api
+from rr_pulumi.schema.public import IMPLIED_BY, resource_api
 from rr_pulumi.schema.rule import parent_failures
 
 MODULE = TYPE_TOKEN_PREFIX.removeprefix("pulumi-python:dynamic/").rstrip(":")
@@ -176,7 +176,7 @@ def reference_problems(label: str, specs: Mapping[str, FieldSpec], values: Mappi
                     f"pass a {other.kind.name} declared with {name}={wanted!r}"
                 )
         if spec.same_region:
-            mine, theirs = values.get(spec.same_region), other.values.get(f"{other.kind.word}_region")
+            mine, theirs = values.get(spec.same_region), other.values.get(other.kind.region_field or "")
             if isinstance(mine, str) and isinstance(theirs, str) and mine != theirs:
                 problems.append(
                     f"{label}: {what} in region {theirs!r}, but {spec.same_region} is {mine!r}: "
@@ -266,33 +266,33 @@ def forget_declarations() -> None:
 # Kind-specific shaping of the values
 
 
-def _credential_values(label: str, values: dict[str, Any]) -> dict[str, Any]:
-    """A typed secret implies its auth type; the secret always travels as a Pulumi secret."""
-    secret, auth_type = values.get("credential_secret"), values.get("credential_auth_type")
-    if isinstance(secret, SecretValue):
-        if isinstance(auth_type, str) and auth_type != secret.auth_type:
+def _typed_secret_values(label: str, specs: Mapping[str, FieldSpec], values: dict[str, Any]) -> dict[str, Any]:
+    """A typed secret implies the argument it stands for (a credential's auth type); a secret always travels as a
+    Pulumi secret."""
+    for implied, secret_name in IMPLIED_BY.items():
+        secret, declared = values.get(secret_name), values.get(implied)
+        if secret_name not in specs or not isinstance(secret, SecretValue):
+            continue
+        if isinstance(declared, str) and declared != secret.auth_type:
             raise ProgramError(
-                f"{label}: credential_auth_type {auth_type!r} does not match credential_secret "
-                f"{type(secret).__name__} (auth type {secret.auth_type!r}): leave credential_auth_type out, "
+                f"{label}: {implied} {declared!r} does not match {secret_name} "
+                f"{type(secret).__name__} (auth type {secret.auth_type!r}): leave {implied} out, "
                 "or pass the secret class of that auth type"
             )
-        values["credential_auth_type"] = secret.auth_type
-    if secret is not None:
-        values["credential_secret"] = pulumi.Output.secret(plain(secret))
+        values[implied] = secret.auth_type
+    for name, spec in specs.items():
+        if spec.secret and values.get(name) is not None:
+            values[name] = pulumi.Output.secret(plain(values[name]))
     return values
 
 
-def _rule_values(label: str, values: dict[str, Any]) -> dict[str, Any]:
-    failures = parent_failures({name for name, value in values.items() if value is not None})
-    if failures:
-        raise ProgramError(f"{label}: {failures[0]}")
-    return values
-
-
-_SHAPERS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
-    "Credential": _credential_values,
-    "Rule": _rule_values,
-}
+def shaped_values(kind: Kind, label: str, specs: Mapping[str, FieldSpec], values: dict[str, Any]) -> dict[str, Any]:
+    """The values as the provider takes them, after what the program alone can tell is wrong (a rule's parents)."""
+    if kind.parent_arguments:
+        failures = parent_failures({name for name, value in values.items() if value is not None})
+        if failures:
+            raise ProgramError(f"{label}: {failures[0]}")
+    return _typed_secret_values(label, specs, values)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -342,7 +342,7 @@ class RequestRocketResource(dynamic.Resource):
         problems = reference_problems(label, specs, values, referenced)
         if problems:
             raise ProgramError("; ".join(problems))
-        values = _SHAPERS.get(kind.name, lambda _label, v: v)(label, values)
+        values = shaped_values(kind, label, specs, values)
         values = {k: plain(v) for k, v in values.items()}
         # One name may exist in two accounts: the profile is part of the natural key.
         key = None if kind.name_field is None else (profile, *(
@@ -354,16 +354,18 @@ class RequestRocketResource(dynamic.Resource):
         if rotate_on_adopt:
             if not adopting:
                 raise ProgramError(f"{label}: rotate_on_adopt=True applies only with adopt=True or adopt_id: remove it")
-            if values.get("credential_secret") is None:
-                raise ProgramError(f"{label}: rotate_on_adopt=True needs credential_secret (the secret to rotate to)")
+            secrets = [name for name, spec in specs.items() if spec.secret]
+            if not any(values.get(name) is not None for name in secrets):
+                needed = " or ".join(secrets) or "a secret argument"
+                raise ProgramError(f"{label}: rotate_on_adopt=True needs {needed} (the secret to rotate to)")
             markers[ROTATE_ON_ADOPT] = True
-        if kind.name == "Proxy":
+        if kind.active_field:  # a proxy: it serves requests, so it waits for its rules
             markers.update(rollout.marker(activate_after_rules, adopting))  # staged unless opted out or adopted
         inputs = {**values, **markers}
         self._register(resource_name, opts, inputs, profile, literal_values(values))
-        if kind.name == "Proxy":
+        if kind.active_field:
             rollout.activate_after_rules(self, resource_name, inputs)  # turned on after the program's rules
-        elif kind.name == "Rule":
+        elif kind.parent_arguments:  # a rule
             rollout.track_rule(self)  # the program's proxy activations wait for this rule
         if rotate_on_adopt and pulumi.runtime.is_dry_run():
             pulumi.log.warn(
@@ -443,7 +445,7 @@ class RequestRocketResource(dynamic.Resource):
         if missing:
             raise ProgramError(f"{label}: missing required argument {', '.join(missing)}")
         resolve_references(label, specs, values)
-        values = _SHAPERS.get(self.kind.name, lambda _label, v: v)(label, values)
+        values = shaped_values(self.kind, label, specs, values)
         if id is None or (isinstance(id, str) and not id):
             raise ProgramError(f"{label}: id must be the id of an existing {self.kind.word}")
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))

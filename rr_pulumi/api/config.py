@@ -27,11 +27,11 @@ from urllib.parse import urlparse
 
 from rr_pulumi.api.errors import ConfigurationError
 from rr_pulumi.api.ratelimit import DEFAULT_PER_MINUTE, parse_per_minute
+from rr_pulumi.schema.wire import DEFAULT_REGIONS as DEFAULT_REGIONS  # the settings' default region list
 
 DEFAULT_API_URL = "https://api.requestrocket.com"
 DEFAULT_DATA_PLANE_URL = "https://{region}.requestrocket.com"
 EMULATOR_DATA_PLANE_PATH = "/dataplane"  # rr-emulator serves the data plane at its own URL + this path
-DEFAULT_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2")
 
 NAMESPACE = "requestrocket"
 API_URL_KEY = "requestrocket:apiUrl"

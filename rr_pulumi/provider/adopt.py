@@ -27,7 +27,7 @@ from typing import Any, Callable, Optional
 from rr_pulumi.api import ownership
 from rr_pulumi.api.errors import RequestRocketError
 from rr_pulumi.provider.stack_claims import Claims, backend_claims
-from rr_pulumi.schema.plan import empty
+from rr_pulumi.schema.plan import is_unset
 from rr_pulumi.schema.wire import SchemaRef, fields, from_wire, normalize
 
 ADOPT = "adopt"  # True: find the object by its natural key
@@ -42,7 +42,7 @@ class AdoptionError(RequestRocketError):
 
 def markers_of(props: dict[str, Any]) -> dict[str, Any]:
     """The adoption markers set on a resource's inputs."""
-    return {k: props[k] for k in MARKERS if not empty(props.get(k)) and props.get(k) is not False}
+    return {k: props[k] for k in MARKERS if not is_unset(props.get(k)) and props.get(k) is not False}
 
 
 def adopting(markers: dict[str, Any]) -> bool:
@@ -158,7 +158,7 @@ def immutable_conflicts(schema: SchemaRef, values: dict[str, Any], item: dict[st
     out = []
     for name, spec in fields(schema).items():
         if spec.immutable and not spec.path and not spec.secret and name in declared:
-            if declared[name] != live.get(name) and not (empty(declared[name]) and empty(live.get(name))):
+            if declared[name] != live.get(name) and not (is_unset(declared[name]) and is_unset(live.get(name))):
                 out.append(f"{name} is {live.get(name)!r} on the API but {declared[name]!r} in the program")
     return out
 

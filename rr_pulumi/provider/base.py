@@ -48,7 +48,7 @@ from rr_pulumi.api.errors import (
     Unauthorized,
     name_arguments,
 )
-from rr_pulumi.schema.plan import PROVIDER_KEY, Plan, clear_removed, empty, hash_key, plan_diff, user_props
+from rr_pulumi.schema.plan import PROVIDER_KEY, Plan, clear_removed, hash_key, is_unset, plan_diff, user_props
 from rr_pulumi.schema.wire import (
     Failure,
     SchemaRef,
@@ -288,7 +288,7 @@ class SchemaProvider(ResourceProvider):
         for name, spec in specs.items():
             if spec.path or spec.secret:
                 continue  # not in the item (path) or never returned (secret): keep the input
-            if not empty(live.get(name)):
+            if not is_unset(live.get(name)):
                 outs[name] = live[name]
         for name, spec in specs.items():
             if spec.secret:

@@ -22,7 +22,7 @@ from pulumi.dynamic import CheckResult
 from rr_pulumi.schema import kinds
 from rr_pulumi.api.client import collection
 from rr_pulumi.api.errors import secret_strings
-from rr_pulumi.schema.plan import empty, hash_key
+from rr_pulumi.schema.plan import hash_key, is_unset
 from rr_pulumi.schema.wire import Failure, contains_unknown, fields, input_fields, normalize, secret_hash
 from rr_pulumi.provider.base import SchemaProvider
 from rr_pulumi.provider.adopt import MARKERS, adopting
@@ -54,7 +54,7 @@ def rotated_out_of_band(previous: dict[str, Any], live: dict[str, Any]) -> bool:
     for name, spec in input_fields(schema).items():
         if spec.secret or spec.path or name not in before:
             continue
-        if before.get(name) != after.get(name) and not (empty(before.get(name)) and empty(after.get(name))):
+        if before.get(name) != after.get(name) and not (is_unset(before.get(name)) and is_unset(after.get(name))):
             return False  # a rename or another change moved the timestamp
     return True
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from rr_pulumi.schema import kinds
 from rr_pulumi.api.client import rules_collection
-from rr_pulumi.schema.plan import empty
+from rr_pulumi.schema.plan import is_unset
 from rr_pulumi.schema.wire import fields, normalize, parent_of, to_wire
 from rr_pulumi.provider.base import SchemaProvider
 
@@ -23,7 +23,7 @@ def _comparable(wire: dict[str, Any]) -> dict[str, Any]:
 def _strip(value: Any) -> Any:
     """Drop empty values at every depth (the API may echo optional keys as null)."""
     if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if not empty(v)}
+        return {k: _strip(v) for k, v in value.items() if not is_unset(v)}
     if isinstance(value, list):
         return [_strip(v) for v in value]
     return value

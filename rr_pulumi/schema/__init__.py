@@ -7,6 +7,7 @@ without pydantic, so a read, a delete or an unchanged check never pays for it; t
 
 from typing import TYPE_CHECKING, Any
 
+from rr_pulumi.schema.kinds import KINDS
 from rr_pulumi.schema.wire import (
     PARENTS,
     UNKNOWN,
@@ -30,33 +31,30 @@ if TYPE_CHECKING:
     from rr_pulumi.schema.rule import RuleSchema
     from rr_pulumi.schema.target import TargetSchema
 
+# What loads pydantic, by the module that declares it: each kind's schema (found in the registry), and the rest.
 _PYDANTIC = {
-    "ClientSchema": "client", "ALLOWED_AUTH_TYPES": "credential", "SECRET_SHAPES": "credential",
-    "CredentialSchema": "credential", "secret_to_wire": "credential", "SchemaModel": "model", "validate": "model",
-    "ProxySchema": "proxy", "RuleSchema": "rule", "TargetSchema": "target",
-}  # fmt: skip
+    **{kind.schema_name: kind.schema_module for kind in KINDS},
+    **{name: f"{__name__}.credential" for name in ("ALLOWED_AUTH_TYPES", "SECRET_SHAPES", "secret_to_wire")},
+    **{name: f"{__name__}.model" for name in ("SchemaModel", "validate")},
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in _PYDANTIC:
         import importlib
 
-        return getattr(importlib.import_module(f"rr_pulumi.schema.{_PYDANTIC[name]}"), name)
+        return getattr(importlib.import_module(_PYDANTIC[name]), name)
     raise AttributeError(f"module 'rr_pulumi.schema' has no attribute {name!r}")
+
 
 __all__ = [
     "ALLOWED_AUTH_TYPES",
     "PARENTS",
     "SECRET_SHAPES",
     "UNKNOWN",
-    "ClientSchema",
-    "CredentialSchema",
     "Failure",
     "FieldSpec",
-    "ProxySchema",
-    "RuleSchema",
     "SchemaModel",
-    "TargetSchema",
     "contains_unknown",
     "fields",
     "from_wire",
@@ -67,4 +65,5 @@ __all__ = [
     "secret_to_wire",
     "to_wire",
     "validate",
+    *(kind.schema_name for kind in KINDS),
 ]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import ClassVar, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rr_pulumi.schema.model import SchemaModel, prop
+from rr_pulumi.schema.model import KindFacts, SchemaModel, prop
 from rr_pulumi.schema.common import NAME_MAX, timestamp_prop
 
 
@@ -22,6 +22,8 @@ class ClientMember(BaseModel):
 class ClientSchema(SchemaModel):
     """A RequestRocket client (organisation); its creator becomes owner and admin. Deleting it deletes everything it
     owns."""
+
+    kind_facts: ClassVar[KindFacts] = KindFacts(plural="clients", word="client", name_field="client_name")
 
     client_name: Optional[str] = prop(
         "clientName",

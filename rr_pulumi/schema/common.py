@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 from pydantic import AfterValidator
 
 from rr_pulumi.schema.model import REGION_PATTERN, prop
+from rr_pulumi.schema.wire import DEFAULT_REGIONS as DEFAULT_REGIONS  # declared once, in the pydantic-free layer
 
 RuleEffect = Literal["allow", "deny"]
 Presence = Literal["present", "absent"]
@@ -19,8 +20,6 @@ TEXT_MAX = 2048
 PATTERN_MAX = 1000
 ID_MAX = 200
 ALIAS_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
-# Section 0: the regions RequestRocket serves, the default wherever a list of allowed regions can be configured.
-DEFAULT_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2")
 
 
 def _region(value: str) -> str:

@@ -7,11 +7,11 @@ type follow section 0 and the table of section 4 of the contract. Extra secret k
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, Union
+from typing import Any, ClassVar, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from rr_pulumi.schema.model import Failure, SchemaModel, _argument, _reason, prop
+from rr_pulumi.schema.model import Failure, KindFacts, SchemaModel, _argument, _reason, prop
 from rr_pulumi.schema.common import TEXT_MAX, HttpMethod, HttpUrl, Region, client_id_prop, name_prop, timestamp_prop
 
 CredentialType = Literal["proxy", "target"]
@@ -168,6 +168,8 @@ class CredentialSchema(SchemaModel):
     upstream). Its secret is always a Pulumi secret in the state and outputs, and write-only on the API; changing it
     rotates it in place."""
 
+    kind_facts: ClassVar[KindFacts] = KindFacts(plural="credentials", word="credential", name_field="credential_name")
+
     client_id: Optional[str] = client_id_prop("credential")
     credential_name: Optional[str] = name_prop("credentialName", "credential")
     credential_type: Optional[CredentialType] = prop(
@@ -180,8 +182,9 @@ class CredentialSchema(SchemaModel):
         "credentialAuthType",
         required=True,
         immutable=True,
-        description="How the credential authenticates; proxy: apiKey, bearer, jwt, basicAuth, jwtVerify; "
-        "target: apiKey, bearer, jwt, basicAuth, oauth2, customToken, custom, none.",
+        description="How the credential authenticates; "
+        + "; ".join(f"{ctype}: {', '.join(types)}" for ctype, types in ALLOWED_AUTH_TYPES.items())
+        + ".",
     )
     credential_region: Optional[Region] = prop(
         "credentialRegion", required=True, immutable=True, description="AWS region code where the secret is stored."

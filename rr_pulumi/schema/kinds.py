@@ -1,9 +1,16 @@
-"""The five kinds of RequestRocket object, listed once: every tool (client, provider, drift, export, policy, docs,
-the emulator's routes) reads their facts here instead of keeping its own list.
+"""The kinds of RequestRocket object, as a registry every tool (client, provider, drift, export, policy, docs, the
+emulator's routes) reads instead of keeping its own list.
 
-Pure data with no imports from the rest of rr-pulumi at load time, so the schema, the emulator and the CLI can all
-read it; `Kind.schema` loads the pydantic schema only when asked, and the field facts (`name_wire`, `region_field`)
-come from the plain field table in `rr_pulumi.schema.wire`.
+Nothing here is declared by hand: each kind is declared once, by its schema (`kind_facts` on `ProxySchema`, and its
+fields), and `scripts/generate_resources.py` writes what follows from them into `wire_table.py` (see
+`rr_pulumi.schema.derive`). This module reads that plain table, so it loads without pydantic and imports nothing but
+it; `Kind.schema` imports the pydantic schema only when asked.
+
+Adding a kind: declare its schema in `rr_pulumi/schema/<word>.py` (a `SchemaModel` with `kind_facts`, and
+`references=` on the fields that name other kinds), write `<Name>Provider` in `rr_pulumi/provider/<word>.py` (its
+`kind` is `kinds.named("<Name>")`), then run `python scripts/generate_resources.py` and `python
+scripts/resource_docs.py`. The registry, the public class and its *Args, `rr_pulumi.__all__`, export, drift, policy
+and the docs follow; the emulator serves only the kinds it implements (`rr_pulumi/emulator/`).
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from typing import Any, Optional
+
+from rr_pulumi.schema.wire_table import KINDS as _ROWS
 
 TYPE_TOKEN_PREFIX = "pulumi-python:dynamic/requestrocket:"
 """Type tokens of rr-pulumi's resources: Pulumi's `pulumi-python:dynamic` package, module `requestrocket`."""
@@ -22,7 +31,12 @@ class Reference:
 
     argument: str  # "proxy_credential_id": the Python argument holding the id
     kind: str  # "Credential": the kind of object it names
-    credential_type: Optional[str] = None  # "proxy": the credential_type the named credential must have
+    requires: tuple[tuple[str, str], ...] = ()  # (("credential_type", "proxy"),): what the named object must have
+
+    @property
+    def credential_type(self) -> Optional[str]:
+        """The credential_type the named credential must have, if any."""
+        return dict(self.requires).get("credential_type")
 
 
 @dataclass(frozen=True)
@@ -31,8 +45,19 @@ class Kind:
     plural: str  # "proxies": the collection's path segment and the list envelope's key
     word: str  # "proxy": the kind in the user's words, and the wire prefix of its fields
     name_field: Optional[str]  # "proxy_name": the Python argument naming the object within its client
+    name_wire: Optional[str]  # "proxyName": the wire name of `name_field`
+    region_field: Optional[str]  # "proxy_region": the argument holding the region, for kinds that live in one
+    active_field: Optional[str]  # "proxy_active": the switch of a kind that serves requests
     rule_parent_argument: Optional[str]  # "proxy_id": the Rule argument when rules hang off this kind
-    references: tuple[Reference, ...] = ()  # the other objects this kind's properties name by id
+    parent_arguments: tuple[str, ...]  # a rule's ("credential_id", ...): the parents a nested kind hangs off
+    owned_by_client: bool  # listed under `/api/clients/{clientId}/<plural>` (credentials, targets, proxies)
+    references: tuple[Reference, ...]  # the other objects this kind's properties name by id
+    schema_module: str  # "rr_pulumi.schema.proxy": where its schema is declared
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "Kind":
+        """A kind from its row of `wire_table.KINDS` (or of `rr_pulumi.schema.derive.kind_rows`)."""
+        return cls(**{**row, "references": tuple(Reference(*ref) for ref in row["references"])})
 
     @property
     def type_token(self) -> str:
@@ -44,56 +69,17 @@ class Kind:
         return f"{self.word}Id"
 
     @property
-    def name_wire(self) -> Optional[str]:
-        """The wire name of `name_field` (`proxyName`)."""
-        if self.name_field is None:
-            return None
-        from rr_pulumi.schema.wire import fields
-
-        return fields(self.schema_name)[self.name_field].wire
-
-    @property
     def schema_name(self) -> str:
         """The schema's class name (`ProxySchema`), which `rr_pulumi.schema.wire` answers for without pydantic."""
         return f"{self.name}Schema"
 
     @property
     def schema(self) -> Any:
-        """The pydantic schema (`rr_pulumi.schema.ProxySchema`), imported on first use."""
-        return getattr(importlib.import_module("rr_pulumi.schema"), f"{self.name}Schema")
-
-    @property
-    def region_field(self) -> Optional[str]:
-        """The Python argument holding the region (`proxy_region`), for kinds that live in one region."""
-        name = f"{self.word}_region"
-        from rr_pulumi.schema.wire import fields
-
-        return name if name in fields(self.schema_name) else None
-
-    @property
-    def owned_by_client(self) -> bool:
-        """Listed under `/api/clients/{clientId}/<plural>` (credentials, targets, proxies)."""
-        return self.name not in ("Client", "Rule")
+        """The pydantic schema (`rr_pulumi.schema.proxy.ProxySchema`), imported on first use."""
+        return getattr(importlib.import_module(self.schema_module), self.schema_name)
 
 
-CLIENT = Kind("Client", "clients", "client", "client_name", None)
-CREDENTIAL = Kind("Credential", "credentials", "credential", "credential_name", "credential_id")
-TARGET = Kind("Target", "targets", "target", "target_name", "target_id")
-PROXY = Kind(
-    "Proxy",
-    "proxies",
-    "proxy",
-    "proxy_name",
-    "proxy_id",
-    references=(
-        Reference("proxy_credential_id", "Credential", credential_type="proxy"),
-        Reference("target_id", "Target"),
-        Reference("target_credential_id", "Credential", credential_type="target"),
-    ),
-)
-RULE = Kind("Rule", "rules", "rule", None, None)
-
-KINDS: tuple[Kind, ...] = (CLIENT, CREDENTIAL, TARGET, PROXY, RULE)
+KINDS: tuple[Kind, ...] = tuple(Kind.from_row(row) for row in _ROWS)
 CLIENT_CHILDREN: tuple[Kind, ...] = tuple(k for k in KINDS if k.owned_by_client)
 RULE_PARENTS: tuple[Kind, ...] = tuple(k for k in KINDS if k.rule_parent_argument)
 
@@ -116,3 +102,20 @@ def by_type_token(token: str) -> Optional[Kind]:
 
 def by_rule_parent_argument(argument: str) -> Optional[Kind]:
     return next((k for k in RULE_PARENTS if k.rule_parent_argument == argument), None)
+
+
+def named(name: str) -> Kind:
+    """The kind a schema declares under this name (a provider's `kind`); an ImportError when none does."""
+    kind = _BY_NAME.get(name)
+    if kind is None:
+        raise ImportError(f"no schema declares the kind {name!r}: run `python scripts/generate_resources.py`")
+    return kind
+
+
+# Handles for the code that treats one kind specially (a credential's secret, a proxy's rollout); the facts about
+# each come from its schema, as above.
+CLIENT = named("Client")
+CREDENTIAL = named("Credential")
+TARGET = named("Target")
+PROXY = named("Proxy")
+RULE = named("Rule")

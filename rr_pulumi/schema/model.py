@@ -20,8 +20,8 @@ removes it.
 from __future__ import annotations
 
 import re
-import dataclasses
-from typing import Any, Literal, Optional, get_args, get_origin
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, Mapping, Optional, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -62,8 +62,23 @@ def prop(
     return Field(alias=wire, description=description, json_schema_extra=markers, **constraints)
 
 
+@dataclass(frozen=True)
+class KindFacts:
+    """What a kind's schema says about the kind beyond its fields, declared once on the schema class
+    (`kind_facts = KindFacts(...)`). `scripts/generate_resources.py` finds every schema that declares it and writes
+    the facts, with those its fields imply (references, region, rule parents), into `wire_table.py`, from which
+    `rr_pulumi.schema.kinds` builds the registry every other module reads."""
+
+    plural: str  # "proxies": the collection's path segment and the list envelope's key
+    word: str  # "proxy": the kind in the user's words, and the wire prefix of its fields
+    name_field: Optional[str] = None  # "proxy_name": the argument naming the object within its client, if any
+
+
 class SchemaModel(BaseModel):
-    """Base of every schema: Python names in, wire names via aliases, unknown keys ignored."""
+    """Base of every schema: Python names in, wire names via aliases, unknown keys ignored. A schema of a kind of
+    object (not a nested value) declares `kind_facts`."""
+
+    kind_facts: ClassVar[Optional[KindFacts]] = None
 
     model_config = ConfigDict(
         validate_by_name=True, validate_by_alias=True, loc_by_alias=False, extra="ignore", frozen=False
@@ -78,6 +93,14 @@ class SchemaModel(BaseModel):
     def canonicalize(cls, values: dict[str, Any]) -> dict[str, Any]:
         """Canonical form of valid inputs beyond per-field normalisers (e.g. a secret shaped by its auth type)."""
         return values
+
+
+def _text_or_none(value: Any) -> Optional[str]:
+    return None if value is None else str(value)
+
+
+def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((str(k), str(v)) for k, v in value.items())) if isinstance(value, dict) else ()
 
 
 def derive_fields(model: type[BaseModel]) -> dict[str, FieldSpec]:
@@ -97,9 +120,9 @@ def derive_fields(model: type[BaseModel]) -> dict[str, FieldSpec]:
             server_default=bool(markers.get("server_default")),
             default=None if info.default_factory is not None or info.is_required() else info.default,
             description=info.description or "",
-            references=markers.get("references"),
-            requires=tuple(sorted((markers.get("requires") or {}).items())),
-            same_region=markers.get("same_region"),
+            references=_text_or_none(markers.get("references")),
+            requires=_pairs(markers.get("requires")),
+            same_region=_text_or_none(markers.get("same_region")),
         )
     return specs
 
@@ -147,7 +170,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _reason(model: type[SchemaModel], error: dict, secret: bool) -> str:
+def _reason(model: type[SchemaModel], error: Mapping[str, Any], secret: bool) -> str:
     kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
     got = "" if secret else f" (got {_shown(value)})"
     top = error["loc"][0] if error["loc"] else ""
@@ -209,58 +232,3 @@ def validate(model: type[SchemaModel], inputs: dict[str, Any]) -> tuple[dict[str
     if not failures:
         canonical = model.canonicalize(canonical)
     return {**canonical, **unknown}, failures
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Wire mapping
-
-
-def _model_of(annotation: Any) -> Optional[type[BaseModel]]:
-    """The pydantic model inside Optional[M] / list[M] / M, if any."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _model_of(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def table_models() -> dict[str, dict[str, Any]]:
-    """Every schema and every model nested in one, as the plain data `rr_pulumi/schema/wire_table.py` holds."""
-    from rr_pulumi.schema import ClientSchema, CredentialSchema, ProxySchema, RuleSchema, TargetSchema
-
-    out: dict[str, dict[str, Any]] = {}
-    pending: list[type[BaseModel]] = [ClientSchema, CredentialSchema, TargetSchema, ProxySchema, RuleSchema]
-    while pending:
-        model = pending.pop(0)
-        if model.__name__ in out:
-            continue
-        rows = []
-        for name, spec in derive_fields(model).items():
-            nested = _model_of(model.model_fields[name].annotation)
-            if nested is not None:
-                pending.append(nested)
-            rows.append({**dataclasses.asdict(spec), "nested": nested.__name__ if nested else None})
-        out[model.__name__] = {"extra_allow": model.model_config.get("extra") == "allow", "fields": rows}
-    return out
-
-
-def render_table() -> str:
-    """The source of `rr_pulumi/schema/wire_table.py`: one row per field, in `COLUMNS` order."""
-    columns = (*(f.name for f in dataclasses.fields(FieldSpec)), "nested")
-    lines = [
-        "# Generated by scripts/generate_resources.py from rr_pulumi/schema/: do not edit by hand.",
-        '"""The field table of every schema as plain data, for `rr_pulumi.schema.wire` (no pydantic needed to read it)."""',
-        "",
-        "from typing import Any",
-        "",
-        f"COLUMNS = {columns!r}",
-        "",
-        "MODELS: dict[str, dict[str, Any]] = {",
-    ]
-    for name, model in table_models().items():
-        lines += [f"    {name!r}: {{", f"        'extra_allow': {model['extra_allow']!r},", "        'fields': ["]
-        lines += [f"            {tuple(row[c] for c in columns)!r}," for row in model["fields"]]
-        lines += ["        ],", "    },"]
-    return "\n".join([*lines, "}", ""])

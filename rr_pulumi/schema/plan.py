@@ -1,6 +1,6 @@
 """What changes between a recorded state and declared inputs: the pure decisions the provider and drift share.
 
-* `empty(value)`: the one notion of "nobody set this" (None, "", [] or {}): what the API returns for an optional
+* `is_unset(value)`: the one notion of "nobody set this" (None, "", [] or {}): what the API returns for an optional
   field left unset, so an empty declared value and an empty live one are the same.
 * `plan_diff(schema, olds, news)`: which properties change, and which of them force a replacement.
 * `clear_removed(body, ...)`: PUT merges, so a removed optional field is cleared with an explicit null.
@@ -22,7 +22,7 @@ def user_props(props: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k != PROVIDER_KEY}
 
 
-def empty(value: Any) -> bool:
+def is_unset(value: Any) -> bool:
     """None, an empty string, list or object: a value nobody set."""
     return value is None or (isinstance(value, (str, list, tuple, dict)) and len(value) == 0)
 
@@ -57,11 +57,11 @@ def plan_diff(schema: SchemaRef, olds: dict[str, Any], news: dict[str, Any]) -> 
                 old_hash = olds.get(hash_key(name)) or (secret_hash(olds[name]) if olds.get(name) is not None else None)
                 changed = new is not None and secret_hash(new) != old_hash
         elif new is None:
-            changed = spec.clearable and not empty(old_n.get(name))  # removed from the program: clear it
+            changed = spec.clearable and not is_unset(old_n.get(name))  # removed from the program: clear it
         elif contains_unknown(new):
             changed = True
         else:
-            changed = new != old_n.get(name) and not (empty(new) and empty(old_n.get(name)))
+            changed = new != old_n.get(name) and not (is_unset(new) and is_unset(old_n.get(name)))
         if changed:
             plan.changes.append(name)
             if spec.immutable:
@@ -74,6 +74,7 @@ def clear_removed(
 ) -> dict[str, Any]:
     """The body with an explicit null for every changed field the program no longer sets (PUT merges)."""
     for name in changes:
-        if values.get(name) is None and specs[name].wire:
-            body[specs[name].wire] = None
+        wire = specs[name].wire
+        if values.get(name) is None and wire:
+            body[wire] = None
     return body

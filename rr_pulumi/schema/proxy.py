@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import ClassVar, Optional
 
-from rr_pulumi.schema.model import SchemaModel, prop
+from rr_pulumi.schema.model import KindFacts, SchemaModel, prop
 from rr_pulumi.schema.common import ID_MAX, Alias, Region, RuleEffect, client_id_prop, name_prop, timestamp_prop
 
 MAX_REQUESTS_PER_MINUTE = 1000
@@ -14,6 +14,8 @@ MAX_REQUESTS_PER_DAY = 20000
 class ProxySchema(SchemaModel):
     """A proxy: callers present `proxy_credential_id`, requests go to `target_id` with `target_credential_id`.
     `url` is its data-plane URL. Changing its region replaces it."""
+
+    kind_facts: ClassVar[KindFacts] = KindFacts(plural="proxies", word="proxy", name_field="proxy_name")
 
     client_id: Optional[str] = client_id_prop("proxy")
     proxy_name: Optional[str] = name_prop("proxyName", "proxy")

@@ -214,11 +214,11 @@ ACTIVATE_AFTER_RULES = Option(
 
 def options_of(api: ResourceApi) -> list[Option]:
     """The options a resource takes: every resource the common ones; one with a secret also rotate_on_adopt;
-    a proxy also activate_after_rules."""
+    one with an on/off switch (a proxy's `proxy_active`) also activate_after_rules."""
     return [
         *OPTIONS,
         *([ROTATE_ON_ADOPT] if any(a.spec.secret for a in api.arguments) else []),
-        *([ACTIVATE_AFTER_RULES] if api.kind.name == "Proxy" else []),
+        *([ACTIVATE_AFTER_RULES] if api.kind.active_field else []),
     ]
 
 

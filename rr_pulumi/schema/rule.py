@@ -6,13 +6,12 @@ every field is immutable: any change replaces the rule.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from rr_pulumi.schema.kinds import CREDENTIAL, PROXY, TARGET, Kind
 from rr_pulumi.schema.wire import PARENTS, normalize_methods
-from rr_pulumi.schema.model import Failure, SchemaModel, prop
+from rr_pulumi.schema.model import Failure, KindFacts, SchemaModel, prop
 from rr_pulumi.schema.common import HttpMethod, Presence, Regex, RuleEffect, client_id_prop, timestamp_prop
 
 PRIORITY_MIN, PRIORITY_MAX = 0, 1000
@@ -64,14 +63,15 @@ class TokenCheck(_Check):
     presence: Presence = Field("present", alias="presence", description=_PRESENCE)
 
 
-def _parent(kind: Kind) -> Any:
+def _parent(kind: str) -> Any:
+    """A parent the rule hangs off: a path field naming another kind (this makes that kind a rule parent)."""
     return prop(
         None,
         immutable=True,
         path=True,
         min_length=1,
-        references=kind.name,
-        description=f"Id of the parent {kind.word} (set exactly one parent).",
+        references=kind,
+        description=f"Id of the parent {kind.lower()} (set exactly one parent).",
     )
 
 
@@ -79,10 +79,12 @@ class RuleSchema(SchemaModel):
     """An authorization rule on exactly one parent: `credential_id`, `target_id` or `proxy_id`. The API cannot
     update rules: any change replaces the rule."""
 
+    kind_facts: ClassVar[KindFacts] = KindFacts(plural="rules", word="rule")
+
     client_id: Optional[str] = client_id_prop("rule")
-    credential_id: Optional[str] = _parent(CREDENTIAL)
-    target_id: Optional[str] = _parent(TARGET)
-    proxy_id: Optional[str] = _parent(PROXY)
+    credential_id: Optional[str] = _parent("Credential")
+    target_id: Optional[str] = _parent("Target")
+    proxy_id: Optional[str] = _parent("Proxy")
     effect: Optional[RuleEffect] = prop("effect", required=True, immutable=True, description="allow or deny.")
     priority: Optional[int] = prop(
         "priority",
@@ -96,7 +98,7 @@ class RuleSchema(SchemaModel):
         "methods",
         default_factory=list,
         immutable=True,
-        description="HTTP methods matched (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS); empty matches all.",
+        description=f"HTTP methods matched ({', '.join(get_args(HttpMethod))}); empty matches all.",
     )
     path_pattern: Optional[Regex] = prop("pathPattern", immutable=True, description="Regex matched on the path.")
     path_presence: Optional[Presence] = prop(

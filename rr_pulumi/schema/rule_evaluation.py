@@ -92,7 +92,7 @@ class Decision:
         """The scope that denied: the first denied by a rule, else the first denied by its default effect."""
         denied = [s for s in self.scopes if s.effect == "deny"]
         by_rule = [s for s in denied if s.deciding_rule is not None]
-        return (by_rule or denied or [None])[0]
+        return next(iter(by_rule or denied), None)
 
     @property
     def rule_id(self) -> Optional[str]:

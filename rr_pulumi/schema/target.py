@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import ClassVar, Optional
 
-from rr_pulumi.schema.model import SchemaModel, prop
+from rr_pulumi.schema.model import KindFacts, SchemaModel, prop
 from rr_pulumi.schema.common import HttpUrl, Region, RuleEffect, UrlPath, client_id_prop, name_prop, timestamp_prop
 
 
 class TargetSchema(SchemaModel):
     """A target: the upstream API that proxies forward to. Changing its region replaces it."""
+
+    kind_facts: ClassVar[KindFacts] = KindFacts(plural="targets", word="target", name_field="target_name")
 
     client_id: Optional[str] = client_id_prop("target")
     target_name: Optional[str] = name_prop("targetName", "target")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Optional, Union
@@ -22,14 +23,21 @@ from typing import Any, Callable, Optional, Union
 from rr_pulumi.schema.kinds import RULE_PARENTS
 from rr_pulumi.schema.wire_table import COLUMNS, MODELS
 
+# Section 0: the regions RequestRocket serves, the default wherever a list of allowed regions can be configured
+# (declared here, in the pydantic-free layer, so the client's settings and the emulator read this one tuple).
+DEFAULT_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2")
+
 # A property not known yet (preview) reaches check/diff as a `pulumi.output.Unknown` object (the SDK turns the
 # wire sentinel below into one); the raw sentinel string is accepted too.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
-try:
-    from pulumi.output import Unknown as _UnknownValue
-except ImportError:  # pragma: no cover - the schema is also usable without the Pulumi SDK
-    _UnknownValue = type("_NeverUnknown", (), {})
+
+
+def _is_unknown_value(value: Any) -> bool:
+    """A `pulumi.output.Unknown`: none can exist unless the SDK is loaded, so the schema never imports it itself
+    (the emulator and the CLI read the schema without the Pulumi SDK)."""
+    output = sys.modules.get("pulumi.output")
+    return output is not None and isinstance(value, output.Unknown)
 
 SchemaRef = Union[str, type]  # a schema class, or its name
 
@@ -72,7 +80,7 @@ class Failure:
 
 def contains_unknown(value: Any) -> bool:
     """True when the value, or anything inside it, is not known yet."""
-    if isinstance(value, _UnknownValue):
+    if _is_unknown_value(value):
         return True
     if isinstance(value, str):
         return value == UNKNOWN

@@ -34,7 +34,6 @@ from rr_pulumi.api.errors import RequestRocketError
 from rr_pulumi.tools.scaffold import ScaffoldError, requirement, requirements_txt
 from rr_pulumi.schema import SECRET_SHAPES, from_wire, input_fields
 
-PROXY_REFERENCES = ("proxy_credential_id", "target_id", "target_credential_id")
 VIRTUALENV = "venv"  # relative to the project: the exported folder can be committed and used anywhere
 PLACEHOLDER = r"<[A-Za-z][A-Za-z0-9_]*>"  # an unfilled value in set-secrets.sh, e.g. <apiKey>
 
@@ -57,7 +56,7 @@ class Account:
 
 
 def read_account(api: RequestRocketClient, client_id: str) -> Account:
-    client = next((c for c in api.list(CLIENTS) if item_id(c, "clients") == client_id), None)
+    client = next((c for c in api.list(CLIENTS) if item_id(c, kinds.CLIENT.plural) == client_id), None)
     if client is None:
         raise ExportError(f"client {client_id!r} does not exist or this token is not one of its members")
     return read_client(api, client)
@@ -199,7 +198,7 @@ value changes later. Once adopted, the adopt_id markers may stay or go: they are
 
 import pulumi
 
-from rr_pulumi import Client, Credential, Proxy, Rule, Target
+from rr_pulumi import {kinds}
 
 config = pulumi.Config()
 
@@ -229,8 +228,9 @@ def program_for(account: Account, profile: Optional[str] = None) -> Program:
             var = names.variable(label, kind.word)
             ids_to_vars[id_] = var
             args = [("client_id", f"{client_var}.id")]
+            references = {ref.argument for ref in kind.references}  # earlier kinds' objects: their variables
             for name, value in values.items():
-                if kind is kinds.PROXY and name in PROXY_REFERENCES and value in ids_to_vars:
+                if name in references and value in ids_to_vars:
                     args.append((name, f"{ids_to_vars[value]}.id"))
                 else:
                     args.append((name, _literal(value, f"{kind.word} {name}")))
@@ -252,7 +252,8 @@ def program_for(account: Account, profile: Optional[str] = None) -> Program:
                 blocks.append(_call(kinds.RULE.name, var, names.resource(var.replace("_", "-"), kinds.RULE.word),
                                     args))
     footer = f"\npulumi.export(\"client_id\", {client_var}.id)\n"
-    return Program(HEADER + "\n".join(blocks) + footer, secrets, project_name(client_name))
+    header = HEADER.replace("{kinds}", ", ".join(sorted(k.name for k in kinds.KINDS)))
+    return Program(header + "\n".join(blocks) + footer, secrets, project_name(client_name))
 
 
 SAFE_FOLDER = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")  # used with fullmatch: `$` would pass a final newline

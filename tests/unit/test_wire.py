@@ -12,7 +12,8 @@ import pytest
 
 from rr_pulumi import kinds, wire
 from rr_pulumi.schema import RuleSchema, validate
-from rr_pulumi.schema.model import derive_fields, table_models
+from rr_pulumi.schema.derive import table_models
+from rr_pulumi.schema.model import derive_fields
 
 ROOT = Path(__file__).resolve().parents[2]
 

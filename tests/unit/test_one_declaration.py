@@ -1,0 +1,301 @@
+"""One declaration per kind: the facts about a kind live on its schema once, and everything else derives them.
+
+A kind is declared by its schema class (`kind_facts` and its fields, in `rr_pulumi/schema/<kind>.py`); the
+generator writes what follows into `wire_table.py`, and `rr_pulumi.schema.kinds` reads that. These tests fail when a
+copy appears elsewhere in the library: a hand-written list of the kinds, a kind's plural used as a literal, a branch
+on a kind's name, a second list of the regions, HTTP methods or auth types, or proxy references that disagree
+between the places that expose them. They also keep `rr_pulumi.schema` free of import cycles, lazy imports included.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Iterator, get_args
+
+import pytest
+
+from rr_pulumi.schema import kinds, wire
+from rr_pulumi.schema.common import HttpMethod
+from rr_pulumi.schema.credential import ALLOWED_AUTH_TYPES, AuthType
+from rr_pulumi.schema.derive import kind_rows, kind_schemas
+from rr_pulumi.schema.model import derive_fields
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "rr_pulumi"
+GENERATED = {PACKAGE / "resources.py", PACKAGE / "schema" / "wire_table.py"}
+# The declarations themselves: each kind's schema module, and the module declaring the shared value types.
+DECLARATIONS = {Path(s.__module__.replace(".", "/") + ".py") for s in kind_schemas()} | {
+    Path("rr_pulumi/schema/common.py")
+}
+
+KIND_NAMES = {k.name for k in kinds.KINDS}
+PLURALS = {k.plural for k in kinds.KINDS}
+METHODS = set(get_args(HttpMethod))
+AUTH_TYPES = set(get_args(AuthType))
+REGIONS = set(wire.DEFAULT_REGIONS)
+REFERENCE_ARGUMENTS = {r.argument for k in kinds.KINDS for r in k.references}
+PARENT_ARGUMENTS = {a for k in kinds.KINDS for a in k.parent_arguments}
+
+
+# Where a kind's plural may stand as a literal, and why. Nothing else may: derive it (`kinds.PROXY.plural`).
+PLURALS_ALLOWED = {
+    "rr_pulumi/tools/explain.py": "`rr-pulumi rules ...` is a CLI command, not a collection",
+    "rr_pulumi/emulator/": "the emulator plays the server: its routes and envelopes spell the contract's paths, and "
+    "tests/emulator check them against the contract (the emulator helper derives what it can from the schema)",
+}
+REGIONS_DECLARED_IN = "rr_pulumi/schema/wire.py"  # the pydantic-free layer, so the client's settings read it too
+
+
+def allowed(path: Path, what: str) -> bool:
+    relative = path.relative_to(ROOT).as_posix()
+    if what.startswith("the plural"):
+        return any(relative.startswith(place) for place in PLURALS_ALLOWED)
+    if "DEFAULT_REGIONS" in what or "default regions" in what:
+        return relative == REGIONS_DECLARED_IN
+    return False
+
+
+def library_files() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if p not in GENERATED
+                  and p.relative_to(ROOT) not in DECLARATIONS)  # fmt: skip
+
+
+def strings(node: ast.AST) -> list[str]:
+    """The string constants of a literal collection (a dict's keys), or of a `Literal[...]` subscript."""
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        items = node.elts
+    elif isinstance(node, ast.Dict):
+        items = [k for k in node.keys if k is not None]
+    else:
+        return []
+    return [i.value for i in items if isinstance(i, ast.Constant) and isinstance(i.value, str)]
+
+
+def copies_in(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """(line, what) for each copy of a kind fact in a module's syntax tree."""
+    for node in ast.walk(tree):
+        found = set(strings(node))
+        if len(found & (KIND_NAMES | PLURALS)) >= 2:
+            yield node.lineno, f"a list of kinds {sorted(found & (KIND_NAMES | PLURALS))}"
+        for facts, what in ((REFERENCE_ARGUMENTS, "references"), (PARENT_ARGUMENTS, "rule parents")):
+            if len(found & facts) >= 2:
+                yield node.lineno, f"a list of a kind's {what} {sorted(found & facts)}"
+        if found >= METHODS:  # a subset (the methods of a route, those with a body) is a fact of its own
+            yield node.lineno, "a list of the HTTP methods"
+        if found & AUTH_TYPES and (found >= AUTH_TYPES or found in map(set, ALLOWED_AUTH_TYPES.values())):
+            yield node.lineno, f"a list of the auth types {sorted(found & AUTH_TYPES)}"
+        if len(found & REGIONS) >= 2:
+            yield node.lineno, f"a list of the default regions {sorted(found & REGIONS)}"
+        if isinstance(node, ast.Constant) and node.value in PLURALS:
+            yield node.lineno, f"the plural {node.value!r} of a kind"
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            named = [o.value for o in operands if isinstance(o, ast.Constant) and o.value in KIND_NAMES]
+            if named:
+                yield node.lineno, f"a branch on the kind name {named[0]!r}"
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "DEFAULT_REGIONS" for t in targets) and strings(node.value):
+                yield node.lineno, "a second DEFAULT_REGIONS"
+
+
+def test_no_module_copies_a_kind_fact():
+    found = [
+        f"{path.relative_to(ROOT)}:{line}: {what}"
+        for path in library_files()
+        for line, what in copies_in(ast.parse(path.read_text(), str(path)))
+        if not allowed(path, what)
+    ]
+    assert not found, "declare it on the schema and derive it (rr_pulumi.schema.kinds):\n" + "\n".join(found)
+
+
+def test_the_default_regions_are_declared_once():
+    declared = ROOT / REGIONS_DECLARED_IN
+    assert [what for _, what in copies_in(ast.parse(declared.read_text())) if "DEFAULT_REGIONS" in what] == [
+        "a second DEFAULT_REGIONS"]  # the first, here
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        'KINDS = ("Client", "Credential", "Target", "Proxy", "Rule")',
+        'for plural in ["credentials", "targets"]: pass',
+        'segment = "proxies"',
+        'if kind.name == "Proxy": pass',
+        'HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")',
+        'CALLER_AUTH_TYPES = ("apiKey", "bearer", "jwt", "basicAuth", "jwtVerify")',
+        'DEFAULT_REGIONS = ("us-east-1", "eu-west-1")',
+        'SHAPERS = {"Credential": 1, "Rule": 2}',
+        'PROXY_REFERENCES = ("proxy_credential_id", "target_id", "target_credential_id")',
+        'PARENTS = {"credential_id": 1, "target_id": 2, "proxy_id": 3}',
+    ],
+)
+def test_the_scan_finds_a_copy(copy):
+    assert list(copies_in(ast.parse(copy)))
+
+
+def test_the_scan_lets_derived_facts_pass():
+    derived = "\n".join([
+        "CALLER_AUTH_TYPES = ALLOWED_AUTH_TYPES['proxy']",
+        "names = [k.name for k in kinds.KINDS]",
+        "if kind is kinds.PROXY: pass",
+        "if kind.active_field: pass",
+    ])  # fmt: skip
+    assert not list(copies_in(ast.parse(derived)))
+
+
+def test_the_registry_is_what_the_schemas_declare():
+    assert [kinds.Kind.from_row(row) for row in kind_rows()] == list(kinds.KINDS)
+    assert [s.__name__ for s in kind_schemas()] == [k.schema_name for k in kinds.KINDS]
+    for kind in kinds.KINDS:
+        facts = kind.schema.kind_facts
+        assert (kind.plural, kind.word, kind.name_field) == (facts.plural, facts.word, facts.name_field)
+
+
+def test_each_kind_follows_the_kinds_it_references():
+    seen: set[str] = set()
+    for kind in kinds.KINDS:
+        referenced = {s.references for s in derive_fields(kind.schema).values() if s.references} - {kind.name}
+        assert referenced <= seen, (kind.name, referenced - seen)
+        seen.add(kind.name)
+
+
+def test_proxy_references_agree_wherever_they_are_exposed():
+    from rr_pulumi.emulator import schema as emulator_schema
+    from rr_pulumi.schema.public import resource_api
+
+    declared = {
+        name: (spec.references, dict(spec.requires).get("credential_type"))
+        for name, spec in derive_fields(kinds.PROXY.schema).items()
+        if spec.references and not spec.path
+    }
+    assert set(declared) == {"proxy_credential_id", "target_id", "target_credential_id"}
+    assert {r.argument: (r.kind, r.credential_type) for r in kinds.PROXY.references} == declared
+    table = {n: (s.references, dict(s.requires).get("credential_type")) for n, s in wire.fields("ProxySchema").items()
+             if s.references and not s.path}  # fmt: skip
+    assert table == declared
+    wire_names = {n: s.wire for n, s in wire.fields("ProxySchema").items()}
+    assert emulator_schema.PROXY_REFERENCES == {
+        wire_names[n]: (kinds.named(k).word, ctype) for n, (k, ctype) in declared.items()
+    }
+    arguments = {a.name: a for a in resource_api(kinds.PROXY).arguments}
+    for name, (kind, ctype) in declared.items():
+        assert arguments[name].type.endswith(f", {kind}]"), arguments[name].type  # takes the resource too
+        assert (f"credential_type={ctype!r}" in arguments[name].doc) == bool(ctype)
+
+
+def test_the_shared_value_lists_are_the_schemas():
+    from rr_pulumi import components
+    from rr_pulumi.api import config
+
+    assert components.HTTP_METHODS == get_args(HttpMethod)
+    assert components.CALLER_AUTH_TYPES == ALLOWED_AUTH_TYPES["proxy"]
+    assert config.DEFAULT_REGIONS is wire.DEFAULT_REGIONS
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# No import cycles in the schema layer, counting imports inside functions and under TYPE_CHECKING
+
+
+def imports_of(path: Path, module: str) -> set[str]:
+    """Every rr_pulumi module a module imports, wherever the import statement is (`importlib` calls with a literal
+    name included)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            found.add(base)
+            found.update(f"{base}.{a.name}" for a in node.names)  # `from pkg import module`
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr == "import_module" and node.args and isinstance(node.args[0], ast.Constant)):
+            found.add(str(node.args[0].value))
+    return {name for name in found if name.startswith("rr_pulumi")}
+
+
+def schema_modules() -> dict[str, Path]:
+    """`rr_pulumi.schema.wire` -> its file, for every module of the schema layer."""
+    folder = PACKAGE / "schema"
+    return {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+            for p in folder.rglob("*.py")}  # fmt: skip
+
+
+def module_graph(modules: dict[str, Path]) -> dict[str, set[str]]:
+    return {name: imports_of(path, name) & set(modules) - {name} for name, path in modules.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    found, state = [], {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = "open"
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                found.append(stack[stack.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt, [*stack, nxt])
+        state[node] = "done"
+
+    for start in sorted(graph):
+        if start not in state:
+            visit(start, [start])
+    return found
+
+
+def test_the_schema_layer_has_no_import_cycle_and_imports_nothing_above_it():
+    modules = schema_modules()
+    graph = module_graph(modules)
+    assert "rr_pulumi.schema.kinds" in graph["rr_pulumi.schema.wire"]  # the graph sees the imports
+    assert not cycles(graph), cycles(graph)
+    for name, path in modules.items():
+        outside = {m for m in imports_of(path, name) if not m.startswith("rr_pulumi.schema")}
+        assert not outside, (name, outside)
+
+
+def test_the_cycle_finder_finds_a_lazy_cycle():
+    assert cycles({"a": {"b"}, "b": {"a"}}) == [["a", "b", "a"]]
+    assert not cycles({"a": {"b"}, "b": set()})
+
+
+def test_a_reference_to_an_undeclared_kind_or_a_reference_cycle_is_refused():
+    from typing import ClassVar, Optional
+
+    from rr_pulumi.schema.derive import _in_dependency_order
+    from rr_pulumi.schema.model import KindFacts, SchemaModel, prop
+
+    class WidgetSchema(SchemaModel):
+        kind_facts: ClassVar[KindFacts] = KindFacts(plural="widgets", word="widget")
+        gadget_id: Optional[str] = prop("widgetGadgetId", references="Gadget")
+
+    with pytest.raises(ValueError, match="reference kinds no schema declares: Gadget"):
+        _in_dependency_order({"Widget": WidgetSchema})
+
+    class GadgetSchema(SchemaModel):
+        kind_facts: ClassVar[KindFacts] = KindFacts(plural="gadgets", word="gadget")
+        widget_id: Optional[str] = prop("gadgetWidgetId", references="Widget")
+
+    with pytest.raises(ValueError, match="in a cycle"):
+        _in_dependency_order({"Widget": WidgetSchema, "Gadget": GadgetSchema})
+
+
+def test_a_name_field_must_be_a_field_of_the_schema():
+    from typing import ClassVar, Optional
+
+    from rr_pulumi.schema.model import KindFacts, SchemaModel, prop
+
+    class WidgetSchema(SchemaModel):
+        kind_facts: ClassVar[KindFacts] = KindFacts(plural="widgets", word="widget", name_field="widget_nme")
+        widget_name: Optional[str] = prop("widgetName")
+
+    with pytest.raises(ValueError, match="widget_nme"):
+        kind_rows([WidgetSchema])
+    ok = KindFacts(plural="widgets", word="widget", name_field="widget_name")
+    [row] = kind_rows([type("WidgetSchema", (WidgetSchema,), {"kind_facts": ok})])
+    assert (row["name"], row["name_wire"], row["owned_by_client"], row["references"]) == (
+        "Widget", "widgetName", False, ())
