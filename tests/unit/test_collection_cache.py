@@ -155,6 +155,9 @@ def test_a_list_in_flight_does_not_hold_up_other_collections():
 
 
 def test_threads_asking_for_one_collection_at_once_share_one_list():
+    """Readers that arrive while the first list is held must wait for it. (`Thread.start` returns once a reader
+    runs, and it reaches the cache in microseconds, so they arrive in time; one that came after the list was stored
+    would also be served without a second list, so the test never fails wrongly.)"""
     cache, threads_, answers = CollectionCache(), 8, []
     listing, release = threading.Event(), threading.Event()
     fetches = []
