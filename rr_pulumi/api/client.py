@@ -9,9 +9,10 @@ connection profile, see `provider.connection`), shared by the engine's worker th
 * Rate limit: every request first takes one from the token's `RateBudget`, shared by every process on this
   machine using the token (see `ratelimit`), sized by `requestrocket:rateLimitPerMinute` /
   `REQUESTROCKET_RATE_LIMIT` (default 100, the Basic plan; 0 disables).
-* Retries: 429 waits for `Retry-After` (jittered backoff when absent) for every method, since a rejected request
-  changed nothing; the wait pauses every thread of the process, and long waits are printed (the CLI shows them).
-  GET/PUT/DELETE are retried on 5xx and connection failures, within `max_attempts` and `max_total_seconds`.
+* Retries (the policy is `rr_pulumi.api.retry`; this class only carries out its decisions): 429 waits for
+  `Retry-After` (jittered backoff when absent) for every method, since a rejected request changed nothing; the wait
+  pauses every thread of the process, and long waits are printed (the CLI shows them). GET/PUT/DELETE are retried
+  on 5xx and connection failures, within `max_attempts` and `max_total_seconds`.
   POST is never blindly resent: `create` lists the collection (fresh) before it posts, and after an ambiguous
   failure (5xx, reset, read timeout) lists it again. An object matching the natural key (`matches`) that was not
   there before, is not older than the request and holds the sent values is adopted when it is the only one
@@ -21,14 +22,14 @@ connection profile, see `provider.connection`), shared by the engine's worker th
 * Token renewal: a client may be given `renew_token`, asked once per rejected token (401) for the current one;
   when it answers with another token, the request is sent again with it (a token rotated in the stack config
   while the engine still hands the provider the one recorded in the state, see `provider.connection`).
-* Read cache (for `pulumi refresh`): `find()` lists a collection once and serves every read of it from that list for
-  `cache_ttl` seconds. Any write through this client invalidates the collection it touched and everything below the
-  object it touched (its rules), so a process never reads back stale data of its own making. The cache lives in the
-  provider process, which the engine starts per command, so nothing survives between commands. The first miss of
-  a collection also lists it under every other parent of the same kind already read (`siblings_to_prefetch`), in
-  the background, and the provider asks for a refreshed client's three collections as soon as it reads the client
-  (`prefetch`), so a refresh waits about one round trip per dependency level. A list that was in flight when a
-  write landed is handed to its caller but not kept (a generation counter per collection).
+* Read cache (for `pulumi refresh`, in `rr_pulumi.api.collection_cache`): `find()` lists a collection once and
+  serves every read of it from that list for `cache_ttl` seconds. Any write through this client invalidates the
+  collection it touched and everything below the object it touched (its rules), so a process never reads back stale
+  data of its own making; a list that was in flight when a write landed is handed to its caller but not kept (a
+  generation per collection). The first miss of a collection also lists it under every other parent of the same
+  kind already read (`siblings_to_prefetch`), in the background, and the provider asks for a refreshed client's
+  three collections as soon as it reads the client (`prefetch`), so a refresh waits about one round trip per
+  dependency level.
 * Connections: one keep-alive connection per provider worker (`rr_pulumi.api.concurrency`), over `http.client`
   (`rr_pulumi.api.transport`), which the Pulumi SDK has loaded already: the provider process never imports `requests`.
 """
@@ -36,7 +37,6 @@ connection profile, see `provider.connection`), shared by the engine's worker th
 from __future__ import annotations
 
 import math
-import random
 import threading
 import time
 from typing import Any, Callable, Iterable, Optional
@@ -47,7 +47,7 @@ from rr_pulumi.api.errors import (
     ApiError,
     ConnectionFailed,
     NotFound,
-    RateLimited,
+    RequestRocketError,
     ServerError,
     Unauthorized,
     UnprovenCreate,
@@ -57,14 +57,14 @@ from rr_pulumi.api.errors import (
 )
 from rr_pulumi.api.concurrency import provider_workers
 from rr_pulumi.api.ratelimit import NOTICE_AFTER_SECONDS, RateBudget, stderr_notice
+from rr_pulumi.api.collection_cache import CollectionCache
+from rr_pulumi.api.retry import Decision, Outcome, RetryPolicy, Verdict, retry_after_seconds
 from rr_pulumi.api.transport import NotSent, Response, Transport, TransportError
 
 PAGE_LIMIT = 100
 CHECK_CONNECT_ATTEMPTS = 2  # connection attempts of the token check before it reports the API unreachable
 MAX_PAGES = 1000
 PAGE_READERS = 8  # pages of one list read at once
-RETRY_AFTER_MAX = 60.0
-MAX_RATE_LIMITED = 30  # 429s answered with a wait before giving up (they change nothing, so waiting is safe)
 
 
 
@@ -166,6 +166,7 @@ class RequestRocketClient:
         max_total_seconds: float = 120.0,
         cache_ttl: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
         budget: Optional[RateBudget] = None,
         renew_token: Optional[Callable[[], Optional[str]]] = None,
     ) -> None:
@@ -176,15 +177,11 @@ class RequestRocketClient:
         self._rejected: set[str] = set()  # tokens the API refused (never retried once renewed)
         self._transport = transport or Transport(pool_size=provider_workers())
         self.timeout = timeout
-        self.max_attempts = max_attempts
-        self.max_total_seconds = max_total_seconds
-        self.cache_ttl = cache_ttl
+        self.retry = RetryPolicy(max_attempts, max_total_seconds, clock=clock)
+        self.cache = CollectionCache(cache_ttl, clock=clock)
         self._sleep = sleep
         self.budget = budget
-        self._cache: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
-        self._cache_lock = threading.Lock()
-        self._load_locks: dict[str, threading.Lock] = {}
-        self._generations: dict[str, int] = {}  # writes per collection: a list older than a write is not kept
+        self._read_lock = threading.Lock()  # guards the read-ahead bookkeeping below
         self._found: set[str] = set()  # paths of objects read through `find` (refresh reads parents first)
         self._prefetched: set[str] = set()
         self._prefetcher: Any = None  # a thread pool, made on the first prefetch
@@ -194,9 +191,6 @@ class RequestRocketClient:
         return f"RequestRocketClient({self.api_url!r})"
 
     # -- transport ---------------------------------------------------------------------------------------------
-
-    def _backoff(self, attempt: int) -> float:
-        return min(8.0, 0.5 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
 
     def request(
         self,
@@ -208,77 +202,58 @@ class RequestRocketClient:
         secrets: Iterable[str] = (),
         connect_attempts: Optional[int] = None,
     ) -> Any:
-        """Send one logical request (with the retries its method allows; after a connection that could not be made,
-        at most `connect_attempts` sends in all, default `max_attempts`) and return the parsed JSON body."""
+        """Send one logical request, with the retries `self.retry` allows its method (after a connection that could
+        not be made, at most `connect_attempts` sends in all), and return the parsed JSON body."""
         secrets = list(secrets)
-        renewed = False
-        idempotent = method != "POST"
-        started = time.monotonic()
-        paced = 0.0  # seconds spent in the budget: pacing is not failing, so only 429 waits count (`limited_wait`)
-        limited_wait = 0.0
-        attempt = limited = 0
+        tries = self.retry.start(method, connect_attempts=connect_attempts, budgeted=self.budget is not None)
+        error: RequestRocketError
         while True:
             if self.budget is not None:
-                paced += self.budget.acquire()
+                tries.paced(self.budget.acquire())
             token = self._token
             if token not in secrets:
                 secrets.append(token)  # never echoed in an error text
             try:
                 response = self._send(method, path, params, body, token)
             except TransportError as exc:
-                reason = redact(str(exc), secrets)
-                failure = ConnectionFailed if isinstance(exc, NotSent) else AmbiguousFailure
-                error: Exception = failure(method, path, reason)
-                if isinstance(error, AmbiguousFailure) and not idempotent:
-                    raise error from None  # the POST may have happened: the caller decides (see create)
+                outcome, error = Outcome.unanswered(exc), self._unanswered(method, path, exc, secrets)
             else:
                 if response.status_code < 400:
                     return self._json(response)
-                error = error_from_response(
-                    method,
-                    path,
-                    response.status_code,
-                    self._json(response, lenient=True),
-                    retry_after=self._retry_after(response),
-                    secrets=secrets,
-                )
-                if isinstance(error, Unauthorized) and not renewed and self._renewed(token):
-                    renewed = True  # a rejected request changed nothing: send it once more with the current token
-                    continue
-                if isinstance(error, RateLimited):
-                    limited += 1
-                    wait = error.retry_after if error.retry_after is not None else self._backoff(min(limited, 5))
-                    failing = self._failing_for(started, paced, limited_wait)
-                    if limited > MAX_RATE_LIMITED or failing + wait > self.max_total_seconds:
-                        raise gave_up(error, attempt + limited, failing)
-                    # A wait the API asked for (Retry-After) is pacing, not failing: other runners may share the token.
-                    limited_wait += wait if self.budget is not None and error.retry_after is None else 0.0
-                    self._wait_rate_limited(wait, f" on {method} {path}")
-                    continue
-                if not (isinstance(error, ServerError) and idempotent):
-                    raise error
-            attempt += 1
-            wait = self._backoff(attempt)
-            failing = self._failing_for(started, paced, limited_wait)
-            unreachable = isinstance(error, ConnectionFailed) and not isinstance(error, AmbiguousFailure)
-            limit = (connect_attempts or self.max_attempts) if unreachable else self.max_attempts
-            if attempt >= limit or failing + wait > self.max_total_seconds:
-                raise gave_up(error, attempt + limited, failing)
-            self._sleep(wait)
+                outcome, error = self._refused(method, path, response, secrets)
+                if isinstance(error, Unauthorized) and tries.may_renew_token() and self._renewed(token):
+                    continue  # a rejected request changed nothing: send it once more with the current token
+            decision = tries.after(outcome)
+            if decision.verdict is Verdict.FAIL:
+                raise error  # a 4xx, or a POST that may have been applied: its caller decides (see create)
+            if decision.verdict is Verdict.GIVE_UP:
+                raise gave_up(error, decision.attempts, decision.seconds)
+            self._wait(decision, f" on {method} {path}")
 
     @staticmethod
-    def _failing_for(started: float, paced: float, limited_wait: float) -> float:
-        """Seconds this request has spent failing and retrying (budget pacing excluded, 429 waits included)."""
-        return time.monotonic() - started - paced + limited_wait
+    def _unanswered(method: str, path: str, failure: TransportError, secrets: list[str]) -> ConnectionFailed:
+        """The error of a request that got no answer; `AmbiguousFailure` when it may have reached the API."""
+        kind = ConnectionFailed if isinstance(failure, NotSent) else AmbiguousFailure
+        return kind(method, path, redact(str(failure), secrets))
 
-    def _wait_rate_limited(self, seconds: float, reason: str) -> None:
-        """Wait out a 429: through the shared budget (every thread pauses), else here."""
-        if self.budget is not None:
-            self.budget.pause(seconds, reason)  # the next acquire() waits
+    def _refused(self, method: str, path: str, response: Response, secrets: list[str]) -> tuple[Outcome, ApiError]:
+        """The outcome and the error of an answer with an error status."""
+        outcome = Outcome.answered(response.status_code, retry_after_seconds(response.headers.get("Retry-After")))
+        body = self._json(response, lenient=True)
+        error = error_from_response(
+            method, path, response.status_code, body, retry_after=outcome.retry_after, secrets=secrets
+        )
+        return outcome, error
+
+    def _wait(self, decision: Decision, reason: str) -> None:
+        """Wait before the next attempt; a 429's wait through the shared budget, if any (every thread pauses)."""
+        if decision.rate_limited and self.budget is not None:
+            self.budget.pause(decision.wait, reason)  # the next acquire() waits
             return
-        if seconds >= NOTICE_AFTER_SECONDS:
+        if decision.rate_limited and decision.wait >= NOTICE_AFTER_SECONDS:
+            seconds = decision.wait
             stderr_notice(f"requestrocket: rate limited by the API{reason}; waiting {seconds:.0f} s (Retry-After)")
-        self._sleep(seconds)
+        self._sleep(decision.wait)
 
     def _renewed(self, rejected: str) -> bool:
         """After a 401 with `rejected`: whether another (current) token is now in use."""
@@ -308,14 +283,6 @@ class RequestRocketClient:
             headers={"Accept": "application/json", "User-Agent": "rr-pulumi", "Authorization": token},
             timeout=self.timeout,
         )
-
-    @staticmethod
-    def _retry_after(response: Response) -> Optional[float]:
-        value = response.headers.get("Retry-After")
-        try:
-            return min(max(float(value), 0.0), RETRY_AFTER_MAX) if value is not None else None
-        except ValueError:
-            return None
 
     @staticmethod
     def _json(response: Response, lenient: bool = False) -> Any:
@@ -376,7 +343,7 @@ class RequestRocketClient:
                 return item
             except (ServerError, AmbiguousFailure) as exc:
                 self.invalidate(collection)
-                self._sleep(self._backoff(attempt))  # a server still finishing the request lists its object by then
+                self._sleep(self.retry.backoff(attempt))  # a server still finishing the request lists its object then
                 try:
                     listed = self.list(collection, listing_params(collection))
                 except (ApiError, ConnectionFailed) as listing:
@@ -387,7 +354,7 @@ class RequestRocketClient:
                 if made.candidates:
                     ids = tuple(sorted(str(item_id(i, plural)) for i in made.candidates))
                     raise UnprovenCreate(ambiguous_text(collection, exc, ids), ids) from None
-                if attempt >= self.max_attempts:
+                if attempt >= self.retry.max_attempts:
                     raise exc
                 # Nothing new matches: this POST created nothing, and the list just read is the next one's "before".
                 proof = ownership.Proof(frozenset(filter(None, (item_id(i, plural) for i in listed))), proof.since)
@@ -432,13 +399,13 @@ class RequestRocketClient:
     # -- read cache ------------------------------------------------------------------------------------------------
 
     def find(self, collection: str, id_: str) -> Optional[dict[str, Any]]:
-        """An object by id, from one cached list of its collection; None when it (or its parent) is gone.
+        """An object by id, from one cached list of its collection (`self.cache`); None when it (or its parent) is gone.
 
         The first miss of a collection also starts listing its siblings (see `siblings_to_prefetch`), so a refresh
         waits about one round trip per dependency level instead of one per list and engine slot."""
-        with self._cache_lock:
+        missed = self.cache.get(collection) is None
+        with self._read_lock:
             self._found.add(f"{collection}/{id_}")
-            missed = collection not in self._cache
             siblings = siblings_to_prefetch(collection, self._found) if missed else []
             self._prefetched.add(collection)  # listed by this call (below), not in the background
         self.prefetch(siblings)
@@ -446,8 +413,8 @@ class RequestRocketClient:
 
     def prefetch(self, collections: Iterable[str]) -> None:
         """List these collections in the background (each once per process), for reads that will need them."""
-        with self._cache_lock:
-            wanted = [c for c in dict.fromkeys(collections) if c not in self._prefetched and c not in self._cache]
+        with self._read_lock:
+            wanted = [c for c in dict.fromkeys(collections) if c not in self._prefetched and self.cache.get(c) is None]
             self._prefetched.update(wanted)
             if wanted and self._prefetcher is None:
                 from concurrent.futures import ThreadPoolExecutor
@@ -464,35 +431,20 @@ class RequestRocketClient:
             pass
 
     def _cached(self, collection: str) -> dict[str, dict[str, Any]]:
-        with self._cache_lock:
-            hit = self._cache.get(collection)
-            if hit and time.monotonic() - hit[0] < self.cache_ttl:
-                return hit[1]
-            load_lock = self._load_locks.setdefault(collection, threading.Lock())
-        with load_lock:  # one list per collection even when four threads ask at once
-            with self._cache_lock:
-                hit = self._cache.get(collection)
-                if hit and time.monotonic() - hit[0] < self.cache_ttl:
-                    return hit[1]
-                generation = self._generations.get(collection, 0)
-            try:
-                listed = self.list(collection, listing_params(collection))
-            except NotFound:
-                listed = []  # the parent is gone, and its children with it
-            plural = plural_of(collection)
-            by_id = {item_id(i, plural): i for i in listed if item_id(i, plural)}
-            with self._cache_lock:
-                if self._generations.get(collection, 0) == generation:  # else a write landed while it was listed
-                    self._cache[collection] = (time.monotonic(), by_id)
-            return by_id
+        """The collection's items by id: cached, else listed (and cached unless a write landed meanwhile)."""
+        return self.cache.load(collection, lambda: self._listed_by_id(collection))
+
+    def _listed_by_id(self, collection: str) -> dict[str, dict[str, Any]]:
+        try:
+            listed = self.list(collection, listing_params(collection))
+        except NotFound:
+            listed = []  # the parent is gone, and its children with it
+        plural = plural_of(collection)
+        return {str(item_id(i, plural)): i for i in listed if item_id(i, plural)}
 
     def invalidate(self, collection: str, below: Optional[str] = None) -> None:
         """Forget the collection (and every collection below `below`), also a list of it still in flight."""
-        with self._cache_lock:
-            for key in {collection, *self._cache, *self._load_locks}:
-                if key == collection or (below and key.startswith(below)):
-                    self._cache.pop(key, None)
-                    self._generations[key] = self._generations.get(key, 0) + 1
+        self.cache.invalidate(collection, below)
 
     # -- token check -------------------------------------------------------------------------------------------
 
@@ -500,12 +452,12 @@ class RequestRocketClient:
         """Fail early on a rejected token or an unreachable API: the first page of the clients, with at most
         `connect_attempts` tries to connect (an unreachable API is reported in seconds; a failing one, 5xx, gets the
         usual retries). A one-page answer primes the clients cache, so a refresh does not list them again."""
+        generation = self.cache.generation(CLIENTS)
         first = self.request("GET", CLIENTS, params={"page": 1, "limit": PAGE_LIMIT}, connect_attempts=connect_attempts)
-        if (pages_of(first) or 1) <= 1:
+        if (pages_of(first) or 1) <= 1 and self.cache.get(CLIENTS) is None:
             plural = plural_of(CLIENTS)
             by_id = {str(item_id(i, plural)): i for i in items_of(first, plural) if item_id(i, plural)}
-            with self._cache_lock:
-                self._cache.setdefault(CLIENTS, (time.monotonic(), by_id))
+            self.cache.store(CLIENTS, by_id, generation)  # refused if a client was written meanwhile
 
 
 CLIENTS = "/api/clients"

@@ -12,7 +12,7 @@ by a SHA-256 of the API URL and token (never the token itself) and locked (`floc
 processes on a 100/min token get 100/min between them, not 100 each. Where the folder cannot be used the budget
 falls back to this process alone. A 429 that arrives anyway (runners on other machines, a smaller real limit)
 pauses every thread of every process on this machine until its `Retry-After`; such waits are the API telling us
-when to come back, so the client does not count them as failing (see `client.RequestRocketClient.request`).
+when to come back, so the client does not count them as failing (see `rr_pulumi.api.retry`).
 
 Send times are read from a clock that never steps back and that every process of the machine shares
 (`shared_clock`: CLOCK_BOOTTIME on Linux), never from wall-clock time: a clock stepped back an hour would otherwise

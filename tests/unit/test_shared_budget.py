@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-from rr_pulumi import client as rr_client
 from rr_pulumi.api.client import RequestRocketClient
 from rr_pulumi.api.ratelimit import MARGIN_SECONDS, WINDOW_SECONDS, FileWindow, RateBudget, budget_file, shared_budget
 
@@ -67,12 +66,11 @@ def test_an_unusable_cache_folder_leaves_the_budget_to_this_process(tmp_path, mo
     assert not budget.shared and budget.acquire() == 0.0
 
 
-def test_retry_after_waits_are_pacing_not_failing(fake_api, monkeypatch):
+def test_retry_after_waits_are_pacing_not_failing(fake_api):
     """Other runners on the token: the API says when to come back, and the request keeps going."""
-    clock = FakeClock()
-    monkeypatch.setattr(rr_client.time, "monotonic", clock)  # the client's own elapsed time follows the waits
+    clock = FakeClock()  # the client's own elapsed time follows the waits
     budget = RateBudget(1000, clock=clock, sleep=clock.sleep, notify=lambda m: None)
-    client = RequestRocketClient(API_URL, TOKEN, transport=fake_api, sleep=clock.sleep, budget=budget,
+    client = RequestRocketClient(API_URL, TOKEN, transport=fake_api, sleep=clock.sleep, clock=clock, budget=budget,
                                  max_total_seconds=120)
     fake_api.script = [(429, {"code": "RATE_LIMITED"}, {"Retry-After": "60"})] * 5
     assert client.list("/api/clients") == []
