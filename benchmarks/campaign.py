@@ -29,7 +29,7 @@ from pathlib import Path
 
 import requests
 
-from rr_pulumi import kinds
+from rr_pulumi.schema import kinds
 from rr_pulumi.emulator.process import EmulatorProcess
 from rr_pulumi.engine import ensure_engine
 from rr_pulumi.engine.stack import LocalStack

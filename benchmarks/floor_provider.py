@@ -66,7 +66,7 @@ def _now() -> str:
 def _kind(props: dict[str, Any]):
     """The rr_pulumi.schema.kinds.Kind of these inputs: the one whose name field they hold (a rule has none). Imported
     here, not at the top, so the plain floor's provider loads nothing of rr-pulumi's."""
-    from rr_pulumi import kinds
+    from rr_pulumi.schema import kinds
 
     return next((k for k in kinds.KINDS if k.name_field and k.name_field in props), kinds.RULE)
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 import requests
 
 from rr_pulumi.api.client import item_id, items_of, plural_of
-from rr_pulumi.provider import _base
+from rr_pulumi.provider import base as _base
 from rr_pulumi.provider.client import ClientProvider
 from rr_pulumi.provider.credential import CredentialProvider
 from rr_pulumi.provider.proxy import ProxyProvider

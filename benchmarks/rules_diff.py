@@ -16,7 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from rr_pulumi import rule_lint, rules_diff, stack_rules
+from rr_pulumi.tools import rule_lint
+from rr_pulumi.tools import rules_diff
+from rr_pulumi.tools import stack_rules
 from rr_pulumi.tools.request_files import read
 
 T = "pulumi-python:dynamic/requestrocket:"

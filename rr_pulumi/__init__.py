@@ -6,16 +6,12 @@ The resource classes load on first use, so importing a submodule (the emulator, 
 in the Pulumi SDK. Type checkers see them directly (the package ships `py.typed`).
 """
 
-import sys
 from typing import TYPE_CHECKING, Any
 
 from rr_pulumi import _moved
-from rr_pulumi.api import errors as _errors
 from rr_pulumi.schema import kinds as _kinds
 
-_moved.install()
-# Under its old name at once: the language host reports an error of this module (looked up by that name) in one line.
-sys.modules.setdefault("rr_pulumi.errors", _errors)
+_moved.install()  # the flat layout's module paths still import (docs/architecture.md)
 
 if TYPE_CHECKING:
     from rr_pulumi.resources import *  # noqa: F403
@@ -34,7 +30,7 @@ _PUBLIC = {
     "SecretValue", "TokenCheck", "TokenCheckDict", "forget_declarations",
 }  # fmt: skip
 
-__all__ = sorted(_PUBLIC)
+__all__ = sorted(_PUBLIC)  # noqa: PLE0605 (derived from the registry; checkers read the star import above)
 
 
 def _version() -> str:

@@ -96,7 +96,8 @@ def rule_fields(route: Route, where: str, caller_auth_type: str) -> dict:
     methods = route.method_list
     bad = [m for m in methods if m not in HTTP_METHODS]
     if not methods or bad:
-        raise SecureProxyError(f"{where}.methods: must be one or more of {', '.join(HTTP_METHODS)} (got {bad or methods})")
+        allowed = ", ".join(HTTP_METHODS)
+        raise SecureProxyError(f"{where}.methods: must be one or more of {allowed} (got {bad or methods})")
     fields: dict = {"methods": sorted(set(methods)), "path_pattern": path_pattern(route.path, f"{where}.path")}
     if route.claim is not None:
         if caller_auth_type not in CLAIM_AUTH_TYPES:

@@ -459,8 +459,8 @@ class RequestRocketResource(dynamic.Resource):
         The Python SDK from 3.271.0 resolves a read's id from the engine's ReadResourceResponse.id and, in a
         preview, takes an empty one for unknown; engines older than that field (ours is v3.260) never fill it in.
         A reference to a lookup (`client_id=org`) was then unknown in every preview, and everything declared under
-        it planned for replacement. The read either finds the object under exactly this id or fails, so the id is the given one;
-        it still depends on the read (through the URN), so a failed read fails the resources that use it.
+        it planned for replacement. The read either finds the object under exactly this id or fails, so the id is the
+        given one; it still depends on the read (through the URN), so a failed read fails the resources that use it.
         """
         del _by_id_output[id(self.id)]
         self.__dict__["id"] = pulumi.Output.all(self.urn, given).apply(lambda both: both[1])

@@ -29,7 +29,6 @@ from .resource_base import (
     ProgramError,
     RequestRocketResource,
     SecretValue,
-    _adoption,
     checked_arguments,
     forget_declarations,
 )

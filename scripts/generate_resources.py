@@ -1,7 +1,7 @@
-"""Write rr_pulumi/resources.py, the typed public classes, and rr_pulumi/schema/wire_table.py, the schemas' field table as
-plain data with the facts about each kind (what the providers and the registry of kinds read without importing
-pydantic), from the schema (`python
-scripts/generate_resources.py`; unit tests check both files are current).
+"""Write rr_pulumi/resources.py, the typed public classes, and rr_pulumi/schema/wire_table.py, the schemas' field
+table as plain data with the facts about each kind (what the providers and the registry of kinds read without
+importing pydantic), from the schema (`python scripts/generate_resources.py`; unit tests check both files are
+current).
 
 Like pulumi-aws's generated SDK: an `*Args` dataclass, a constructor with explicit keyword-only arguments (two
 overloads: an `*Args` object, or the keyword arguments), a static `get` that reads an existing object, and one typed
@@ -51,7 +51,6 @@ from .resource_base import (
     ProgramError,
     RequestRocketResource,
     SecretValue,
-    _adoption,
     checked_arguments,
     forget_declarations,
 )

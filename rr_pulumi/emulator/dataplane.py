@@ -3,7 +3,8 @@
 
 Pipeline per request (docs/emulator.md, "The data plane"): 431 headers too large → 400 path → 404 unknown proxy →
 405 method → 508 loop → 401 proxy credential → 403 inactive proxy → 429 per-minute / per-day limit → 413 body → 400
-body the rules cannot read → 403 rules (one evaluation, `rr_pulumi.schema.rule_evaluation`, in worker processes) → forward with the
+body the rules cannot read → 403 rules (one evaluation, `rr_pulumi.schema.rule_evaluation`, in worker processes)
+→ forward with the
 target credential injected, the path and query exactly as judged → the target's status, headers and body (502 / 504
 when it cannot be had by the request's deadline). Every answer carries a request id and leaves a record (records of
 unknown proxies share one small list); the injected upstream secret and the caller's credentials never appear in a
@@ -148,8 +149,10 @@ def decision_summary(decision: Decision) -> list[dict[str, Any]]:
     first; the rest counted), since a scope may hold any number of rules and every record would keep them all."""
     summary = []
     for s in decision.scopes:
-        entry = {"scope": s.scope, "objectId": s.object_id, "defaultEffect": s.default_effect, "effect": s.effect,
-                 "matchedRuleIds": [r.get("sKey") for r in s.matched[:RECORD_ITEMS_MAX]], "ruleId": s.deciding_rule_id}
+        entry: dict[str, Any] = {
+            "scope": s.scope, "objectId": s.object_id, "defaultEffect": s.default_effect, "effect": s.effect,
+            "matchedRuleIds": [r.get("sKey") for r in s.matched[:RECORD_ITEMS_MAX]], "ruleId": s.deciding_rule_id,
+        }
         if len(s.matched) > RECORD_ITEMS_MAX:
             entry["omittedMatchedRules"] = len(s.matched) - RECORD_ITEMS_MAX
         summary.append(entry)
@@ -354,6 +357,7 @@ class DataPlane:
             record["decision"] = decision_summary(decision)
             if not decision.allowed:
                 deciding = decision.deciding
+                assert deciding is not None  # a denial always has the scope that decided it
                 reason = f"denied by rule {deciding.deciding_rule_id}" if deciding.deciding_rule_id \
                     else f"denied by the {deciding.scope}'s default effect"
                 raise Refused(ApiError(403, "RULE_DENIED", f"{reason} ({deciding.scope} scope)"), "denied",

@@ -40,7 +40,7 @@ class ActivationProvider(ResourceProvider):
     def api(props: dict[str, Any]) -> rr_client.RequestRocketClient:
         """The client the proxy's provider uses (with connection profiles: the proxy's profile)."""
         if props.get(PROFILE):
-            return ProxyProvider.api({PROFILE: props[PROFILE]})  # type: ignore[call-arg]
+            return ProxyProvider.api({PROFILE: props[PROFILE]})
         return ProxyProvider.api()
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:

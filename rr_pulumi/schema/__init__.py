@@ -23,13 +23,17 @@ from rr_pulumi.schema.wire import (
     to_wire,
 )
 
-if TYPE_CHECKING:
-    from rr_pulumi.schema.client import ClientSchema
-    from rr_pulumi.schema.credential import ALLOWED_AUTH_TYPES, SECRET_SHAPES, CredentialSchema, secret_to_wire
-    from rr_pulumi.schema.model import SchemaModel, validate
-    from rr_pulumi.schema.proxy import ProxySchema
-    from rr_pulumi.schema.rule import RuleSchema
-    from rr_pulumi.schema.target import TargetSchema
+if TYPE_CHECKING:  # `X as X`: re-exported for type checkers (at run time `__getattr__` loads them)
+    from rr_pulumi.schema.client import ClientSchema as ClientSchema
+    from rr_pulumi.schema.credential import ALLOWED_AUTH_TYPES as ALLOWED_AUTH_TYPES
+    from rr_pulumi.schema.credential import SECRET_SHAPES as SECRET_SHAPES
+    from rr_pulumi.schema.credential import CredentialSchema as CredentialSchema
+    from rr_pulumi.schema.credential import secret_to_wire as secret_to_wire
+    from rr_pulumi.schema.model import SchemaModel as SchemaModel
+    from rr_pulumi.schema.model import validate as validate
+    from rr_pulumi.schema.proxy import ProxySchema as ProxySchema
+    from rr_pulumi.schema.rule import RuleSchema as RuleSchema
+    from rr_pulumi.schema.target import TargetSchema as TargetSchema
 
 # What loads pydantic, by the module that declares it: each kind's schema (found in the registry), and the rest.
 _PYDANTIC = {
@@ -47,7 +51,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'rr_pulumi.schema' has no attribute {name!r}")
 
 
-__all__ = [
+__all__ = [  # noqa: PLE0604 (the kinds' schema names come from the registry)
     "ALLOWED_AUTH_TYPES",
     "PARENTS",
     "SECRET_SHAPES",

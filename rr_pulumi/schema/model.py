@@ -86,7 +86,8 @@ class SchemaModel(BaseModel):
 
     @classmethod
     def cross_check(cls, values: dict[str, Any], unknown: frozenset[str] = frozenset()) -> list["Failure"]:
-        """Rules that involve several fields; `values` holds the known, valid ones, `unknown` the names not known yet."""
+        """Rules that involve several fields; `values` holds the known, valid ones, `unknown` the names not yet
+        known."""
         return []
 
     @classmethod

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rr_pulumi import scaffold
+from rr_pulumi.tools import scaffold
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

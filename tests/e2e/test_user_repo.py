@@ -239,7 +239,7 @@ OLDEST_SDK = re.search(r'"pulumi>=([\d.]+),<4"', (ROOT / "pyproject.toml").read_
 def test_the_oldest_supported_sdk_runs_a_lifecycle(tmp_path, wheel, emulator, engine_bin):
     """The wheel with `pulumi==<the range's lower bound>` in a fresh virtualenv made by `pulumi install`: up, an
     empty preview, refresh (ReadResult inputs, the newest SDK feature rr-pulumi needs), an empty preview, destroy."""
-    from rr_pulumi import scaffold
+    from rr_pulumi.tools import scaffold
     from rr_pulumi.engine.stack import LocalStack
 
     project = tmp_path / "oldest"

@@ -2,7 +2,7 @@
 import pytest
 
 from emulator_helpers import ISO_MS, assert_error, is_uuid4
-from rr_pulumi import kinds
+from rr_pulumi.schema import kinds
 
 PARENT_PLURALS = [k.plural for k in kinds.RULE_PARENTS]
 

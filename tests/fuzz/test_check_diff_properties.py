@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rr_pulumi.provider import _base
+from rr_pulumi.provider import base as _base
 from rr_pulumi.provider.client import ClientProvider
 from rr_pulumi.provider.credential import CredentialProvider
 from rr_pulumi.provider.proxy import ProxyProvider
@@ -117,8 +117,8 @@ VALID = {
 def checked_connection(monkeypatch):
     """`check` makes the command's one token check: these properties are about validation, so each test starts
     with a connection whose check has passed, whatever an earlier test in this process left behind."""
-    from rr_pulumi import client as rr_client
-    from rr_pulumi import config as rr_config
+    from rr_pulumi.api import client as rr_client
+    from rr_pulumi.api import config as rr_config
     from rr_pulumi.provider import connection
 
     settings = rr_config.Settings(api_url="http://api.test", token="u-test", rate_limit_per_minute=None)

@@ -1,7 +1,7 @@
 import pytest
 
-from rr_pulumi import client as rr_client
-from rr_pulumi import config as rr_config
+from rr_pulumi.api import client as rr_client
+from rr_pulumi.api import config as rr_config
 from rr_pulumi.provider import connection
 
 from .fake_api import TOKEN, FakeApi

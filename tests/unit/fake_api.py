@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 from urllib.parse import parse_qs, urlencode, urlparse
 
-from rr_pulumi import kinds
+from rr_pulumi.schema import kinds
 from rr_pulumi.api.transport import Response
 
 TOKEN = "u-test-token-0123456789"

@@ -3,8 +3,8 @@ program-side guard against two resources adopting one object."""
 
 import pytest
 
-from rr_pulumi import resources
-from rr_pulumi.provider import _base
+from rr_pulumi import resource_base, resources
+from rr_pulumi.provider import base as _base
 from rr_pulumi.provider.adopt import AdoptedIds, AdoptionError, immutable_conflicts, item_to_adopt
 from rr_pulumi.provider.client import ClientProvider
 from rr_pulumi.provider.credential import CredentialProvider
@@ -175,18 +175,18 @@ def test_adopt_id_must_be_text():
 
 
 def test_two_declarations_of_one_object_are_refused_when_one_adopts():
-    resources._adoption("target", "billing", True, None, ("c1", "billing-api"))
+    resource_base._adoption("target", "billing", True, None, ("c1", "billing-api"))
     with pytest.raises(resources.AdoptionConflict, match=(
             r"target 'billing-again' and target 'billing' would both manage the target with natural key "
             r"'c1', 'billing-api'")):
-        resources._adoption("target", "billing-again", False, None, ("c1", "billing-api"))
-    resources._adoption("target", "other", False, None, ("c1", "other"))
-    resources._adoption("target", "other-2", False, None, ("c1", "other"))  # neither adopts: the API decides
-    resources._adoption("target", "by-id", False, "t9", None)
+        resource_base._adoption("target", "billing-again", False, None, ("c1", "billing-api"))
+    resource_base._adoption("target", "other", False, None, ("c1", "other"))
+    resource_base._adoption("target", "other-2", False, None, ("c1", "other"))  # neither adopts: the API decides
+    resource_base._adoption("target", "by-id", False, "t9", None)
     with pytest.raises(resources.AdoptionConflict, match="with id 't9'"):
-        resources._adoption("target", "by-id-again", False, "t9", None)
+        resource_base._adoption("target", "by-id-again", False, "t9", None)
     with pytest.raises(ValueError, match="set adopt=True or adopt_id, not both"):
-        resources._adoption("target", "both", True, "t8", None)
+        resource_base._adoption("target", "both", True, "t8", None)
 
 
 def test_the_backend_stacks_are_read_in_the_cli_s_folder_without_applying_its_cwd_again(monkeypatch, tmp_path):

@@ -294,7 +294,7 @@ def _path_through(start: str, group: set[str], graph: dict[str, set[str]]) -> li
 def _describe(path: list[str], group: set[str], imports: list[Import]) -> str:
     """The cycle's path, each step with the line that makes it, and the whole group the cycle lies in."""
     lines = {(i.source, i.target): i.where() for i in imports}
-    steps = [f"{lines[(a, b)]}: {a} imports {b}" for a, b in zip(path, path[1:])]
+    steps = [f"{lines[(a, b)]}: {a} imports {b}" for a, b in zip(path, path[1:], strict=False)]
     return (" -> ".join(path) + "\n    " + "\n    ".join(steps)
             + (f"\n    (one of the cycles among {', '.join(sorted(group))})" if len(group) > len(path) - 1 else ""))
 
@@ -369,7 +369,7 @@ def test_file_names_do_not_mislead():
     """No `_base.py`-like grab-bag names; a file name used in two packages means the same thing in both."""
     kinds = {p.stem for p in (PACKAGE / "provider").glob("*.py")} & {p.stem for p in (PACKAGE / "schema").glob("*.py")}
     names: dict[str, list[str]] = {}
-    for module, path in MODULES.items():
+    for path in MODULES.values():
         stem = path.parent.name if path.name == "__init__.py" else path.stem
         names.setdefault(stem, []).append(str(path.relative_to(PACKAGE)))
         if path.name == "__init__.py":

@@ -5,7 +5,7 @@ import traceback
 
 import pytest
 
-from rr_pulumi import config as rr_config
+from rr_pulumi.api import config as rr_config
 from rr_pulumi.api.errors import InvalidRequest, name_arguments
 from rr_pulumi.provider import connection, diagnostics
 from rr_pulumi.provider.adopt import AdoptionError
@@ -122,7 +122,8 @@ def test_an_empty_answer_names_the_real_method(fake_api, api_client):
 def test_every_error_class_is_a_request_rocket_error():
     import inspect
 
-    from rr_pulumi import client, errors
+    from rr_pulumi.api import client
+    from rr_pulumi.api import errors
     from rr_pulumi.provider import adopt
 
     classes = [c for m in (errors, client, adopt) for _, c in inspect.getmembers(m, inspect.isclass)

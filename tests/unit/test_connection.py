@@ -2,7 +2,7 @@
 
 import pytest
 
-from rr_pulumi import config as rr_config
+from rr_pulumi.api import config as rr_config
 from rr_pulumi.api.client import RequestRocketClient
 from rr_pulumi.api.errors import ConfigurationError, Unauthorized
 from rr_pulumi.provider import connection

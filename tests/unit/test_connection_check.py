@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from rr_pulumi import client as rr_client
-from rr_pulumi import config as rr_config
+from rr_pulumi.api import client as rr_client
+from rr_pulumi.api import config as rr_config
 from rr_pulumi.api.errors import ConfigurationError, ConnectionCheckFailed
 from rr_pulumi.provider import connection
 from rr_pulumi.provider.target import TargetProvider

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rr_pulumi import cli
+from rr_pulumi.tools import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,8 +2,9 @@
 
 import json
 
-from rr_pulumi import drift, pulumi_cli
-from rr_pulumi import stack_claims
+from rr_pulumi.tools import drift
+from rr_pulumi.tools import pulumi_cli
+from rr_pulumi.provider import stack_claims
 from rr_pulumi.tools.cli import main
 from rr_pulumi.api.errors import ConfigurationError
 

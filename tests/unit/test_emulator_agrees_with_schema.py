@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from rr_pulumi import kinds
+from rr_pulumi.schema import kinds
 from rr_pulumi.emulator import schema as wire
 from rr_pulumi.schema import RuleSchema, common, fields, validate
 from rr_pulumi.schema.credential import CredentialSchema, secret_shape_failures

@@ -2,7 +2,7 @@
 
 import ast
 
-from rr_pulumi import export
+from rr_pulumi.tools import export
 from rr_pulumi.tools.cli import main
 
 from .fake_api import TOKEN, FakeApi

@@ -2,7 +2,9 @@
 
 import pytest
 
-from rr_pulumi import installation, pulumi_cli, scaffold
+from rr_pulumi import installation
+from rr_pulumi.tools import pulumi_cli
+from rr_pulumi.tools import scaffold
 from rr_pulumi.tools.cli import main
 from rr_pulumi.api.client import RequestRocketClient
 

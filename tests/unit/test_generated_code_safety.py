@@ -14,7 +14,9 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from rr_pulumi import export, kinds, scaffold
+from rr_pulumi.tools import export
+from rr_pulumi.schema import kinds
+from rr_pulumi.tools import scaffold
 from rr_pulumi.api.client import RequestRocketClient
 
 from .fake_api import TOKEN, FakeApi

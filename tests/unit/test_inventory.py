@@ -1,7 +1,8 @@
 """rr_pulumi.tools.inventory's decisions: which ids a stack manages, and what counts as a finding."""
 import json
 
-from rr_pulumi import inventory, stack_claims
+from rr_pulumi.tools import inventory
+from rr_pulumi.provider import stack_claims
 from rr_pulumi.tools.inventory import AccountObject, Inventory
 
 TYPE = "pulumi-python:dynamic/requestrocket:"

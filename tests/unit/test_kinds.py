@@ -4,7 +4,7 @@ from typing import get_args
 
 import pytest
 
-from rr_pulumi import kinds
+from rr_pulumi.schema import kinds
 from rr_pulumi.schema import PARENTS, fields
 from rr_pulumi.schema.credential import CredentialType
 

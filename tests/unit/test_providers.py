@@ -2,7 +2,7 @@
 
 import pytest
 
-from rr_pulumi import client as rr_client
+from rr_pulumi.api import client as rr_client
 from rr_pulumi.provider import connection
 from rr_pulumi.provider.client import ClientProvider
 from rr_pulumi.provider.credential import CredentialProvider
@@ -224,7 +224,7 @@ def test_check_with_unknowns_passes(provider_env):
 
 
 def test_missing_token_is_one_clear_check_failure(monkeypatch):
-    from rr_pulumi import config as rr_config
+    from rr_pulumi.api import config as rr_config
 
     monkeypatch.setattr(connection, "_settings", {None: rr_config.Settings(api_url="http://x", token=None)})
     result = TargetProvider().check({}, {**target_inputs("c"), "__provider": "x"})
@@ -233,7 +233,7 @@ def test_missing_token_is_one_clear_check_failure(monkeypatch):
 
 
 def test_rejected_token_is_one_clear_check_failure(monkeypatch, fake_api):
-    from rr_pulumi import config as rr_config
+    from rr_pulumi.api import config as rr_config
 
     monkeypatch.setattr(connection, "_settings", {None: rr_config.Settings(api_url="http://api.test", token="u-bad")})
     monkeypatch.setattr(connection, "_clients", {None: rr_client.RequestRocketClient(

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from rr_pulumi import config as rr_config
+from rr_pulumi.api import config as rr_config
 from rr_pulumi.api.client import RequestRocketClient
 from rr_pulumi.api.errors import ConfigurationError, RateLimited
 from rr_pulumi.api.ratelimit import MARGIN_SECONDS, WINDOW_SECONDS, RateBudget, parse_per_minute

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from rr_pulumi import pulumi_runs
+from rr_pulumi.provider import pulumi_runs
 from rr_pulumi.tools.recovery import file_locks, recover
 
 A, B = "organization/alpha/dev", "organization/beta/dev"

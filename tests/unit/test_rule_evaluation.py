@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from rr_pulumi import rule_evaluation as ev
+from rr_pulumi.schema import rule_evaluation as ev
 from rr_pulumi.schema.rule_evaluation import NO_BODY, Request, Scope, evaluate, json_path, matches
 
 

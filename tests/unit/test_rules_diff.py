@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rr_pulumi import rules_diff
+from rr_pulumi.tools import rules_diff
 from rr_pulumi.tools.request_files import RequestFileError, read
 from rr_pulumi.schema.rule_evaluation import NO_BODY
 from rr_pulumi.schema.wire import UNKNOWN
@@ -208,7 +208,7 @@ def test_an_unchanged_program_with_lookups_flips_nothing(tmp_path):
 
 def test_only_undetermined_requests_exit_2_with_the_reason_on_stderr(tmp_path, monkeypatch, capsys):
     """Exit 2 always says why on stderr: the pull-request workflow shows stderr in the comment for exit 2."""
-    from rr_pulumi import explain
+    from rr_pulumi.tools import explain
     from rr_pulumi.tools.cli import main
 
     proxy = next(r for r in STATE if r["urn"].endswith("::gateway"))
@@ -227,7 +227,7 @@ def test_only_undetermined_requests_exit_2_with_the_reason_on_stderr(tmp_path, m
 @pytest.mark.parametrize("document", [[], "steps", {"steps": {"op": "same"}}])
 def test_a_saved_preview_that_is_not_one_is_exit_2_in_one_line(document, tmp_path, monkeypatch, capsys):
     """Not a traceback's exit 1, which CI would read as "some request changes"."""
-    from rr_pulumi import explain
+    from rr_pulumi.tools import explain
     from rr_pulumi.tools.cli import main
 
     preview = tmp_path / "preview.json"
@@ -339,7 +339,7 @@ def test_a_har_post_text_that_is_not_text_is_no_body_and_entries_that_are_not_a_
 
 def test_an_unforeseen_failure_is_exit_2_in_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
     """A traceback exits 1, which the PR workflow reads as "requests flip" (diff) or "findings" (lint)."""
-    from rr_pulumi import explain
+    from rr_pulumi.tools import explain
     from rr_pulumi.tools.cli import main
 
     def broken(cwd, stack):

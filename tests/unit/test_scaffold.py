@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rr_pulumi import cli, installation, scaffold
-from rr_pulumi import config as rr_config
+from rr_pulumi import installation
+from rr_pulumi.tools import cli
+from rr_pulumi.tools import scaffold
+from rr_pulumi.api import config as rr_config
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = re.compile(r"      # --- rr-pulumi: the Pulumi CLI.*?# --- end of the rr-pulumi recipe ---\n", re.S)

@@ -20,7 +20,8 @@ from typing import get_args, get_type_hints
 import pytest
 
 import rr_pulumi
-from rr_pulumi import kinds, resources
+from rr_pulumi import resources
+from rr_pulumi.schema import kinds
 from rr_pulumi.resource_base import ProgramError
 from rr_pulumi.schema import fields
 from rr_pulumi.schema.common import HttpMethod, Presence, RuleEffect

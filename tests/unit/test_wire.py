@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rr_pulumi import kinds, wire
+from rr_pulumi.schema import kinds
+from rr_pulumi.schema import wire
 from rr_pulumi.schema import RuleSchema, validate
 from rr_pulumi.schema.derive import table_models
 from rr_pulumi.schema.model import derive_fields

@@ -25,7 +25,7 @@ from typing import Any, Optional
 import pytest
 import yaml
 
-from rr_pulumi import scaffold
+from rr_pulumi.tools import scaffold
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")

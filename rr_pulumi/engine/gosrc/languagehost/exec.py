@@ -1,7 +1,7 @@
 # Runs a Pulumi Python program for rr-pulumi's language host: configures the SDK, then runs the program
 # in a stack. Exit code 32 tells the host the error has already been reported to the engine.
 #
-# Errors: a pulumi.RunError or an rr-pulumi error (rr_pulumi.errors.RequestRocketError) is reported as its one
+# Errors: a pulumi.RunError or an rr-pulumi error (rr_pulumi.api.errors.RequestRocketError) is reported as its one
 # line; any other exception as a traceback of the program's own frames (this runner, asyncio, runpy and the
 # Pulumi runtime's frames left out). RR_PULUMI_TRACEBACK=1 reports every error with its full traceback.
 import argparse
@@ -69,7 +69,7 @@ def wants_tracebacks():
 
 def is_one_line_error(error):
     """A RunError, or an error rr-pulumi raised on purpose (its module is loaded if the program raised one)."""
-    rr_errors = sys.modules.get("rr_pulumi.errors")
+    rr_errors = sys.modules.get("rr_pulumi.api.errors")
     return isinstance(error, pulumi.RunError) or (
         rr_errors is not None and isinstance(error, rr_errors.RequestRocketError))
 
@@ -96,9 +96,13 @@ def report(error):
     pulumi.log.error(text)
 
 
+def run_program():
+    runpy.run_path(args.program, run_name="__main__")
+
+
 code = 0
 try:
-    loop.run_until_complete(pulumi.runtime.run_in_stack(lambda: runpy.run_path(args.program, run_name="__main__")))
+    loop.run_until_complete(pulumi.runtime.run_in_stack(run_program))
 except Exception as error:  # reported to the engine, which prints it under the stack
     report(error)
     code = BAIL
