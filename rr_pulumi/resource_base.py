@@ -135,12 +135,12 @@ class SecretValue(NestedValue):
         return {**super().to_dict(), **dict(self.extra or {})}
 
 
-def plain(value: Any) -> Any:
+def as_dicts(value: Any) -> Any:
     """Typed nested values as dicts, at any depth of lists; everything else unchanged."""
     if isinstance(value, NestedValue):
         return value.to_dict()
     if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
+        return [as_dicts(v) for v in value]
     return value
 
 
@@ -282,7 +282,7 @@ def _typed_secret_values(label: str, specs: Mapping[str, FieldSpec], values: dic
         values[implied] = secret.auth_type
     for name, spec in specs.items():
         if spec.secret and values.get(name) is not None:
-            values[name] = pulumi.Output.secret(plain(values[name]))
+            values[name] = pulumi.Output.secret(as_dicts(values[name]))
     return values
 
 
@@ -343,7 +343,7 @@ class RequestRocketResource(dynamic.Resource):
         if problems:
             raise ProgramError("; ".join(problems))
         values = shaped_values(kind, label, specs, values)
-        values = {k: plain(v) for k, v in values.items()}
+        values = {k: as_dicts(v) for k, v in values.items()}
         # One name may exist in two accounts: the profile is part of the natural key.
         key = None if kind.name_field is None else (profile, *(
             _key_part(values.get(n)) for n in ("client_id", kind.name_field) if n in specs and not specs[n].computed
