@@ -10,8 +10,9 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.machinery
+import importlib.util
 import sys
-from types import ModuleType
+from types import CodeType, ModuleType
 from typing import Optional, Sequence
 
 MOVED = {
@@ -55,13 +56,22 @@ class _Alias(importlib.abc.Loader):
         """Nothing to run (the module ran under its new name); only undo the import system's `__spec__` swap."""
         module.__spec__ = self.own_spec
 
+    def get_code(self, fullname: str) -> Optional[CodeType]:
+        """The new module's code, for `python -m <old path>` (runpy runs it as `__main__`)."""
+        spec = importlib.util.find_spec(self.target)
+        loader = spec.loader if spec else None
+        return loader.get_code(self.target) if isinstance(loader, importlib.abc.InspectLoader) else None
+
 
 class _MovedFinder(importlib.abc.MetaPathFinder):
     def find_spec(
         self, fullname: str, path: Optional[Sequence[str]], target: Optional[ModuleType] = None
     ) -> Optional[importlib.machinery.ModuleSpec]:
         new = MOVED.get(fullname)
-        return importlib.machinery.ModuleSpec(fullname, _Alias(new)) if new else None
+        if new is None:
+            return None
+        moved_to = importlib.util.find_spec(new)  # its file, so `python -m <old path>` runs with the right __file__
+        return importlib.machinery.ModuleSpec(fullname, _Alias(new), origin=moved_to.origin if moved_to else None)
 
 
 def install() -> None:

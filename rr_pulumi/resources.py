@@ -18,12 +18,12 @@ from typing import Any, ClassVar, Literal, Mapping, Optional, Sequence, Union
 import pulumi
 from typing_extensions import NotRequired, TypedDict, overload  # on 3.10 too, get_overloads can read them back
 
-from .provider.client import ClientProvider
-from .provider.credential import CredentialProvider
-from .provider.proxy import ProxyProvider
-from .provider.rule import RuleProvider
-from .provider.target import TargetProvider
-from .resource_base import (
+from rr_pulumi.provider.client import ClientProvider
+from rr_pulumi.provider.credential import CredentialProvider
+from rr_pulumi.provider.proxy import ProxyProvider
+from rr_pulumi.provider.rule import RuleProvider
+from rr_pulumi.provider.target import TargetProvider
+from rr_pulumi.resource_base import (
     AdoptionConflict,
     NestedValue,
     ProgramError,

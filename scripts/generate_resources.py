@@ -45,7 +45,7 @@ import pulumi
 from typing_extensions import NotRequired, TypedDict, overload  # on 3.10 too, get_overloads can read them back
 
 {provider_imports}
-from .resource_base import (
+from rr_pulumi.resource_base import (
     AdoptionConflict,
     NestedValue,
     ProgramError,
@@ -239,7 +239,7 @@ def render() -> str:
         names += [t.dict_name] + ([] if t.output_only else [t.name])
     for api in apis:
         names += [api.kind.name, f"{api.kind.name}Args"]
-    imports = "\n".join(sorted(f"from .provider.{a.kind.word} import {a.kind.name}Provider" for a in apis))
+    imports = "\n".join(sorted(f"from rr_pulumi.provider.{a.kind.word} import {a.kind.name}Provider" for a in apis))
     names_ = [k.name for k in kinds]
     header = HEADER.replace("{provider_imports}", imports).replace("{kind_imports}", ", ".join(names_))
     header = header.replace("{kind_list}", ", ".join(names_[:-1]) + " and " + names_[-1])

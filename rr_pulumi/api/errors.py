@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import Any, Iterable, Mapping, Optional
 
 REDACTED = "[redacted]"
@@ -216,3 +217,8 @@ def error_from_response(
     if isinstance(exc, RateLimited):
         exc.retry_after = retry_after
     return exc
+
+
+# Also under rr-pulumi 0.1's name at once: an engine built for 0.1 looks the module up by that name to report its
+# errors in one line (and `import rr_pulumi.errors` then finds this very module).
+sys.modules.setdefault("rr_pulumi.errors", sys.modules[__name__])

@@ -244,15 +244,14 @@ def _proxy_authorization(proxy: str) -> dict[str, str]:
     return {"Proxy-Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
 
 
-def _ca_bundle() -> Optional[str]:
-    """The CA bundle `requests` would use: $REQUESTS_CA_BUNDLE, $CURL_CA_BUNDLE, certifi's; None: the system's."""
+def _ca_bundle() -> str:
+    """The CA bundle `requests` would use: $REQUESTS_CA_BUNDLE, $CURL_CA_BUNDLE, else certifi's (a core dependency, so
+    https does not hang on whether this Python has a system CA store)."""
     chosen = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     if chosen:
         return chosen
-    try:
-        import certifi  # only for https: plain-http commands never load it
-    except ImportError:
-        return None
+    import certifi  # only for https: plain-http commands never load it
+
     return certifi.where()
 
 

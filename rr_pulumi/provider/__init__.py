@@ -1,1 +1,1 @@
-"""Dynamic providers, one module per resource; `_base` holds what they share."""
+"""Dynamic providers, one module per resource; `base` holds what they share."""

@@ -1,7 +1,7 @@
 """A state written by an older rr-pulumi still refreshes, previews clean and destroys with this code (issue 25).
 
 Pulumi keeps each dynamic resource's provider in its state as a dill pickle of the provider *by reference*: module
-path and class name (`rr_pulumi/provider/_base.py`). `refresh` and `destroy` unpickle that recorded blob, never the
+path and class name (`rr_pulumi/provider/base.py`). `refresh` and `destroy` unpickle that recorded blob, never the
 program's, so every class path a state names must stay importable however the package is laid out.
 
 The fixture (`data/old_state/`, made by its `make_fixture.py` at the commit `fixture.json` names) is a real

@@ -342,7 +342,8 @@ def test_the_provider_process_never_loads_the_emulator_the_tools_the_engine_or_t
 
 def test_the_emulator_never_loads_the_client_it_tests():
     loaded = reach([m for m in MODULES if layer_of(m) is BY_NAME["emulator"]])
-    wrong = _under(loaded, "rr_pulumi.api.client", "rr_pulumi.api.transport", "rr_pulumi.provider",
+    wrong = _under(loaded, "rr_pulumi.api.client", "rr_pulumi.api.transport", "rr_pulumi.api.retry",
+                   "rr_pulumi.api.collection_cache", "rr_pulumi.api.ownership", "rr_pulumi.provider",
                    "rr_pulumi.tools", "rr_pulumi.resources")
     assert not wrong, f"the emulator's modules can load {', '.join(wrong)}"
 

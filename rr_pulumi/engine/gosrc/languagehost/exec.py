@@ -69,7 +69,8 @@ def wants_tracebacks():
 
 def is_one_line_error(error):
     """A RunError, or an error rr-pulumi raised on purpose (its module is loaded if the program raised one)."""
-    rr_errors = sys.modules.get("rr_pulumi.api.errors")
+    # rr-pulumi 0.1 named the module rr_pulumi.errors: a project may pin it while the engine is this one
+    rr_errors = sys.modules.get("rr_pulumi.api.errors") or sys.modules.get("rr_pulumi.errors")
     return isinstance(error, pulumi.RunError) or (
         rr_errors is not None and isinstance(error, rr_errors.RequestRocketError))
 
