@@ -364,7 +364,8 @@ class RequestRocketResource(dynamic.Resource):
         inputs = {**values, **markers}
         self._register(resource_name, opts, inputs, profile, literal_values(values))
         if kind.active_field:
-            rollout.activate_after_rules(self, resource_name, inputs)  # turned on after the program's rules
+            # turned on after the program's rules
+            rollout.activate_after_rules(self, resource_name, inputs, kind.active_field)
         elif kind.parent_arguments:  # a rule
             rollout.track_rule(self)  # the program's proxy activations wait for this rule
         if rotate_on_adopt and pulumi.runtime.is_dry_run():

@@ -47,9 +47,9 @@ class Kind:
     name_field: Optional[str]  # "proxy_name": the Python argument naming the object within its client
     name_wire: Optional[str]  # "proxyName": the wire name of `name_field`
     region_field: Optional[str]  # "proxy_region": the argument holding the region, for kinds that live in one
-    active_field: Optional[str]  # "proxy_active": the switch of a kind that serves requests
+    active_field: Optional[str]  # "proxy_active": the switch a staged rollout turns on (declared in kind_facts)
     rule_parent_argument: Optional[str]  # "proxy_id": the Rule argument when rules hang off this kind
-    parent_arguments: tuple[str, ...]  # a rule's ("credential_id", ...): the parents a nested kind hangs off
+    parent_arguments: tuple[str, ...]  # the rule's ("credential_id", ...): the kind declaring hangs_off_parents
     owned_by_client: bool  # listed under `/api/clients/{clientId}/<plural>` (credentials, targets, proxies)
     references: tuple[Reference, ...]  # the other objects this kind's properties name by id
     schema_module: str  # "rr_pulumi.schema.proxy": where its schema is declared

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-from typing import Iterator, get_args
+from typing import Any, ClassVar, Iterator, Optional, get_args
 
 import pytest
 
@@ -264,7 +264,6 @@ def test_the_cycle_finder_finds_a_lazy_cycle():
 
 
 def test_a_reference_to_an_undeclared_kind_or_a_reference_cycle_is_refused():
-    from typing import ClassVar, Optional
 
     from rr_pulumi.schema.derive import _in_dependency_order
     from rr_pulumi.schema.model import KindFacts, SchemaModel, prop
@@ -285,7 +284,6 @@ def test_a_reference_to_an_undeclared_kind_or_a_reference_cycle_is_refused():
 
 
 def test_a_name_field_must_be_a_field_of_the_schema():
-    from typing import ClassVar, Optional
 
     from rr_pulumi.schema.model import KindFacts, SchemaModel, prop
 
@@ -299,3 +297,106 @@ def test_a_name_field_must_be_a_field_of_the_schema():
     [row] = kind_rows([type("WidgetSchema", (WidgetSchema,), {"kind_facts": ok})])
     assert (row["name"], row["name_wire"], row["owned_by_client"], row["references"]) == (
         "Widget", "widgetName", False, ())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Roles are declared, and a shape the library cannot handle is refused with the schema's name
+
+
+def _kind(class_name: str, plural: str, word: str, **fields: Any) -> type:
+    """A made-up kind schema: `fields` maps a field name to its `prop(...)`; `kind_facts` may be given in it."""
+    from rr_pulumi.schema.model import KindFacts, SchemaModel
+
+    facts = fields.pop("kind_facts", None) or KindFacts(plural=plural, word=word)
+    namespace = {"__annotations__": {n: Optional[Any] for n in fields}, "kind_facts": facts, **fields,
+                 "__module__": __name__}  # fmt: skip
+    namespace["__annotations__"]["kind_facts"] = ClassVar[Any]
+    return type(class_name, (SchemaModel,), namespace)
+
+
+def _path(kind: str) -> Any:
+    from rr_pulumi.schema.model import prop
+
+    return prop(None, path=True, references=kind)
+
+
+def test_a_kind_hanging_off_another_without_declaring_it_is_refused():
+    """A sixth kind with a path field naming a proxy would otherwise make itself the proxy's rule parent (and
+    wire.PARENTS, and every rule path, would follow)."""
+    from rr_pulumi.schema.common import client_id_prop
+
+    hook = _kind("HookSchema", "hooks", "hook", client_id=client_id_prop("hook"), parent_proxy_id=_path("Proxy"))
+    with pytest.raises(ValueError, match="HookSchema: path field parent_proxy_id does not name the root kind Client"):
+        kind_rows([*kind_schemas(), hook])
+
+
+def test_a_switch_field_is_no_rollout_unless_declared():
+    """A `<word>_active` field no longer makes a kind staged behind a ProxyActivation: only `active_field` does."""
+    from rr_pulumi.schema.common import client_id_prop
+    from rr_pulumi.schema.model import prop
+
+    switch = _kind("SwitchSchema", "switches", "switch", client_id=client_id_prop("switch"),
+                   switch_active=prop("switchActive", True))  # fmt: skip
+    rows = {row["name"]: row for row in kind_rows([*kind_schemas(), switch])}
+    assert rows["Switch"]["active_field"] is None
+    assert [name for name, row in rows.items() if row["active_field"]] == [kinds.PROXY.name]
+    assert [name for name, row in rows.items() if row["parent_arguments"]] == [kinds.RULE.name]
+
+
+@pytest.mark.parametrize(
+    "shape, message",
+    [
+        ("second root", "2 kind schemas have no path field"),
+        ("second rule kind", "all declare hangs_off_parents: one kind may"),
+        ("two fields name one parent", "RuleSchema: proxy_id and other_proxy_id both name the parent Proxy"),
+        ("active field of no rule parent", "SwitchSchema.kind_facts.active_field: .* no rule hangs off Switch"),
+        ("active field not a field", "SwitchSchema.kind_facts.active_field 'switch_on' is not one of its fields"),
+        ("two active fields", "active_field is declared by .*SwitchSchema: one kind may"),
+        ("rule naming no kind", "RuleSchema: path field hook_id must name a kind listed under Client"),
+    ],
+)
+def test_shapes_the_consumers_cannot_handle_are_refused(shape, message):
+    from rr_pulumi.schema.common import client_id_prop
+    from rr_pulumi.schema.model import KindFacts, prop
+    from rr_pulumi.schema.rule import RuleSchema
+
+    schemas = list(kind_schemas())
+    client = client_id_prop("switch")
+    if shape == "second root":
+        schemas.append(_kind("RealmSchema", "realms", "realm"))
+    elif shape == "second rule kind":
+        schemas.append(_kind("HookSchema", "hooks", "hook", client_id=client, proxy_id=_path("Proxy"),
+                             kind_facts=KindFacts(plural="hooks", word="hook", hangs_off_parents=True)))
+    elif shape in ("two fields name one parent", "rule naming no kind"):
+        extra = {"other_proxy_id": _path("Proxy")} if shape.startswith("two") else {"hook_id": prop(None, path=True)}
+        rule = type("RuleSchema", (RuleSchema,), {"__annotations__": {n: Optional[str] for n in extra}, **extra,
+                                                  "__module__": __name__})  # fmt: skip
+        schemas = [rule if s is RuleSchema else s for s in schemas]
+    else:
+        field = {"active field not a field": "switch_on"}.get(shape, "switch_active")
+        facts = KindFacts(plural="switches", word="switch", active_field=field)
+        schemas.append(_kind("SwitchSchema", "switches", "switch", client_id=client, kind_facts=facts,
+                             switch_active=prop("switchActive", True)))
+        if shape == "two active fields":  # rules may hang off it: only the second staged kind is wrong
+            rule = type("RuleSchema", (RuleSchema,), {"__annotations__": {"switch_id": Optional[str]},
+                                                      "switch_id": _path("Switch"), "__module__": __name__})
+            schemas = [rule if s is RuleSchema else s for s in schemas]
+    with pytest.raises(ValueError, match=message):
+        kind_rows(schemas)
+
+
+@pytest.mark.parametrize(
+    "class_name, plural, word, message",
+    [
+        ("Widget", "widgets", "widget", "Widget declares kind_facts: name it <Kind>Schema"),
+        ("ProxySchema", "widgets", "widget", "ProxySchema and ProxySchema declare the same kind name 'Proxy'"),
+        ("WidgetSchema", "proxies", "widget", "ProxySchema and WidgetSchema declare the same kind plural 'proxies'"),
+        ("WidgetSchema", "widgets", "proxy", "ProxySchema and WidgetSchema declare the same kind word 'proxy'"),
+    ],
+)
+def test_a_kind_without_a_name_of_its_own_is_refused(class_name, plural, word, message):
+    from rr_pulumi.schema.common import client_id_prop
+
+    widget = _kind(class_name, plural, word, client_id=client_id_prop("widget"))
+    with pytest.raises(ValueError, match=message):
+        kind_rows([*kind_schemas(), widget])
