@@ -4,7 +4,7 @@ emulator's routes) reads instead of keeping its own list.
 Nothing here is declared by hand: each kind is declared once, by its schema (`kind_facts` on `ProxySchema`, and its
 fields), and `scripts/generate_resources.py` writes what follows from them into `wire_table.py` (see
 `rr_pulumi.schema.derive`). This module reads that plain table, so it loads without pydantic and imports nothing but
-it; `Kind.schema` imports the pydantic schema only when asked.
+it; `rr_pulumi.schema.schema_of(kind)` imports the pydantic schema when asked.
 
 Adding a kind: declare its schema in `rr_pulumi/schema/<word>.py` (a `SchemaModel` with `kind_facts`, and
 `references=` on the fields that name other kinds), write `<Name>Provider` in `rr_pulumi/provider/<word>.py` (its
@@ -15,7 +15,6 @@ and the docs follow; the emulator serves only the kinds it implements (`rr_pulum
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -72,11 +71,6 @@ class Kind:
     def schema_name(self) -> str:
         """The schema's class name (`ProxySchema`), which `rr_pulumi.schema.wire` answers for without pydantic."""
         return f"{self.name}Schema"
-
-    @property
-    def schema(self) -> Any:
-        """The pydantic schema (`rr_pulumi.schema.proxy.ProxySchema`), imported on first use."""
-        return getattr(importlib.import_module(self.schema_module), self.schema_name)
 
 
 KINDS: tuple[Kind, ...] = tuple(Kind.from_row(row) for row in _ROWS)

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Iterator, Optional, get_args
 
 import pytest
 
+from rr_pulumi.schema import schema_of
 from rr_pulumi.schema import kinds, wire
 from rr_pulumi.schema.common import HttpMethod
 from rr_pulumi.schema.credential import ALLOWED_AUTH_TYPES, AuthType
@@ -149,14 +150,14 @@ def test_the_registry_is_what_the_schemas_declare():
     assert [kinds.Kind.from_row(row) for row in kind_rows()] == list(kinds.KINDS)
     assert [s.__name__ for s in kind_schemas()] == [k.schema_name for k in kinds.KINDS]
     for kind in kinds.KINDS:
-        facts = kind.schema.kind_facts
+        facts = schema_of(kind).kind_facts
         assert (kind.plural, kind.word, kind.name_field) == (facts.plural, facts.word, facts.name_field)
 
 
 def test_each_kind_follows_the_kinds_it_references():
     seen: set[str] = set()
     for kind in kinds.KINDS:
-        referenced = {s.references for s in derive_fields(kind.schema).values() if s.references} - {kind.name}
+        referenced = {s.references for s in derive_fields(schema_of(kind)).values() if s.references} - {kind.name}
         assert referenced <= seen, (kind.name, referenced - seen)
         seen.add(kind.name)
 
@@ -167,7 +168,7 @@ def test_proxy_references_agree_wherever_they_are_exposed():
 
     declared = {
         name: (spec.references, dict(spec.requires).get("credential_type"))
-        for name, spec in derive_fields(kinds.PROXY.schema).items()
+        for name, spec in derive_fields(schema_of(kinds.PROXY)).items()
         if spec.references and not spec.path
     }
     assert set(declared) == {"proxy_credential_id", "target_id", "target_credential_id"}
@@ -179,7 +180,7 @@ def test_proxy_references_agree_wherever_they_are_exposed():
     assert emulator_schema.PROXY_REFERENCES == {
         wire_names[n]: (kinds.named(k).word, ctype) for n, (k, ctype) in declared.items()
     }
-    arguments = {a.name: a for a in resource_api(kinds.PROXY).arguments}
+    arguments = {a.name: a for a in resource_api(kinds.PROXY, schema_of(kinds.PROXY)).arguments}
     for name, (kind, ctype) in declared.items():
         assert arguments[name].type.endswith(f", {kind}]"), arguments[name].type  # takes the resource too
         assert (f"credential_type={ctype!r}" in arguments[name].doc) == bool(ctype)
@@ -198,9 +199,24 @@ def test_the_shared_value_lists_are_the_schemas():
 # No import cycles in the schema layer, counting imports inside functions and under TYPE_CHECKING
 
 
-def imports_of(path: Path, module: str) -> set[str]:
-    """Every rr_pulumi module a module imports, wherever the import statement is (`importlib` calls with a literal
-    name included)."""
+DYNAMIC_IMPORTS = {"importlib.import_module", "import_module", "__import__"}
+
+
+def dynamic_targets(argument: ast.expr, modules: set[str]) -> Optional[set[str]]:
+    """What a dynamic import may load: the module a literal names; for `f"rr_pulumi.schema.{name}"`, every module
+    of the package written before the braces (it may be any of them); None when the source does not say."""
+    if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+        return {argument.value}
+    if isinstance(argument, ast.JoinedStr) and argument.values and isinstance(argument.values[0], ast.Constant):
+        prefix = str(argument.values[0].value)
+        if prefix.endswith(".") and prefix.startswith("rr_pulumi."):
+            return {m for m in modules if m.startswith(prefix)}
+    return None
+
+
+def imports_of(path: Path, module: str, modules: set[str] = frozenset()) -> set[str]:
+    """Every rr_pulumi module a module imports, wherever the import statement is (a dynamic import included: see
+    `dynamic_targets`, whose None makes this a ValueError naming the line, since the graph could not see it)."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -213,9 +229,13 @@ def imports_of(path: Path, module: str) -> set[str]:
                 base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
             found.add(base)
             found.update(f"{base}.{a.name}" for a in node.names)  # `from pkg import module`
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-              and node.func.attr == "import_module" and node.args and isinstance(node.args[0], ast.Constant)):
-            found.add(str(node.args[0].value))
+        elif isinstance(node, ast.Call) and ast.unparse(node.func) in DYNAMIC_IMPORTS:
+            targets = dynamic_targets(node.args[0], modules) if node.args else None
+            if targets is None:
+                where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+                raise ValueError(f"{where}:{node.lineno}: a dynamic import whose module the "
+                                 "source does not name (write the package out: f\"rr_pulumi.schema.{name}\")")
+            found.update(targets)
     return {name for name in found if name.startswith("rr_pulumi")}
 
 
@@ -227,7 +247,7 @@ def schema_modules() -> dict[str, Path]:
 
 
 def module_graph(modules: dict[str, Path]) -> dict[str, set[str]]:
-    return {name: imports_of(path, name) & set(modules) - {name} for name, path in modules.items()}
+    return {name: imports_of(path, name, set(modules)) & set(modules) - {name} for name, path in modules.items()}
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -254,13 +274,30 @@ def test_the_schema_layer_has_no_import_cycle_and_imports_nothing_above_it():
     assert "rr_pulumi.schema.kinds" in graph["rr_pulumi.schema.wire"]  # the graph sees the imports
     assert not cycles(graph), cycles(graph)
     for name, path in modules.items():
-        outside = {m for m in imports_of(path, name) if not m.startswith("rr_pulumi.schema")}
+        outside = {m for m in imports_of(path, name, set(modules)) if not m.startswith("rr_pulumi.schema")}
         assert not outside, (name, outside)
 
 
 def test_the_cycle_finder_finds_a_lazy_cycle():
     assert cycles({"a": {"b"}, "b": {"a"}}) == [["a", "b", "a"]]
     assert not cycles({"a": {"b"}, "b": set()})
+
+
+def test_a_dynamic_import_is_an_edge_to_every_module_it_may_load(tmp_path):
+    """`Kind.schema`'s `import_module(self.schema_module)` in kinds.py was the kinds -> schema -> model -> wire ->
+    kinds cycle again: a dynamic import counts as an import of every module it may load, and one whose module the
+    source does not name fails the graph."""
+    modules = set(schema_modules())
+    loader = tmp_path / "kinds.py"
+    loader.write_text("import importlib\ndef load(name):\n    return importlib.import_module(f'rr_pulumi.schema.{name}')\n")
+    assert imports_of(loader, "rr_pulumi.schema.kinds", modules) == modules - {"rr_pulumi.schema"}
+    graph = {**module_graph(schema_modules()), "rr_pulumi.schema.kinds": modules - {"rr_pulumi.schema.kinds"}}
+    assert any({"rr_pulumi.schema.kinds", "rr_pulumi.schema.wire"} <= set(cycle) for cycle in cycles(graph))
+    for hidden in ("importlib.import_module(self.schema_module)", "__import__(name)",
+                   "import_module(PACKAGE + name)", "importlib.import_module(f'{PACKAGE}.{name}')"):
+        loader.write_text(f"import importlib\nfrom importlib import import_module\ndef load(self, name):\n    {hidden}\n")
+        with pytest.raises(ValueError, match="kinds.py:4: a dynamic import whose module the source does not name"):
+            imports_of(loader, "rr_pulumi.schema.kinds", modules)
 
 
 def test_a_reference_to_an_undeclared_kind_or_a_reference_cycle_is_refused():
