@@ -422,7 +422,7 @@ class SchemaProvider(ResourceProvider):
 
         def choose(taken: set[str]) -> str:
             item = item_to_adopt(
-                self.word, self.parent_text(values), items, id_of, markers,
+                self.kind, self.parent_text(values), items, id_of, markers,
                 lambda candidate: self.natural_key(values, candidate), self.natural_key_text(values), taken, managed,
             )  # fmt: skip
             return str(id_of(item))

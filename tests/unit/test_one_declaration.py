@@ -1,15 +1,24 @@
 """One declaration per kind: the facts about a kind live on its schema once, and everything else derives them.
 
 A kind is declared by its schema class (`kind_facts` and its fields, in `rr_pulumi/schema/<kind>.py`); the
-generator writes what follows into `wire_table.py`, and `rr_pulumi.schema.kinds` reads that. These tests fail when a
-copy appears elsewhere in the library: a hand-written list of the kinds, a kind's plural used as a literal, a branch
-on a kind's name, a second list of the regions, HTTP methods or auth types, or proxy references that disagree
-between the places that expose them. They also keep `rr_pulumi.schema` free of import cycles, lazy imports included.
+generator writes what follows into `wire_table.py`, and `rr_pulumi.schema.kinds` reads that. The roles the library
+gives its own behaviour to (the rule, the rollout's switch) are declared, and a shape it cannot handle is refused.
+
+The copy scan reads each library module's syntax and fails on the shapes its self-test lists: a literal list of
+kinds (names, plurals, or three or more words), a branch on a kind's name or word (comparison, membership, `match`),
+a table keyed by a kind name, a plural as a path segment of any string (f-string parts included), two or more HTTP
+methods or auth types, a second list of the regions. It is a syntax scan, not a proof: a copy spelled some other way
+(built from parts, read from a file) passes. The proxy references are compared wherever they are exposed.
+
+The schema layer has no import cycle, imports inside functions and under TYPE_CHECKING included; a dynamic import
+counts as an import of every module of the package it names, and one whose module the source does not name fails.
 """
+
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Optional, get_args
 
@@ -18,7 +27,7 @@ import pytest
 from rr_pulumi.schema import schema_of
 from rr_pulumi.schema import kinds, wire
 from rr_pulumi.schema.common import HttpMethod
-from rr_pulumi.schema.credential import ALLOWED_AUTH_TYPES, AuthType
+from rr_pulumi.schema.credential import ALLOWED_AUTH_TYPES, AuthType, CredentialType
 from rr_pulumi.schema.derive import kind_rows, kind_schemas
 from rr_pulumi.schema.model import derive_fields
 
@@ -31,6 +40,8 @@ DECLARATIONS = {Path(s.__module__.replace(".", "/") + ".py") for s in kind_schem
 }
 
 KIND_NAMES = {k.name for k in kinds.KINDS}
+WORDS = {k.word for k in kinds.KINDS}
+CREDENTIAL_TYPES = set(get_args(CredentialType))  # "proxy", "target": also two kinds' words
 PLURALS = {k.plural for k in kinds.KINDS}
 METHODS = set(get_args(HttpMethod))
 AUTH_TYPES = set(get_args(AuthType))
@@ -39,62 +50,103 @@ REFERENCE_ARGUMENTS = {r.argument for k in kinds.KINDS for r in k.references}
 PARENT_ARGUMENTS = {a for k in kinds.KINDS for a in k.parent_arguments}
 
 
-# Where a kind's plural may stand as a literal, and why. Nothing else may: derive it (`kinds.PROXY.plural`).
-PLURALS_ALLOWED = {
-    "rr_pulumi/tools/explain.py": "`rr-pulumi rules ...` is a CLI command, not a collection",
-    "rr_pulumi/emulator/": "the emulator plays the server: its routes and envelopes spell the contract's paths, and "
-    "tests/emulator check them against the contract (the emulator helper derives what it can from the schema)",
+# Where a copy may stand, and why: the emulator plays the server, so its routes and envelopes spell the contract's
+# paths and methods (tests/emulator check them against the contract). Nothing else may: derive it
+# (`kinds.PROXY.plural`, `rr_pulumi.api.client.collection(...)`).
+ALLOWED = {
+    ("rr_pulumi/tools/explain.py", "the plural"): "`rr-pulumi rules ...` is a CLI command, not a collection",
+    ("rr_pulumi/emulator/", "the plural"): "the emulator's routes and envelopes spell the contract's paths",
+    ("rr_pulumi/emulator/app.py", "a list of HTTP methods"): "the methods each route of the contract answers",
+    ("rr_pulumi/emulator/upstream.py", "a list of HTTP methods"): "the emulator's own HTTP exchange with a "
+    "target: the methods that carry a body (HTTP's fact, not the schema's)",
+    ("rr_pulumi/emulator/schema.py", "a list of the auth types"): "the emulator's data plane: the secrets it never "
+    "sends as a header (left to the emulator's owner to derive from the secret shapes)",
 }
 REGIONS_DECLARED_IN = "rr_pulumi/schema/wire.py"  # the pydantic-free layer, so the client's settings read it too
+# Shipped data, not modules: files copied into a new project (a user's program spells its rules' methods).
+DATA = ("rr_pulumi/templates/", "rr_pulumi/engine/gosrc/")
 
 
 def allowed(path: Path, what: str) -> bool:
     relative = path.relative_to(ROOT).as_posix()
-    if what.startswith("the plural"):
-        return any(relative.startswith(place) for place in PLURALS_ALLOWED)
     if "DEFAULT_REGIONS" in what or "default regions" in what:
         return relative == REGIONS_DECLARED_IN
-    return False
+    return any(relative.startswith(place) and what.startswith(kind) for place, kind in ALLOWED)
 
 
 def library_files() -> list[Path]:
-    return sorted(p for p in PACKAGE.rglob("*.py") if p not in GENERATED
-                  and p.relative_to(ROOT) not in DECLARATIONS)  # fmt: skip
+    return sorted(p for p in PACKAGE.rglob("*.py") if p not in GENERATED and p.relative_to(ROOT) not in DECLARATIONS
+                  and not p.relative_to(ROOT).as_posix().startswith(DATA))  # fmt: skip
 
 
 def strings(node: ast.AST) -> list[str]:
-    """The string constants of a literal collection (a dict's keys), or of a `Literal[...]` subscript."""
+    """The string constants of a literal collection (a dict's keys), or of `"a b c".split()`."""
     if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
         items = node.elts
     elif isinstance(node, ast.Dict):
         items = [k for k in node.keys if k is not None]
+    elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "split"
+          and isinstance(node.func.value, ast.Constant) and isinstance(node.func.value.value, str)):
+        return node.func.value.value.split(*(a.value for a in node.args if isinstance(a, ast.Constant)))
     else:
         return []
     return [i.value for i in items if isinstance(i, ast.Constant) and isinstance(i.value, str)]
 
 
+PLURAL_IN_PATH = re.compile(rf"(^|/)({'|'.join(map(re.escape, sorted(PLURALS)))})(/|$)")
+
+
+def about_a_kind(node: ast.expr) -> bool:
+    """An expression that holds a kind or its word (`kind`, `kind.word`, `self.word`, `resource_kind`): what a
+    kind word is compared with in a branch on the kind. A credential type ("proxy", "target") is no such thing."""
+    return bool(re.search(r"(^|[._])(kind|word)s?($|[._])", ast.unparse(node).lower()))
+
+
+def names_a_kind(value: object, subject: ast.expr) -> bool:
+    return isinstance(value, str) and (value in KIND_NAMES or (value in WORDS and about_a_kind(subject)))
+
+
 def copies_in(tree: ast.AST) -> Iterator[tuple[int, str]]:
     """(line, what) for each copy of a kind fact in a module's syntax tree."""
+    # Docstrings and other bare strings are prose: a path there explains, it is never requested.
+    prose = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
     for node in ast.walk(tree):
         found = set(strings(node))
-        if len(found & (KIND_NAMES | PLURALS)) >= 2:
-            yield node.lineno, f"a list of kinds {sorted(found & (KIND_NAMES | PLURALS))}"
+        kindish = found & (KIND_NAMES | PLURALS | WORDS)
+        # Most of the collection, and not only words a credential type (or a rule scope) also spells.
+        if len(kindish) >= 2 and 2 * len(kindish) >= len(found) and kindish - CREDENTIAL_TYPES:
+            yield node.lineno, f"a list of kinds {sorted(kindish)}"
         for facts, what in ((REFERENCE_ARGUMENTS, "references"), (PARENT_ARGUMENTS, "rule parents")):
             if len(found & facts) >= 2:
                 yield node.lineno, f"a list of a kind's {what} {sorted(found & facts)}"
-        if found >= METHODS:  # a subset (the methods of a route, those with a body) is a fact of its own
-            yield node.lineno, "a list of the HTTP methods"
-        if found & AUTH_TYPES and (found >= AUTH_TYPES or found in map(set, ALLOWED_AUTH_TYPES.values())):
+        if len(found & METHODS) >= 2:
+            yield node.lineno, f"a list of HTTP methods {sorted(found & METHODS)}"
+        if len(found & AUTH_TYPES) >= 2 or found & AUTH_TYPES and found in map(set, ALLOWED_AUTH_TYPES.values()):
             yield node.lineno, f"a list of the auth types {sorted(found & AUTH_TYPES)}"
         if len(found & REGIONS) >= 2:
             yield node.lineno, f"a list of the default regions {sorted(found & REGIONS)}"
-        if isinstance(node, ast.Constant) and node.value in PLURALS:
-            yield node.lineno, f"the plural {node.value!r} of a kind"
+        if isinstance(node, ast.Dict):
+            keys = [k.value for k in node.keys if isinstance(k, ast.Constant) and k.value in KIND_NAMES]
+            if keys:
+                yield node.lineno, f"a table keyed by the kind name {keys[0]!r}"
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in prose:
+            if node.value in PLURALS or PLURAL_IN_PATH.search(node.value):
+                yield node.lineno, f"the plural of a kind in {node.value!r}"
         if isinstance(node, ast.Compare):
             operands = [node.left, *node.comparators]
-            named = [o.value for o in operands if isinstance(o, ast.Constant) and o.value in KIND_NAMES]
+            for operand, other in ((a, b) for a in operands for b in operands if a is not b):
+                values = strings(operand) if isinstance(operand, (ast.Tuple, ast.List, ast.Set)) else [
+                    getattr(operand, "value", None)]
+                named = [v for v in values if names_a_kind(v, other)]
+                if named:
+                    yield node.lineno, f"a branch on the kind {named[0]!r}"
+                    break
+        if isinstance(node, ast.match_case):
+            subject = next(m.subject for m in ast.walk(tree) if isinstance(m, ast.Match) and node in m.cases)
+            named = [p.value.value for p in ast.walk(node.pattern) if isinstance(p, ast.MatchValue)
+                     and isinstance(p.value, ast.Constant) and names_a_kind(p.value.value, subject)]
             if named:
-                yield node.lineno, f"a branch on the kind name {named[0]!r}"
+                yield node.pattern.lineno, f"a branch on the kind {named[0]!r}"
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if any(isinstance(t, ast.Name) and t.id == "DEFAULT_REGIONS" for t in targets) and strings(node.value):
@@ -130,6 +182,29 @@ def test_the_default_regions_are_declared_once():
         'SHAPERS = {"Credential": 1, "Rule": 2}',
         'PROXY_REFERENCES = ("proxy_credential_id", "target_id", "target_credential_id")',
         'PARENTS = {"credential_id": 1, "target_id": 2, "proxy_id": 3}',
+        # branches on a kind, by name or word: comparison, membership, match
+        'if kind.word == "proxy": pass',
+        'if kind != "rule": pass',
+        'if self.word == "credential": pass',
+        'if kind.name in ("Proxy",): pass',
+        'if "Rule" == name: pass',
+        'if kind.word not in ("proxy", "target"): pass',
+        'match kind.name:\n    case "Proxy": pass',
+        'match kind.word:\n    case "rule" | "client": pass',
+        'SHAPERS = {"Credential": f}',
+        # a plural in a path, whatever builds it
+        'path = f"/api/clients/{cid}/proxies"',
+        'ROOT = "/api/clients"',
+        'path = "/api/clients/" + cid + "/targets"',
+        'path = f"{base}/rules"',
+        'path = "/".join(["", "api", "clients", cid])',
+        # lists of kind words, subsets of the methods and auth types, and lists written as one string
+        'PARTS = ("credential", "target", "proxy")',
+        'OWNED = ["client", "rule"]',
+        'WITH_BODY = ("POST", "PUT", "PATCH")',
+        'JWT_TYPES = ("jwt", "jwtVerify")',
+        'METHODS = "GET POST PUT PATCH DELETE HEAD OPTIONS".split()',
+        'KINDS = "Credential,Target".split(",")',
     ],
 )
 def test_the_scan_finds_a_copy(copy):
@@ -142,6 +217,16 @@ def test_the_scan_lets_derived_facts_pass():
         "names = [k.name for k in kinds.KINDS]",
         "if kind is kinds.PROXY: pass",
         "if kind.active_field: pass",
+        "path = collection(client_id, kinds.TARGET.plural)",
+        # words a credential type or a rule scope spells too, and prose
+        'if values.get("credential_type") == "proxy": pass',
+        'if scope in ("proxy", "target"): pass',
+        'SCOPES = ("proxy credential", "target credential", "proxy", "target")',
+        '"""Listed under `/api/clients/{id}/proxies`."""',
+        # a kind word among many other keys (the pulumi CLI's flags), a word in a longer text
+        '_FLAGS = {"stack": "s", "client": "", "target": "t", "cwd": "C", "message": "m", "color": ""}',
+        'label = "proxy credential"',
+        'ONE = ("GET",)',
     ])  # fmt: skip
     assert not list(copies_in(ast.parse(derived)))
 
