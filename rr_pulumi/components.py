@@ -25,11 +25,10 @@ import pulumi
 from rr_pulumi.api.errors import RequestRocketError
 from rr_pulumi.resources import Credential, Proxy, Rule, Target, SecretValue
 from rr_pulumi.schema.common import HttpMethod
-from rr_pulumi.schema.credential import ALLOWED_AUTH_TYPES
+from rr_pulumi.schema.credential import ALLOWED_AUTH_TYPES, CLAIM_AUTH_TYPES
 
 HTTP_METHODS: tuple[str, ...] = get_args(HttpMethod)  # what a rule's `methods` accepts
 CALLER_AUTH_TYPES = ALLOWED_AUTH_TYPES["proxy"]  # what a proxy credential (the callers' side) accepts
-CLAIM_AUTH_TYPES = ("jwt", "jwtVerify")
 _SEGMENT = re.compile(r"^[A-Za-z0-9._~!$&'()+,;=:@%-]+$")
 ALLOW_PRIORITY, DENY_PRIORITY = 100, 900
 

@@ -24,7 +24,7 @@ from rr_pulumi import rollout
 from rr_pulumi.api.errors import RequestRocketError
 from rr_pulumi.schema.kinds import TYPE_TOKEN_PREFIX, Kind, by_name
 from rr_pulumi.provider.adopt import ADOPT, ADOPT_ID
-from rr_pulumi.schema import FieldSpec, fields
+from rr_pulumi.schema import FieldSpec, fields, schema_of
 from rr_pulumi.schema.public import IMPLIED_BY, resource_api
 from rr_pulumi.schema.rule import parent_failures
 
@@ -319,7 +319,7 @@ class RequestRocketResource(dynamic.Resource):
 
     @classmethod
     def _specs(cls) -> dict[str, FieldSpec]:
-        return fields(cls.kind.schema)
+        return fields(cls.kind.schema_name)
 
     def _declare(
         self,
@@ -364,7 +364,8 @@ class RequestRocketResource(dynamic.Resource):
         inputs = {**values, **markers}
         self._register(resource_name, opts, inputs, profile, literal_values(values))
         if kind.active_field:
-            rollout.activate_after_rules(self, resource_name, inputs)  # turned on after the program's rules
+            # turned on after the program's rules
+            rollout.activate_after_rules(self, resource_name, inputs, kind.active_field)
         elif kind.parent_arguments:  # a rule
             rollout.track_rule(self)  # the program's proxy activations wait for this rule
         if rotate_on_adopt and pulumi.runtime.is_dry_run():
@@ -387,7 +388,8 @@ class RequestRocketResource(dynamic.Resource):
                 raise ProgramError(f"{label}: args must be a {self.args_class.__name__} (got {type(args).__name__})")
             declared = {f.name: getattr(args, f.name) for f in dataclasses.fields(args)}  # type: ignore[arg-type]
             return {k: v for k, v in declared.items() if v is not None}
-        missing = [a.name for a in resource_api(self.kind).arguments if a.required and a.name not in passed]
+        arguments = resource_api(self.kind, schema_of(self.kind)).arguments
+        missing = [a.name for a in arguments if a.required and a.name not in passed]
         if missing:
             raise ProgramError(
                 f"{label}: missing required argument {', '.join(missing)}; "

@@ -68,13 +68,14 @@ class ProxyActivation(dynamic.Resource, module="rr-rollout", name="ProxyActivati
         super().__init__(ActivationProvider(), resource_name, props, opts)
 
 
-def activate_after_rules(proxy: pulumi.CustomResource, resource_name: str,
-                         props: dict[str, Any]) -> Optional[ProxyActivation]:
+def activate_after_rules(proxy: pulumi.CustomResource, resource_name: str, props: dict[str, Any],
+                         active_field: str) -> Optional[ProxyActivation]:
     """The proxy's activation, when it is staged (its inputs `props` carry the marker); `props` also give the
-    client id, the declared `proxy_active` and the connection `profile`."""
+    client id, the declared switch (`active_field`, the schema's `kind_facts.active_field`) and the connection
+    `profile`."""
     if not props.get(STAGED):
         return None
     return ProxyActivation(
-        f"{resource_name}-activation", props["client_id"], proxy.id, props.get("proxy_active"), props.get("profile"),
+        f"{resource_name}-activation", props["client_id"], proxy.id, props.get(active_field), props.get("profile"),
         pulumi.ResourceOptions(parent=proxy, depends_on=_rules_of_program()),
     )

@@ -15,7 +15,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from rr_pulumi.schema.derive import kind_rows, render_table
+from rr_pulumi.schema.derive import kind_rows, kind_schemas, render_table
 from rr_pulumi.schema.kinds import Kind
 from rr_pulumi.schema.public import Argument, NestedType, ResourceApi, nested_types, options_of, resource_api
 
@@ -155,7 +155,7 @@ def argument_param(a: Argument, overload_form: bool) -> str:
 
 def render_resource(api: ResourceApi) -> list[str]:
     kind, name = api.kind, api.kind.name
-    schema_doc = (kind.schema.__doc__ or "").strip()
+    schema_doc = (api.schema.__doc__ or "").strip()
     options = options_of(api)
     option_params = [f"{o.name}: {o.type} = {o.default}" for o in options]
     head = ["self", "resource_name: str"]
@@ -232,7 +232,7 @@ def current_kinds() -> list[Kind]:
 
 def render() -> str:
     kinds = current_kinds()
-    apis = [resource_api(kind) for kind in kinds]
+    apis = [resource_api(kind, schema) for kind, schema in zip(kinds, kind_schemas(), strict=True)]
     names = ["AdoptionConflict", "ProgramError", "SecretValue", "forget_declarations", "QueryCheck", "QueryCheckDict",
              "CredentialSecretDict", "CredentialSecretInput"]
     for t in nested_types():

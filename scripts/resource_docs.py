@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from rr_pulumi.schema import schema_of
 from rr_pulumi.schema.kinds import KINDS
 from rr_pulumi.schema.public import ResourceApi, nested_types, options_of, resource_api
 
@@ -85,7 +86,7 @@ def render_resource(api: ResourceApi) -> list[str]:
     options = options_of(api)
     keyword = [a.name if a.required else f"{a.name}=None" for a in api.arguments]
     lookup = [a.name if a.required else f"{a.name}=None" for a in api.lookup_arguments]
-    lines = [f"## {kind.name}", "", " ".join((kind.schema.__doc__ or "").split()), "", "```python"]
+    lines = [f"## {kind.name}", "", " ".join((api.schema.__doc__ or "").split()), "", "```python"]
     lines.append(signature(kind.name, ["resource_name", "args=None", "opts=None", "*", *keyword,
                                        *(f"{o.name}={o.default}" for o in options)]))
     lines.append(signature(f"{kind.name}.get", ["resource_name", "id", "opts=None", "*", *lookup, "profile=None"]))
@@ -124,7 +125,7 @@ def render_nested() -> list[str]:
 def render() -> str:
     lines = INTRO.splitlines() + [""]
     for kind in KINDS:
-        lines += render_resource(resource_api(kind))
+        lines += render_resource(resource_api(kind, schema_of(kind)))
     lines += render_nested()
     return "\n".join(lines).rstrip() + "\n"
 

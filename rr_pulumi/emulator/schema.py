@@ -16,7 +16,7 @@ from pydantic.fields import FieldInfo
 
 from rr_pulumi.schema import kinds
 from rr_pulumi.api.errors import RequestRocketError
-from rr_pulumi.schema import ClientSchema, RuleSchema, common, fields as schema_fields
+from rr_pulumi.schema import ClientSchema, RuleSchema, common, schema_of, fields as schema_fields
 from rr_pulumi.schema import credential as credential_schema
 from rr_pulumi.schema import proxy as proxy_schema
 from rr_pulumi.schema import rule as rule_schema
@@ -270,13 +270,13 @@ class Resource:
 
     @property
     def server_fields(self) -> tuple[str, ...]:
-        computed = tuple(s.wire for s in schema_fields(self.kind.schema).values() if s.computed and s.wire)
+        computed = tuple(s.wire for s in schema_fields(self.kind.schema_name).values() if s.computed and s.wire)
         return (*OWNER_FIELDS, *self.extra_server_fields, *computed)
 
 
-CREDENTIALS = Resource(kinds.CREDENTIAL, wire_fields(kinds.CREDENTIAL.schema), ("credentialTemporary",))
-TARGETS = Resource(kinds.TARGET, wire_fields(kinds.TARGET.schema))
-PROXIES = Resource(kinds.PROXY, wire_fields(kinds.PROXY.schema))
+CREDENTIALS = Resource(kinds.CREDENTIAL, wire_fields(schema_of(kinds.CREDENTIAL)), ("credentialTemporary",))
+TARGETS = Resource(kinds.TARGET, wire_fields(schema_of(kinds.TARGET)))
+PROXIES = Resource(kinds.PROXY, wire_fields(schema_of(kinds.PROXY)))
 RESOURCES = {r.plural: r for r in (CREDENTIALS, TARGETS, PROXIES)}
 
 
@@ -296,7 +296,7 @@ def _kind(name: str) -> kinds.Kind:
 
 # A proxy's references: wire field → (stored kind, required credentialType or None).
 PROXY_REFERENCES = {
-    _wire(kinds.PROXY.schema.model_fields[ref.argument]): (_kind(ref.kind).word, ref.credential_type)
+    _wire(schema_of(kinds.PROXY).model_fields[ref.argument]): (_kind(ref.kind).word, ref.credential_type)
     for ref in kinds.PROXY.references
 }
 

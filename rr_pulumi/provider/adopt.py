@@ -27,6 +27,7 @@ from typing import Any, Callable, Optional
 from rr_pulumi.api import ownership
 from rr_pulumi.api.errors import RequestRocketError
 from rr_pulumi.provider.stack_claims import Claims, backend_claims
+from rr_pulumi.schema.kinds import Kind
 from rr_pulumi.schema.plan import is_unset
 from rr_pulumi.schema.wire import SchemaRef, fields, from_wire, normalize
 
@@ -51,7 +52,7 @@ def adopting(markers: dict[str, Any]) -> bool:
 
 
 def item_to_adopt(
-    kind: str,
+    kind: Kind,
     where: str,
     items: list[dict[str, Any]],
     id_of: Callable[[dict[str, Any]], Optional[str]],
@@ -62,25 +63,27 @@ def item_to_adopt(
     managed: Optional[Claims] = None,
 ) -> dict[str, Any]:
     """The listed item to adopt: by id, else the natural-key match that no stack manages (`managed`: the ids the
-    backend's stacks track) and this deployment has not adopted yet."""
+    backend's stacks track) and this deployment has not adopted yet. Objects of a kind without a name (rules) are
+    interchangeable when identical: each adopter gets a different one."""
+    word = kind.word
     wanted = markers.get(ADOPT_ID)
     if wanted:
         found = next((i for i in items if id_of(i) == str(wanted)), None)
         if found is None:
             raise AdoptionError(
-                f"cannot adopt {kind} {wanted!r}: no such {kind} in {where}; "
+                f"cannot adopt {word} {wanted!r}: no such {word} in {where}; "
                 "fix adopt_id, or remove it to create a new one"
             )
         return found
     matches = [i for i in items if natural_key(i)]
     if not matches:
         raise AdoptionError(
-            f"cannot adopt {kind} with {key_text}: none exists in {where}; remove adopt=True to create it"
+            f"cannot adopt {word} with {key_text}: none exists in {where}; remove adopt=True to create it"
         )
     if managed is not None:
         if managed.unreadable:
             raise AdoptionError(
-                f"cannot adopt {kind} with {key_text} by name: {', '.join(managed.unreadable)} of this backend "
+                f"cannot adopt {word} with {key_text} by name: {', '.join(managed.unreadable)} of this backend "
                 "could not be read, so no proof says another stack does not manage it; "
                 f"adopt it by id with adopt_id (matches: {_ids(matches, id_of)})"
             )
@@ -88,17 +91,17 @@ def item_to_adopt(
         theirs, matches = [i for i in matches if i not in unmanaged], unmanaged
         if not matches:
             raise AdoptionError(
-                f"cannot adopt {kind} with {key_text}: {_ids(theirs, id_of)} is managed by a stack of this backend; "
+                f"cannot adopt {word} with {key_text}: {_ids(theirs, id_of)} is managed by a stack of this backend; "
                 "remove adopt=True to create a new one (adopt_id takes a given object over explicitly)"
             )
     free = [i for i in matches if id_of(i) not in taken]
     if not free:
         raise AdoptionError(
-            f"cannot adopt {kind} with {key_text}: it is already adopted by another resource of this stack"
+            f"cannot adopt {word} with {key_text}: it is already adopted by another resource of this stack"
         )
-    if kind != "rule" and len(matches) > 1:  # identical rules are interchangeable; named objects are not
+    if kind.name_field is not None and len(matches) > 1:  # named objects are not interchangeable
         raise AdoptionError(
-            f"cannot adopt {kind} with {key_text}: several match ({_ids(matches, id_of)}); use adopt_id")
+            f"cannot adopt {word} with {key_text}: several match ({_ids(matches, id_of)}); use adopt_id")
     return free[0]
 
 

@@ -175,9 +175,9 @@ class SchemaProvider(ResourceProvider):
 
     def validate(self, inputs: dict[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
         """The schema's validation (`check`, and the canonical inputs of a write): the one path that loads pydantic."""
-        from rr_pulumi.schema import validate
+        from rr_pulumi.schema import schema_of, validate
 
-        return validate(self.kind.schema, inputs)
+        return validate(schema_of(self.kind), inputs)
 
     @property
     def word(self) -> str:
@@ -422,7 +422,7 @@ class SchemaProvider(ResourceProvider):
 
         def choose(taken: set[str]) -> str:
             item = item_to_adopt(
-                self.word, self.parent_text(values), items, id_of, markers,
+                self.kind, self.parent_text(values), items, id_of, markers,
                 lambda candidate: self.natural_key(values, candidate), self.natural_key_text(values), taken, managed,
             )  # fmt: skip
             return str(id_of(item))

@@ -7,7 +7,7 @@ without pydantic, so a read, a delete or an unchanged check never pays for it; t
 
 from typing import TYPE_CHECKING, Any
 
-from rr_pulumi.schema.kinds import KINDS
+from rr_pulumi.schema.kinds import KINDS, Kind
 from rr_pulumi.schema.wire import (
     PARENTS,
     UNKNOWN,
@@ -35,11 +35,12 @@ if TYPE_CHECKING:  # `X as X`: re-exported for type checkers (at run time `__get
     from rr_pulumi.schema.rule import RuleSchema as RuleSchema
     from rr_pulumi.schema.target import TargetSchema as TargetSchema
 
-# What loads pydantic, by the module that declares it: each kind's schema (found in the registry), and the rest.
+# What loads pydantic, by the module of this package that declares it: each kind's schema (found in the registry),
+# and the rest.
 _PYDANTIC = {
-    **{kind.schema_name: kind.schema_module for kind in KINDS},
-    **{name: f"{__name__}.credential" for name in ("ALLOWED_AUTH_TYPES", "SECRET_SHAPES", "secret_to_wire")},
-    **{name: f"{__name__}.model" for name in ("SchemaModel", "validate")},
+    **{kind.schema_name: kind.schema_module.removeprefix("rr_pulumi.schema.") for kind in KINDS},
+    **{name: "credential" for name in ("ALLOWED_AUTH_TYPES", "SECRET_SHAPES", "secret_to_wire")},
+    **{name: "model" for name in ("SchemaModel", "validate")},
 }
 
 
@@ -47,8 +48,16 @@ def __getattr__(name: str) -> Any:
     if name in _PYDANTIC:
         import importlib
 
-        return getattr(importlib.import_module(_PYDANTIC[name]), name)
+        # The package is written out: an import graph sees an import of any module of this package here.
+        return getattr(importlib.import_module(f"rr_pulumi.schema.{_PYDANTIC[name]}"), name)
     raise AttributeError(f"module 'rr_pulumi.schema' has no attribute {name!r}")
+
+
+def schema_of(kind: Kind) -> type["SchemaModel"]:
+    """The pydantic schema of a kind (`ProxySchema` for `kinds.PROXY`), loaded on first use. It lives here, above
+    the modules it loads, so that no module of this package reaches it: `rr_pulumi.schema.kinds` stays a leaf."""
+    schema: type[SchemaModel] = __getattr__(kind.schema_name)
+    return schema
 
 
 __all__ = [  # noqa: PLE0604 (the kinds' schema names come from the registry)
@@ -65,6 +74,7 @@ __all__ = [  # noqa: PLE0604 (the kinds' schema names come from the registry)
     "input_fields",
     "normalize",
     "parent_of",
+    "schema_of",
     "secret_hash",
     "secret_to_wire",
     "to_wire",

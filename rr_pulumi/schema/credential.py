@@ -23,6 +23,8 @@ ALLOWED_AUTH_TYPES: dict[str, tuple[str, ...]] = {
     "proxy": ("apiKey", "bearer", "jwt", "basicAuth", "jwtVerify"),
     "target": ("apiKey", "bearer", "jwt", "basicAuth", "oauth2", "customToken", "custom", "none"),
 }
+# The proxy auth types whose callers present a JWT, so a rule's `token_checks` have claims to read.
+CLAIM_AUTH_TYPES: tuple[str, ...] = ("jwt", "jwtVerify")
 
 
 class _Shape(BaseModel):

@@ -4,7 +4,7 @@ emulator's routes) reads instead of keeping its own list.
 Nothing here is declared by hand: each kind is declared once, by its schema (`kind_facts` on `ProxySchema`, and its
 fields), and `scripts/generate_resources.py` writes what follows from them into `wire_table.py` (see
 `rr_pulumi.schema.derive`). This module reads that plain table, so it loads without pydantic and imports nothing but
-it; `Kind.schema` imports the pydantic schema only when asked.
+it; `rr_pulumi.schema.schema_of(kind)` imports the pydantic schema when asked.
 
 Adding a kind: declare its schema in `rr_pulumi/schema/<word>.py` (a `SchemaModel` with `kind_facts`, and
 `references=` on the fields that name other kinds), write `<Name>Provider` in `rr_pulumi/provider/<word>.py` (its
@@ -15,7 +15,6 @@ and the docs follow; the emulator serves only the kinds it implements (`rr_pulum
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -47,9 +46,9 @@ class Kind:
     name_field: Optional[str]  # "proxy_name": the Python argument naming the object within its client
     name_wire: Optional[str]  # "proxyName": the wire name of `name_field`
     region_field: Optional[str]  # "proxy_region": the argument holding the region, for kinds that live in one
-    active_field: Optional[str]  # "proxy_active": the switch of a kind that serves requests
+    active_field: Optional[str]  # "proxy_active": the switch a staged rollout turns on (declared in kind_facts)
     rule_parent_argument: Optional[str]  # "proxy_id": the Rule argument when rules hang off this kind
-    parent_arguments: tuple[str, ...]  # a rule's ("credential_id", ...): the parents a nested kind hangs off
+    parent_arguments: tuple[str, ...]  # the rule's ("credential_id", ...): the kind declaring hangs_off_parents
     owned_by_client: bool  # listed under `/api/clients/{clientId}/<plural>` (credentials, targets, proxies)
     references: tuple[Reference, ...]  # the other objects this kind's properties name by id
     schema_module: str  # "rr_pulumi.schema.proxy": where its schema is declared
@@ -72,11 +71,6 @@ class Kind:
     def schema_name(self) -> str:
         """The schema's class name (`ProxySchema`), which `rr_pulumi.schema.wire` answers for without pydantic."""
         return f"{self.name}Schema"
-
-    @property
-    def schema(self) -> Any:
-        """The pydantic schema (`rr_pulumi.schema.proxy.ProxySchema`), imported on first use."""
-        return getattr(importlib.import_module(self.schema_module), self.schema_name)
 
 
 KINDS: tuple[Kind, ...] = tuple(Kind.from_row(row) for row in _ROWS)

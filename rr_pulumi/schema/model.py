@@ -66,12 +66,18 @@ def prop(
 class KindFacts:
     """What a kind's schema says about the kind beyond its fields, declared once on the schema class
     (`kind_facts = KindFacts(...)`). `scripts/generate_resources.py` finds every schema that declares it and writes
-    the facts, with those its fields imply (references, region, rule parents), into `wire_table.py`, from which
+    the facts, with those its fields imply (references, region, where it is listed), into `wire_table.py`, from which
     `rr_pulumi.schema.kinds` builds the registry every other module reads."""
 
     plural: str  # "proxies": the collection's path segment and the list envelope's key
     word: str  # "proxy": the kind in the user's words, and the wire prefix of its fields
     name_field: Optional[str] = None  # "proxy_name": the argument naming the object within its client, if any
+    # Roles other modules give a kind its own behaviour for, declared (never inferred from field names or shapes):
+    # a rule: its path fields beyond the client name the object it hangs off (one of them set), the program checks
+    # that, and a staged proxy waits for it (rr_pulumi/rollout.py).
+    hangs_off_parents: bool = False
+    # "proxy_active": the switch a staged rollout leaves off until the rules exist (rr_pulumi/rollout.py).
+    active_field: Optional[str] = None
 
 
 class SchemaModel(BaseModel):

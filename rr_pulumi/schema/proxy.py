@@ -15,7 +15,9 @@ class ProxySchema(SchemaModel):
     """A proxy: callers present `proxy_credential_id`, requests go to `target_id` with `target_credential_id`.
     `url` is its data-plane URL. Changing its region replaces it."""
 
-    kind_facts: ClassVar[KindFacts] = KindFacts(plural="proxies", word="proxy", name_field="proxy_name")
+    kind_facts: ClassVar[KindFacts] = KindFacts(
+        plural="proxies", word="proxy", name_field="proxy_name", active_field="proxy_active"
+    )
 
     client_id: Optional[str] = client_id_prop("proxy")
     proxy_name: Optional[str] = name_prop("proxyName", "proxy")

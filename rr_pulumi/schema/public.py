@@ -17,7 +17,7 @@ from typing import Any, Literal, Optional, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from rr_pulumi.schema.kinds import KINDS, Kind
+from rr_pulumi.schema.kinds import Kind
 from rr_pulumi.schema.model import FieldSpec, SchemaModel, derive_fields
 from rr_pulumi.schema.client import ClientMember
 from rr_pulumi.schema.credential import SECRET_SHAPES
@@ -119,6 +119,7 @@ class ResourceApi:
     arguments: list[Argument]
     outputs: list[OutputProperty]
     lookup_arguments: list[Argument]  # what `get` needs beside the id: where the object lives
+    schema: type[SchemaModel]  # whose docstring documents the resource
 
 
 def _default_of(info: FieldInfo, spec: FieldSpec) -> Optional[str]:
@@ -223,8 +224,9 @@ def options_of(api: ResourceApi) -> list[Option]:
 
 
 @functools.cache
-def resource_api(kind: Kind) -> ResourceApi:
-    schema = kind.schema
+def resource_api(kind: Kind, schema: type[SchemaModel]) -> ResourceApi:
+    """The public API of a kind, from its schema (`rr_pulumi.schema.schema_of(kind)`, which the caller loads: this
+    module loads no schema by name, so that no module of the schema layer reaches the one that does)."""
     specs = derive_fields(schema)
     arguments = [_argument(schema, s) for s in specs.values() if not s.computed]
     arguments.sort(key=lambda a: not a.required)  # required first, each group in schema order
@@ -232,11 +234,7 @@ def resource_api(kind: Kind) -> ResourceApi:
     # `get` only reads: what a change would do does not apply.
     lookup = [dataclasses.replace(a, doc=a.doc.replace(" Changing it replaces the resource.", ""))
               for a in arguments if a.spec.path]
-    return ResourceApi(kind, arguments, outputs, lookup)
-
-
-def resource_apis() -> list[ResourceApi]:
-    return [resource_api(kind) for kind in KINDS]
+    return ResourceApi(kind, arguments, outputs, lookup, schema)
 
 
 # ------------------------------------------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ class RuleSchema(SchemaModel):
     """An authorization rule on exactly one parent: `credential_id`, `target_id` or `proxy_id`. The API cannot
     update rules: any change replaces the rule."""
 
-    kind_facts: ClassVar[KindFacts] = KindFacts(plural="rules", word="rule")
+    kind_facts: ClassVar[KindFacts] = KindFacts(plural="rules", word="rule", hangs_off_parents=True)
 
     client_id: Optional[str] = client_id_prop("rule")
     credential_id: Optional[str] = _parent("Credential")

@@ -138,12 +138,12 @@ def property_paths(old: Any, new: Any, path: str) -> list[PropertyChange]:
 def field_changes(kind_name: str, live: dict[str, Any], declared: dict[str, Any]) -> list[PropertyChange]:
     """The non-secret properties where the live object and the code disagree, as the provider's diff decides."""
     from rr_pulumi.schema.plan import plan_diff, user_props
-    from rr_pulumi.schema import fields, normalize
+    from rr_pulumi.schema import fields, normalize, schema_of
 
     kind = kinds.by_name(kind_name)
     if kind is None:
         return []
-    schema = kind.schema
+    schema = schema_of(kind)
     specs = fields(schema)
     live, declared = user_props(live), user_props(declared)
     plan = plan_diff(schema, live, declared)

@@ -27,12 +27,12 @@ from typing import Any, Optional
 
 from rr_pulumi.schema import kinds
 from rr_pulumi.tools import scaffold
-from rr_pulumi.api.client import CLIENTS, RequestRocketClient, collection, item_id, rules_collection
+from rr_pulumi.api.client import CLIENTS, RequestRocketClient, collection, item_id, listing_params, rules_collection
 from rr_pulumi.api.config import Settings
 from rr_pulumi.engine import PROJECT_PLUGINS_YAML, write_project_plugin
 from rr_pulumi.api.errors import RequestRocketError
 from rr_pulumi.tools.scaffold import ScaffoldError, requirement, requirements_txt
-from rr_pulumi.schema import SECRET_SHAPES, from_wire, input_fields
+from rr_pulumi.schema import SECRET_SHAPES, from_wire, input_fields, schema_of
 
 VIRTUALENV = "venv"  # relative to the project: the exported folder can be committed and used anywhere
 PLACEHOLDER = r"<[A-Za-z][A-Za-z0-9_]*>"  # an unfilled value in set-secrets.sh, e.g. <apiKey>
@@ -66,8 +66,8 @@ def read_client(api: RequestRocketClient, client: dict[str, Any]) -> Account:
     client_id = item_id(client, kinds.CLIENT.plural) or ""
     account = Account(client)
     for kind in kinds.CLIENT_CHILDREN:
-        params = {"includeTemporary": "true"} if kind is kinds.CREDENTIAL else None
-        account.objects[kind.plural] = api.list(collection(client_id, kind.plural), params)
+        listing = collection(client_id, kind.plural)
+        account.objects[kind.plural] = api.list(listing, listing_params(listing))
         for item in account.objects[kind.plural]:
             parent_id = item_id(item, kind.plural) or ""
             if kind in kinds.RULE_PARENTS:
@@ -214,24 +214,25 @@ def program_for(account: Account, profile: Optional[str] = None) -> Program:
     client_var = names.variable(client_name, kinds.CLIENT.word)
     common = [("profile", _literal(profile))] if profile else []
     blocks = [_call(kinds.CLIENT.name, client_var, names.resource(client_name, kinds.CLIENT.word), [
-        *((k, _literal(v, f"client {k}")) for k, v in _declared_values(kinds.CLIENT.schema, client).items()),
+        *((k, _literal(v, f"client {k}")) for k, v in _declared_values(schema_of(kinds.CLIENT), client).items()),
         *common,
         ("adopt_id", _literal(client_id, "client id")),
     ])]  # fmt: skip
-    ids_to_vars: dict[str, str] = {}
+    # (kind, id) -> variable: ids are unique within a kind only, and a reference says which kind it names.
+    variables: dict[tuple[str, str], str] = {}
     secrets: list[tuple[str, str, str]] = []
     for kind in kinds.CLIENT_CHILDREN:
         for item in account.objects.get(kind.plural, []):
             id_ = item_id(item, kind.plural) or ""
-            values = _declared_values(kind.schema, item)
+            values = _declared_values(schema_of(kind), item)
             label = str(values.get(kind.name_field or "", kind.word))
             var = names.variable(label, kind.word)
-            ids_to_vars[id_] = var
+            variables[(kind.name, id_)] = var
             args = [("client_id", f"{client_var}.id")]
-            references = {ref.argument for ref in kind.references}  # earlier kinds' objects: their variables
+            references = {ref.argument: ref.kind for ref in kind.references}  # earlier kinds' objects: their variables
             for name, value in values.items():
-                if name in references and value in ids_to_vars:
-                    args.append((name, f"{ids_to_vars[value]}.id"))
+                if name in references and (references[name], value) in variables:
+                    args.append((name, f"{variables[(references[name], value)]}.id"))
                 else:
                     args.append((name, _literal(value, f"{kind.word} {name}")))
             if kind is kinds.CREDENTIAL and values.get("credential_auth_type") != "none":
@@ -244,10 +245,11 @@ def program_for(account: Account, profile: Optional[str] = None) -> Program:
         for parent in account.objects.get(kind.plural, []):
             parent_id = item_id(parent, kind.plural) or ""
             for n, rule in enumerate(account.rules.get((kind.plural, parent_id), []), start=1):
-                parent_var = ids_to_vars[parent_id]
+                parent_var = variables[(kind.name, parent_id)]
                 var = names.variable(f"{parent_var}_rule_{n}", kinds.RULE.word)
                 args = [("client_id", f"{client_var}.id"), (str(kind.rule_parent_argument), f"{parent_var}.id")]
-                args += [(k, _literal(v, f"rule {k}")) for k, v in _declared_values(kinds.RULE.schema, rule).items()]
+                declared = _declared_values(schema_of(kinds.RULE), rule)
+                args += [(k, _literal(v, f"rule {k}")) for k, v in declared.items()]
                 args += [*common, ("adopt_id", _literal(item_id(rule, kinds.RULE.plural) or "", "rule id"))]
                 blocks.append(_call(kinds.RULE.name, var, names.resource(var.replace("_", "-"), kinds.RULE.word),
                                     args))

@@ -1,6 +1,8 @@
 """Adoption: choosing the object, refusing what cannot be taken over, applying only what differs, and the
 program-side guard against two resources adopting one object."""
 
+import dataclasses
+
 import pytest
 
 from rr_pulumi import resource_base, resources
@@ -10,7 +12,7 @@ from rr_pulumi.provider.client import ClientProvider
 from rr_pulumi.provider.credential import CredentialProvider
 from rr_pulumi.provider.rule import RuleProvider
 from rr_pulumi.provider.target import TargetProvider
-from rr_pulumi.schema import TargetSchema
+from rr_pulumi.schema import TargetSchema, kinds
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +32,7 @@ def checked(provider, inputs):
 ITEMS = [{"sKey": "t1", "targetName": "api"}, {"sKey": "t2", "targetName": "web"}, {"sKey": "t3", "targetName": "web"}]
 
 
-def choose(markers, taken=frozenset(), kind="target"):
+def choose(markers, taken=frozenset(), kind=kinds.TARGET):
     return item_to_adopt(kind, "client 'c1'", ITEMS, lambda i: i["sKey"], markers,
                 lambda i: i["targetName"] == markers.get("name"), f"target_name {markers.get('name')!r}", set(taken))
 
@@ -52,7 +54,16 @@ def test_pick_errors_name_the_object_and_where_it_was_looked_for():
 
 
 def test_identical_rules_are_handed_out_one_each():
-    assert choose({"adopt": True, "name": "web"}, taken={"t2"}, kind="rule")["sKey"] == "t3"
+    assert choose({"adopt": True, "name": "web"}, taken={"t2"}, kind=kinds.RULE)["sKey"] == "t3"
+
+
+def test_objects_without_a_name_are_interchangeable_whatever_the_kind_is_called():
+    """The kind's declared facts decide (it has no name field), not its word being "rule"."""
+    unnamed = dataclasses.replace(kinds.RULE, name="Hook", word="hook")
+    assert choose({"adopt": True, "name": "web"}, taken={"t2"}, kind=unnamed)["sKey"] == "t3"
+    named = dataclasses.replace(kinds.TARGET, name="Rule", word="rule")
+    with pytest.raises(AdoptionError, match=r"cannot adopt rule with target_name 'web': several match"):
+        choose({"adopt": True, "name": "web"}, kind=named)
 
 
 def test_immutable_conflicts_name_live_and_declared_values():

@@ -23,8 +23,8 @@ DATA = ("templates", "engine/gosrc")
 # `from rr_pulumi import __version__` loads no module (the root package has run before any submodule, and the
 # version comes from the distribution's metadata): allowed everywhere, and no edge of the graph.
 VERSION_IMPORT = ("rr_pulumi", "__version__")
-# A dynamic import whose name is written in the source is an import like any other (a name computed at run time,
-# as rr_pulumi/_moved.py's, cannot be followed).
+# A dynamic import whose name is written in the source is an import like any other, of every module it may load (a
+# name computed at run time, as rr_pulumi/_moved.py's, cannot be followed).
 DYNAMIC_IMPORTS = {"importlib.import_module", "import_module", "__import__"}
 GENERIC_NAMES = {"_base", "utils", "util", "helpers", "misc"}
 # File names in two packages that do not mislead, and why (the kinds' own pairs are derived, not listed).
@@ -101,8 +101,7 @@ def _imports_of(module: str) -> list[Import]:
             # `from pkg import sub` imports the module pkg.sub; `from mod import name` depends on mod.
             targets = sorted({f"{origin}.{a.name}" if f"{origin}.{a.name}" in MODULES else origin for a in node.names})
         elif isinstance(node, ast.Call) and ast.unparse(node.func) in DYNAMIC_IMPORTS and node.args:
-            named = _literal_module(node.args[0])
-            targets = [named] if named else []
+            targets = _dynamic_targets(node.args[0])
         else:
             continue
         found += [Import(module, target, node.lineno, id(node) in checking)
@@ -110,14 +109,16 @@ def _imports_of(module: str) -> list[Import]:
     return found
 
 
-def _literal_module(argument: ast.expr) -> Optional[str]:
-    """The module a dynamic import names in its source: "rr_pulumi.schema", or the fixed part of
-    f"rr_pulumi.schema.{name}" (the package it loads from); None when the name is computed."""
+def _dynamic_targets(argument: ast.expr) -> list[str]:
+    """What a dynamic import names in its source: the module "rr_pulumi.schema", or for f"rr_pulumi.schema.{name}"
+    every module of that package (it may load any of them); nothing when the name is computed."""
     if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
-        return argument.value
+        return [argument.value]
     if isinstance(argument, ast.JoinedStr) and argument.values and isinstance(argument.values[0], ast.Constant):
-        return str(argument.values[0].value).rpartition(".")[0] or None
-    return None
+        prefix = str(argument.values[0].value)
+        package = prefix.rpartition(".")[0]
+        return sorted(m for m in MODULES if m.startswith(package + ".")) if package else []
+    return []
 
 
 IMPORTS = [i for module in MODULES for i in _imports_of(module)]
@@ -362,6 +363,15 @@ def test_the_rules_catch_a_bad_import():
     bad = Import("rr_pulumi.schema.kinds", "rr_pulumi.api.client", 1, False)
     assert not allowed(bad.source, bad.target)
     assert cycles([bad, Import("rr_pulumi.api.client", "rr_pulumi.schema.kinds", 1, False)])
+
+
+def test_a_dynamic_import_of_a_package_member_is_an_import_of_each_member():
+    """`import_module(f"rr_pulumi.schema.{name}")` may load any module of the package: the graph holds them all."""
+    argument = ast.parse('importlib.import_module(f"rr_pulumi.schema.{name}")', mode="eval").body
+    assert isinstance(argument, ast.Call)
+    targets = _dynamic_targets(argument.args[0])
+    assert {"rr_pulumi.schema.kinds", "rr_pulumi.schema.proxy", "rr_pulumi.schema.public"} <= set(targets)
+    assert "rr_pulumi.schema" not in targets and all(t.startswith("rr_pulumi.schema.") for t in targets)
 
 
 # -- names ----------------------------------------------------------------------------------------------------------

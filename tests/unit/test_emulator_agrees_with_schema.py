@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from rr_pulumi.schema import schema_of
 from rr_pulumi.schema import kinds
 from rr_pulumi.emulator import schema as wire
 from rr_pulumi.schema import RuleSchema, common, fields, validate
@@ -66,10 +67,10 @@ WIRE_ONLY = {"string": 5, "integer": "1", "boolean": "true", "enum": 1, "url": 1
 
 @pytest.mark.parametrize("kind, field", WIRE_FIELDS, ids=lambda x: getattr(x, "name", ""))
 def test_every_field_accepts_and_refuses_the_same_values(kind, field):
-    name = python_name(kind.schema, field.name)
+    name = python_name(schema_of(kind), field.name)
     for value, valid in samples(field):
         assert wire_accepts(field.check, value, wire.DEFAULT_REGIONS) is valid, (field.name, value)
-        assert schema_accepts(kind.schema, name, value) is valid, (name, value)
+        assert schema_accepts(schema_of(kind), name, value) is valid, (name, value)
     assert not wire_accepts(field.check, WIRE_ONLY[field.type], wire.DEFAULT_REGIONS)
 
 
@@ -77,7 +78,7 @@ def test_every_field_accepts_and_refuses_the_same_values(kind, field):
 def test_the_same_fields_are_required_immutable_and_write_only(kind):
     res = wire.RESOURCES.get(kind.plural)
     emulated = {f.name: f for f in (res.fields if res else wire.CLIENT_FIELDS)}
-    declared = {s.wire: s for s in fields(kind.schema).values() if s.wire and not s.computed and not s.path}
+    declared = {s.wire: s for s in fields(schema_of(kind)).values() if s.wire and not s.computed and not s.path}
     assert set(declared) <= set(emulated)
     for wire_name, spec in declared.items():
         f = emulated[wire_name]

@@ -130,3 +130,20 @@ def test_set_secrets_refuses_unfilled_placeholders_before_setting_anything(tmp_p
     filled = uncommented.replace('"<apiKey>"', '"k-live-0001"')
     done, calls = run_script(tmp_path, filled)
     assert done.returncode == 0 and calls[-1] == 'config set --secret callersSecret {"apiKey": "k-live-0001"}'
+
+
+def test_a_reference_names_the_object_of_its_kind_when_ids_repeat_across_kinds():
+    """Ids are unique within a collection only: a credential and a target may share one, and the proxy's
+    references must still name each by its own kind."""
+    from rr_pulumi.schema import kinds
+
+    same = "0001"
+    acct = export.Account({"sKey": "c1", "clientName": "Acme"})
+    acct.objects[kinds.CREDENTIAL.plural] = [{"sKey": same, "credentialName": "callers", "credentialType": "proxy",
+                                              "credentialAuthType": "none", "credentialRegion": "us-east-1"}]
+    acct.objects[kinds.TARGET.plural] = [{"sKey": same, "targetName": "upstream", "targetRegion": "us-east-1",
+                                          "targetBaseURL": "https://a.example.com"}]
+    acct.objects[kinds.PROXY.plural] = [{"sKey": "p1", "proxyName": "edge", "proxyRegion": "us-east-1",
+                                         "proxyProxyCredentialId": same, "proxyTargetId": same}]
+    main = export.program_for(acct).main
+    assert "proxy_credential_id=callers.id,\n    target_id=upstream.id,\n" in main, main

@@ -4,6 +4,7 @@ from typing import get_args
 
 import pytest
 
+from rr_pulumi.schema import schema_of
 from rr_pulumi.schema import kinds
 from rr_pulumi.schema import PARENTS, fields
 from rr_pulumi.schema.credential import CredentialType
@@ -11,14 +12,14 @@ from rr_pulumi.schema.credential import CredentialType
 
 @pytest.mark.parametrize("kind", kinds.KINDS, ids=lambda k: k.name)
 def test_each_kind_has_its_schema_and_name_field(kind):
-    specs = fields(kind.schema)
+    specs = fields(schema_of(kind))
     if kind.name_field:
         assert specs[kind.name_field].required
         assert kind.name_wire == f"{kind.word}Name"
 
 
 def test_rule_parents_are_the_rule_schema_parent_arguments():
-    rule_fields = fields(kinds.RULE.schema)
+    rule_fields = fields(schema_of(kinds.RULE))
     assert PARENTS == {"credential_id": "credentials", "target_id": "targets", "proxy_id": "proxies"}
     for kind in kinds.RULE_PARENTS:
         assert rule_fields[kind.rule_parent_argument].path
@@ -37,11 +38,11 @@ def test_region_fields_are_schema_fields_of_the_kinds_that_live_in_a_region():
         "Credential": "credential_region", "Target": "target_region", "Proxy": "proxy_region"}
     for kind in kinds.KINDS:
         if kind.region_field:
-            assert fields(kind.schema)[kind.region_field].immutable
+            assert fields(schema_of(kind))[kind.region_field].immutable
 
 
 def test_proxy_references_name_schema_fields_and_existing_kinds():
-    proxy_fields = fields(kinds.PROXY.schema)
+    proxy_fields = fields(schema_of(kinds.PROXY))
     for ref in kinds.PROXY.references:
         assert proxy_fields[ref.argument].required and kinds.by_name(ref.kind) is not None
         if ref.credential_type:

@@ -21,6 +21,7 @@ import pytest
 
 import rr_pulumi
 from rr_pulumi import resources
+from rr_pulumi.schema import schema_of
 from rr_pulumi.schema import kinds
 from rr_pulumi.resource_base import ProgramError
 from rr_pulumi.schema import fields
@@ -171,7 +172,7 @@ def _class(kind: kinds.Kind) -> type:
 
 @pytest.mark.parametrize("kind", kinds.KINDS, ids=lambda k: k.name)
 def test_every_schema_field_is_an_argument_and_a_typed_output(kind):
-    cls, specs = _class(kind), fields(kind.schema)
+    cls, specs = _class(kind), fields(schema_of(kind))
     arguments = inspect.signature(cls.__init__).parameters
     args_fields = {f for f in getattr(resources, f"{kind.name}Args").__dataclass_fields__}
     for name, spec in specs.items():
@@ -191,7 +192,7 @@ def test_required_arguments_are_required_keywords_for_the_type_checker(kind):
     """The keyword overload marks each required argument (one implied by another argument excepted)."""
     source = inspect.getsource(_class(kind))
     keyword_overload = source.split("@overload")[2].split(") -> None: ...")[0]
-    for name, spec in fields(kind.schema).items():
+    for name, spec in fields(schema_of(kind)).items():
         if spec.required and name not in IMPLIED_BY:
             assert f"        {name}: " in keyword_overload and f"        {name}: Optional[" not in keyword_overload
 
@@ -229,7 +230,7 @@ def test_the_signature_is_the_keyword_form(kind):
     cls = _class(kind)
     parameters = inspect.signature(cls).parameters
     assert list(parameters)[:3] == ["resource_name", "args", "opts"] and parameters["args"].annotation == "None"
-    for argument in resource_api(kind).arguments:
+    for argument in resource_api(kind, schema_of(kind)).arguments:
         parameter = parameters[argument.name]
         assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, argument.name
         if argument.required:
@@ -317,7 +318,7 @@ def test_program_errors_are_run_errors():
 def test_reference_problems_name_the_argument_the_resource_and_the_fix():
     from rr_pulumi.resource_base import Declared, reference_problems
 
-    specs = fields(kinds.PROXY.schema)
+    specs = fields(schema_of(kinds.PROXY))
     upstream = Declared(kinds.CREDENTIAL, "upstream", {"credential_type": "target", "credential_region": "us-east-1"})
     api = Declared(kinds.TARGET, "api", {"target_region": "us-west-2"})
     problems = reference_problems("Proxy 'gw'", specs, {"proxy_region": "us-east-1"},
