@@ -18,7 +18,8 @@ connection profile, see `provider.connection`), shared by the engine's worker th
   there before, is not older than the request and holds the sent values is adopted when it is the only one
   (`rr_pulumi.api.ownership`); when no new object matches, nothing was created and the POST is sent again; otherwise,
   or when the list fails, the create fails in one line naming what it may have created. So a create costs one list
-  and one POST.
+  and one POST. A success whose answer holds no object is settled by the same listing (never sent again), and ids
+  this process's creates made or adopted are never adopted again (`ownership.Claims`).
 * Token renewal: a client may be given `renew_token`, asked once per rejected token (401) for the current one;
   when it answers with another token, the request is sent again with it (a token rotated in the stack config
   while the engine still hands the provider the one recorded in the state, see `provider.connection`).
@@ -72,8 +73,21 @@ class AmbiguousFailure(ConnectionFailed):
     """The request may have reached the API: the connection broke or timed out after it was sent."""
 
 
+class AnsweredWithoutItem(RequestRocketError):
+    """A POST succeeded but its answer holds no object with an id: the object exists, and only a listing finds it."""
+
+    def __init__(self, collection: str) -> None:
+        super().__init__(f"POST {collection} succeeded without returning the {word_of(collection)} it created")
+
+
 def plural_of(collection: str) -> str:
     return collection.rstrip("/").rsplit("/", 1)[-1]
+
+
+def word_of(collection: str) -> str:
+    """The kind of a collection's objects in the user's words (`target`)."""
+    kind = kinds.by_plural(plural_of(collection))
+    return kind.word if kind else plural_of(collection)
 
 
 def ambiguous_text(collection: str, failure: Exception, candidates: tuple[str, ...]) -> str:
@@ -92,6 +106,16 @@ def unlisted_text(collection: str, failure: Exception, listing: Exception) -> st
         f"{_failure_text(failure)}, and listing {collection} to see whether it created anything failed too "
         f"({_first_line(listing)}): before the next `pulumi up`, look there for a new {plural_of(collection)} "
         "matching this resource; if there is one, declare adopt_id=\"<its id>\" on it"
+    )
+
+
+def unreturned_text(collection: str) -> str:
+    """One line: a POST succeeded without returning its object, and no new object matching it is listed."""
+    word = word_of(collection)
+    return (
+        f"{AnsweredWithoutItem(collection)}, and no new {word} matching it is listed: nothing was adopted and nothing "
+        f"was sent again; before the next `pulumi up`, look in {collection} for a new {word} matching this resource; "
+        "if there is one, declare adopt_id=\"<its id>\" on it"
     )
 
 
@@ -179,6 +203,7 @@ class RequestRocketClient:
         self.timeout = timeout
         self.retry = RetryPolicy(max_attempts, max_total_seconds, clock=clock)
         self.cache = CollectionCache(cache_ttl, clock=clock)
+        self.claims = ownership.claims_for(self.api_url)  # what this process's creates made, shared by its clients
         self._sleep = sleep
         self.budget = budget
         self._read_lock = threading.Lock()  # guards the read-ahead bookkeeping below
@@ -329,8 +354,9 @@ class RequestRocketClient:
         *,
         secrets: Iterable[str] = (),
     ) -> dict[str, Any]:
-        """POST a new object. After an ambiguous failure, adopt the object only when it provably came from this
-        request (`rr_pulumi.api.ownership`); send again only when the collection proves nothing was created."""
+        """POST a new object. After an ambiguous failure, or a success that does not return the object, adopt the
+        object only when it provably came from this request (`rr_pulumi.api.ownership`); send again only when the
+        collection proves nothing was created."""
         secrets = list(secrets)
         plural = plural_of(collection)
         proof = ownership.Proof(frozenset(self._ids_in(collection)), ownership.now())
@@ -338,26 +364,45 @@ class RequestRocketClient:
         while True:
             attempt += 1
             try:
-                item = self._one(self.request("POST", collection, body=body, secrets=secrets), "POST", collection)
-                self.invalidate(collection)
-                return item
-            except (ServerError, AmbiguousFailure) as exc:
-                self.invalidate(collection)
-                self._sleep(self.retry.backoff(attempt))  # a server still finishing the request lists its object then
-                try:
-                    listed = self.list(collection, listing_params(collection))
-                except (ApiError, ConnectionFailed) as listing:
-                    raise UnprovenCreate(unlisted_text(collection, exc, listing)) from None
-                made = ownership.verdict(listed, matches, lambda i: item_id(i, plural), proof, plural, body)
-                if made.ours is not None:
-                    return made.ours
-                if made.candidates:
-                    ids = tuple(sorted(str(item_id(i, plural)) for i in made.candidates))
-                    raise UnprovenCreate(ambiguous_text(collection, exc, ids), ids) from None
-                if attempt >= self.retry.max_attempts:
-                    raise exc
-                # Nothing new matches: this POST created nothing, and the list just read is the next one's "before".
-                proof = ownership.Proof(frozenset(filter(None, (item_id(i, plural) for i in listed))), proof.since)
+                return self._posted(collection, body, secrets)
+            except (ServerError, AmbiguousFailure, AnsweredWithoutItem) as exc:
+                failure = exc
+            self._sleep(self.retry.backoff(attempt))  # a server still finishing the request lists its object then
+            try:
+                listed = self.list(collection, listing_params(collection))
+            except (ApiError, ConnectionFailed) as listing:
+                raise UnprovenCreate(unlisted_text(collection, failure, listing)) from None
+            made = self.claims.verdict(
+                collection, self.claims.unanswered(collection), listed, matches, lambda i: item_id(i, plural), proof,
+                plural, body,
+            )  # fmt: skip
+            if made.ours is not None:
+                return made.ours
+            if made.candidates:
+                ids = tuple(sorted(str(item_id(i, plural)) for i in made.candidates))
+                raise UnprovenCreate(ambiguous_text(collection, failure, ids), ids) from None
+            if isinstance(failure, AnsweredWithoutItem):  # the API says it created one: sending again may duplicate it
+                raise UnprovenCreate(unreturned_text(collection)) from None
+            if attempt >= self.retry.max_attempts:
+                raise failure
+            # Nothing new matches: this POST created nothing, and the list just read is the next one's "before".
+            proof = ownership.Proof(frozenset(filter(None, (item_id(i, plural) for i in listed))), proof.since)
+
+    def _posted(self, collection: str, body: dict[str, Any], secrets: Iterable[str]) -> dict[str, Any]:
+        """One POST, its object claimed for this process (`ownership.Claims`) the moment it is answered; raises
+        AnsweredWithoutItem when a success holds no object with an id."""
+        plural = plural_of(collection)
+        sending, made = self.claims.sending(collection), None
+        try:
+            answer = self.request("POST", collection, body=body, secrets=secrets)
+            item = next((i for i in items_of(answer, plural) if item_id(i, plural)), None)
+            if item is None:
+                raise AnsweredWithoutItem(collection)
+            made = item_id(item, plural)
+            return item
+        finally:
+            self.claims.answered(collection, sending, made)
+            self.invalidate(collection)
 
     def _ids_in(self, collection: str) -> set[str]:
         """The ids a collection holds now, listed fresh (never from the read cache): what a POST cannot create."""
@@ -389,8 +434,8 @@ class RequestRocketClient:
 
     @staticmethod
     def _one(body: Any, method: str, path: str) -> dict[str, Any]:
-        """The one item of a get/create/update response (its envelope is named after the collection)."""
-        plural = plural_of(path if method == "POST" else path.rsplit("/", 1)[0])
+        """The one item of a get/update response (its envelope is named after the collection)."""
+        plural = plural_of(path.rsplit("/", 1)[0])
         items = items_of(body, plural)
         if not items:
             raise ApiError(method, path, 200, "UNEXPECTED_RESPONSE", "the response held no item")
