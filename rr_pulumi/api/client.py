@@ -5,7 +5,7 @@ connection profile, see `provider.connection`), shared by the engine's worker th
   engine gives dynamic provider methods none.
 * Envelopes: `{"<plural>": [...], "message"}` per the contract, tolerating `{"data": [...], "pagination"}`, a bare
   list or a bare object; an item's id is its `<resource>Id` if present, else `sKey` (ids are opaque: prefixed ids
-  are fine). Lists read every page (`page`, `limit=100`).
+  are fine, and each is quoted whole into its path segment). Lists read every page (`page`, `limit=100`).
 * Rate limit: every request first takes one from the token's `RateBudget`, shared by every process on this
   machine using the token (see `ratelimit`), sized by `requestrocket:rateLimitPerMinute` /
   `REQUESTROCKET_RATE_LIMIT` (default 100, the Basic plan; 0 disables).
@@ -41,6 +41,7 @@ import math
 import threading
 import time
 from typing import Any, Callable, Iterable, Optional
+from urllib.parse import quote
 
 from rr_pulumi.schema import kinds
 from rr_pulumi.api import ownership
@@ -344,7 +345,8 @@ class RequestRocketClient:
         return list(found.values())
 
     def get(self, collection: str, id_: str) -> dict[str, Any]:
-        return self._one(self.request("GET", f"{collection}/{id_}"), "GET", f"{collection}/{id_}")
+        path = f"{collection}/{segment(id_)}"
+        return self._one(self.request("GET", path), "GET", path)
 
     def create(
         self,
@@ -417,7 +419,7 @@ class RequestRocketClient:
         self, collection: str, id_: str, body: dict[str, Any], *, secrets: Iterable[str] = ()
     ) -> dict[str, Any]:
         try:
-            path = f"{collection}/{id_}"
+            path = f"{collection}/{segment(id_)}"
             return self._one(self.request("PUT", path, body=body, secrets=secrets), "PUT", path)
         finally:
             self.invalidate(collection)
@@ -425,12 +427,12 @@ class RequestRocketClient:
     def delete(self, collection: str, id_: str, body: Optional[dict[str, Any]] = None) -> bool:
         """Delete an object; False when it was already gone (a 404, also after a retried attempt)."""
         try:
-            self.request("DELETE", f"{collection}/{id_}", body=body)
+            self.request("DELETE", f"{collection}/{segment(id_)}", body=body)
             return True
         except NotFound:
             return False
         finally:
-            self.invalidate(collection, below=f"{collection}/{id_}/")
+            self.invalidate(collection, below=f"{collection}/{segment(id_)}/")
 
     @staticmethod
     def _one(body: Any, method: str, path: str) -> dict[str, Any]:
@@ -450,7 +452,7 @@ class RequestRocketClient:
         waits about one round trip per dependency level instead of one per list and engine slot."""
         missed = self.cache.get(collection) is None
         with self._read_lock:
-            self._found.add(f"{collection}/{id_}")
+            self._found.add(f"{collection}/{segment(id_)}")
             siblings = siblings_to_prefetch(collection, self._found) if missed else []
             self._prefetched.add(collection)  # listed by this call (below), not in the background
         self.prefetch(siblings)
@@ -505,16 +507,22 @@ class RequestRocketClient:
             self.cache.store(CLIENTS, by_id, generation)  # refused if a client was written meanwhile
 
 
-CLIENTS = "/api/clients"
+CLIENTS = f"/api/{kinds.CLIENT.plural}"
+
+
+def segment(id_: str) -> str:
+    """An id as one path segment: quoted whole, so an id from the API or the program never adds a segment."""
+    return quote(str(id_), safe="")
 
 
 def collection(client_id: str, plural: str) -> str:
     """`/api/clients/{clientId}/{plural}`."""
-    return f"{CLIENTS}/{client_id}/{plural}"
+    return f"{CLIENTS}/{segment(client_id)}/{plural}"
 
 
 def rules_collection(client_id: str, parent_plural: str, parent_id: str) -> str:
-    return f"{collection(client_id, parent_plural)}/{parent_id}/rules"
+    """`/api/clients/{clientId}/{parent_plural}/{parentId}/rules`."""
+    return f"{collection(client_id, parent_plural)}/{segment(parent_id)}/{kinds.RULE.plural}"
 
 
 def _shape(path: str) -> tuple[str, ...]:
