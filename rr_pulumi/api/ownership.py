@@ -18,9 +18,9 @@ When no object passes, the request made nothing, and a create may be sent again.
 (or several) hold the sent values, nothing is adopted and nothing is sent again: such an object is another's of the
 same name, or ours with a value the server normalised, and no listing tells which, so the caller fails naming them.
 
-Within one process a listing is not needed: `Claims` holds every id a create of this process made or adopted, per
-API and collection, and a create's verdict excludes them too (after waiting for the POSTs of other threads that were
-still unanswered when it listed), so two resources of one `up` never hold one id.
+Within one process, what no listing shows is known all the same: `Claims` holds every id a create of this process
+made or adopted, per API and collection, and a create's verdict excludes them too (after waiting for the POSTs of
+other threads that were still unanswered when it listed), so two resources of one `up` never hold one id.
 
 What no listing can prove: an identical object (same name, same values) created by someone else within the seconds
 between our list and our failed POST. That one object would be adopted; it is the only case left, and the
@@ -141,19 +141,19 @@ class Claims:
     def __init__(self) -> None:
         self._changed = threading.Condition()  # guards the dicts below; notified when a POST is answered
         self._ids: dict[str, set[str]] = {}  # collection -> ids made or adopted
-        self._unanswered: dict[str, set[object]] = {}  # collection -> tokens of POSTs sent and not yet answered
+        self._unanswered: dict[str, set[object]] = {}  # collection -> tickets of POSTs sent, not yet answered
 
     def sending(self, collection: str) -> object:
-        """Before a POST: its token, for `answered` (call that in every case, also when the POST raised)."""
-        token = object()
+        """Before a POST: its ticket, for `answered` (call that in every case, also when the POST raised)."""
+        ticket = object()
         with self._changed:
-            self._unanswered.setdefault(collection, set()).add(token)
-        return token
+            self._unanswered.setdefault(collection, set()).add(ticket)
+        return ticket
 
-    def answered(self, collection: str, token: object, made: Optional[str] = None) -> None:
+    def answered(self, collection: str, ticket: object, made: Optional[str] = None) -> None:
         """After a POST: it got its answer (or none), and `made` is the id of the object it returned, if any."""
         with self._changed:
-            self._unanswered.get(collection, set()).discard(token)
+            self._unanswered.get(collection, set()).discard(ticket)
             if made:
                 self._ids.setdefault(collection, set()).add(made)
             self._changed.notify_all()
