@@ -5,7 +5,7 @@ connection profile, see `provider.connection`), shared by the engine's worker th
   engine gives dynamic provider methods none.
 * Envelopes: `{"<plural>": [...], "message"}` per the contract, tolerating `{"data": [...], "pagination"}`, a bare
   list or a bare object; an item's id is its `<resource>Id` if present, else `sKey` (ids are opaque: prefixed ids
-  are fine). Lists read every page (`page`, `limit=100`).
+  are fine, and each is quoted whole into its path segment). Lists read every page (`page`, `limit=100`).
 * Rate limit: every request first takes one from the token's `RateBudget`, shared by every process on this
   machine using the token (see `ratelimit`), sized by `requestrocket:rateLimitPerMinute` /
   `REQUESTROCKET_RATE_LIMIT` (default 100, the Basic plan; 0 disables).
@@ -18,7 +18,8 @@ connection profile, see `provider.connection`), shared by the engine's worker th
   there before, is not older than the request and holds the sent values is adopted when it is the only one
   (`rr_pulumi.api.ownership`); when no new object matches, nothing was created and the POST is sent again; otherwise,
   or when the list fails, the create fails in one line naming what it may have created. So a create costs one list
-  and one POST.
+  and one POST. A success whose answer holds no object is settled by the same listing (never sent again), and ids
+  this process's creates made or adopted are never adopted again (`ownership.Claims`).
 * Token renewal: a client may be given `renew_token`, asked once per rejected token (401) for the current one;
   when it answers with another token, the request is sent again with it (a token rotated in the stack config
   while the engine still hands the provider the one recorded in the state, see `provider.connection`).
@@ -40,6 +41,7 @@ import math
 import threading
 import time
 from typing import Any, Callable, Iterable, Optional
+from urllib.parse import quote
 
 from rr_pulumi.schema import kinds
 from rr_pulumi.api import ownership
@@ -72,8 +74,21 @@ class AmbiguousFailure(ConnectionFailed):
     """The request may have reached the API: the connection broke or timed out after it was sent."""
 
 
+class AnsweredWithoutItem(RequestRocketError):
+    """A POST succeeded but its answer holds no object with an id: the object exists, and only a listing finds it."""
+
+    def __init__(self, collection: str) -> None:
+        super().__init__(f"POST {collection} succeeded without returning the {word_of(collection)} it created")
+
+
 def plural_of(collection: str) -> str:
     return collection.rstrip("/").rsplit("/", 1)[-1]
+
+
+def word_of(collection: str) -> str:
+    """The kind of a collection's objects in the user's words (`target`)."""
+    kind = kinds.by_plural(plural_of(collection))
+    return kind.word if kind else plural_of(collection)
 
 
 def ambiguous_text(collection: str, failure: Exception, candidates: tuple[str, ...]) -> str:
@@ -92,6 +107,16 @@ def unlisted_text(collection: str, failure: Exception, listing: Exception) -> st
         f"{_failure_text(failure)}, and listing {collection} to see whether it created anything failed too "
         f"({_first_line(listing)}): before the next `pulumi up`, look there for a new {plural_of(collection)} "
         "matching this resource; if there is one, declare adopt_id=\"<its id>\" on it"
+    )
+
+
+def unreturned_text(collection: str) -> str:
+    """One line: a POST succeeded without returning its object, and no new object matching it is listed."""
+    word = word_of(collection)
+    return (
+        f"{AnsweredWithoutItem(collection)}, and no new {word} matching it is listed: nothing was adopted and nothing "
+        f"was sent again; before the next `pulumi up`, look in {collection} for a new {word} matching this resource; "
+        "if there is one, declare adopt_id=\"<its id>\" on it"
     )
 
 
@@ -179,6 +204,7 @@ class RequestRocketClient:
         self.timeout = timeout
         self.retry = RetryPolicy(max_attempts, max_total_seconds, clock=clock)
         self.cache = CollectionCache(cache_ttl, clock=clock)
+        self.claims = ownership.claims_for(self.api_url)  # what this process's creates made, shared by its clients
         self._sleep = sleep
         self.budget = budget
         self._read_lock = threading.Lock()  # guards the read-ahead bookkeeping below
@@ -319,7 +345,8 @@ class RequestRocketClient:
         return list(found.values())
 
     def get(self, collection: str, id_: str) -> dict[str, Any]:
-        return self._one(self.request("GET", f"{collection}/{id_}"), "GET", f"{collection}/{id_}")
+        path = f"{collection}/{segment(id_)}"
+        return self._one(self.request("GET", path), "GET", path)
 
     def create(
         self,
@@ -329,8 +356,9 @@ class RequestRocketClient:
         *,
         secrets: Iterable[str] = (),
     ) -> dict[str, Any]:
-        """POST a new object. After an ambiguous failure, adopt the object only when it provably came from this
-        request (`rr_pulumi.api.ownership`); send again only when the collection proves nothing was created."""
+        """POST a new object. After an ambiguous failure, or a success that does not return the object, adopt the
+        object only when it provably came from this request (`rr_pulumi.api.ownership`); send again only when the
+        collection proves nothing was created."""
         secrets = list(secrets)
         plural = plural_of(collection)
         proof = ownership.Proof(frozenset(self._ids_in(collection)), ownership.now())
@@ -338,26 +366,45 @@ class RequestRocketClient:
         while True:
             attempt += 1
             try:
-                item = self._one(self.request("POST", collection, body=body, secrets=secrets), "POST", collection)
-                self.invalidate(collection)
-                return item
-            except (ServerError, AmbiguousFailure) as exc:
-                self.invalidate(collection)
-                self._sleep(self.retry.backoff(attempt))  # a server still finishing the request lists its object then
-                try:
-                    listed = self.list(collection, listing_params(collection))
-                except (ApiError, ConnectionFailed) as listing:
-                    raise UnprovenCreate(unlisted_text(collection, exc, listing)) from None
-                made = ownership.verdict(listed, matches, lambda i: item_id(i, plural), proof, plural, body)
-                if made.ours is not None:
-                    return made.ours
-                if made.candidates:
-                    ids = tuple(sorted(str(item_id(i, plural)) for i in made.candidates))
-                    raise UnprovenCreate(ambiguous_text(collection, exc, ids), ids) from None
-                if attempt >= self.retry.max_attempts:
-                    raise exc
-                # Nothing new matches: this POST created nothing, and the list just read is the next one's "before".
-                proof = ownership.Proof(frozenset(filter(None, (item_id(i, plural) for i in listed))), proof.since)
+                return self._posted(collection, body, secrets)
+            except (ServerError, AmbiguousFailure, AnsweredWithoutItem) as exc:
+                failure = exc
+            self._sleep(self.retry.backoff(attempt))  # a server still finishing the request lists its object then
+            try:
+                listed = self.list(collection, listing_params(collection))
+            except (ApiError, ConnectionFailed) as listing:
+                raise UnprovenCreate(unlisted_text(collection, failure, listing)) from None
+            made = self.claims.verdict(
+                collection, self.claims.unanswered(collection), listed, matches, lambda i: item_id(i, plural), proof,
+                plural, body,
+            )  # fmt: skip
+            if made.ours is not None:
+                return made.ours
+            if made.candidates:
+                ids = tuple(sorted(str(item_id(i, plural)) for i in made.candidates))
+                raise UnprovenCreate(ambiguous_text(collection, failure, ids), ids) from None
+            if isinstance(failure, AnsweredWithoutItem):  # the API says it created one: sending again may duplicate it
+                raise UnprovenCreate(unreturned_text(collection)) from None
+            if attempt >= self.retry.max_attempts:
+                raise failure
+            # Nothing new matches: this POST created nothing, and the list just read is the next one's "before".
+            proof = ownership.Proof(frozenset(filter(None, (item_id(i, plural) for i in listed))), proof.since)
+
+    def _posted(self, collection: str, body: dict[str, Any], secrets: Iterable[str]) -> dict[str, Any]:
+        """One POST, its object claimed for this process (`ownership.Claims`) the moment it is answered; raises
+        AnsweredWithoutItem when a success holds no object with an id."""
+        plural = plural_of(collection)
+        sending, made = self.claims.sending(collection), None
+        try:
+            answer = self.request("POST", collection, body=body, secrets=secrets)
+            item = next((i for i in items_of(answer, plural) if item_id(i, plural)), None)
+            if item is None:
+                raise AnsweredWithoutItem(collection)
+            made = item_id(item, plural)
+            return item
+        finally:
+            self.claims.answered(collection, sending, made)
+            self.invalidate(collection)
 
     def _ids_in(self, collection: str) -> set[str]:
         """The ids a collection holds now, listed fresh (never from the read cache): what a POST cannot create."""
@@ -372,7 +419,7 @@ class RequestRocketClient:
         self, collection: str, id_: str, body: dict[str, Any], *, secrets: Iterable[str] = ()
     ) -> dict[str, Any]:
         try:
-            path = f"{collection}/{id_}"
+            path = f"{collection}/{segment(id_)}"
             return self._one(self.request("PUT", path, body=body, secrets=secrets), "PUT", path)
         finally:
             self.invalidate(collection)
@@ -380,17 +427,17 @@ class RequestRocketClient:
     def delete(self, collection: str, id_: str, body: Optional[dict[str, Any]] = None) -> bool:
         """Delete an object; False when it was already gone (a 404, also after a retried attempt)."""
         try:
-            self.request("DELETE", f"{collection}/{id_}", body=body)
+            self.request("DELETE", f"{collection}/{segment(id_)}", body=body)
             return True
         except NotFound:
             return False
         finally:
-            self.invalidate(collection, below=f"{collection}/{id_}/")
+            self.invalidate(collection, below=f"{collection}/{segment(id_)}/")
 
     @staticmethod
     def _one(body: Any, method: str, path: str) -> dict[str, Any]:
-        """The one item of a get/create/update response (its envelope is named after the collection)."""
-        plural = plural_of(path if method == "POST" else path.rsplit("/", 1)[0])
+        """The one item of a get/update response (its envelope is named after the collection)."""
+        plural = plural_of(path.rsplit("/", 1)[0])
         items = items_of(body, plural)
         if not items:
             raise ApiError(method, path, 200, "UNEXPECTED_RESPONSE", "the response held no item")
@@ -405,7 +452,7 @@ class RequestRocketClient:
         waits about one round trip per dependency level instead of one per list and engine slot."""
         missed = self.cache.get(collection) is None
         with self._read_lock:
-            self._found.add(f"{collection}/{id_}")
+            self._found.add(f"{collection}/{segment(id_)}")
             siblings = siblings_to_prefetch(collection, self._found) if missed else []
             self._prefetched.add(collection)  # listed by this call (below), not in the background
         self.prefetch(siblings)
@@ -460,16 +507,22 @@ class RequestRocketClient:
             self.cache.store(CLIENTS, by_id, generation)  # refused if a client was written meanwhile
 
 
-CLIENTS = "/api/clients"
+CLIENTS = f"/api/{kinds.CLIENT.plural}"
+
+
+def segment(id_: str) -> str:
+    """An id as one path segment: quoted whole, so an id from the API or the program never adds a segment."""
+    return quote(str(id_), safe="")
 
 
 def collection(client_id: str, plural: str) -> str:
     """`/api/clients/{clientId}/{plural}`."""
-    return f"{CLIENTS}/{client_id}/{plural}"
+    return f"{CLIENTS}/{segment(client_id)}/{plural}"
 
 
 def rules_collection(client_id: str, parent_plural: str, parent_id: str) -> str:
-    return f"{collection(client_id, parent_plural)}/{parent_id}/rules"
+    """`/api/clients/{clientId}/{parent_plural}/{parentId}/rules`."""
+    return f"{collection(client_id, parent_plural)}/{segment(parent_id)}/{kinds.RULE.plural}"
 
 
 def _shape(path: str) -> tuple[str, ...]:

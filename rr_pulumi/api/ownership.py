@@ -18,6 +18,10 @@ When no object passes, the request made nothing, and a create may be sent again.
 (or several) hold the sent values, nothing is adopted and nothing is sent again: such an object is another's of the
 same name, or ours with a value the server normalised, and no listing tells which, so the caller fails naming them.
 
+Within one process, what no listing shows is known all the same: `Claims` holds every id a create of this process
+made or adopted, per API and collection, and a create's verdict excludes them too (after waiting for the POSTs of
+other threads that were still unanswered when it listed), so two resources of one `up` never hold one id.
+
 What no listing can prove: an identical object (same name, same values) created by someone else within the seconds
 between our list and our failed POST. That one object would be adopted; it is the only case left, and the
 alternative (never adopting) would turn every lost answer into a duplicate.
@@ -30,6 +34,7 @@ manages excluded, and 4 for named kinds; no time, as adoption takes an object th
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Optional
@@ -122,3 +127,77 @@ def has_sent_values(item: dict[str, Any], sent: dict[str, Any]) -> bool:
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class Claims:
+    """The objects this process's creates made or adopted in one API, by collection, and the POSTs still unanswered.
+
+    Identical objects are legal and names need not be unique, so when two threads create the same object and one POST
+    fails ambiguously, the other's new object passes rules 1 to 4 of the module text: only this process can tell it is
+    not the failed request's. `verdict` therefore excludes every claimed id, and first waits for each POST that was
+    unanswered when the collection was listed (its object may be in the list, its id not yet claimed); a verdict's
+    `ours` is claimed before the next verdict is taken, so no two creates adopt one object."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()  # guards the dicts below; notified when a POST is answered
+        self._ids: dict[str, set[str]] = {}  # collection -> ids made or adopted
+        self._unanswered: dict[str, set[object]] = {}  # collection -> tickets of POSTs sent, not yet answered
+
+    def sending(self, collection: str) -> object:
+        """Before a POST: its ticket, for `answered` (call that in every case, also when the POST raised)."""
+        ticket = object()
+        with self._changed:
+            self._unanswered.setdefault(collection, set()).add(ticket)
+        return ticket
+
+    def answered(self, collection: str, ticket: object, made: Optional[str] = None) -> None:
+        """After a POST: it got its answer (or none), and `made` is the id of the object it returned, if any."""
+        with self._changed:
+            self._unanswered.get(collection, set()).discard(ticket)
+            if made:
+                self._ids.setdefault(collection, set()).add(made)
+            self._changed.notify_all()
+
+    def unanswered(self, collection: str) -> frozenset[object]:
+        """The POSTs to the collection not yet answered: take it when a listing of it returns, give it to `verdict`."""
+        with self._changed:
+            return frozenset(self._unanswered.get(collection, ()))
+
+    def verdict(
+        self,
+        collection: str,
+        listed_while: frozenset[object],
+        items: Iterable[dict[str, Any]],
+        matches: Callable[[dict[str, Any]], bool],
+        id_of: Callable[[dict[str, Any]], Optional[str]],
+        proof: Proof,
+        plural: str,
+        sent: dict[str, Any],
+    ) -> Verdict:
+        """`verdict` with this process's claimed ids excluded, once the POSTs `listed_while` (unanswered when the items
+        were listed) are answered; its `ours` is claimed."""
+        with self._changed:
+            self._changed.wait_for(lambda: not (self._unanswered.get(collection, set()) & listed_while))
+            claimed = self._ids.setdefault(collection, set())
+            made = verdict(items, matches, id_of, Proof(proof.excluded | claimed, proof.since), plural, sent)
+            ours = id_of(made.ours) if made.ours is not None else None
+            if ours:
+                claimed.add(ours)
+            return made
+
+
+_claims: dict[str, Claims] = {}
+_claims_lock = threading.Lock()
+
+
+def claims_for(api_url: str) -> Claims:
+    """The one `Claims` of an API in this process, shared by its clients: the provider keeps one client per profile,
+    and two profiles may name the same account."""
+    with _claims_lock:
+        return _claims.setdefault(api_url.rstrip("/"), Claims())
+
+
+def forget_claims() -> None:
+    """Forget every claim of this process (tests, whose fake APIs number their objects from 1 each time)."""
+    with _claims_lock:
+        _claims.clear()

@@ -18,6 +18,7 @@ retry after a wait, fail as it is (not retryable), or give up (retryable, but th
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -32,11 +33,13 @@ BACKOFF_FIRST, BACKOFF_MAX = 0.5, 8.0  # seconds before the jitter, which takes 
 
 
 def retry_after_seconds(header: Optional[str]) -> Optional[float]:
-    """A `Retry-After` header in seconds, clamped to 0..RETRY_AFTER_MAX; None when absent or not a number."""
+    """A `Retry-After` header in seconds, clamped to 0..RETRY_AFTER_MAX; None (a backoff) when absent or not a finite
+    number: `nan` survives the clamp, and a wait of nan seconds either raises in `time.sleep` or is no wait at all."""
     try:
-        return min(max(float(header), 0.0), RETRY_AFTER_MAX) if header is not None else None
+        seconds = float(header) if header is not None else math.nan
     except ValueError:
         return None
+    return min(max(seconds, 0.0), RETRY_AFTER_MAX) if math.isfinite(seconds) else None
 
 
 @dataclass(frozen=True)

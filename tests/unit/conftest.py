@@ -40,3 +40,14 @@ def backend_without_stacks():
     BACKEND_STACKS.reset(lambda args: [] if args[:2] == ["stack", "ls"] else None)
     yield BACKEND_STACKS
     BACKEND_STACKS.reset()
+
+
+@pytest.fixture(autouse=True)
+def no_claims_of_earlier_tests():
+    """A create excludes every id this process's creates made (`ownership.Claims`); each fake API numbers its objects
+    from 1, so each test starts as a new provider process would."""
+    from rr_pulumi.api import ownership
+
+    ownership.forget_claims()
+    yield
+    ownership.forget_claims()

@@ -116,7 +116,7 @@ def test_an_empty_answer_names_the_real_method(fake_api, api_client):
     fake_api.script += [(200, {"clients": []}, {}), (201, {"message": "Success"}, {})]  # the list before, the POST
     with pytest.raises(Exception) as exc:
         api_client.create("/api/clients", {"clientName": "x"}, lambda item: False)
-    assert str(exc.value).startswith("POST /api/clients returned 200 UNEXPECTED_RESPONSE")
+    assert str(exc.value).startswith("POST /api/clients succeeded without returning the client it created")
 
 
 def test_every_error_class_is_a_request_rocket_error():

@@ -2,7 +2,14 @@
 
 import pytest
 
-from rr_pulumi.api.client import RequestRocketClient, collection, item_id, items_of, siblings_to_prefetch
+from rr_pulumi.api.client import (
+    RequestRocketClient,
+    collection,
+    item_id,
+    items_of,
+    rules_collection,
+    siblings_to_prefetch,
+)
 from rr_pulumi.api.errors import ConnectionFailed, InvalidRequest, NotFound, RateLimited, ServerError, Unauthorized
 from rr_pulumi.api.transport import MaybeSent
 
@@ -188,3 +195,36 @@ def test_a_refresh_lists_each_collection_once_and_siblings_ahead_of_need(fake_ap
     for c, t in zip(clients[1:], targets[1:], strict=True):
         assert api_client.find(collection(c, "targets"), t) is not None
     assert len([r for r in fake_api.requests if r[0] == "GET"]) == len(listed)  # served from what was listed
+
+
+def test_paths_spell_no_plural_by_hand():
+    """The client derives each collection's segment from the kind registry (`kinds.<KIND>.plural`): a plural written
+    into a path literal (`"/api/clients"`, `f".../{id}/rules"`) would be a second declaration of it."""
+    import ast
+    from pathlib import Path
+
+    from rr_pulumi.api import client as client_module
+    from rr_pulumi.schema import kinds
+
+    plurals = {k.plural for k in kinds.KINDS}
+    tree = ast.parse(Path(client_module.__file__).read_text())
+    docstrings = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
+    spelled = [
+        (node.lineno, node.value) for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+        and plurals & set(node.value.split("/"))
+    ]  # fmt: skip
+    assert spelled == []
+
+
+def test_ids_are_quoted_whole_into_paths(fake_api, api_client):
+    from rr_pulumi.schema import kinds
+
+    assert collection("c 1/..", kinds.TARGET.plural) == f"/api/{kinds.CLIENT.plural}/c%201%2F../{kinds.TARGET.plural}"
+    assert rules_collection("c1", kinds.PROXY.plural, "p/1") == (
+        f"/api/{kinds.CLIENT.plural}/c1/{kinds.PROXY.plural}/p%2F1/{kinds.RULE.plural}")
+    with pytest.raises(NotFound):
+        api_client.get(CREDS, "x/../../clients")
+    assert api_client.delete(CREDS, "a?b") is False
+    assert [path for _, path, _, _ in fake_api.requests] == [
+        "/api/clients/c1/credentials/x%2F..%2F..%2Fclients", "/api/clients/c1/credentials/a%3Fb"]

@@ -2,6 +2,8 @@
 object was not in the collection before the request, is not older than the request, and is the only one left.
 Another stack's object of the same name is never taken over."""
 
+import threading
+
 import pytest
 
 from rr_pulumi.api.client import RequestRocketClient, collection
@@ -170,6 +172,168 @@ def test_rules_have_no_name_their_content_is_the_key(fake_api):
     same = lambda item: all(item.get(k) == v for k, v in rule.items())  # noqa: E731
     item = client_for(fake_api).create(RULES, dict(rule), same)
     assert item["sKey"] != foreign["sKey"] and len(fake_api.collections[RULES]) == 2
+
+
+# -- creates of one process: an object another thread's create made is never adopted ----------------------------------
+
+GUARD = 10  # seconds a step may take before the test reports a hang (never reached when the steps meet)
+
+
+def meet(event):
+    assert event.wait(GUARD), "a step of the test never happened"
+
+
+def run_in_thread(name, target):
+    results = {}
+
+    def run():
+        try:
+            results["item"] = target()
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            results["error"] = exc
+
+    thread = threading.Thread(target=run, name=name)
+    thread.start()
+    return thread, results
+
+
+def join(*threads):
+    for thread in threads:
+        thread.join(GUARD)
+        assert not thread.is_alive(), f"{thread.name} never finished"
+
+
+@pytest.mark.parametrize("clients", ["one client", "two clients of one API"])
+def test_a_failed_post_never_adopts_the_identical_object_another_thread_of_the_process_created(fake_api, clients):
+    """Threads A and B create identical targets (legal: names need not be unique). B's POST creates b; A's POST gets
+    a 500 that created nothing. b is new, matches and holds A's values, yet it is B's: A sends again."""
+    a_posting, b_done = threading.Event(), threading.Event()
+    real_send, posts = fake_api.send, []
+
+    def send(request, **kw):
+        if request.method == "POST" and threading.current_thread().name == "A" and not posts:
+            posts.append("A")
+            a_posting.set()
+            meet(b_done)  # B creates its target while A's POST is on the wire
+            return fake_api._answer(500, {"error": "boom", "code": "INTERNAL_ERROR", "status": 500})
+        return real_send(request, **kw)
+
+    fake_api.send = send
+    client_a = client_for(fake_api)
+    client_b = client_a if clients == "one client" else client_for(fake_api)
+    body = {"targetName": "api", "targetBaseURL": "https://api.example.com"}
+    a, a_result = run_in_thread("A", lambda: client_a.create(TARGETS, dict(body), named("api")))
+    meet(a_posting)
+    b, b_result = run_in_thread("B", lambda: client_b.create(TARGETS, dict(body), named("api")))
+    join(b)
+    b_done.set()
+    join(a)
+    assert "error" not in a_result and "error" not in b_result
+    assert a_result["item"]["sKey"] != b_result["item"]["sKey"]
+    assert sorted(fake_api.collections[TARGETS]) == sorted([a_result["item"]["sKey"], b_result["item"]["sKey"]])
+
+
+def test_a_failed_post_waits_for_the_answer_of_another_threads_post_before_it_decides(fake_api):
+    """B's POST has created b, but its answer is still on the wire when A (whose POST made nothing) lists the
+    targets: A must not decide before B's answer claims b."""
+    a_posting, b_applied, a_listed_again = threading.Event(), threading.Event(), threading.Event()
+    real_send, a_gets, a_posts = fake_api.send, [], []
+
+    def send(request, **kw):
+        thread = threading.current_thread().name
+        if request.method == "POST" and thread == "A" and not a_posts:
+            a_posts.append(1)
+            a_posting.set()
+            meet(b_applied)
+            return fake_api._answer(500, {"error": "boom", "code": "INTERNAL_ERROR", "status": 500})
+        if request.method == "POST" and thread == "B":
+            response = real_send(request, **kw)
+            b_applied.set()
+            meet(a_listed_again)  # the answer arrives only after A has seen b in its list
+            return response
+        response = real_send(request, **kw)
+        if request.method == "GET" and thread == "A":
+            a_gets.append(1)
+            if len(a_gets) == 2:
+                a_listed_again.set()
+        return response
+
+    fake_api.send = send
+    client = client_for(fake_api)
+    body = {"targetName": "api"}
+    a, a_result = run_in_thread("A", lambda: client.create(TARGETS, dict(body), named("api")))
+    meet(a_posting)
+    b, b_result = run_in_thread("B", lambda: client.create(TARGETS, dict(body), named("api")))
+    join(a, b)
+    assert "error" not in a_result and "error" not in b_result
+    assert a_result["item"]["sKey"] != b_result["item"]["sKey"] and len(fake_api.collections[TARGETS]) == 2
+
+
+# -- a POST that succeeds without returning its object --------------------------------------------------------------
+
+def answer_posts_without_the_object(fake_api, answer, apply=True):
+    real_send, posts = fake_api.send, []
+
+    def send(request, **kw):
+        if request.method != "POST":
+            return real_send(request, **kw)
+        posts.append(request)
+        if apply:
+            real_send(request, **kw)
+        else:
+            fake_api.requests.append((request.method, request.url, request.body, request.headers))
+        return fake_api._answer(201, answer)
+
+    fake_api.send = send
+    return posts
+
+
+@pytest.mark.parametrize("answer", [{"message": "Success"}, {"targets": [], "message": "Success"},
+                                    {"targets": [{"targetName": "api"}], "message": "Success"}, ""])
+def test_a_success_without_the_object_adopts_the_object_it_made(fake_api, answer):
+    client = client_for(fake_api)
+    foreign = fake_api.put(TARGETS, {"targetName": "api"})  # there before: never a candidate
+    assert client.find(TARGETS, foreign["sKey"]) == foreign  # the read cache holds the list before the POST
+    posts = answer_posts_without_the_object(fake_api, answer)
+    item = client.create(TARGETS, {"targetName": "api"}, named("api"))
+    ids = list(fake_api.collections[TARGETS])
+    assert len(posts) == 1 and len(ids) == 2 and item["sKey"] == ids[1] != foreign["sKey"]
+    assert client.find(TARGETS, item["sKey"]) == item  # the cache was invalidated: the new object is read back
+
+
+def test_a_success_without_the_object_and_none_listed_fails_in_one_line_without_sending_again(fake_api):
+    fake_api.put(TARGETS, {"targetName": "api"})
+    posts = answer_posts_without_the_object(fake_api, {"message": "Success"}, apply=False)
+    with pytest.raises(UnprovenCreate) as failure:
+        client_for(fake_api).create(TARGETS, {"targetName": "api", "targetBaseURL": "https://x.io"}, named("api"),
+                                    secrets=["s3cr3t-value"])
+    message = str(failure.value)
+    assert message == (
+        "POST /api/clients/c1/targets succeeded without returning the target it created, and no new target matching "
+        "it is listed: nothing was adopted and nothing was sent again; before the next `pulumi up`, look in "
+        '/api/clients/c1/targets for a new target matching this resource; if there is one, declare adopt_id="<its id>" '
+        "on it"
+    )
+    assert TOKEN not in message and len(posts) == 1 and len(fake_api.collections[TARGETS]) == 1
+
+
+def test_a_success_without_the_object_beside_two_new_matches_adopts_neither(fake_api):
+    answer_posts_without_the_object(fake_api, {"message": "Success"})
+    real_post = fake_api.send
+
+    def send(request, **kw):
+        response = real_post(request, **kw)
+        if request.method == "POST":
+            fake_api.put(TARGETS, {"targetName": "api"})  # another stack's, at the same moment
+        return response
+
+    fake_api.send = send
+    with pytest.raises(UnprovenCreate) as failure:
+        client_for(fake_api).create(TARGETS, {"targetName": "api"}, named("api"))
+    ids = list(fake_api.collections[TARGETS])
+    assert failure.value.candidates == tuple(sorted(ids)) and len(ids) == 2
+    assert str(failure.value).startswith(
+        "POST /api/clients/c1/targets succeeded without returning the target it created, and 2 new targets matching")
 
 
 # -- adoption by name (adopt=True): never an object a stack of the backend manages ------------------------------------

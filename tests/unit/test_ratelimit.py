@@ -105,6 +105,26 @@ def test_429_without_retry_after_backs_off_with_jitter(fake_api):
     assert len(waits) == 3 and all(0 < w <= 8 for w in waits)
 
 
+@pytest.mark.parametrize("header", ["nan", "inf", "-inf"])
+def test_a_retry_after_that_is_no_finite_number_is_a_backoff_without_a_budget(fake_api, header):
+    waits = []  # time.sleep(nan) raises ValueError; time.sleep(inf) never returns
+    client = RequestRocketClient(API_URL, TOKEN, transport=fake_api, sleep=waits.append)
+    fake_api.script = [(429, {"code": "RATE_LIMITED"}, {"Retry-After": header})] * 2
+    assert client.request("GET", "/api/clients") == {"clients": [], "message": "Success",
+                                                     "pagination": {"page": 1, "limit": 20, "total": 0, "pages": 1}}
+    assert len(waits) == 2 and 0.25 <= waits[0] <= 0.5 and 0.5 <= waits[1] <= 1.0
+
+
+@pytest.mark.parametrize("header", ["nan", "inf", "-inf"])
+def test_a_retry_after_that_is_no_finite_number_is_a_backoff_through_the_budget(fake_api, header):
+    b, clock = budget(100)
+    client = RequestRocketClient(API_URL, TOKEN, transport=fake_api, sleep=clock.sleep, budget=b)
+    fake_api.script = [(429, {"code": "RATE_LIMITED"}, {"Retry-After": header})] * 3
+    start = clock.now
+    client.request("GET", "/api/clients")
+    assert len(fake_api.requests) == 4 and 0.25 + 0.5 + 1.0 <= clock.now - start <= 0.5 + 1.0 + 2.0  # waited, each time
+
+
 def test_429s_on_a_post_are_waited_out_without_a_second_object(fake_api):
     client = RequestRocketClient(API_URL, TOKEN, transport=fake_api, sleep=lambda s: None)
     fake_api.script = [(429, {"code": "RATE_LIMITED"}, {"Retry-After": "1"})] * 6

@@ -149,6 +149,8 @@ def test_a_rejected_token_may_be_renewed_once_per_request():
 
 
 @pytest.mark.parametrize("header, seconds", [(None, None), ("2", 2.0), ("0.5", 0.5), ("-3", 0.0), ("3600", 60.0),
-                                             ("Wed, 21 Oct 2026 07:28:00 GMT", None), ("soon", None)])
+                                             ("Wed, 21 Oct 2026 07:28:00 GMT", None), ("soon", None),
+                                             ("nan", None), ("NaN", None), ("inf", None), ("-inf", None),
+                                             ("Infinity", None)])
 def test_retry_after_is_read_in_seconds_and_clamped(header, seconds):
     assert retry_after_seconds(header) == seconds
