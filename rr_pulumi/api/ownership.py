@@ -163,6 +163,13 @@ class Claims:
         with self._changed:
             return frozenset(self._unanswered.get(collection, ()))
 
+    def made_by_this_process(self, collection: str, listed_while: frozenset[object]) -> frozenset[str]:
+        """The ids this process's creates made or adopted in the collection, once the POSTs `listed_while` are
+        answered: adoption by name never takes one (it belongs to another resource of this deployment)."""
+        with self._changed:
+            self._changed.wait_for(lambda: not (self._unanswered.get(collection, set()) & listed_while))
+            return frozenset(self._ids.get(collection, ()))
+
     def verdict(
         self,
         collection: str,

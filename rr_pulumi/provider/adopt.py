@@ -97,7 +97,7 @@ def item_to_adopt(
     free = [i for i in matches if id_of(i) not in taken]
     if not free:
         raise AdoptionError(
-            f"cannot adopt {word} with {key_text}: it is already adopted by another resource of this stack"
+            f"cannot adopt {word} with {key_text}: another resource of this stack already created or adopted it"
         )
     if kind.name_field is not None and len(matches) > 1:  # named objects are not interchangeable
         raise AdoptionError(

@@ -412,18 +412,23 @@ class SchemaProvider(ResourceProvider):
         secret only with `rotate_on_adopt`)."""
         collection = self.collection(values)
         plural = rr_client.plural_of(collection)
+        client = self.api(values)
         with self.api_errors(values):
-            items = self.api(values).list(collection, rr_client.listing_params(collection))
+            items = client.list(collection, rr_client.listing_params(collection))
+            listed_while = client.claims.unanswered(collection)
 
         def id_of(item: dict[str, Any]) -> Optional[str]:
             return rr_client.item_id(item, plural)
 
-        managed = None if markers.get(ADOPT_ID) else BACKEND_STACKS.managed()  # by name: never another stack's
+        by_name = not markers.get(ADOPT_ID)
+        managed = BACKEND_STACKS.managed() if by_name else None  # by name: never another stack's
+        made_here = client.claims.made_by_this_process(collection, listed_while) if by_name else frozenset()
 
         def choose(taken: set[str]) -> str:
             item = item_to_adopt(
                 self.kind, self.parent_text(values), items, id_of, markers,
-                lambda candidate: self.natural_key(values, candidate), self.natural_key_text(values), taken, managed,
+                lambda candidate: self.natural_key(values, candidate), self.natural_key_text(values),
+                taken | made_here, managed,
             )  # fmt: skip
             return str(id_of(item))
 

@@ -49,7 +49,7 @@ def test_pick_errors_name_the_object_and_where_it_was_looked_for():
         choose({"adopt": True, "name": "nope"})
     with pytest.raises(AdoptionError, match=r"several match \(t2, t3\); use adopt_id"):
         choose({"adopt": True, "name": "web"})
-    with pytest.raises(AdoptionError, match="already adopted by another resource of this stack"):
+    with pytest.raises(AdoptionError, match="another resource of this stack already created or adopted it"):
         choose({"adopt": True, "name": "api"}, taken={"t1"})
 
 
@@ -105,6 +105,24 @@ def test_adopting_without_differences_sends_nothing(provider_env):
         "target_region": "us-east-1", "adopt": True}))
     assert len(api.writes()) == writes
 
+
+
+def test_adoption_by_name_never_takes_what_another_resource_of_this_deployment_created(provider_env):
+    # The backend's stacks are read once per provider process, before this deployment creates anything: the
+    # process's own creates are what tell a resource created as "api" a moment ago from someone else's "api".
+    api = provider_env
+    cid = ClientProvider().create(checked(ClientProvider(), {"client_name": "Acme"})).id
+    p = TargetProvider()
+    declared = {"client_id": cid, "target_name": "api", "target_base_url": "https://a.example.com",
+                "target_region": "us-east-1"}
+    made = p.create(checked(p, declared))
+    with pytest.raises(AdoptionError, match="another resource of this stack already created or adopted it"):
+        p.create(checked(p, {**declared, "adopt": True}))
+    theirs = api.put(f"/api/clients/{cid}/targets", {
+        "targetName": "web", "targetBaseURL": "https://a.example.com", "targetRegion": "us-east-1",
+        "targetDefaultRuleEffect": "allow"})  # made outside this process: still adoptable by name
+    assert p.create(checked(p, {**declared, "target_name": "web", "adopt": True})).id == theirs["sKey"] != made.id
+    assert p.create(checked(p, {**declared, "adopt_id": made.id})).id == made.id  # by id: the user says which
 
 def adopt_credential(api, **extra):
     cid = ClientProvider().create(checked(ClientProvider(), {"client_name": "Acme"})).id
@@ -170,7 +188,7 @@ def test_rules_are_adopted_by_every_field_and_never_updated(provider_env):
     writes = len(api.writes())
     ids = {p.create(inputs).id, p.create(inputs).id}
     assert ids == {first["sKey"], second["sKey"]} and len(api.writes()) == writes
-    with pytest.raises(AdoptionError, match="already adopted by another resource of this stack"):
+    with pytest.raises(AdoptionError, match="another resource of this stack already created or adopted it"):
         p.create(inputs)
     third = api.put(rules, {"effect": "allow", "priority": 5})
     different = checked(p, {"client_id": cid, "proxy_id": "p1", "effect": "deny", "priority": 5,
