@@ -163,11 +163,16 @@ class Claims:
         with self._changed:
             return frozenset(self._unanswered.get(collection, ()))
 
+    def _await_answers(self, collection: str, listed_while: frozenset[object]) -> None:
+        """Wait (holding `_changed`) until the POSTs `listed_while` are answered: their objects may be in the listing,
+        their ids not yet claimed."""
+        self._changed.wait_for(lambda: not (self._unanswered.get(collection, set()) & listed_while))
+
     def made_by_this_process(self, collection: str, listed_while: frozenset[object]) -> frozenset[str]:
         """The ids this process's creates made or adopted in the collection, once the POSTs `listed_while` are
         answered: adoption by name never takes one (it belongs to another resource of this deployment)."""
         with self._changed:
-            self._changed.wait_for(lambda: not (self._unanswered.get(collection, set()) & listed_while))
+            self._await_answers(collection, listed_while)
             return frozenset(self._ids.get(collection, ()))
 
     def verdict(
@@ -184,7 +189,7 @@ class Claims:
         """`verdict` with this process's claimed ids excluded, once the POSTs `listed_while` (unanswered when the items
         were listed) are answered; its `ours` is claimed."""
         with self._changed:
-            self._changed.wait_for(lambda: not (self._unanswered.get(collection, set()) & listed_while))
+            self._await_answers(collection, listed_while)
             claimed = self._ids.setdefault(collection, set())
             made = verdict(items, matches, id_of, Proof(proof.excluded | claimed, proof.since), plural, sent)
             ours = id_of(made.ours) if made.ours is not None else None
