@@ -8,9 +8,7 @@ Kept for programs, scripts and pickles written against the old paths; new code i
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.machinery
-import importlib.util
 import sys
 from types import CodeType, ModuleType
 from typing import Optional, Sequence
@@ -41,7 +39,9 @@ MOVED = {
 }  # fmt: skip
 
 
-class _Alias(importlib.abc.Loader):
+# Duck-typed finder and loader: importlib.abc would cost every process that imports rr_pulumi about 8 ms (it loads
+# importlib.resources), and the import system needs only these methods.
+class _Alias:
     """Hands the import system the module already loaded under its new name, unchanged."""
 
     def __init__(self, target: str) -> None:
@@ -58,20 +58,26 @@ class _Alias(importlib.abc.Loader):
 
     def get_code(self, fullname: str) -> Optional[CodeType]:
         """The new module's code, for `python -m <old path>` (runpy runs it as `__main__`)."""
+        import importlib.util  # only when an old path is used (a process that never does, never loads it)
+
         spec = importlib.util.find_spec(self.target)
-        loader = spec.loader if spec else None
-        return loader.get_code(self.target) if isinstance(loader, importlib.abc.InspectLoader) else None
+        get_code = getattr(spec.loader, "get_code", None) if spec else None
+        return get_code(self.target) if get_code else None
 
 
-class _MovedFinder(importlib.abc.MetaPathFinder):
+class _MovedFinder:
     def find_spec(
         self, fullname: str, path: Optional[Sequence[str]], target: Optional[ModuleType] = None
     ) -> Optional[importlib.machinery.ModuleSpec]:
         new = MOVED.get(fullname)
         if new is None:
             return None
+        import importlib.util
+
         moved_to = importlib.util.find_spec(new)  # its file, so `python -m <old path>` runs with the right __file__
-        return importlib.machinery.ModuleSpec(fullname, _Alias(new), origin=moved_to.origin if moved_to else None)
+        return importlib.machinery.ModuleSpec(
+            fullname, _Alias(new), origin=moved_to.origin if moved_to else None  # type: ignore[arg-type]  # duck-typed
+        )
 
 
 def install() -> None:
