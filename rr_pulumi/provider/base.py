@@ -412,8 +412,8 @@ class SchemaProvider(ResourceProvider):
         secret only with `rotate_on_adopt`)."""
         collection = self.collection(values)
         plural = rr_client.plural_of(collection)
-        client = self.api(values)
         with self.api_errors(values):
+            client = self.api(values)
             items = client.list(collection, rr_client.listing_params(collection))
             listed_while = client.claims.unanswered(collection)
 
